@@ -1,0 +1,378 @@
+"""Parse once, index once, walk once: run the enabled rules over a module and collect findings.
+
+The engine owns the walk. While it walks it keeps the context rules ask about: the function
+being visited, whether it is loss code, and the environment of facts of the names assigned so
+far. Rules of scope "loss" are only called inside loss code; disabled rules are never built.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from . import scope as scope_mod
+from .evaluator import Env, Evaluator
+from .facts import Fact, Reason
+from .finding import Edit, Finding, Fix, Severity
+from .index import Function, ModuleIndex, build
+from .ops import Op
+from .rule import Replace, Rule
+from .shapes import Reduction, Shapes
+from .tree import argument, assigned_names, child_fields, code
+
+NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]*(?:[,\s]+[A-Z]+[0-9]*)*))?", re.I)
+NAMED_IGNORE = re.compile(r"#\s*losslint:\s*ignore\[(?P<codes>[A-Z0-9,\s]+)\]")
+FILE_NOQA = re.compile(r"#\s*losslint:\s*noqa\b")
+
+
+@dataclass
+class Options:
+    """What changes the result of linting one file."""
+
+    all_code: bool = False
+    loss_names: tuple[str, ...] = ()
+
+
+@dataclass
+class _Report:
+    rule: Rule
+    node: cst.CSTNode
+    statement: int  # index of the enclosing top-level statement
+    message: str
+    hint: str
+    fix: Replace | None
+    severity: Severity
+    function: str | None
+
+
+@dataclass
+class _Frame:
+    function: Function | None
+    env: Env
+    loss: bool
+    inputs: set[str] = field(default_factory=set)
+
+
+class FileContext:
+    """What a rule may ask while it visits one module."""
+
+    def __init__(self, path: str, source: str, module: cst.Module, options: Options) -> None:
+        self.path = path
+        self.source = source
+        self.module = module
+        self.options = options
+        self.index: ModuleIndex = build(module)
+        self.scope = scope_mod.compute(self.index, options.loss_names,
+                                       options.all_code)
+        self.evaluator = Evaluator(self.index)
+        self.shapes = Shapes(self.index)
+        self.frames: list[_Frame] = [_Frame(None, self.evaluator.module_env, False)]
+        self.statement = 0
+        self.module_loss_statement = False
+        self.tape_depth = 0
+        self.reports: list[_Report] = []
+
+    # --- questions --------------------------------------------------------------------------
+    @property
+    def function(self) -> Function | None:
+        """The innermost function being visited (None at module level)."""
+        return self.frames[-1].function
+
+    @property
+    def in_loss_code(self) -> bool:
+        return self.frames[-1].loss or self.module_loss_statement or (
+            self.tape_depth > 0)
+
+    @property
+    def env(self) -> Env:
+        return self.frames[-1].env
+
+    @property
+    def inputs(self) -> set[str]:
+        """Tensor parameters of the loss function being visited."""
+        return self.frames[-1].inputs
+
+    def op(self, call: cst.Call) -> Op | None:
+        return self.index.op_of(call)
+
+    def kind(self, node: cst.CSTNode) -> str | None:
+        """The operation kind of a call node ("log", "sum", ...), else None."""
+        if isinstance(node, cst.Call):
+            op = self.index.op_of(node)
+            return op.kind if op else None
+        return None
+
+    def operand(self, call: cst.Call, index: int = 0, name: str = "x") -> cst.BaseExpression | None:
+        return self.evaluator.operand(call, index, name)
+
+    def fact(self, node: cst.CSTNode) -> Fact:
+        return self.evaluator.fact(node, self.env)
+
+    def value_of(self, node: cst.CSTNode) -> cst.CSTNode:
+        """Follow local assignments: the expression a name was last assigned, else the node."""
+        seen = 0
+        while isinstance(node, cst.Name) and seen < 20:
+            value = self.env.value(node.value)
+            if value is None:
+                break
+            node = value
+            seen += 1
+        return node
+
+    def resolve(self, node: cst.CSTNode) -> str | None:
+        return self.index.resolve(node)
+
+    def reduction(self, node: cst.CSTNode) -> Reduction:
+        """How reduced the value of `node` is (scalar, per-sample, element-wise, unknown)."""
+        return self.shapes.reduction(node, self.function)
+
+    def is_keras_loss(self, function: Function | None) -> bool:
+        return function is not None and id(function.node) in self.scope.keras_losses
+
+    def is_loss_function(self, function: Function | None) -> bool:
+        return self.scope.contains(function)
+
+    @staticmethod
+    def text(node: cst.CSTNode) -> str:
+        return code(node)
+
+    def explain(self, reason: Reason | None) -> str:
+        """"`y_true` is an input and can be 0" for a reason."""
+        if reason is None:
+            return ""
+        return f"`{shorten(code(reason.node))}` {reason.why}"
+
+    def argument(self, call: cst.Call, index: int, name: str) -> cst.BaseExpression | None:
+        return argument(call, index, name)
+
+    # --- reporting --------------------------------------------------------------------------
+    def report(self, rule: Rule, node: cst.CSTNode, message: str, *, hint: str,
+               fix: Replace | None, severity: Severity | None) -> None:
+        function = self.function
+        self.reports.append(_Report(rule, node, self.statement, message, hint, fix,
+                                    severity or rule.severity,
+                                    function.qualname if function else None))
+
+    # --- environment upkeep, called by the walk -----------------------------------------------
+    def enter_function(self, node: cst.FunctionDef) -> None:
+        function = self.index.function_of.get(id(node))
+        loss = self.scope.contains(function)
+        parent = self.frames[-1].env
+        if function is not None and loss:
+            inputs = scope_mod.inputs_of(function)
+            env = self.evaluator.function_env(function, inputs, parent)
+        else:
+            inputs, env = set(), Env(parent)
+        self.frames.append(_Frame(function, env, loss, inputs))
+
+    def leave_function(self) -> None:
+        self.frames.pop()
+
+    def bind(self, targets: Iterable[cst.BaseExpression], value: cst.BaseExpression | None) -> None:
+        fact = self.fact(value) if value is not None else Fact()
+        for target in targets:
+            names = assigned_names(target)
+            single = isinstance(target, cst.Name)
+            for name in names:
+                self.env.bind(name, fact if single else Fact(), value if single else None)
+
+
+def shorten(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class Linter:
+    """Runs a fixed set of rule classes over modules."""
+
+    def __init__(self, rules: Iterable[type[Rule]], options: Options | None = None) -> None:
+        self.rule_classes = list(rules)
+        self.options = options or Options()
+
+    def lint(self, path: str, source: str, module: cst.Module | None = None) -> list[Finding]:
+        if module is None:
+            module = cst.parse_module(source)
+        ctx = FileContext(path, source, module, self.options)
+        rules = [cls(ctx) for cls in self.rule_classes]
+        _Walker(ctx, rules).run()
+        return _finish(ctx)
+
+
+Visitor = Callable[[cst.CSTNode], object]
+
+
+class _Walker:
+    def __init__(self, ctx: FileContext, rules: list[Rule]) -> None:
+        self.ctx = ctx
+        self.visit_all: dict[str, list[Visitor]] = {}
+        self.leave_all: dict[str, list[Visitor]] = {}
+        self.visit_loss: dict[str, list[Visitor]] = {}
+        self.leave_loss: dict[str, list[Visitor]] = {}
+        for rule in rules:
+            visit = self.visit_loss if rule.scope == "loss" else self.visit_all
+            leave = self.leave_loss if rule.scope == "loss" else self.leave_all
+            for attr in dir(type(rule)):
+                if attr.startswith("visit_"):
+                    visit.setdefault(attr[6:], []).append(getattr(rule, attr))
+                elif attr.startswith("leave_"):
+                    leave.setdefault(attr[6:], []).append(getattr(rule, attr))
+
+    def run(self) -> None:
+        module = self.ctx.module
+        for position, statement in enumerate(module.body):
+            self.ctx.statement = position
+            self.ctx.module_loss_statement = self._module_loss(statement)
+            self.walk(statement)
+        self.ctx.module_loss_statement = False
+
+    def _module_loss(self, statement: cst.CSTNode) -> bool:
+        if isinstance(statement, cst.SimpleStatementLine):
+            return any(id(s) in self.ctx.scope.statements for s in statement.body)
+        return False
+
+    def walk(self, node: cst.CSTNode) -> None:
+        ctx = self.ctx
+        name = type(node).__name__
+        is_function = name == "FunctionDef"
+        is_tape = name == "With" and id(node) in ctx.index.tape_withs
+        if is_function:
+            ctx.enter_function(node)  # type: ignore[arg-type]
+        if is_tape:
+            ctx.tape_depth += 1
+        loss = ctx.in_loss_code
+        for visitor in self.visit_all.get(name, ()):
+            visitor(node)
+        if loss:
+            for visitor in self.visit_loss.get(name, ()):
+                visitor(node)
+        for field_name in child_fields(type(node)):
+            value = getattr(node, field_name)
+            if isinstance(value, cst.CSTNode):
+                self.walk(value)
+            elif isinstance(value, (tuple, list)):
+                for item in value:
+                    if isinstance(item, cst.CSTNode):
+                        self.walk(item)
+        if loss:
+            for visitor in self.leave_loss.get(name, ()):
+                visitor(node)
+        for visitor in self.leave_all.get(name, ()):
+            visitor(node)
+        if loss or ctx.module_loss_statement:
+            self._bind(node, name)
+        if is_tape:
+            ctx.tape_depth -= 1
+        if is_function:
+            ctx.leave_function()
+
+    def _bind(self, node: cst.CSTNode, name: str) -> None:
+        ctx = self.ctx
+        if name == "Assign":
+            ctx.bind([t.target for t in node.targets], node.value)  # type: ignore[attr-defined]
+        elif name == "AnnAssign" and node.value is not None:  # type: ignore[attr-defined]
+            ctx.bind([node.target], node.value)  # type: ignore[attr-defined]
+        elif name == "AugAssign" or name == "For":
+            ctx.bind([node.target], None)  # type: ignore[attr-defined]
+
+
+def _finish(ctx: FileContext) -> list[Finding]:
+    if not ctx.reports:
+        return []
+    # One location, one finding: a specific rule replaces a general one on the same node.
+    by_node: dict[int, list[_Report]] = {}
+    for report in ctx.reports:
+        by_node.setdefault(id(report.node), []).append(report)
+    kept: list[_Report] = []
+    for group in by_node.values():
+        replaced = {code for r in group for code in r.rule.replaces}
+        seen: set[str] = set()
+        for report in group:
+            if report.rule.code in replaced or report.rule.code in seen:
+                continue
+            seen.add(report.rule.code)
+            kept.append(report)
+    positions = _positions(ctx.module, kept)
+    lines = ctx.source.splitlines()
+    if any(FILE_NOQA.search(line) for line in lines[:50] if line.lstrip().startswith("#")):
+        return []
+    findings = []
+    for report in kept:
+        start, end = positions[id(report.node)]
+        if _suppressed(lines, start[0], report.rule.code):
+            continue
+        fix = None
+        if report.fix is not None:
+            old = positions.get(id(report.fix.old))
+            if old is not None:
+                fix = Fix(report.fix.description,
+                          (Edit(old[0], old[1], ctx.module.code_for_node(report.fix.new)),),
+                          report.fix.safe)
+        cls = type(report.rule)
+        findings.append(Finding(
+            path=ctx.path, line=start[0], column=start[1] + 1, end_line=end[0],
+            end_column=end[1] + 1, code=cls.code, name=cls.name, severity=report.severity,
+            message=report.message, hint=report.hint, function=report.function,
+            probe=cls.probe, fix=fix,
+        ))
+    findings.sort(key=lambda f: f.sort_key)
+    return findings
+
+
+def noqa_codes(line: str) -> set[str] | None:
+    """The codes a line's `# noqa` suppresses: None for none, an empty set for all."""
+    match = NAMED_IGNORE.search(line)
+    if match:
+        return {c.strip().upper() for c in re.split(r"[,\s]+", match.group("codes")) if c.strip()}
+    match = NOQA.search(line)
+    if not match:
+        return None
+    codes = match.group("codes")
+    if not codes:
+        return set()
+    return {c.strip().upper() for c in re.split(r"[,\s]+", codes) if c.strip()}
+
+
+def _suppressed(lines: list[str], line: int, rule_code: str) -> bool:
+    if not 0 < line <= len(lines):
+        return False
+    codes = noqa_codes(lines[line - 1])
+    if codes is None:
+        return False
+    return not codes or any(rule_code.startswith(c) for c in codes)
+
+
+Position = tuple[int, int]
+
+
+def _positions(module: cst.Module, reports: list[_Report]) -> dict[int, tuple[Position, Position]]:
+    """Line/column of the reported nodes, computing positions only for the top-level statements
+    that hold them (a whole-module position pass costs several parses)."""
+    wanted: dict[int, list[cst.CSTNode]] = {}
+    for report in reports:
+        nodes = wanted.setdefault(report.statement, [])
+        nodes.append(report.node)
+        if report.fix is not None:
+            nodes.append(report.fix.old)
+    result: dict[int, tuple[Position, Position]] = {}
+    header = "".join(module.code_for_node(line) for line in module.header)
+    offset = header.count("\n")
+    done = 0
+    for position in sorted(wanted):
+        for statement in module.body[done:position]:
+            offset += module.code_for_node(statement).count("\n")
+        done = position
+        statement = module.body[position]
+        piece = cst.Module(body=[statement], header=[], footer=[],
+                           default_indent=module.default_indent,
+                           default_newline=module.default_newline)
+        ranges = MetadataWrapper(piece, unsafe_skip_copy=True).resolve(PositionProvider)
+        for node in wanted[position]:
+            code_range = ranges.get(node)
+            if code_range is None:
+                continue
+            result[id(node)] = ((code_range.start.line + offset, code_range.start.column),
+                                (code_range.end.line + offset, code_range.end.column))
+    return result

@@ -1,0 +1,245 @@
+"""The expression evaluator: from a libcst expression and an environment to a `Fact`.
+
+Names are looked up in the environment the engine keeps while it walks loss code (the facts of
+local assignments so far, parameters, hyperparameter defaults, `self.x` set in `__init__`,
+module constants); calls are looked up in the operation table and mapped to transfer functions.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from . import facts
+from .facts import INF, UNKNOWN, Fact, Reason
+from .index import Function, ModuleIndex
+from .tree import argument, keyword, number, positional
+
+LABEL_NAMES = {"y_true", "labels", "label", "targets", "target", "mask", "masks", "weights",
+               "truth", "gt", "same", "y"}
+LOGIT_NAMES = {"logits", "logit", "scores"}
+
+
+class Env:
+    """Facts (and defining expressions) of names, innermost scope first."""
+
+    def __init__(self, parent: Env | None = None) -> None:
+        self.parent = parent
+        self.facts: dict[str, Fact] = {}
+        self.values: dict[str, cst.BaseExpression] = {}
+
+    def bind(self, name: str, fact: Fact, value: cst.BaseExpression | None = None) -> None:
+        self.facts[name] = fact
+        if value is not None:
+            self.values[name] = value
+        else:
+            self.values.pop(name, None)
+
+    def lookup(self, name: str) -> Fact | None:
+        env: Env | None = self
+        while env is not None:
+            if name in env.facts:
+                return env.facts[name]
+            env = env.parent
+        return None
+
+    def value(self, name: str) -> cst.BaseExpression | None:
+        env: Env | None = self
+        while env is not None:
+            if name in env.facts:
+                return env.values.get(name)
+            env = env.parent
+        return None
+
+
+def input_fact(name: str, node: cst.CSTNode) -> Fact:
+    """The fact of a tensor parameter of loss code."""
+    lowered = name.lower()
+    if lowered in LOGIT_NAMES or "logit" in lowered:
+        return Fact(-INF, INF, zero=Reason(node, "is an input and can be 0"),
+                    negative=Reason(node, "are logits and can be negative"),
+                    unbounded=Reason(node, "are logits with no upper bound"),
+                    tags=frozenset({"input", "logits"}))
+    unbounded = None if lowered in LABEL_NAMES else Reason(
+        node, "is a raw prediction with no upper bound")
+    return Fact(0.0, INF, zero=Reason(node, "is an input and can be 0"), unbounded=unbounded,
+                tags=frozenset({"input"}))
+
+
+class Evaluator:
+    def __init__(self, index: ModuleIndex) -> None:
+        self.index = index
+        self.module_env = Env()
+        self._memo: dict[int, Fact] = {}
+        self._constants_in_progress: set[str] = set()
+
+    # --- environments ----------------------------------------------------------------------
+    def function_env(self, function: Function, inputs: set[str], parent: Env | None) -> Env:
+        env = Env(parent or self.module_env)
+        for param in function.params:
+            name = param.name.value
+            if name in ("self", "cls", "ctx"):
+                continue
+            if name in inputs:
+                env.bind(name, input_fact(name, param.name))
+            elif param.default is not None:
+                env.bind(name, self.fact(param.default, self.module_env), param.default)
+            else:
+                env.bind(name, UNKNOWN)
+        return env
+
+    # --- evaluation ------------------------------------------------------------------------
+    def fact(self, node: cst.CSTNode, env: Env) -> Fact:
+        key = id(node)
+        cached = self._memo.get(key)
+        if cached is None:
+            cached = self._fact(node, env)
+            self._memo[key] = cached
+        return cached
+
+    def forget(self, node: cst.CSTNode) -> None:
+        self._memo.pop(id(node), None)
+
+    def _fact(self, node: cst.CSTNode, env: Env) -> Fact:
+        value = number(node)
+        if value is not None:
+            return facts.constant(value)
+        if isinstance(node, cst.Name):
+            return self._name(node, env)
+        if isinstance(node, cst.UnaryOperation):
+            inner = self.fact(node.expression, env)
+            if isinstance(node.operator, cst.Minus):
+                return facts.negate(inner, node)
+            return inner if isinstance(node.operator, cst.Plus) else UNKNOWN
+        if isinstance(node, cst.BinaryOperation):
+            return self._binary(node, env)
+        if isinstance(node, cst.Call):
+            return self._call(node, env)
+        if isinstance(node, cst.Subscript):
+            return facts.replace_const(self.fact(node.value, env))
+        if isinstance(node, cst.Attribute):
+            return self._attribute(node, env)
+        if isinstance(node, cst.IfExp):
+            return facts.join(self.fact(node.body, env), self.fact(node.orelse, env))
+        return UNKNOWN
+
+    def _name(self, node: cst.Name, env: Env) -> Fact:
+        known = env.lookup(node.value)
+        if known is not None:
+            return known
+        expr = self.index.constants.get(node.value)
+        if expr is not None and node.value not in self._constants_in_progress:
+            self._constants_in_progress.add(node.value)
+            try:
+                result = self.fact(expr, self.module_env)
+            finally:
+                self._constants_in_progress.discard(node.value)
+            return result
+        return UNKNOWN
+
+    def _attribute(self, node: cst.Attribute, env: Env) -> Fact:
+        if isinstance(node.value, cst.Name) and node.value.value == "self":
+            for cls in self.index.classes.values():
+                expr = cls.init_values.get(node.attr.value)
+                if expr is None:
+                    continue
+                init = cls.methods.get("__init__")
+                if isinstance(expr, cst.Name) and init is not None:
+                    for param in init.params:
+                        if param.name.value == expr.value and param.default is not None:
+                            return self.fact(param.default, self.module_env)
+                    return UNKNOWN
+                return self.fact(expr, self.module_env)
+        resolved = self.index.resolve(node)
+        if resolved is not None and resolved.endswith(".epsilon"):
+            return facts.constant(1e-7)
+        if node.attr.value in ("shape", "size", "ndim"):
+            return Fact(1.0, INF)
+        return UNKNOWN
+
+    def _binary(self, node: cst.BinaryOperation, env: Env) -> Fact:
+        op = node.operator
+        left = self.fact(node.left, env)
+        if isinstance(op, cst.Power):
+            return facts.power(left, self.fact(node.right, env).const, node)
+        right = self.fact(node.right, env)
+        if isinstance(op, cst.Add):
+            return facts.add(left, right, node)
+        if isinstance(op, cst.Subtract):
+            return facts.subtract(left, right, node)
+        if isinstance(op, cst.Multiply):
+            return facts.multiply(left, right, node)
+        if isinstance(op, (cst.Divide, cst.FloorDivide)):
+            return facts.divide(left, right, node)
+        return UNKNOWN
+
+    def operand(self, call: cst.Call, index: int = 0, name: str = "x") -> cst.BaseExpression | None:
+        """The `index`-th operand of an operation call; a tensor method's receiver is operand 0."""
+        op = self.index.op_of(call)
+        if op is not None and op.framework == "tensor" and isinstance(call.func, cst.Attribute):
+            if index == 0:
+                return call.func.value
+            return argument(call, index - 1, name)
+        return argument(call, index, name)
+
+    def _call(self, node: cst.Call, env: Env) -> Fact:
+        op = self.index.op_of(node)
+        if op is None:
+            return UNKNOWN
+        kind = op.kind
+        first = self.operand(node, 0)
+        if kind == "epsilon":
+            return facts.constant(1e-7)
+        if kind in {"ones_like", "zeros_like", "shape", "size", "ones", "zeros"}:
+            return facts.unary(kind, UNKNOWN, node)
+        if first is None:
+            return UNKNOWN
+        a = self.fact(first, env)
+        if kind == "clip":
+            low = self.operand(node, 1, "clip_value_min")
+            for name in ("min", "a_min", "x_min", "clip_value_min", "min_value"):
+                low = keyword(node, name) or low
+            high = self.operand(node, 2, "clip_value_max")
+            for name in ("max", "a_max", "x_max", "clip_value_max", "max_value"):
+                high = keyword(node, name) or high
+            return facts.clip(a, self._maybe(low, env), self._maybe(high, env))
+        if kind == "clamp_min":
+            return facts.clip(a, self._maybe(self.operand(node, 1, "min"), env), None)
+        if kind == "clamp_max":
+            return facts.clip(a, None, self._maybe(self.operand(node, 1, "max"), env))
+        if kind in {"maximum", "minimum", "add", "subtract", "multiply", "divide", "pow"}:
+            second = self.operand(node, 1, "y")
+            if second is None:
+                return UNKNOWN
+            b = self.fact(second, env)
+            if kind == "maximum":
+                return facts.maximum(a, b)
+            if kind == "minimum":
+                return facts.minimum(a, b)
+            if kind == "add":
+                return facts.add(a, b, node)
+            if kind == "subtract":
+                return facts.subtract(a, b, node)
+            if kind == "multiply":
+                return facts.multiply(a, b, node)
+            if kind == "divide":
+                return facts.divide(a, b, node)
+            return facts.power(a, b.const, node)
+        if kind == "divide_no_nan":
+            return Fact(zero=a.zero, negative=a.negative)
+        if kind == "where":
+            second, third = self.operand(node, 1), self.operand(node, 2)
+            if second is None or third is None:
+                return UNKNOWN
+            return facts.join(self.fact(second, env), self.fact(third, env))
+        if kind in {"stop_gradient", "item"}:
+            return a
+        if kind in {"max", "min"} and positional(node, 1) is not None and \
+                number(positional(node, 1)) is None and op.framework != "tensor":
+            b = self.fact(positional(node, 1), env)
+            return facts.maximum(a, b) if kind == "max" else facts.minimum(a, b)
+        return facts.unary(kind, a, node)
+
+    def _maybe(self, node: cst.BaseExpression | None, env: Env) -> Fact | None:
+        if node is None or (isinstance(node, cst.Name) and node.value == "None"):
+            return None
+        return self.fact(node, env)

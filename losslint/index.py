@@ -1,0 +1,285 @@
+"""One cheap pass over a module: its imports, functions, classes and the calls that matter.
+
+Everything later stages ask about the module as a whole (which names are imported from where,
+which function calls which, what is passed to `compile(loss=...)`) is collected here, once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from . import ops
+from .tree import assigned_names, children, dotted, keyword, positional, string
+
+TAPE_METHODS = {"gradient", "backward", "minimize"}
+
+
+@dataclass(eq=False)
+class Function:
+    node: cst.FunctionDef
+    name: str
+    qualname: str
+    cls: Class | None
+    parent: Function | None
+    calls: set[str] = field(default_factory=set)  # names of module functions it calls
+    nested: dict[str, Function] = field(default_factory=dict)
+    returned_names: set[str] = field(default_factory=set)
+    trains: bool = False  # calls tape.gradient / .backward() / minimize
+    decorators: list[str] = field(default_factory=list)  # resolved qualified names
+
+    @property
+    def params(self) -> list[cst.Param]:
+        p = self.node.params
+        return [*p.posonly_params, *p.params, *p.kwonly_params]
+
+    @property
+    def positional_params(self) -> list[cst.Param]:
+        p = self.node.params
+        return [*p.posonly_params, *p.params]
+
+
+@dataclass(eq=False)
+class Class:
+    node: cst.ClassDef
+    name: str
+    bases: list[str]  # resolved qualified names (or plain names of module classes)
+    methods: dict[str, Function] = field(default_factory=dict)
+    init_values: dict[str, cst.BaseExpression] = field(default_factory=dict)  # self.x = <expr>
+
+
+@dataclass(eq=False)
+class ModuleIndex:
+    module: cst.Module
+    imports: dict[str, str] = field(default_factory=dict)  # local name -> qualified name
+    functions: list[Function] = field(default_factory=list)
+    by_name: dict[str, list[Function]] = field(default_factory=dict)
+    classes: dict[str, Class] = field(default_factory=dict)
+    constants: dict[str, cst.BaseExpression] = field(default_factory=dict)
+    loss_args: set[str] = field(default_factory=set)  # names given as loss= / add_loss / ...
+    replica_fns: set[str] = field(default_factory=set)  # names passed to strategy.run
+    compile_calls: list[cst.Call] = field(default_factory=list)
+    calls_by_name: dict[str, list[cst.Call]] = field(default_factory=dict)
+    tape_withs: set[int] = field(default_factory=set)  # ids of `with GradientTape()` nodes
+    module_assigns: list[tuple[list[str], cst.BaseExpression, cst.CSTNode]] = field(
+        default_factory=list)
+    minimize_targets: set[str] = field(default_factory=set)
+    sample_weighted: bool = False
+    mixed_float16: bool = False
+    function_of: dict[int, Function] = field(default_factory=dict)  # id(FunctionDef) -> info
+
+    # --- name resolution --------------------------------------------------------------------
+    def resolve(self, node: cst.CSTNode) -> str | None:
+        """The normalised qualified name of a dotted expression, through the imports."""
+        name = dotted(node)
+        if name is None:
+            return None
+        head, _, rest = name.partition(".")
+        base = self.imports.get(head)
+        if base is None:
+            return None
+        return ops.normalize(f"{base}.{rest}" if rest else base)
+
+    def op_of(self, call: cst.Call) -> ops.Op | None:
+        """The framework operation a call denotes, or None."""
+        func = call.func
+        qualified = self.resolve(func)
+        if qualified is not None:
+            return ops.lookup(qualified)
+        if isinstance(func, cst.Attribute):
+            receiver = func.value
+            if isinstance(receiver, cst.Name) and (
+                receiver.value in self.imports or receiver.value in ("self", "cls")
+            ):
+                return None
+            return ops.method(func.attr.value)
+        return None
+
+
+def build(module: cst.Module) -> ModuleIndex:
+    index = ModuleIndex(module)
+    _Indexer(index).run()
+    return index
+
+
+class _Indexer:
+    def __init__(self, index: ModuleIndex) -> None:
+        self.index = index
+
+    def run(self) -> None:
+        # Imports first (anywhere in the module), so every later lookup can resolve names.
+        stack: list[tuple[cst.CSTNode, Function | None, Class | None]] = [
+            (self.index.module, None, None)
+        ]
+        deferred: list[tuple[cst.CSTNode, Function | None, Class | None]] = []
+        while stack:
+            node, function, cls = stack.pop()
+            if isinstance(node, (cst.Import, cst.ImportFrom)):
+                self.imports(node)
+                continue
+            deferred.append((node, function, cls))
+            if isinstance(node, cst.FunctionDef):
+                function = self.function(node, function, cls)
+                cls = None
+            elif isinstance(node, cst.ClassDef):
+                cls = self.klass(node)
+                function = None
+            kids = list(children(node))
+            kids.reverse()
+            stack.extend((kid, function, cls) for kid in kids)
+        for node, function, cls in deferred:
+            self.visit(node, function, cls)
+
+    # --- collectors ---------------------------------------------------------------------------
+    def imports(self, node: cst.Import | cst.ImportFrom) -> None:
+        table = self.index.imports
+        if isinstance(node, cst.Import):
+            for alias in node.names:
+                full = dotted(alias.name)
+                if full is None:
+                    continue
+                if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                    table[alias.asname.name.value] = full
+                else:
+                    head = full.split(".")[0]
+                    table[head] = head
+            return
+        if node.relative or node.module is None or isinstance(node.names, cst.ImportStar):
+            return
+        base = dotted(node.module)
+        if base is None:
+            return
+        for alias in node.names:
+            name = dotted(alias.name)
+            if name is None:
+                continue
+            local = name
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                local = alias.asname.name.value
+            table[local] = f"{base}.{name}"
+
+    def function(self, node: cst.FunctionDef, parent: Function | None,
+                 cls: Class | None) -> Function:
+        name = node.name.value
+        if cls is not None:
+            qualname = f"{cls.name}.{name}"
+        elif parent is not None:
+            qualname = f"{parent.qualname}.{name}"
+        else:
+            qualname = name
+        info = Function(node, name, qualname, cls, parent)
+        for decorator in node.decorators:
+            target = decorator.decorator
+            if isinstance(target, cst.Call):
+                target = target.func
+            info.decorators.append(self.index.resolve(target) or dotted(target) or "")
+        if cls is not None:
+            cls.methods[name] = info
+        if parent is not None:
+            parent.nested[name] = info
+        self.index.functions.append(info)
+        self.index.by_name.setdefault(name, []).append(info)
+        self.index.function_of[id(node)] = info
+        return info
+
+    def klass(self, node: cst.ClassDef) -> Class:
+        bases = []
+        for arg in node.bases:
+            bases.append(self.index.resolve(arg.value) or dotted(arg.value) or "")
+        info = Class(node, node.name.value, bases)
+        self.index.classes[info.name] = info
+        return info
+
+    def visit(self, node: cst.CSTNode, function: Function | None, cls: Class | None) -> None:
+        index = self.index
+        if isinstance(node, cst.Call):
+            self.call(node, function)
+        elif isinstance(node, cst.Return) and function is not None and node.value is not None:
+            value = node.value
+            if isinstance(value, cst.Name):
+                function.returned_names.add(value.value)
+            elif isinstance(value, cst.Tuple):
+                for element in value.elements:
+                    if isinstance(element.value, cst.Name):
+                        function.returned_names.add(element.value.value)
+        elif isinstance(node, cst.With):
+            for item in node.items:
+                call = item.item
+                if isinstance(call, cst.Call):
+                    name = index.resolve(call.func) or dotted(call.func) or ""
+                    if name.endswith("GradientTape"):
+                        index.tape_withs.add(id(node))
+        elif isinstance(node, cst.Assign):
+            if function is None and cls is None:
+                names = [n for t in node.targets for n in assigned_names(t.target)]
+                index.module_assigns.append((names, node.value, node))
+                if len(names) == 1 and len(node.targets) == 1:
+                    index.constants[names[0]] = node.value
+            elif function is not None and function.cls is not None and function.name == "__init__":
+                for target in node.targets:
+                    t = target.target
+                    if (isinstance(t, cst.Attribute) and isinstance(t.value, cst.Name)
+                            and t.value.value == "self"):
+                        function.cls.init_values[t.attr.value] = node.value
+
+    def call(self, node: cst.Call, function: Function | None) -> None:
+        index = self.index
+        func = node.func
+        name = dotted(func) or ""
+        attr = func.attr.value if isinstance(func, cst.Attribute) else name
+        if function is not None:
+            if isinstance(func, cst.Name):
+                function.calls.add(func.value)
+            elif (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name)
+                  and func.value.value == "self"):
+                function.calls.add(attr)
+            if attr in TAPE_METHODS and isinstance(func, cst.Attribute):
+                function.trains = True
+        if isinstance(func, cst.Name):
+            index.calls_by_name.setdefault(func.value, []).append(node)
+        if attr == "compile":
+            index.compile_calls.append(node)
+        if attr in {"compile", "add_loss"} or attr == "Lambda" or attr == "LossFunctionWrapper":
+            value = keyword(node, "loss") if attr == "compile" else (
+                keyword(node, "fn") or positional(node, 0))
+            for candidate in _loss_values(value):
+                index.loss_args.add(candidate)
+        if attr == "minimize":
+            target = positional(node, 0) or keyword(node, "loss")
+            if isinstance(target, cst.Name):
+                index.minimize_targets.add(target.value)
+            for candidate in _loss_values(target):
+                index.loss_args.add(candidate)
+        if attr == "run" and isinstance(func, cst.Attribute):
+            fn = positional(node, 0) or keyword(node, "fn")
+            if isinstance(fn, cst.Name):
+                index.replica_fns.add(fn.value)
+        if attr in {"fit", "evaluate", "train_on_batch", "test_on_batch"} and (
+            keyword(node, "sample_weight") is not None or keyword(node, "class_weight") is not None
+        ):
+            index.sample_weighted = True
+        if attr in {"set_global_policy", "Policy", "set_policy"}:
+            arg = positional(node, 0) or keyword(node, "name")
+            if arg is not None and string(arg) == "mixed_float16":
+                index.mixed_float16 = True
+
+
+def _loss_values(value: cst.BaseExpression | None) -> list[str]:
+    """Names of functions a `loss=` argument refers to (a name, a factory call, a dict/list)."""
+    if value is None:
+        return []
+    if isinstance(value, cst.Name):
+        return [value.value]
+    if isinstance(value, cst.Attribute):
+        return [value.attr.value]
+    if isinstance(value, cst.Call):
+        return _loss_values(value.func)
+    if isinstance(value, (cst.List, cst.Tuple)):
+        return [n for e in value.elements for n in _loss_values(e.value)]
+    if isinstance(value, cst.Dict):
+        return [n for e in value.elements if isinstance(e, cst.DictElement)
+                for n in _loss_values(e.value)]
+    if isinstance(value, cst.Lambda):
+        return ["<lambda>"]
+    return []

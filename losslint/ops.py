@@ -1,0 +1,223 @@
+"""The one table of framework knowledge: qualified name -> operation kind.
+
+Every framework spelling lives here and nowhere else. A name is first resolved through the
+module's imports (`K.log` with `from tensorflow.keras import backend as K` is
+`tensorflow.keras.backend.log`), then normalised (`tensorflow.keras` -> `keras`,
+`tensorflow.compat.v1` -> `tensorflow`), then split into a namespace and an attribute that this
+table maps to a kind ("log", "sum", "softmax", ...). A new framework is a new table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Prefix rewrites, applied in order, so that every spelling of one namespace looks the same.
+ALIASES: tuple[tuple[str, str], ...] = (
+    ("tensorflow.compat.v1.", "tensorflow."),
+    ("tensorflow.compat.v2.", "tensorflow."),
+    ("tensorflow.python.keras.", "keras."),
+    ("tensorflow.keras.", "keras."),
+    ("tf_keras.", "keras."),
+    ("keras.src.backend.", "keras.backend."),
+    ("keras.src.", "keras."),
+    ("keras.api.", "keras."),
+    ("keras.ops.numpy.", "keras.ops."),
+    ("keras.ops.nn.", "keras.ops."),
+    ("keras.ops.math.", "keras.ops."),
+    ("tensorflow.math.", "tensorflow."),
+    ("tensorflow.linalg.", "tensorflow.linalg."),
+    ("torch.nn.functional.", "torch.nn.functional."),
+    ("torch.special.", "torch."),
+    ("jax.scipy.special.", "jax.nn."),
+    ("jax.numpy.linalg.", "jax.numpy.linalg."),
+)
+
+# Operations shared by most array libraries under the same name.
+_COMMON = {
+    "log": "log", "log2": "log", "log10": "log", "log1p": "log1p",
+    "exp": "exp", "expm1": "exp", "sqrt": "sqrt", "rsqrt": "rsqrt", "square": "square",
+    "abs": "abs", "absolute": "abs", "pow": "pow", "power": "pow",
+    "maximum": "maximum", "minimum": "minimum", "clip": "clip",
+    "sigmoid": "sigmoid", "softmax": "softmax", "log_softmax": "log_softmax",
+    "log_sigmoid": "log_sigmoid", "softplus": "softplus", "relu": "relu",
+    "tanh": "tanh", "sin": "sin", "cos": "cos", "cosh": "cosh",
+    "sum": "sum", "mean": "mean", "max": "max", "min": "min", "amax": "max", "amin": "min",
+    "prod": "prod", "std": "std", "var": "std",
+    "logsumexp": "logsumexp", "where": "where", "divide": "divide", "true_divide": "divide",
+    "ones_like": "ones_like", "zeros_like": "zeros_like",
+    "argmax": "argmax", "argmin": "argmin", "round": "round", "floor": "floor",
+    "ceil": "ceil", "sign": "sign", "equal": "compare", "not_equal": "compare",
+    "greater": "compare", "less": "compare", "greater_equal": "compare",
+    "less_equal": "compare", "cast": "cast", "reshape": "reshape", "squeeze": "reshape",
+    "expand_dims": "reshape", "flatten": "reshape", "transpose": "identity",
+    "stop_gradient": "stop_gradient", "shape": "shape", "size": "size", "norm": "norm",
+    "identity": "identity", "negative": "negative", "add": "add", "subtract": "subtract",
+    "multiply": "multiply", "einsum": "opaque", "matmul": "opaque", "dot": "opaque",
+    "concatenate": "identity", "stack": "identity", "gather": "identity",
+    "one_hot": "one_hot", "ones": "ones", "zeros": "zeros", "count_nonzero": "size",
+    "square_root": "sqrt", "l2_normalize": "normalize",
+}
+
+_TENSORFLOW = {
+    **_COMMON,
+    "reduce_sum": "sum", "reduce_mean": "mean", "reduce_max": "max", "reduce_min": "min",
+    "reduce_prod": "prod", "reduce_std": "std", "reduce_variance": "std",
+    "reduce_logsumexp": "logsumexp", "clip_by_value": "clip", "truediv": "divide",
+    "realdiv": "divide", "div": "divide", "divide_no_nan": "divide_no_nan",
+    "reciprocal_no_nan": "divide_no_nan", "multiply_no_nan": "multiply",
+    "xlogy": "xlogy", "xdivy": "divide_no_nan",
+    "softmax_cross_entropy_with_logits": "softmax_xent_logits",
+    "softmax_cross_entropy_with_logits_v2": "softmax_xent_logits",
+    "sparse_softmax_cross_entropy_with_logits": "softmax_xent_logits",
+    "sigmoid_cross_entropy_with_logits": "sigmoid_xent_logits",
+    "weighted_cross_entropy_with_logits": "sigmoid_xent_logits",
+    "compute_average_loss": "compute_average_loss", "gradients": "gradients",
+    "custom_gradient": "custom_gradient", "GradientTape": "gradient_tape",
+    "to_float": "cast", "ensure_shape": "reshape", "nan_to_num": "identity",
+    "math_ops": "opaque", "reduce_all": "compare", "reduce_any": "compare",
+    "is_nan": "compare", "is_finite": "compare", "logical_and": "compare",
+    "size": "size", "range": "size", "function": "tf_function",
+}
+
+_KERAS_BACKEND = {
+    **_COMMON,
+    "epsilon": "epsilon", "batch_flatten": "reshape", "binary_crossentropy": "binary_xent",
+    "categorical_crossentropy": "categorical_xent",
+    "sparse_categorical_crossentropy": "categorical_xent",
+    "switch": "where", "mean": "mean", "sum": "sum", "int_shape": "shape",
+    "floatx": "opaque", "get_value": "numpy", "eval": "numpy",
+}
+
+_KERAS_OPS = {
+    **_COMMON,
+    "binary_crossentropy": "binary_xent", "categorical_crossentropy": "categorical_xent",
+    "sparse_categorical_crossentropy": "categorical_xent", "divide_no_nan": "divide_no_nan",
+    "convert_to_tensor": "identity", "log_softmax": "log_softmax",
+}
+
+_KERAS_CONFIG = {"epsilon": "epsilon"}
+
+_TORCH = {
+    **_COMMON,
+    "clamp": "clip", "clamp_min": "clamp_min", "clamp_max": "clamp_max", "clip": "clip",
+    "div": "divide", "true_divide": "divide", "logit": "opaque", "xlogy": "xlogy",
+    "cross_entropy": "torch_cross_entropy", "nll_loss": "torch_nll",
+    "binary_cross_entropy": "torch_bce", "binary_cross_entropy_with_logits": "torch_bce_logits",
+    "mse_loss": "mse", "l1_loss": "mae", "numel": "size", "no_grad": "no_grad",
+    "detach": "stop_gradient", "softmin": "softmax", "logsigmoid": "log_sigmoid",
+    "cdist": "norm", "pairwise_distance": "norm", "normalize": "normalize",
+    "dist": "norm", "CrossEntropyLoss": "torch_cross_entropy", "NLLLoss": "torch_nll",
+    "BCELoss": "torch_bce", "BCEWithLogitsLoss": "torch_bce_logits",
+}
+
+_JAX = {**_COMMON, "clip": "clip", "log_sigmoid": "log_sigmoid", "stop_gradient": "stop_gradient"}
+_NUMPY = {**_COMMON, "clip": "clip", "log": "log"}
+_MATH = {"log": "log", "log2": "log", "log10": "log", "log1p": "log1p", "exp": "exp",
+         "sqrt": "sqrt", "pow": "pow", "floor": "floor", "ceil": "ceil", "fabs": "abs"}
+
+# namespace -> (framework, table). A namespace is a normalised module path.
+NAMESPACES: dict[str, tuple[str, dict[str, str]]] = {
+    "tensorflow": ("tensorflow", _TENSORFLOW),
+    "tensorflow.nn": ("tensorflow", _TENSORFLOW),
+    "tensorflow.linalg": ("tensorflow", {"norm": "norm", "l2_normalize": "normalize"}),
+    "tensorflow.debugging": ("tensorflow", {}),
+    "tensorflow.raw_ops": ("tensorflow", _TENSORFLOW),
+    "keras.backend": ("keras", _KERAS_BACKEND),
+    "keras.ops": ("keras", _KERAS_OPS),
+    "keras.activations": ("keras", _KERAS_OPS),
+    "keras.config": ("keras", _KERAS_CONFIG),
+    "torch": ("torch", _TORCH),
+    "torch.nn.functional": ("torch", _TORCH),
+    "torch.nn": ("torch", _TORCH),
+    "torch.linalg": ("torch", {"norm": "torch_norm", "vector_norm": "torch_norm"}),
+    "torch.autograd": ("torch", {"grad": "gradients"}),
+    "jax.numpy": ("jax", _JAX),
+    "jax.nn": ("jax", _JAX),
+    "jax.lax": ("jax", {**_JAX, "stop_gradient": "stop_gradient", "rsqrt": "rsqrt"}),
+    "jax.numpy.linalg": ("jax", {"norm": "norm"}),
+    "jax": ("jax", {"grad": "gradients", "value_and_grad": "gradients",
+                    "stop_gradient": "stop_gradient"}),
+    "numpy": ("numpy", _NUMPY),
+    "numpy.linalg": ("numpy", {"norm": "norm"}),
+    "math": ("math", _MATH),
+}
+
+# Tensor methods (`x.log()`, `x.sum()`, `x.clamp(min=...)`): PyTorch, NumPy and JAX arrays.
+METHODS: dict[str, str] = {
+    "log": "log", "log2": "log", "log10": "log", "log1p": "log1p", "exp": "exp",
+    "sqrt": "sqrt", "rsqrt": "rsqrt", "abs": "abs", "pow": "pow", "square": "square",
+    "sum": "sum", "mean": "mean", "std": "std", "var": "std", "norm": "torch_norm",
+    "clamp": "clip", "clip": "clip", "clamp_min": "clamp_min", "clamp_max": "clamp_max",
+    "sigmoid": "sigmoid", "softmax": "softmax", "log_softmax": "log_softmax",
+    "relu": "relu", "tanh": "tanh", "logsumexp": "logsumexp", "detach": "stop_gradient",
+    "item": "item", "numpy": "numpy", "argmax": "argmax", "argmin": "argmin",
+    "round": "round", "floor": "floor", "ceil": "ceil", "sign": "sign",
+    "backward": "backward", "reshape": "reshape", "view": "reshape", "squeeze": "reshape",
+    "unsqueeze": "reshape", "flatten": "reshape", "view_as": "reshape",
+    "float": "identity", "double": "identity", "long": "int_cast", "int": "int_cast",
+    "bool": "int_cast", "max": "max", "min": "min", "div": "divide", "gather": "identity",
+    "masked_fill": "identity", "t": "identity", "transpose": "identity",
+    "minimize": "minimize", "gradient": "tape_gradient", "numel": "size", "size": "size",
+    "add_loss": "add_loss", "astype": "cast", "type": "cast", "to": "identity",
+    "contiguous": "identity", "clone": "identity", "exp_": "exp",
+}
+
+# Keras losses by name: kind of input expected ("probs"), what it is ("categorical", ...).
+KERAS_LOSSES: dict[str, str] = {
+    "categorical_crossentropy": "categorical", "CategoricalCrossentropy": "categorical",
+    "sparse_categorical_crossentropy": "categorical",
+    "SparseCategoricalCrossentropy": "categorical",
+    "binary_crossentropy": "binary", "BinaryCrossentropy": "binary",
+    "binary_focal_crossentropy": "binary", "BinaryFocalCrossentropy": "binary",
+    "categorical_focal_crossentropy": "categorical",
+    "CategoricalFocalCrossentropy": "categorical",
+    "mean_squared_error": "regression", "MeanSquaredError": "regression", "mse": "regression",
+    "mean_absolute_error": "regression", "MeanAbsoluteError": "regression", "mae": "regression",
+    "huber": "regression", "Huber": "regression", "log_cosh": "regression",
+    "kl_divergence": "divergence", "KLDivergence": "divergence", "hinge": "hinge",
+}
+
+# Names of Keras base classes that make a class a loss.
+LOSS_BASES = ("keras.losses.Loss", "keras.losses.loss.Loss", "torch.nn.modules.loss._Loss",
+              "torch.nn.modules.loss._WeightedLoss", "keras.losses.LossFunctionWrapper")
+MODULE_BASES = ("torch.nn.Module", "keras.layers.Layer", "keras.Model", "keras.models.Model",
+                "keras.Layer", "keras.layers.Layer", "flax.linen.Module")
+AUTOGRAD_FUNCTION = "torch.autograd.Function"
+
+
+@dataclass(frozen=True, slots=True)
+class Op:
+    """A resolved framework operation."""
+
+    kind: str
+    framework: str
+    name: str  # normalised qualified name, e.g. "tensorflow.log"
+
+
+def normalize(qualified: str) -> str:
+    """Rewrite a qualified name to its canonical spelling."""
+    name = qualified + "."
+    for prefix, replacement in ALIASES:
+        if name.startswith(prefix):
+            name = replacement + name[len(prefix):]
+    return name[:-1]
+
+
+def lookup(qualified: str) -> Op | None:
+    """The operation a normalised qualified name denotes, or None."""
+    namespace, _, attr = qualified.rpartition(".")
+    entry = NAMESPACES.get(namespace)
+    if entry is None:
+        return None
+    framework, table = entry
+    kind = table.get(attr)
+    return Op(kind, framework, qualified) if kind else None
+
+
+def method(name: str) -> Op | None:
+    """The operation a tensor method call `x.<name>(...)` denotes, or None."""
+    kind = METHODS.get(name)
+    return Op(kind, "tensor", name) if kind else None
+
+
+FRAMEWORK_ROOTS = ("tensorflow", "keras", "torch", "jax", "numpy", "flax", "optax", "tf_keras")

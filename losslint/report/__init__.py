@@ -1,0 +1,2 @@
+"""Reporters: one module per output format. A reporter turns findings into text; it never runs
+rules."""

@@ -1,0 +1,11 @@
+"""`--format json`: a JSON array of findings."""
+
+from __future__ import annotations
+
+import json
+
+from ..finding import Finding
+
+
+def render(findings: list[Finding], **_: object) -> str:
+    return json.dumps([f.to_json() for f in findings], indent=2) + "\n"

@@ -1,0 +1,85 @@
+"""A run: settings and paths in, findings out. Every failure on one file becomes a finding for
+that file; the run goes on."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import libcst as cst
+
+from . import config, files
+from .engine import Linter, Options
+from .finding import Finding
+from .rule import Rule
+from .rules import all_rules
+from .rules.linter import ParseError
+
+
+@dataclass
+class RunResult:
+    findings: list[Finding] = field(default_factory=list)
+    files: int = 0
+    internal_errors: list[str] = field(default_factory=list)
+
+
+def selected_rules(settings: config.Settings) -> list[type[Rule]]:
+    return [r for r in all_rules()
+            if config.enabled(r, settings.select, settings.ignore, settings.extend_select)]
+
+
+def error_finding(path: str, message: str, line: int = 1, column: int = 1) -> Finding:
+    return Finding(path=path, line=line, column=column, end_line=line, end_column=column,
+                   code=ParseError.code, name=ParseError.name, severity=ParseError.severity,
+                   message=message, hint=ParseError.hint)
+
+
+def lint_source(source: str, path: str, settings: config.Settings,
+                rules: list[type[Rule]] | None = None) -> list[Finding]:
+    """Lint one decoded source text; parse failures become an LL001 finding."""
+    rules = selected_rules(settings) if rules is None else rules
+    want_ll001 = any(r.code == ParseError.code for r in rules)
+    try:
+        module = cst.parse_module(source)
+    except cst.ParserSyntaxError as error:
+        if not want_ll001:
+            return []
+        return [error_finding(path, f"syntax error: {error.message}", error.raw_line,
+                              error.raw_column + 1)]
+    except RecursionError:
+        return [error_finding(path, "cannot parse: nested too deeply")] if want_ll001 else []
+    linter = Linter([r for r in rules if r.code != ParseError.code],
+                    Options(settings.all_code, tuple(settings.loss_names)))
+    try:
+        findings = linter.lint(path, source, module)
+    except RecursionError:
+        return [error_finding(path, "cannot analyse: nested too deeply")] if want_ll001 else []
+    ignored = config.ignored_for(path, settings.per_file_ignores)
+    if ignored:
+        findings = [f for f in findings if not any(f.code.startswith(c) for c in ignored)]
+    return findings
+
+
+def lint_path(path: Path, settings: config.Settings,
+              rules: list[type[Rule]] | None = None) -> list[Finding]:
+    try:
+        source = files.read(path)
+    except files.SourceError as error:
+        return [error_finding(str(path), str(error))]
+    return lint_source(source, str(path), settings, rules)
+
+
+def run(paths: list[str], settings: config.Settings) -> RunResult:
+    result = RunResult()
+    rules = selected_rules(settings)
+    for path in files.discover(paths, settings.exclude):
+        result.files += 1
+        try:
+            result.findings.extend(lint_path(path, settings, rules))
+        except Exception as error:  # noqa: BLE001 - one file's crash must not end the run
+            result.internal_errors.append(f"{path}: internal error: {type(error).__name__}: {error}")
+            print(f"losslint: {path}: internal error: {type(error).__name__}: {error}",
+                  file=sys.stderr)
+    result.findings.sort(key=lambda f: f.sort_key)
+    return result

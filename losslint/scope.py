@@ -1,0 +1,190 @@
+"""Which code is loss code: the functions and module-level statements the LL1xx-LL3xx rules read.
+
+See RULES.md, "Where rules look". Every question about scope is answered here, once per module.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from . import ops
+from .index import Function, ModuleIndex
+from .tree import dotted, walk
+
+LOSS_WORDS = {
+    "loss", "losses", "cost", "objective", "crossentropy", "xent", "nll", "dice", "jaccard",
+    "tversky", "focal", "hinge", "huber", "contrastive", "triplet", "divergence", "elbo",
+}
+LOSS_PAIRS = (("cross", "entropy"), ("kl", "div"))
+TRAINING_NAMES = {"train_step", "training_step", "train_batch", "step_fn", "replica_fn"}
+INPUT_NAMES = {
+    "y_true", "y_pred", "labels", "label", "targets", "target", "logits", "preds", "pred",
+    "probs", "prob", "mask", "masks", "weights", "predictions", "prediction", "output",
+    "outputs", "y", "x", "inputs", "true", "truth", "gt", "input",
+}
+_HUMP = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
+
+
+def name_tokens(name: str) -> list[str]:
+    """`dice_loss` -> [dice, loss]; `FocalLoss` -> [focal, loss]; `KLDiv` -> [kl, div]."""
+    tokens: list[str] = []
+    for part in name.split("_"):
+        tokens.extend(t.lower() for t in _HUMP.findall(part))
+    return tokens
+
+
+def is_loss_name(name: str, patterns: tuple[str, ...] = ()) -> bool:
+    tokens = name_tokens(name)
+    if any(t in LOSS_WORDS for t in tokens):
+        return True
+    for first, second in LOSS_PAIRS:
+        for a, b in zip(tokens, tokens[1:], strict=False):
+            if a == first and b.startswith(second):
+                return True
+    return any(fnmatch.fnmatchcase(name, p) for p in patterns)
+
+
+@dataclass
+class LossScope:
+    functions: set[int] = field(default_factory=set)  # ids of FunctionDef nodes
+    statements: set[int] = field(default_factory=set)  # ids of module-level statements
+    keras_losses: set[int] = field(default_factory=set)  # handed to Keras (compile, Loss.call)
+    reasons: dict[int, str] = field(default_factory=dict)
+
+    def contains(self, function: Function | None) -> bool:
+        return function is not None and id(function.node) in self.functions
+
+
+def _class_kind(index: ModuleIndex, name: str, seen: set[str] | None = None) -> str | None:
+    """"loss", "module", "autograd" or None for a class of this module (through its bases)."""
+    info = index.classes.get(name)
+    if info is None:
+        return None
+    seen = seen or set()
+    if name in seen:
+        return None
+    seen.add(name)
+    for base in info.bases:
+        if base in ops.LOSS_BASES or base.endswith(".Loss") or base.endswith("._Loss"):
+            return "loss"
+        if base == ops.AUTOGRAD_FUNCTION or base.endswith("autograd.Function"):
+            return "autograd"
+        if base in ops.MODULE_BASES or base.endswith((".Layer", ".Model", ".Module")):
+            return "loss" if name.endswith("Loss") else "module"
+        inner = _class_kind(index, base.rpartition(".")[2], seen)
+        if inner:
+            return inner
+    return "loss" if name.endswith("Loss") else None
+
+
+def compute(index: ModuleIndex, patterns: tuple[str, ...] = (),
+            all_code: bool = False) -> LossScope:
+    scope = LossScope()
+    roots: list[tuple[Function, str]] = []
+    for function in index.functions:
+        reason = _root_reason(index, function, patterns)
+        if reason:
+            roots.append((function, reason))
+        if all_code:
+            roots.append((function, "--all-code"))
+    # Keras-facing losses: what compile/add_loss receives, and Loss.call.
+    for function in index.functions:
+        if function.cls is None and function.parent is None and function.name in index.loss_args:
+            scope.keras_losses.add(id(function.node))
+        if function.cls is not None and function.name == "call" and \
+                _class_kind(index, function.cls.name) == "loss":
+            scope.keras_losses.add(id(function.node))
+    # Transitive closure: callees, nested functions and returned closures.
+    pending = list(roots)
+    while pending:
+        function, reason = pending.pop()
+        key = id(function.node)
+        if key in scope.functions:
+            continue
+        scope.functions.add(key)
+        scope.reasons[key] = reason
+        for callee_name in function.calls:
+            for callee in _callees(index, function, callee_name):
+                pending.append((callee, f"called by `{function.qualname}`"))
+        for nested in function.nested.values():
+            pending.append((nested, f"defined in `{function.qualname}`"))
+    _module_statements(index, scope, all_code)
+    return scope
+
+
+def _callees(index: ModuleIndex, caller: Function, name: str) -> list[Function]:
+    found = []
+    if caller.cls is not None and name in caller.cls.methods:
+        found.append(caller.cls.methods[name])
+    scope_fn = caller
+    while scope_fn is not None:
+        if name in scope_fn.nested:
+            found.append(scope_fn.nested[name])
+        scope_fn = scope_fn.parent
+    for candidate in index.by_name.get(name, []):
+        if candidate.cls is None and candidate.parent is None:
+            found.append(candidate)
+    return found
+
+
+def _root_reason(index: ModuleIndex, function: Function, patterns: tuple[str, ...]) -> str:
+    name = function.name
+    if is_loss_name(name, patterns):
+        return "its name is a loss name"
+    if function.parent is None and function.cls is None and name in index.loss_args:
+        return "it is given to Keras as a loss"
+    if any(d.endswith("custom_gradient") for d in function.decorators):
+        return "it defines a custom gradient"
+    if function.cls is not None:
+        kind = _class_kind(index, function.cls.name)
+        if kind == "loss" and name in {"call", "__call__", "forward"}:
+            return f"`{function.cls.name}` is a loss class"
+        if kind == "autograd" and name in {"forward", "backward"}:
+            return "it is part of a `torch.autograd.Function`"
+        if kind == "module" and name in {"call", "forward", "train_step"}:
+            return "it is on the model's gradient path"
+    if name in TRAINING_NAMES or name in index.replica_fns:
+        return "it is a training step"
+    if function.trains:
+        return "it computes gradients"
+    return ""
+
+
+LOSS_TARGET_WORDS = {"loss", "cost", "objective", "xent", "nll", "entropy"}
+
+
+def _module_statements(index: ModuleIndex, scope: LossScope, all_code: bool) -> None:
+    """TF1-style scripts: `cross_entropy = -tf.reduce_sum(y_ * tf.log(y_conv))` at module level."""
+    wanted: set[str] = set(index.minimize_targets)
+    for names, _, _ in index.module_assigns:
+        for name in names:
+            tokens = set(name_tokens(name))
+            if tokens & LOSS_TARGET_WORDS or all_code:
+                wanted.add(name)
+    if not wanted:
+        return
+    # Walk backwards: a statement that defines a wanted name makes its inputs wanted.
+    for names, value, node in reversed(index.module_assigns):
+        if set(names) & wanted:
+            scope.statements.add(id(node))
+            for sub in walk(value):
+                if isinstance(sub, cst.Name):
+                    wanted.add(sub.value)
+                elif isinstance(sub, cst.Attribute) and dotted(sub):
+                    pass
+
+
+def inputs_of(function: Function) -> set[str]:
+    """Names of the tensor parameters of loss code (no default, or named like a tensor)."""
+    names = set()
+    for param in function.params:
+        name = param.name.value
+        if name in ("self", "cls", "ctx"):
+            continue
+        if param.default is None or name in INPUT_NAMES:
+            names.add(name)
+    return names

@@ -1,0 +1,44 @@
+"""Every rule's VALID examples are quiet for that rule; every INVALID example is flagged at the
+pinned line with the pinned message fragment."""
+
+from __future__ import annotations
+
+import pytest
+
+from losslint.rule import Invalid, Valid
+
+from .helpers import RULES, lint
+
+
+def _cases(kind: str):
+    for rule in RULES:
+        examples = rule.VALID if kind == "valid" else rule.INVALID
+        for number, example in enumerate(examples, 1):
+            yield pytest.param(rule, example, id=f"{rule.code}-{kind.upper()}-{number}")
+
+
+@pytest.mark.parametrize(("rule", "example"), list(_cases("valid")))
+def test_valid_examples_are_quiet(rule, example):
+    code = example.code if isinstance(example, Valid) else example
+    found = [f for f in lint(code) if f.code == rule.code]
+    assert found == [], [f"{f.line}: {f.message}" for f in found]
+
+
+@pytest.mark.parametrize(("rule", "example"), list(_cases("invalid")))
+def test_invalid_examples_are_flagged(rule, example):
+    example = example if isinstance(example, Invalid) else Invalid(example)
+    found = [f for f in lint(example.code) if f.code == rule.code]
+    assert found, f"{rule.code} did not fire"
+    if example.line is not None:
+        assert example.line in {f.line for f in found}, [(f.line, f.message) for f in found]
+    if example.message is not None:
+        assert any(example.message in f.message for f in found), [f.message for f in found]
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.code)
+def test_rule_is_documented(rule):
+    doc = rule.documentation()
+    for heading in ("## What it does", "## Why is this bad?", "## Example", "## Use instead"):
+        assert heading in doc, f"{rule.code} docstring lacks {heading!r}"
+    assert rule.INVALID and rule.VALID, f"{rule.code} needs VALID and INVALID examples"
+    assert rule.name == rule.name.lower() and " " not in rule.name
