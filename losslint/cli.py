@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from . import __version__, config, runner
+from .dynamic import cli as dynamic_cli
 from .report import json as json_report
 from .report import text as text_report
 from .rules import all_rules
@@ -43,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--color", choices=["auto", "always", "never"], default="auto")
     parser.add_argument("--explain", metavar="CODE", help="print a rule's documentation")
     parser.add_argument("--list-rules", action="store_true", help="list every rule")
+    dynamic_cli.add_arguments(parser)
     return parser
 
 
@@ -122,8 +124,10 @@ def _main(args: argparse.Namespace) -> int:
         return 2
     result = runner.RunResult()
     sources: dict[str, list[str]] = {}
+    dynamic_config: dict = {}
     for group_start, paths in _groups(args.paths):
         settings = settings_for(args, group_start)
+        dynamic_config.update(settings.dynamic)
         if paths == ["-"]:
             name = args.stdin_filename or "<stdin>"
             source = sys.stdin.read()
@@ -137,6 +141,7 @@ def _main(args: argparse.Namespace) -> int:
         result.files += part.files
         result.internal_errors.extend(part.internal_errors)
     result.findings.sort(key=lambda f: f.sort_key)
+    result.findings = dynamic_cli.run(result.findings, args, dynamic_config)
     tty = sys.stdout.isatty()
     if args.format == "json":
         sys.stdout.write(json_report.render(result.findings))
@@ -154,7 +159,7 @@ def _main(args: argparse.Namespace) -> int:
                                             statistics=args.statistics))
     if result.internal_errors:
         return 2
-    return 1 if result.findings and not args.exit_zero else 0
+    return 1 if dynamic_cli.failing(result.findings, args) and not args.exit_zero else 0
 
 
 def _groups(paths: list[str]) -> list[tuple[Path, list[str]]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from ..dynamic.render import text_line
 from ..finding import Finding
 
 COLORS = {"error": "\033[31m", "warning": "\033[33m", "info": "\033[36m"}
@@ -39,7 +40,7 @@ def render(findings: list[Finding], *, color: bool = False, context: bool = Fals
             if finding.hint:
                 out.append(f"    {paint('hint:', DIM)} {finding.hint}")
         if finding.dynamic is not None:
-            out.append(f"    {finding.dynamic.status.replace('_', ' ')}: {finding.dynamic.summary}")
+            out.append(f"    {text_line(finding.dynamic)}")
     counts = Counter(f.code for f in findings)
     if statistics and counts:
         for code, count in sorted(counts.items()):

@@ -1,0 +1,24 @@
+"""Text for a finding's dynamic result (the line under a finding; no TensorFlow here)."""
+
+from __future__ import annotations
+
+from ..finding import Confirmation
+
+LABELS = {"confirmed": "confirmed", "not_reproduced": "not reproduced",
+          "not_checked": "not checked"}
+
+
+def text_line(conf: Confirmation) -> str:
+    """`confirmed: loss = -inf when ... (Log at line 9)` or `not checked: <reason>`."""
+    label = LABELS.get(conf.status, conf.status)
+    if conf.status == "confirmed":
+        return f"{label}: {conf.summary}"
+    return f"{label}: {conf.reason or conf.summary}"
+
+
+def summary_counts(confirmations: list[Confirmation]) -> str:
+    """`dynamic: 12 confirmed, 2 not reproduced, 5 not checked`."""
+    counts = {key: 0 for key in LABELS}
+    for conf in confirmations:
+        counts[conf.status] = counts.get(conf.status, 0) + 1
+    return "dynamic: " + ", ".join(f"{n} {LABELS[k]}" for k, n in counts.items())
