@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from . import __version__, config, runner
+from . import __version__, config, fix, runner
 from .dynamic import cli as dynamic_cli
 from .report import json as json_report
 from .report import text as text_report
@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--select", type=_codes, help="codes or prefixes to enable (LL1, LL101, ALL)")
     parser.add_argument("--ignore", type=_codes, help="codes or prefixes to disable")
     parser.add_argument("--extend-select", type=_codes, help="codes to enable on top of the defaults")
-    parser.add_argument("--format", choices=["text", "json"], default="text")
+    parser.add_argument("--format", choices=["text", "json", "sarif", "github"], default="text")
     parser.add_argument("--all-code", action="store_true", default=None,
                         help="lint every function, not only loss code")
     parser.add_argument("--loss-names", type=lambda v: [p for p in v.split(",") if p],
@@ -44,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--color", choices=["auto", "always", "never"], default="auto")
     parser.add_argument("--explain", metavar="CODE", help="print a rule's documentation")
     parser.add_argument("--list-rules", action="store_true", help="list every rule")
+    fix.add_arguments(parser)
     dynamic_cli.add_arguments(parser)
     return parser
 
@@ -122,6 +123,9 @@ def _main(args: argparse.Namespace) -> int:
         for path in missing:
             print(f"losslint: error: {path}: no such file or directory", file=sys.stderr)
         return 2
+    fixed = fix.from_cli(args, _groups(args.paths), settings_for)
+    if fixed is not None and fixed.exit_code is not None:
+        return fixed.exit_code
     result = runner.RunResult()
     sources: dict[str, list[str]] = {}
     dynamic_config: dict = {}
@@ -145,6 +149,8 @@ def _main(args: argparse.Namespace) -> int:
     tty = sys.stdout.isatty()
     if args.format == "json":
         sys.stdout.write(json_report.render(result.findings))
+    elif args.format in ("sarif", "github"):
+        sys.stdout.write(_reporter(args.format).render(result.findings))
     else:
         if tty:
             for path in {f.path for f in result.findings} - set(sources):
@@ -159,7 +165,15 @@ def _main(args: argparse.Namespace) -> int:
                                             statistics=args.statistics))
     if result.internal_errors:
         return 2
+    if fixed is not None and fixed.exit_non_zero:
+        return 1
     return 1 if dynamic_cli.failing(result.findings, args) and not args.exit_zero else 0
+
+
+def _reporter(fmt: str):  # noqa: ANN202 - a report module
+    from .report import github, sarif
+
+    return sarif if fmt == "sarif" else github
 
 
 def _groups(paths: list[str]) -> list[tuple[Path, list[str]]]:

@@ -198,7 +198,7 @@ class Linter:
         ctx = FileContext(path, source, module, self.options)
         rules = [cls(ctx) for cls in self.rule_classes]
         _Walker(ctx, rules).run()
-        return _finish(ctx)
+        return _finish(ctx, frozenset(cls.code for cls in self.rule_classes))
 
 
 Visitor = Callable[[cst.CSTNode], object]
@@ -278,8 +278,9 @@ class _Walker:
             ctx.bind([node.target], None)  # type: ignore[attr-defined]
 
 
-def _finish(ctx: FileContext) -> list[Finding]:
-    if not ctx.reports:
+def _finish(ctx: FileContext, enabled: frozenset[str] = frozenset()) -> list[Finding]:
+    check_noqa = UNUSED_NOQA in enabled and ("noqa" in ctx.source or "losslint:" in ctx.source)
+    if not ctx.reports and not check_noqa:
         return []
     # One location, one finding: a specific rule replaces a general one on the same node.
     by_node: dict[int, list[_Report]] = {}
@@ -299,9 +300,12 @@ def _finish(ctx: FileContext) -> list[Finding]:
     if any(FILE_NOQA.search(line) for line in lines[:50] if line.lstrip().startswith("#")):
         return []
     findings = []
+    used: dict[int, set[str]] = {}  # line -> noqa codes that suppressed a finding
     for report in kept:
         start, end = positions[id(report.node)]
-        if _suppressed(lines, start[0], report.rule.code):
+        matched = _suppressing(lines, start[0], report.rule.code)
+        if matched is not None:
+            used.setdefault(start[0], set()).update(matched)
             continue
         fix = None
         if report.fix is not None:
@@ -317,6 +321,8 @@ def _finish(ctx: FileContext) -> list[Finding]:
             message=report.message, hint=report.hint, function=report.function,
             probe=cls.probe, fix=fix,
         ))
+    if check_noqa:
+        findings.extend(_unused_noqa(ctx, used, enabled))
     findings.sort(key=lambda f: f.sort_key)
     return findings
 
@@ -336,12 +342,72 @@ def noqa_codes(line: str) -> set[str] | None:
 
 
 def _suppressed(lines: list[str], line: int, rule_code: str) -> bool:
+    return _suppressing(lines, line, rule_code) is not None
+
+
+def _suppressing(lines: list[str], line: int, rule_code: str) -> set[str] | None:
+    """The noqa codes of `line` that suppress `rule_code` (empty for a bare noqa), else None."""
     if not 0 < line <= len(lines):
-        return False
+        return None
     codes = noqa_codes(lines[line - 1])
     if codes is None:
-        return False
-    return not codes or any(rule_code.startswith(c) for c in codes)
+        return None
+    if not codes:
+        return set()
+    matched = {c for c in codes if rule_code.startswith(c)}
+    return matched or None
+
+
+UNUSED_NOQA = "LL002"
+_CODE = re.compile(r"^[A-Z]+[0-9]+$")
+
+
+def _unused_noqa(ctx: FileContext, used: dict[int, set[str]],
+                 enabled: frozenset[str]) -> list[Finding]:
+    """LL002: `# noqa: LLxxx` comments (and `# losslint: ignore[...]`) naming an enabled rule
+    that reported nothing on that line. Comments only: text in strings is not a noqa."""
+    import io
+    import tokenize
+
+    from .rules.linter import UnusedNoqa
+
+    try:
+        tokens = [t for t in tokenize.generate_tokens(io.StringIO(ctx.source).readline)
+                  if t.type == tokenize.COMMENT]
+    except (tokenize.TokenError, SyntaxError):
+        return []
+    findings = []
+    for token in tokens:
+        comment = token.string
+        match = NAMED_IGNORE.search(comment) or NOQA.search(comment)
+        if match is None or not match.group("codes"):
+            continue
+        raw = [c for c in re.split(r"[,\s]+", match.group("codes")) if c]
+        unused = [c for c in raw if c.upper() in enabled and c.upper() != UNUSED_NOQA
+                  and c.upper() not in used.get(token.start[0], set())]
+        if not unused:
+            continue
+        line, column = token.start
+        start, end = match.span("codes")
+        fix = None
+        if all(_CODE.match(c.upper()) for c in raw):
+            kept = [c for c in raw if c not in unused]
+            if kept:
+                edit = Edit((line, column + start), (line, column + end), ", ".join(kept))
+                fix = Fix("remove the unused codes", (edit,), True)
+            elif not comment[match.end():].strip() and not comment[:match.start()].strip():
+                text = ctx.source.splitlines()[line - 1]
+                begin = len(text[:column].rstrip())
+                fix = Fix("remove the unused noqa comment",
+                          (Edit((line, begin), (line, column + len(comment)), ""),), True)
+        names = ", ".join(f"`{c}`" for c in unused)
+        findings.append(Finding(
+            path=ctx.path, line=line, column=column + start + 1, end_line=line,
+            end_column=column + end + 1, code=UnusedNoqa.code, name=UnusedNoqa.name,
+            severity=UnusedNoqa.severity,
+            message=f"unused noqa: {names} suppress{'es' if len(unused) == 1 else ''} "
+                    f"nothing on this line", hint=UnusedNoqa.hint, fix=fix))
+    return findings
 
 
 Position = tuple[int, int]

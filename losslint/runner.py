@@ -9,7 +9,7 @@ from pathlib import Path
 
 import libcst as cst
 
-from . import config, files
+from . import config, files, notebook
 from .engine import Linter, Options
 from .finding import Finding
 from .rule import Rule
@@ -63,6 +63,11 @@ def lint_source(source: str, path: str, settings: config.Settings,
 
 def lint_path(path: Path, settings: config.Settings,
               rules: list[type[Rule]] | None = None) -> list[Finding]:
+    if notebook.is_notebook(path):
+        try:
+            return notebook.read_and_lint(path, settings, rules)
+        except files.SourceError as error:
+            return [error_finding(str(path), str(error))]
     try:
         source = files.read(path)
     except files.SourceError as error:

@@ -1,0 +1,40 @@
+"""`--format github`: GitHub Actions workflow commands, one annotation per finding.
+
+`::error file=losses.py,line=3,col=12,endLine=3,endColumn=30,title=LL101::message` with
+`warning` for warning severity and `notice` for info. Values are escaped as the Actions
+runner expects (`%`, CR, LF everywhere; also `:` and `,` in properties).
+"""
+
+from __future__ import annotations
+
+from ..finding import Finding
+
+COMMANDS = {"error": "error", "warning": "warning", "info": "notice"}
+
+
+def escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def line(finding: Finding) -> str:
+    props = [("file", finding.path)]
+    message = finding.message
+    if finding.cell is None:
+        props += [("line", str(finding.line)), ("col", str(finding.column)),
+                  ("endLine", str(finding.end_line)), ("endColumn", str(finding.end_column))]
+    else:  # an annotation cannot point into a notebook cell: name it in the message
+        message = f"cell {finding.cell}, line {finding.line}: {message}"
+    props.append(("title", finding.code))
+    command = COMMANDS.get(finding.severity, "warning")
+    text = ",".join(f"{key}={escape_property(value)}" for key, value in props)
+    if finding.hint:
+        message = f"{message}\n{finding.hint}"
+    return f"::{command} {text}::{escape_data(message)}"
+
+
+def render(findings: list[Finding], **_: object) -> str:
+    return "".join(line(f) + "\n" for f in findings)
