@@ -23,6 +23,9 @@ from dataclasses import dataclass, field
 
 from .plan import ModuleJob
 
+# TensorFlow's own import is not the user's time: the per-module limit starts when the
+# worker begins importing the user's module; starting the worker may take this much more.
+STARTUP_S = 120.0
 _PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
@@ -35,6 +38,7 @@ class WorkerOutcome:
     seconds: float = 0.0
     tensorflow_seconds: float | None = None
     versions: dict = field(default_factory=dict)
+    vm_peak_kb: int | None = None
 
 
 def _limits(memory_mb: int) -> Callable[[], None]:
@@ -118,18 +122,24 @@ def run_job(job: ModuleJob, timeout: float, memory_mb: int, python: str,
             )
             timed_out = False
             reported = 0
+            user_clock: float | None = None
             while True:
                 try:
                     proc.wait(timeout=0.25)
                     break
                 except subprocess.TimeoutExpired:
                     pass
+                events = _read_lines(results_path)
+                if user_clock is None and any(e.get("phase") == "import" for e in events):
+                    user_clock = time.monotonic()
                 if on_progress is not None:
-                    done = sum(1 for e in _read_lines(results_path) if e.get("event") == "result")
+                    done = sum(1 for e in events if e.get("event") == "result")
                     if done > reported:
                         on_progress(done - reported)
                         reported = done
-                if time.monotonic() - started > timeout:
+                now = time.monotonic()
+                if (user_clock is not None and now - user_clock > timeout) or (
+                        user_clock is None and now - started > timeout + STARTUP_S):
                     timed_out = True
                     try:
                         os.killpg(proc.pid, signal.SIGKILL)
@@ -155,6 +165,7 @@ def run_job(job: ModuleJob, timeout: float, memory_mb: int, python: str,
                 outcome.results[int(e["index"])] = e
             elif kind == "done":
                 finished = True
+                outcome.vm_peak_kb = e.get("vm_peak_kb")
         if on_progress is not None:
             done = len(outcome.results)
             if done > reported:
@@ -167,7 +178,8 @@ def run_job(job: ModuleJob, timeout: float, memory_mb: int, python: str,
                 "probe": f"while probing `{phase_function}`" if phase_function else "in a probe",
             }.get(phase, f"during {phase}")
             if timed_out:
-                outcome.missing_reason = f"timed out after {timeout:g} s {where}"
+                limit = timeout if user_clock is not None else timeout + STARTUP_S
+                outcome.missing_reason = f"timed out after {limit:g} s {where}"
             else:
                 code = proc.returncode
                 if code is not None and code < 0:

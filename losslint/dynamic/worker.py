@@ -158,6 +158,18 @@ def configure_tensorflow() -> Any:
     return tf
 
 
+def _vm_peak_kb() -> int | None:
+    """Peak address space of this process (what RLIMIT_AS limits), from /proc."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmPeak:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
 def keras_version() -> str:
     """`tf.keras`'s version: Keras 3, or tf_keras with TF_USE_LEGACY_KERAS=1."""
     name = "tf_keras" if os.environ.get("TF_USE_LEGACY_KERAS") == "1" else "keras"
@@ -198,7 +210,7 @@ def main(argv: list[str]) -> int:
         res["index"] = target["index"]
         res["seconds"] = round(time.monotonic() - t0, 2)
         emit({"event": "result", **res})
-    emit({"event": "done"})
+    emit({"event": "done", "vm_peak_kb": _vm_peak_kb()})
     return 0
 
 
