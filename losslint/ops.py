@@ -135,6 +135,12 @@ NAMESPACES: dict[str, tuple[str, dict[str, str]]] = {
     "jax.nn": ("jax", _JAX),
     "jax.lax": ("jax", {**_JAX, "stop_gradient": "stop_gradient", "rsqrt": "rsqrt"}),
     "jax.numpy.linalg": ("jax", {"norm": "norm"}),
+    "optax": ("jax", {"softmax_cross_entropy": "softmax_xent_logits",
+                      "softmax_cross_entropy_with_integer_labels": "softmax_xent_logits",
+                      "sigmoid_binary_cross_entropy": "sigmoid_xent_logits"}),
+    "optax.losses": ("jax", {"softmax_cross_entropy": "softmax_xent_logits",
+                             "softmax_cross_entropy_with_integer_labels": "softmax_xent_logits",
+                             "sigmoid_binary_cross_entropy": "sigmoid_xent_logits"}),
     "jax": ("jax", {"grad": "gradients", "value_and_grad": "gradients",
                     "stop_gradient": "stop_gradient"}),
     "numpy": ("numpy", _NUMPY),
@@ -176,6 +182,74 @@ KERAS_LOSSES: dict[str, str] = {
     "huber": "regression", "Huber": "regression", "log_cosh": "regression",
     "kl_divergence": "divergence", "KLDivergence": "divergence", "hinge": "hinge",
 }
+
+# Loss families whose input is a probability unless `from_logits=True` (Keras cross-entropies).
+KERAS_PROBABILITY_LOSSES = ("categorical", "binary")
+
+# Model layers by namespace and class name: what a model's output is made of.
+# "dense": sets the size of the last axis (units) and has no activation unless given one;
+# "softmax"/"sigmoid"/"log_softmax": an activation layer; "activation": `Activation(name)`;
+# "passthrough": keeps both the size and the activation of its input.
+KERAS_LAYERS: dict[str, str] = {
+    "Dense": "dense", "Conv1D": "dense", "Conv2D": "dense", "Conv3D": "dense",
+    "Convolution1D": "dense", "Convolution2D": "dense", "Convolution3D": "dense",
+    "Conv1DTranspose": "dense", "Conv2DTranspose": "dense", "Conv3DTranspose": "dense",
+    "SeparableConv1D": "dense", "SeparableConv2D": "dense",
+    "Activation": "activation", "Softmax": "softmax",
+    "Dropout": "passthrough", "AlphaDropout": "passthrough", "GaussianDropout": "passthrough",
+    "GaussianNoise": "passthrough", "SpatialDropout1D": "passthrough",
+    "SpatialDropout2D": "passthrough", "SpatialDropout3D": "passthrough",
+    "Flatten": "passthrough", "ActivityRegularization": "passthrough",
+}
+TORCH_LAYERS: dict[str, str] = {
+    "Linear": "dense", "LazyLinear": "dense", "Softmax": "softmax", "Softmin": "softmax",
+    "Sigmoid": "sigmoid", "LogSoftmax": "log_softmax", "Dropout": "passthrough",
+    "Flatten": "passthrough", "Identity": "passthrough",
+}
+# Where a layer sets the size of its last axis: (framework, class) -> (position, keyword);
+# other Keras "dense" layers take `filters` first.
+LAYER_UNITS: dict[tuple[str, str], tuple[int, str]] = {
+    ("keras", "Dense"): (0, "units"), ("torch", "Linear"): (1, "out_features"),
+    ("torch", "LazyLinear"): (0, "out_features"),
+}
+MODEL_CONSTRUCTORS = {"keras.Sequential": "sequential", "keras.models.Sequential": "sequential",
+                      "keras.Model": "functional", "keras.models.Model": "functional",
+                      "torch.nn.Sequential": "sequential"}
+
+
+def layer(qualified: str) -> tuple[str, str, str] | None:
+    """(framework, class name, layer kind) of a normalised qualified layer constructor name."""
+    namespace, _, attr = qualified.rpartition(".")
+    if namespace.startswith("keras.layers"):
+        kind = KERAS_LAYERS.get(attr)
+        return ("keras", attr, kind) if kind else None
+    if namespace.startswith("torch.nn") and not namespace.startswith("torch.nn.functional"):
+        kind = TORCH_LAYERS.get(attr)
+        return ("torch", attr, kind) if kind else None
+    return None
+
+
+# Framework loss APIs by namespace: Keras loss classes reduce over the batch unless built with
+# `reduction="none"`; Keras loss functions return one value per sample; PyTorch losses (classes
+# and functions) reduce with `reduction="mean"` unless told otherwise.
+_NOT_KERAS_LOSSES = {"Loss", "Reduction", "LossFunctionWrapper", "get", "serialize",
+                     "deserialize", "loss"}
+
+
+def framework_loss(qualified: str) -> str | None:
+    """"keras_class", "keras_function", "torch_class" or "torch_function" for the normalised
+    qualified name of a framework loss, else None."""
+    namespace, _, attr = qualified.rpartition(".")
+    if namespace == "keras.losses" and attr not in _NOT_KERAS_LOSSES:
+        return "keras_class" if attr[:1].isupper() else "keras_function"
+    if namespace == "torch.nn" and attr.endswith("Loss"):
+        return "torch_class"
+    if namespace == "torch.nn.functional" and (attr.endswith("_loss") or attr in (
+            "cross_entropy", "binary_cross_entropy", "binary_cross_entropy_with_logits",
+            "kl_div")):
+        return "torch_function"
+    return None
+
 
 # Names of Keras base classes that make a class a loss.
 LOSS_BASES = ("keras.losses.Loss", "keras.losses.loss.Loss", "torch.nn.modules.loss._Loss",
