@@ -7,12 +7,14 @@ module constants); calls are looked up in the operation table and mapped to tran
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import libcst as cst
 
 from . import facts
 from .facts import INF, UNKNOWN, Fact, Reason
 from .index import Function, ModuleIndex
-from .tree import argument, keyword, number, positional
+from .tree import argument, code, keyword, number, positional
 
 LABEL_NAMES = {"y_true", "labels", "label", "targets", "target", "mask", "masks", "weights",
                "truth", "gt", "same", "y"}
@@ -165,6 +167,9 @@ class Evaluator:
         if isinstance(op, cst.Add):
             return facts.add(left, right, node)
         if isinstance(op, cst.Subtract):
+            if self._is_max_of(node.right, node.left, env):
+                return Fact(-INF, 0.0, negative=Reason(node, "is shifted by its maximum"),
+                            tags=frozenset({"difference", "max_shifted"}))
             return facts.subtract(left, right, node)
         if isinstance(op, cst.Multiply):
             return facts.multiply(left, right, node)
@@ -230,7 +235,7 @@ class Evaluator:
             second, third = self.operand(node, 1), self.operand(node, 2)
             if second is None or third is None:
                 return UNKNOWN
-            return facts.join(self.fact(second, env), self.fact(third, env))
+            return facts.join(self._refined(first, second, env), self.fact(third, env))
         if kind in {"stop_gradient", "item"}:
             return a
         if kind in {"max", "min"} and positional(node, 1) is not None and \
@@ -238,6 +243,37 @@ class Evaluator:
             b = self.fact(positional(node, 1), env)
             return facts.maximum(a, b) if kind == "max" else facts.minimum(a, b)
         return facts.unary(kind, a, node)
+
+    def _is_max_of(self, node: cst.BaseExpression, value: cst.BaseExpression, env: Env) -> bool:
+        """`max(x, ...)` of `value` itself (the stable softmax/logsumexp shift)."""
+        if isinstance(node, cst.Name):
+            node = env.value(node.value) or node
+        if not isinstance(node, cst.Call):
+            return False
+        op = self.index.op_of(node)
+        if op is None or op.kind != "max":
+            return False
+        inner = self.operand(node, 0)
+        return inner is not None and code(inner) == code(value)
+
+    def _refined(self, condition: cst.BaseExpression, value: cst.BaseExpression,
+                 env: Env) -> Fact:
+        """The fact of `value` where `condition` holds: `where(d > 0, d, 1)` selects `d > 0`."""
+        fact = self.fact(value, env)
+        if not isinstance(condition, cst.Comparison) or len(condition.comparisons) != 1:
+            return fact
+        target = condition.comparisons[0]
+        bound = number(target.comparator)
+        if bound is None or code(condition.left) != code(value):
+            return fact
+        operator = target.operator
+        if isinstance(operator, cst.GreaterThan) and bound >= 0:
+            return replace(fact, lo=max(fact.lo, bound), lo_open=True, zero=None, negative=None)
+        if isinstance(operator, cst.GreaterThanEqual) and bound > 0:
+            return replace(fact, lo=max(fact.lo, bound), zero=None, negative=None)
+        if isinstance(operator, cst.NotEqual) and bound == 0:
+            return replace(fact, zero=None)
+        return fact
 
     def _maybe(self, node: cst.BaseExpression | None, env: Env) -> Fact | None:
         if node is None or (isinstance(node, cst.Name) and node.value == "None"):

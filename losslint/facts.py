@@ -140,6 +140,8 @@ def subtract(a: Fact, b: Fact, node: object) -> Fact:
     hi = _add_bound(a.hi, -b.lo) if not (a.hi == INF or b.lo == -INF) else INF
     lo_open = a.lo_open or b.hi_open
     zero = None
+    if not (_known(a) or _known(b)):
+        return Fact(lo, hi, lo_open, a.hi_open or b.lo_open)  # opaque: losslint never guesses
     # A difference cancels when both sides can take the same value.
     if lo <= 0 <= hi and not (lo == 0 and lo_open) and not (hi == 0 and (a.hi_open or b.lo_open)):
         if a.const is None and b.const is None:
@@ -153,7 +155,7 @@ def subtract(a: Fact, b: Fact, node: object) -> Fact:
             elif known.zero or known.unbounded or known.tags & {"input"}:
                 zero = Reason(node, "can be 0")
     negative = None
-    if lo < 0:
+    if lo < 0 and (_known(b) or a.negative):
         negative = Reason(node, "is a difference and can be negative")
     unbounded = (a.unbounded or b.negative) if hi == INF else None
     tags = frozenset({"difference"}) if a.const is None and b.const is None else frozenset()
@@ -162,6 +164,11 @@ def subtract(a: Fact, b: Fact, node: object) -> Fact:
     elif a.const == 1 and b.tags & {"probability", "softmax"}:
         tags = tags | {"probability"}
     return Fact(lo, hi, lo_open, a.hi_open or b.lo_open, zero, negative, unbounded, tags)
+
+
+def _known(a: Fact) -> bool:
+    """Whether anything is known about a non-constant value (an opaque call result is not)."""
+    return a.const is None and bool(a.zero or a.negative or a.unbounded or a.tags)
 
 
 def _mul_bounds(a: Fact, b: Fact) -> tuple[float, float]:
@@ -183,7 +190,7 @@ def multiply(a: Fact, b: Fact, node: object) -> Fact:
     if a.const == 0 or b.const == 0:
         zero = Reason(node, "is 0")
     lo_open = lo == 0 and a.positive and b.positive
-    negative = (a.negative or b.negative or Reason(node, "can be negative")) if lo < 0 else None
+    negative = (a.negative or b.negative) if lo < 0 else None
     unbounded = (a.unbounded or b.unbounded or a.negative or b.negative) if hi == INF else None
     tags = frozenset()
     if "error" in a.tags and b.positive or "error" in b.tags and a.positive:
@@ -266,6 +273,15 @@ def clip(a: Fact, low: Fact | None, high: Fact | None) -> Fact:
     return result
 
 
+def _reduced_zero(a: Fact, node: object) -> Reason | None:
+    """A reduction of values that can all be 0: say why in the terms of what it reduces."""
+    if a.zero is None:
+        return None
+    if a.tags & {"difference", "error"}:
+        return a.zero
+    return Reason(node, "is 0 when every element is 0 (an empty mask or no positive labels)")
+
+
 # --- unary operations by kind: the transfer functions -------------------------------------
 
 def unary(kind: str, a: Fact, node: object) -> Fact:
@@ -282,16 +298,16 @@ def unary(kind: str, a: Fact, node: object) -> Fact:
         return Fact(0.0 if a.lo <= 0 <= a.hi else min(abs(a.lo), abs(a.hi)), hi,
                     a.positive or a.hi < 0, False, a.zero, None,
                     (a.unbounded or a.negative) if hi == INF else None, tags)
+    if kind == "sum" and "holds_one" in a.tags:
+        return Fact(1.0, INF)  # a sum of values in [0, 1] of which one is 1
     if kind in {"sum", "prod"}:
         lo = 0.0 if a.lo >= 0 else -INF
         return Fact(lo if not a.positive else a.lo, INF if a.hi > 0 else a.hi, a.positive,
-                    False, a.zero and Reason(node, "is 0 when every element is 0 "
-                                             "(an empty mask or no positive labels)"),
-                    a.negative, a.unbounded, a.tags & {"error", "difference"})
+                    False, _reduced_zero(a, node), a.negative, a.unbounded,
+                    a.tags & {"error", "difference"})
     if kind in {"mean", "max", "min"}:
-        return replace(a, const=None, zero=a.zero and Reason(
-            node, "is 0 when every element is 0 (an empty mask or no positive labels)"),
-            tags=a.tags & {"error", "difference", "probability", "softmax", "sigmoid"})
+        return replace(a, const=None, zero=_reduced_zero(a, node),
+                       tags=a.tags & {"error", "difference", "probability", "softmax", "sigmoid"})
     if kind == "std":
         return Fact(0.0, INF, zero=Reason(node, "is 0 when all values are equal"))
     if kind in {"norm", "torch_norm"}:
@@ -311,10 +327,12 @@ def unary(kind: str, a: Fact, node: object) -> Fact:
                 return constant(INF)
         underflow = a.lo < FLOAT32_MIN_EXP
         hi = math.exp(a.hi) if a.hi <= FLOAT32_MAX_EXP else INF
+        # exp(x - max(x)): every element <= 1 and the largest is exactly 1.
+        tags = frozenset({"exp", "holds_one"} if "max_shifted" in a.tags else {"exp"})
         return Fact(0.0, hi, not underflow, False,
                     Reason(node, "underflows to exactly 0 in float32") if underflow else None,
                     None, (a.unbounded or Reason(node, "has no upper bound"))
-                    if hi == INF else None, frozenset({"exp"}))
+                    if hi == INF else None, tags)
     if kind in {"sigmoid", "softmax"}:
         return Fact(0.0, 1.0, False, False,
                     Reason(node, f"is a {kind} output, which underflows to exactly 0"), None,

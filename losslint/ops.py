@@ -32,8 +32,14 @@ ALIASES: tuple[tuple[str, str], ...] = (
     ("jax.numpy.linalg.", "jax.numpy.linalg."),
 )
 
+# Functions that return Python metadata about a tensor (rank, "is it a tensor"), not values.
+META = {"ndim": "shape", "rank": "shape", "is_tensor": "meta", "is_keras_tensor": "meta",
+        "is_sparse": "meta", "executing_eagerly": "meta", "get_shape": "shape",
+        "dim": "shape", "ndimension": "shape", "is_floating_point": "meta"}
+
 # Operations shared by most array libraries under the same name.
 _COMMON = {
+    **META,
     "log": "log", "log2": "log", "log10": "log", "log1p": "log1p",
     "exp": "exp", "expm1": "exp", "sqrt": "sqrt", "rsqrt": "rsqrt", "square": "square",
     "abs": "abs", "absolute": "abs", "pow": "pow", "power": "pow",
@@ -77,6 +83,8 @@ _TENSORFLOW = {
     "math_ops": "opaque", "reduce_all": "compare", "reduce_any": "compare",
     "is_nan": "compare", "is_finite": "compare", "logical_and": "compare",
     "size": "size", "range": "size", "function": "tf_function",
+    "placeholder": "placeholder", "assert_rank": "shape_assert",
+    "assert_equal": "shape_assert",
 }
 
 _KERAS_BACKEND = {
@@ -99,11 +107,12 @@ _KERAS_CONFIG = {"epsilon": "epsilon"}
 
 _TORCH = {
     **_COMMON,
-    "clamp": "clip", "clamp_min": "clamp_min", "clamp_max": "clamp_max", "clip": "clip",
+    "norm": "torch_norm", "clamp": "clip", "clamp_min": "clamp_min", "clamp_max": "clamp_max", "clip": "clip",
     "div": "divide", "true_divide": "divide", "logit": "opaque", "xlogy": "xlogy",
     "cross_entropy": "torch_cross_entropy", "nll_loss": "torch_nll",
     "binary_cross_entropy": "torch_bce", "binary_cross_entropy_with_logits": "torch_bce_logits",
     "mse_loss": "mse", "l1_loss": "mae", "numel": "size", "no_grad": "no_grad",
+    "inference_mode": "no_grad", "is_tensor": "meta",
     "detach": "stop_gradient", "softmin": "softmax", "logsigmoid": "log_sigmoid",
     "cdist": "norm", "pairwise_distance": "norm", "normalize": "normalize",
     "dist": "norm", "CrossEntropyLoss": "torch_cross_entropy", "NLLLoss": "torch_nll",
@@ -120,7 +129,10 @@ NAMESPACES: dict[str, tuple[str, dict[str, str]]] = {
     "tensorflow": ("tensorflow", _TENSORFLOW),
     "tensorflow.nn": ("tensorflow", _TENSORFLOW),
     "tensorflow.linalg": ("tensorflow", {"norm": "norm", "l2_normalize": "normalize"}),
-    "tensorflow.debugging": ("tensorflow", {}),
+    "tensorflow.debugging": ("tensorflow", {"assert_shapes": "shape_assert",
+                                            "assert_rank": "shape_assert",
+                                            "assert_equal": "shape_assert"}),
+    "keras.losses.loss": ("keras", {"squeeze_or_expand_to_same_rank": "reshape"}),
     "tensorflow.raw_ops": ("tensorflow", _TENSORFLOW),
     "keras.backend": ("keras", _KERAS_BACKEND),
     "keras.ops": ("keras", _KERAS_OPS),
@@ -150,6 +162,7 @@ NAMESPACES: dict[str, tuple[str, dict[str, str]]] = {
 
 # Tensor methods (`x.log()`, `x.sum()`, `x.clamp(min=...)`): PyTorch, NumPy and JAX arrays.
 METHODS: dict[str, str] = {
+    **META,
     "log": "log", "log2": "log", "log10": "log", "log1p": "log1p", "exp": "exp",
     "sqrt": "sqrt", "rsqrt": "rsqrt", "abs": "abs", "pow": "pow", "square": "square",
     "sum": "sum", "mean": "mean", "std": "std", "var": "std", "norm": "torch_norm",
@@ -166,6 +179,8 @@ METHODS: dict[str, str] = {
     "minimize": "minimize", "gradient": "tape_gradient", "numel": "size", "size": "size",
     "add_loss": "add_loss", "astype": "cast", "type": "cast", "to": "identity",
     "contiguous": "identity", "clone": "identity", "exp_": "exp",
+    "set_shape": "shape_assert", "assert_is_compatible_with": "shape_assert",
+    "assert_has_rank": "shape_assert", "expand_dims": "reshape",
 }
 
 # Keras losses by name: kind of input expected ("probs"), what it is ("categorical", ...).
@@ -294,4 +309,10 @@ def method(name: str) -> Op | None:
     return Op(kind, "tensor", name) if kind else None
 
 
+# Integer and bool dtypes (last name part or string): a cast to one has no gradient.
+INTEGER_DTYPES = {
+    "int", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "bool",
+    "bool_", "long", "short", "LongTensor", "IntTensor", "BoolTensor", "ByteTensor",
+    "ShortTensor", "CharTensor",
+}
 FRAMEWORK_ROOTS = ("tensorflow", "keras", "torch", "jax", "numpy", "flax", "optax", "tf_keras")

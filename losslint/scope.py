@@ -81,6 +81,11 @@ def _class_kind(index: ModuleIndex, name: str, seen: set[str] | None = None) -> 
     return "loss" if name.endswith("Loss") else None
 
 
+def class_kind(index: ModuleIndex, name: str) -> str | None:
+    """"loss", "module", "autograd" or None for a class of this module (through its bases)."""
+    return _class_kind(index, name)
+
+
 def compute(index: ModuleIndex, patterns: tuple[str, ...] = (),
             all_code: bool = False) -> LossScope:
     scope = LossScope()
@@ -179,12 +184,18 @@ def _module_statements(index: ModuleIndex, scope: LossScope, all_code: bool) -> 
 
 
 def inputs_of(function: Function) -> set[str]:
-    """Names of the tensor parameters of loss code (no default, or named like a tensor)."""
+    """Names of the tensor parameters of loss code.
+
+    A parameter named like a tensor (`y_true`, `logits`, `mask`, ...) is an input. A parameter
+    without a default is an input too, unless it comes after every tensor-named one: in
+    `gce(y_true, y_pred, q)` Keras passes `q=0.5`, a hyperparameter, not a tensor.
+    """
+    params = [p for p in function.params if p.name.value not in ("self", "cls", "ctx")]
+    named = [i for i, p in enumerate(params) if p.name.value in INPUT_NAMES]
+    last_named = named[-1] if named else len(params)
     names = set()
-    for param in function.params:
+    for position, param in enumerate(params):
         name = param.name.value
-        if name in ("self", "cls", "ctx"):
-            continue
-        if param.default is None or name in INPUT_NAMES:
+        if name in INPUT_NAMES or (param.default is None and position <= last_named):
             names.add(name)
     return names

@@ -6,8 +6,12 @@ import math
 
 import libcst as cst
 
-from losslint.engine import shorten
+from losslint import rewrite
+from losslint.engine import FileContext, shorten
+from losslint.facts import INF, f32
+from losslint.tree import walk
 from losslint.rule import Invalid, Rule, Valid
+
 
 class UnguardedLog(Rule):
     """`log` of a value that can be 0 or negative.
@@ -102,26 +106,11 @@ class UnguardedLog(Rule):
     ]
 
     def visit_Call(self, node: cst.Call) -> None:
-        kind = self.ctx.kind(node)
-        if kind not in ("log", "log1p"):
-            return
-        operand = self.ctx.operand(node)
-        if operand is None:
-            return
-        fact = self.ctx.fact(operand)
-        if kind == "log1p":
-            if fact.lo > -1 or not (fact.negative and fact.lo == float("-inf")):
-                return
-            reason = fact.negative
-            bad = "`log1p` is NaN below -1"
-        else:
-            reason = fact.log_hazard()
-            bad = "log(0) = -inf" if reason is fact.zero else "log of a negative value is NaN"
-        if reason is None:
-            return
-        text = self.ctx.text(operand)
-        why = self.ctx.explain(reason)
-        self.report(node, f"unguarded log of `{shorten(text)}`: {why} ({bad})")
+        hazard = log_hazard(self.ctx, node)
+        if hazard is not None:
+            operand, why, bad = hazard
+            self.report(node, f"unguarded log of `{shorten(self.ctx.text(operand))}`: {why} ({bad})",
+                        fix=rewrite.log_guard_fix(self.ctx, node, operand))
 
 
 class UnguardedDivision(Rule):
@@ -231,30 +220,16 @@ class UnguardedDivision(Rule):
             self._check(node, node.left, node.right)
 
     def visit_Call(self, node: cst.Call) -> None:
-        if self.ctx.kind(node) == "divide":
-            numerator, denominator = self.ctx.operand(node, 0), self.ctx.operand(node, 1, "y")
-            if numerator is not None and denominator is not None:
-                self._check(node, numerator, denominator)
+        parts = division_parts(self.ctx, node)
+        if parts is not None:
+            self._check(node, *parts)
 
     def _check(self, node: cst.CSTNode, numerator: cst.CSTNode, denominator: cst.CSTNode) -> None:
-        fact = self.ctx.fact(denominator)
-        reason = fact.division_hazard()
-        if reason is None or self._renormalization(numerator, denominator):
-            return
-        text = self.ctx.text(denominator)
-        self.report(node, f"denominator `{shorten(text)}` can be 0: {self.ctx.explain(reason)}")
-
-    def _renormalization(self, numerator: cst.CSTNode, denominator: cst.CSTNode) -> bool:
-        """`p / sum(p, ...)`: renormalising a value by its own sum, unless it cancels."""
-        denominator = self.ctx.value_of(denominator)
-        if not isinstance(denominator, cst.Call) or self.ctx.kind(denominator) not in (
-                "sum", "mean", "max"):
-            return False
-        inner = self.ctx.operand(denominator)
-        if inner is None or self.ctx.text(inner) != self.ctx.text(numerator):
-            return False
-        return "difference" not in self.ctx.fact(numerator).tags and \
-            "error" not in self.ctx.fact(numerator).tags
+        reason = division_hazard(self.ctx, numerator, denominator)
+        if reason is not None:
+            text = self.ctx.text(denominator)
+            self.report(node, f"denominator `{shorten(text)}` can be 0: {reason}",
+                        fix=rewrite.division_fix(self.ctx, node, numerator, denominator))
 
 
 class LogErrorObjective(Rule):
@@ -336,3 +311,719 @@ class LogErrorObjective(Rule):
         floor = "-inf" if fact.lo <= 0 else f"{math.log(fact.lo):.1f}"
         self.report(node, f"the loss is the log of the error magnitude `{shorten(self.ctx.text(operand))}`:"
                     f" unbounded below (down to {floor}) as the error goes to 0")
+
+
+class SqrtAtZero(Rule):
+    """`sqrt` (or a norm) of a value that can be exactly 0.
+
+    ## What it does
+    Flags `sqrt`, `tf.norm`, `tf.linalg.norm` and `jnp.linalg.norm` of an operand that can be
+    exactly 0: a distance between two inputs, a sum of squared differences, a mean error.
+    `torch.norm` is not flagged: its backward masks the zero (gradient 0).
+
+    ## Why is this bad?
+    The value `sqrt(0) = 0` is fine, but the gradient `1 / (2 sqrt(x))` is inf at 0, and NaN
+    once multiplied by the zero gradient of the operand: the classic contrastive/triplet loss bug
+    (identical pairs make every weight NaN).
+
+    ## Example
+    ```python
+    def rmse_loss(y_true, y_pred):
+        return K.sqrt(K.mean(K.square(y_pred - y_true), axis=-1))
+    ```
+
+    ## Use instead
+    ```python
+    def rmse_loss(y_true, y_pred):
+        return K.sqrt(K.mean(K.square(y_pred - y_true), axis=-1) + K.epsilon())
+    ```
+    """
+
+    code = "LL103"
+    name = "sqrt-at-zero"
+    probe = "zero-operand-gradient"
+    hint = "add an epsilon inside the root (`sqrt(x + 1e-12)`) or use the squared distance"
+    VALID = [
+        Valid("""
+        from tensorflow.keras import backend as K
+        def rmse_loss(y_true, y_pred):
+            return K.sqrt(K.mean(K.square(y_pred - y_true), axis=-1) + K.epsilon())
+        """),
+        Valid("""
+        import torch
+        class ContrastiveLoss(torch.nn.Module):
+            def __init__(self, eps=1e-8):
+                super().__init__()
+                self.eps = eps
+            def forward(self, a, b):
+                return torch.sqrt(torch.sum((a - b) ** 2, dim=1) + self.eps).mean()
+        """),
+        Valid("""
+        import torch
+        def triplet_loss(a, p):
+            return torch.norm(a - p, dim=1).mean()
+        """),
+    ]
+    INVALID = [
+        Invalid("""
+        from tensorflow.keras import backend as K
+        def rmse_loss(y_true, y_pred):
+            return K.sqrt(K.mean(K.square(y_pred - y_true), axis=-1))
+        """, line=3, message="is 0 when both sides are equal"),
+        Invalid("""
+        import torch
+        class ContrastiveLoss(torch.nn.Module):
+            def forward(self, a, b, same):
+                dist = torch.sqrt(torch.sum((a - b) ** 2, dim=1))
+                return torch.mean(same * dist ** 2)
+        """, line=4),
+        Invalid("""
+        import tensorflow as tf
+        def triplet_loss(anchor, positive):
+            return tf.reduce_mean(tf.norm(anchor - positive, axis=-1))
+        """, line=3),
+        Invalid("""
+        import jax.numpy as jnp
+        def distance_loss(x, y):
+            return jnp.mean(jnp.linalg.norm(x - y, axis=-1))
+        """, line=3),
+        Invalid("""
+        import keras
+        def rmse_loss(y_true, y_pred):
+            return keras.ops.sqrt(keras.ops.mean(keras.ops.square(y_true - y_pred)))
+        """, line=3),
+        Invalid("""
+        import torch
+        def rmse_loss(pred, target):
+            return ((pred - target) ** 2).mean().sqrt()
+        """, line=3),
+    ]
+
+    def visit_Call(self, node: cst.Call) -> None:
+        hazard = sqrt_hazard(self.ctx, node)
+        if hazard is not None:
+            operand, why = hazard
+            self.report(node, f"`{shorten(self.ctx.text(node.func), 30)}` of "
+                        f"`{shorten(self.ctx.text(operand))}`, which can be 0: {why}; the "
+                        "gradient is inf there")
+
+
+SOFTPLUS_FIX = {"log": "softplus", "log1p": "softplus"}
+
+
+class UnboundedExp(Rule):
+    """`exp` of a value with no upper bound, or a hand-written softplus / logsumexp.
+
+    ## What it does
+    Flags `exp(x)` where `x` has no upper bound (a raw prediction, logits), and the hand-written
+    `log(1 + exp(x))`, `log1p(exp(x))` (softplus) and `log(sum(exp(x)))` (logsumexp) with such
+    an `x` (reported at the `log`). `exp(minimum(x, 50))`, `exp(-clip(v, -10, 10))` and
+    `exp(log_softmax(x))` are bounded and not flagged.
+
+    ## Why is this bad?
+    `exp(x)` overflows float32 to inf for `x > 88.7`; the loss, then every weight, becomes NaN as
+    soon as one logit saturates.
+
+    ## Example
+    ```python
+    def softplus_loss(y_true, logits):
+        return tf.reduce_mean(tf.math.log(1.0 + tf.exp(-y_true * logits)))
+    ```
+
+    ## Use instead
+    ```python
+    def softplus_loss(y_true, logits):
+        return tf.reduce_mean(tf.math.softplus(-y_true * logits))
+    ```
+    """
+
+    code = "LL104"
+    name = "unbounded-exp"
+    severity = "warning"
+    probe = "saturated-logits"
+    replaces = ("LL101",)
+    hint = "use `softplus` / `reduce_logsumexp`, or bound the exponent (`minimum(x, 50)`)"
+    VALID = [
+        Valid("""
+        import tensorflow as tf
+        def softplus_loss(y_true, logits):
+            return tf.reduce_mean(tf.math.softplus(-y_true * logits))
+        """),
+        Valid("""
+        import tensorflow as tf
+        def bounded_loss(y_true, logits):
+            return tf.reduce_mean(tf.exp(tf.minimum(logits, 50.0)))
+        """),
+        Valid("""
+        import torch.nn.functional as F
+        def focal_loss(logits, target):
+            logp = F.log_softmax(logits, dim=1)
+            return (-(1 - logp.exp()) ** 2 * logp).mean()
+        """),
+        Valid("""
+        import jax.numpy as jnp
+        def weighted_loss(v, y):
+            return jnp.mean(jnp.exp(-jnp.clip(v, -10, 10)) * y)
+        """),
+    ]
+    INVALID = [
+        Invalid("""
+        import tensorflow as tf
+        def softplus_by_hand_loss(y_true, logits):
+            return tf.reduce_mean(tf.math.log(1.0 + tf.exp(-y_true * logits)), axis=-1)
+        """, line=3, message="softplus"),
+        Invalid("""
+        import torch
+        def lse_loss(logits, target):
+            return torch.log(torch.sum(torch.exp(logits), dim=1)).mean()
+        """, line=3, message="logsumexp"),
+        Invalid("""
+        import keras
+        def poisson_loss(y_true, y_pred):
+            return keras.ops.mean(keras.ops.exp(y_pred) - y_true * y_pred)
+        """, line=3, message="`y_pred`"),
+        Invalid("""
+        import jax.numpy as jnp
+        def softplus_loss(y, logits):
+            return jnp.mean(jnp.log1p(jnp.exp(logits)) - y * logits)
+        """, line=3),
+        Invalid("""
+        from tensorflow.keras import backend as K
+        def exp_loss(y_true, y_pred):
+            return K.mean(K.exp(y_pred) * y_true)
+        """, line=3),
+    ]
+
+    def __init__(self, ctx: FileContext) -> None:
+        super().__init__(ctx)
+        self.explained: set[int] = set()
+
+    def visit_Call(self, node: cst.Call) -> None:
+        kind = self.ctx.kind(node)
+        if kind in ("log", "log1p"):
+            self._hand_written(node, kind)
+        elif kind == "exp" and id(node) not in self.explained:
+            operand = self.ctx.operand(node)
+            if operand is None:
+                return
+            fact = self.ctx.fact(operand)
+            if fact.hi == INF and fact.unbounded is not None:
+                self.report(node, f"`exp` of `{shorten(self.ctx.text(operand))}` overflows "
+                            f"float32 above 88.7: {self.ctx.explain(fact.unbounded)}")
+
+    def _hand_written(self, node: cst.Call, kind: str) -> None:
+        operand = self.ctx.operand(node)
+        exp_call, name = None, ""
+        if kind == "log1p" and self.ctx.kind(operand) == "exp":
+            exp_call, name = operand, "softplus"
+        elif isinstance(operand, cst.BinaryOperation) and isinstance(operand.operator, cst.Add):
+            for one, other in ((operand.left, operand.right), (operand.right, operand.left)):
+                if self.ctx.fact(one).const == 1.0 and self.ctx.kind(other) == "exp":
+                    exp_call, name = other, "softplus"
+        elif self.ctx.kind(operand) == "sum":
+            inner = self.ctx.operand(operand)
+            if self.ctx.kind(inner) == "exp":
+                exp_call, name = inner, "logsumexp"
+        if exp_call is None:
+            return
+        exponent = self.ctx.operand(exp_call)
+        if exponent is None:
+            return
+        fact = self.ctx.fact(exponent)
+        if fact.hi == INF and fact.unbounded is not None:
+            self.explained.add(id(exp_call))
+            self.report(node, f"hand-written {name} of `{shorten(self.ctx.text(exponent))}`: "
+                        f"`exp` overflows float32 above 88.7 "
+                        f"({self.ctx.explain(fact.unbounded)}); use the framework's {name}")
+
+
+class FractionalPow(Rule):
+    """A fractional power of a value that can be negative or zero.
+
+    ## What it does
+    Flags `pow(x, p)` / `x ** p` with a non-integer constant exponent `p` where `x` can be
+    negative (the value is NaN), or, with `p < 1`, where `x` can be exactly 0 (the gradient
+    `p * x ** (p - 1)` is inf).
+
+    ## Why is this bad?
+    A NaN or inf gradient at a reachable input poisons every weight at the next update.
+
+    ## Example
+    ```python
+    def pairwise_loss(y_true, y_pred):
+        return tf.reduce_mean(tf.pow(tf.abs(y_pred - y_true), 0.5), axis=-1)
+    ```
+
+    ## Use instead
+    ```python
+    def pairwise_loss(y_true, y_pred):
+        return tf.reduce_mean(tf.pow(tf.abs(y_pred - y_true) + 1e-6, 0.5), axis=-1)
+    ```
+    """
+
+    code = "LL105"
+    name = "fractional-pow"
+    severity = "warning"
+    probe = "zero-operand-gradient"
+    hint = "add an epsilon to the base (`pow(abs(x) + 1e-6, p)`) or use an integer exponent"
+    VALID = [
+        Valid("""
+        import tensorflow as tf
+        def pairwise_loss(y_true, y_pred):
+            return tf.reduce_mean(tf.pow(tf.abs(y_pred - y_true) + 1e-6, 0.5), axis=-1)
+        """),
+        Valid("""
+        import tensorflow as tf
+        def squared_loss(y_true, y_pred):
+            return tf.reduce_mean(tf.pow(y_pred - y_true, 2), axis=-1)
+        """),
+        Valid("""
+        import torch
+        def focal_loss(p, target, gamma=2.0):
+            return (-(1 - p) ** gamma * target).mean()
+        """),
+    ]
+    INVALID = [
+        Invalid("""
+        import tensorflow as tf
+        def pairwise_loss(y_true, y_pred):
+            return tf.reduce_mean(y_true * tf.pow(tf.abs(y_pred - y_true), 0.5), axis=-1)
+        """, line=3, message="0.5"),
+        Invalid("""
+        import torch
+        def root_loss(pred, target):
+            return ((pred - target) ** 1.5).mean()
+        """, line=3, message="negative"),
+        Invalid("""
+        import jax.numpy as jnp
+        def root_loss(pred, target):
+            return jnp.mean(jnp.power(jnp.abs(pred - target), 0.25))
+        """, line=3),
+        Invalid("""
+        import torch
+        def root_loss(pred, target):
+            return (pred - target).abs().pow(0.5).mean()
+        """, line=3),
+    ]
+
+    def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
+        if isinstance(node.operator, cst.Power):
+            self._check(node, node.left, node.right)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if self.ctx.kind(node) == "pow":
+            base, exponent = self.ctx.operand(node, 0), self.ctx.operand(node, 1, "y")
+            if base is not None and exponent is not None:
+                self._check(node, base, exponent)
+
+    def _check(self, node: cst.CSTNode, base: cst.CSTNode, exponent: cst.CSTNode) -> None:
+        p = self.ctx.fact(exponent).const
+        if p is None or float(p).is_integer():
+            return
+        fact = self.ctx.fact(base)
+        if fact.lo < 0 and fact.negative is not None:
+            why, effect = self.ctx.explain(fact.negative), "the value is NaN"
+        elif p < 1 and not fact.positive and fact.zero is not None:
+            why, effect = self.ctx.explain(fact.zero), "the gradient is inf at 0"
+        else:
+            return
+        self.report(node, f"`{shorten(self.ctx.text(base))}` to the power {p:g}: {why}; {effect}")
+
+
+class EpsilonScale(Rule):
+    """A guard epsilon that does not guard.
+
+    ## What it does
+    Flags the `log`, division or `sqrt` whose epsilon guard fails in float32: absorbed by a term
+    of magnitude about 1 (`log(1e-10 + 1 - p)`: float32 resolves only ~6e-8 near 1, so the
+    operand still reaches 0); below 1e-12 (the gradient `1/eps` exceeds 1e12); or flushed to 0
+    in float16 (below ~3e-8) when the module sets a `mixed_float16` policy and calls the loss
+    directly in a custom training loop (through `compile`, Keras casts predictions to float32).
+
+    ## Why is this bad?
+    The code looks guarded and is not: the loss is still -inf/NaN, or its gradient explodes.
+
+    ## Example
+    ```python
+    def log_prob_loss(y_true, y_pred):
+        return -tf.reduce_sum(y_true * tf.math.log(y_pred + 1e-15), axis=-1)
+    ```
+
+    ## Use instead
+    ```python
+    def log_prob_loss(y_true, y_pred):
+        return -tf.reduce_sum(y_true * tf.math.log(y_pred + 1e-7), axis=-1)
+    ```
+    """
+
+    code = "LL106"
+    name = "epsilon-scale"
+    severity = "warning"
+    probe = "float-precision"
+    replaces = ("LL101", "LL102", "LL103")
+    hint = "use an epsilon of about 1e-7 (`K.epsilon()`) added to the value it guards"
+    VALID = [
+        Valid("""
+        import tensorflow as tf
+        def log_prob_loss(y_true, y_pred):
+            return -tf.reduce_sum(y_true * tf.math.log(y_pred + 1e-7), axis=-1)
+        """),
+        Valid("""
+        import torch
+        def bce_loss(p, y):
+            return -(y * torch.log(p + 1e-6) + (1 - y) * torch.log(1 - p + 1e-6)).mean()
+        """),
+    ]
+    INVALID = [
+        Invalid("""
+        import tensorflow as tf
+        def log_prob_loss(y_true, y_pred):
+            return -tf.reduce_sum(y_true * tf.math.log(y_pred + 1e-15), axis=-1)
+        """, line=3, message="1e-15"),
+        Invalid("""
+        import torch
+        def bce_loss(p, y):
+            return -(y * torch.log(p) + (1 - y) * torch.log(1e-10 + 1 - p)).mean()
+        """, line=3, message="absorbed"),
+        Invalid("""
+        import tensorflow as tf
+        tf.keras.mixed_precision.set_global_policy("mixed_float16")
+        def xent_loss(y_true, y_pred):
+            return -tf.reduce_sum(y_true * tf.math.log(y_pred + 1e-8))
+        def train_step(model, optimizer, x, y):
+            with tf.GradientTape() as tape:
+                loss = xent_loss(y, model(x))
+            optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_variables),
+                                          model.trainable_variables))
+        """, line=4, message="float16"),
+    ]
+
+    def visit_Call(self, node: cst.Call) -> None:
+        kind = self.ctx.kind(node)
+        if kind in ("log", "sqrt"):
+            operand = self.ctx.operand(node)
+            if operand is not None:
+                self._check(node, operand)
+        elif kind == "divide":
+            parts = division_parts(self.ctx, node)
+            if parts is not None:
+                self._check(node, parts[1])
+
+    def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
+        if isinstance(node.operator, cst.Divide):
+            self._check(node, node.right)
+
+    def _check(self, node: cst.CSTNode, operand: cst.CSTNode) -> None:
+        terms = [t for t in _addends(self.ctx.value_of(operand))]
+        constants = [(t, self.ctx.fact(t).const) for t in terms]
+        small = [(t, c) for t, c in constants if c is not None and 0 < abs(c) < 1e-3]
+        if not small:
+            return
+        others = [c for _, c in constants if c is not None and abs(c) >= 1e-3]
+        for term, eps in small:
+            literal = self.ctx.text(term)
+            for big in others:
+                if f32(big + eps) == f32(big):
+                    self.report(node, f"epsilon `{literal}` is absorbed by `{big:g}` in float32 "
+                                "(which resolves only ~6e-8 near 1): the operand still reaches 0")
+                    return
+            if eps < 1e-12:
+                self.report(node, f"epsilon `{literal}` is below 1e-12: the gradient 1/eps "
+                            f"reaches {1 / eps:.0e} at the guarded point")
+                return
+            if eps < 3e-8 and self._float16_training():
+                self.report(node, f"epsilon `{literal}` flushes to 0 in float16 under the "
+                            "module's `mixed_float16` policy when the loss is called directly")
+                return
+
+    def _float16_training(self) -> bool:
+        index, function = self.ctx.index, self.ctx.function
+        if not index.mixed_float16 or function is None or self.ctx.is_keras_loss(function):
+            return False
+        return any(function.name in caller.calls and (caller.trains or caller is not function)
+                   for caller in index.functions)
+
+
+def _addends(node: cst.CSTNode) -> list[cst.CSTNode]:
+    """The terms of a sum, `a + b - c` -> [a, b, c] (signs do not matter for the epsilon scale)."""
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, (cst.Add, cst.Subtract)):
+        return _addends(node.left) + _addends(node.right)
+    return [node]
+
+
+class LogOfProbability(Rule):
+    """`log` of a softmax or sigmoid output.
+
+    ## What it does
+    Flags `log` of a value that the local data flow shows is a `softmax` / `sigmoid` output,
+    or `1 - sigmoid(...)`, with no effective guard. `log(y_pred)` on an unknown input is LL101;
+    `log(p + 1e-7)` is guarded.
+
+    ## Why is this bad?
+    In float32 `softmax` and `sigmoid` saturate to exactly 0 or 1 for logits beyond about
+    ±17 (sigmoid) or a spread of ~100 (softmax); the log is then -inf and the loss NaN. The
+    fused forms compute the same value stably from the logits.
+
+    ## Example
+    ```python
+    def softmax_then_log_loss(y_true, logits):
+        probs = tf.nn.softmax(logits)
+        return -tf.reduce_sum(y_true * tf.math.log(probs), axis=-1)
+    ```
+
+    ## Use instead
+    ```python
+    def softmax_then_log_loss(y_true, logits):
+        return -tf.reduce_sum(y_true * tf.nn.log_softmax(logits), axis=-1)
+    ```
+    or the framework's cross-entropy with `from_logits=True`.
+    """
+
+    code = "LL107"
+    name = "log-of-probability"
+    probe = "saturated-logits"
+    replaces = ("LL101",)
+    hint = "use `log_softmax` / `log_sigmoid`, or a cross-entropy with `from_logits=True`"
+    VALID = [
+        Valid("""
+        import tensorflow as tf
+        def xent_loss(y_true, logits):
+            return -tf.reduce_sum(y_true * tf.nn.log_softmax(logits), axis=-1)
+        """),
+        Valid("""
+        import tensorflow as tf
+        def xent_loss(y_true, logits):
+            probs = tf.nn.softmax(logits)
+            return -tf.reduce_sum(y_true * tf.math.log(probs + 1e-7), axis=-1)
+        """),
+        Valid("""
+        import torch
+        def bce_loss(logits, y):
+            p = torch.sigmoid(logits).clamp(1e-6, 1 - 1e-6)
+            return -(y * torch.log(p) + (1 - y) * torch.log(1 - p)).mean()
+        """),
+    ]
+    INVALID = [
+        Invalid("""
+        import tensorflow as tf
+        def softmax_then_log_loss(y_true, logits):
+            probs = tf.nn.softmax(logits)
+            return -tf.reduce_sum(y_true * tf.math.log(probs), axis=-1)
+        """, line=4, message="softmax"),
+        Invalid("""
+        import tensorflow as tf
+        def focal_loss(y_true, y_pred, gamma=2.0):
+            y_pred = tf.nn.sigmoid(y_pred)
+            return -y_true * tf.math.log(y_pred) - (1 - y_true) * tf.math.log(1 - y_pred)
+        """, line=4),
+        Invalid("""
+        import torch
+        def weighted_bce_loss(pred, target):
+            pred = torch.sigmoid(pred)
+            return -(target * torch.log(pred) + (1 - target) * torch.log(1 - pred)).mean()
+        """, line=4, message="sigmoid"),
+        Invalid("""
+        import keras
+        def xent_loss(y_true, logits):
+            return -keras.ops.sum(y_true * keras.ops.log(keras.ops.softmax(logits)))
+        """, line=3),
+        Invalid("""
+        import jax
+        import jax.numpy as jnp
+        def xent_loss(labels, logits):
+            return -jnp.sum(labels * jnp.log(jax.nn.softmax(logits)))
+        """, line=4),
+        Invalid("""
+        import torch
+        def xent_loss(logits, target):
+            return -(target * logits.softmax(dim=1).log()).sum()
+        """, line=3),
+    ]
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if self.ctx.kind(node) != "log":
+            return
+        operand = self.ctx.operand(node)
+        if operand is None:
+            return
+        fact = self.ctx.fact(operand)
+        kind = next((k for k in ("one_minus_sigmoid", "softmax", "sigmoid") if k in fact.tags), None)
+        if kind is None or fact.log_hazard() is None:
+            return
+        what = "1 - sigmoid(...)" if kind == "one_minus_sigmoid" else f"a {kind} output"
+        source = self.ctx.value_of(operand)
+        origin = f" (`{shorten(self.ctx.text(source), 50)}`)" if source is not operand else ""
+        self.report(node, f"log of `{shorten(self.ctx.text(operand))}`{origin}, {what}, which "
+                    "saturates to exactly 0 in float32 (log = -inf)")
+
+
+class WhereNanGradient(Rule):
+    """An unsafe operation inside a branch of `where` that the condition is meant to avoid.
+
+    ## What it does
+    Flags a `log`, division or `sqrt` inside a branch of `tf.where` / `jnp.where` /
+    `torch.where` whose operand can reach its bad point, when the condition tests that same
+    value. The fix, guarding the operand itself with an inner `where` (the "double where"), is
+    not flagged.
+
+    ## Why is this bad?
+    `where` selects values, not gradients: both branches are differentiated, and the
+    unselected branch's inf gradient times 0 is NaN. The forward value looks fine; training
+    gets NaN weights.
+
+    ## Example
+    ```python
+    def distance_loss(y_true, y_pred):
+        d = tf.reduce_sum(tf.square(y_true - y_pred), axis=-1)
+        return tf.where(d > 0, tf.sqrt(d), tf.zeros_like(d))
+    ```
+
+    ## Use instead
+    ```python
+    def distance_loss(y_true, y_pred):
+        d = tf.reduce_sum(tf.square(y_true - y_pred), axis=-1)
+        safe_d = tf.where(d > 0, d, tf.ones_like(d))
+        return tf.where(d > 0, tf.sqrt(safe_d), tf.zeros_like(d))
+    ```
+    """
+
+    code = "LL109"
+    name = "where-nan-gradient"
+    probe = "zero-operand-gradient"
+    replaces = ("LL101", "LL102", "LL103")
+    hint = "guard the operand itself with an inner `where` (the double-where trick)"
+    VALID = [
+        Valid("""
+        import tensorflow as tf
+        def distance_loss(y_true, y_pred):
+            d = tf.reduce_sum(tf.square(y_true - y_pred), axis=-1)
+            safe_d = tf.where(d > 0, d, tf.ones_like(d))
+            return tf.where(d > 0, tf.sqrt(safe_d), tf.zeros_like(d))
+        """),
+        Valid("""
+        import torch
+        def ratio_loss(pred, target):
+            safe = torch.where(target != 0, target, torch.ones_like(target))
+            return torch.where(target != 0, pred / safe, pred).mean()
+        """),
+    ]
+    INVALID = [
+        Invalid("""
+        import tensorflow as tf
+        def distance_loss(y_true, y_pred):
+            d = tf.reduce_sum(tf.square(y_true - y_pred), axis=-1)
+            return tf.where(d > 0, tf.sqrt(d), tf.zeros_like(d))
+        """, line=4, message="`d`"),
+        Invalid("""
+        import jax.numpy as jnp
+        def safe_log_loss(p, y):
+            return -jnp.mean(jnp.where(p > 0, y * jnp.log(p), 0.0))
+        """, line=3),
+        Invalid("""
+        import torch
+        def ratio_loss(pred, target):
+            return torch.where(target != 0, pred / target, pred).mean()
+        """, line=3),
+    ]
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if self.ctx.kind(node) != "where":
+            return
+        condition = self.ctx.operand(node, 0)
+        if condition is None:
+            return
+        tested = {n.value for n in walk(condition) if isinstance(n, cst.Name)}
+        for index in (1, 2):
+            branch = self.ctx.operand(node, index)
+            if branch is None:
+                continue
+            for inner in walk(branch):
+                found = self._unsafe(inner)
+                if found is None:
+                    continue
+                operand, why = found
+                names = {n.value for n in walk(operand) if isinstance(n, cst.Name)}
+                if names & tested:
+                    self.report(inner, f"`{shorten(self.ctx.text(inner))}` inside `where`: "
+                                f"`{shorten(self.ctx.text(operand), 40)}` can reach its bad point "
+                                f"({why}); the condition hides the value, not the NaN gradient")
+
+    def _unsafe(self, node: cst.CSTNode) -> tuple[cst.CSTNode, str] | None:
+        hazard = log_hazard(self.ctx, node)
+        if hazard is not None:
+            return hazard[0], hazard[1]
+        hazard_sqrt = sqrt_hazard(self.ctx, node)
+        if hazard_sqrt is not None:
+            return hazard_sqrt
+        parts = division_parts(self.ctx, node)
+        if parts is not None:
+            reason = division_hazard(self.ctx, *parts)
+            if reason is not None:
+                return parts[1], reason
+        return None
+
+
+# --- the hazards, asked by several rules of this family -------------------------------------
+
+def log_hazard(ctx: FileContext, node: cst.CSTNode) -> tuple[cst.CSTNode, str, str] | None:
+    """For a `log`/`log1p` call whose operand can reach the bad point: (operand, why, effect)."""
+    kind = ctx.kind(node)
+    if kind not in ("log", "log1p"):
+        return None
+    operand = ctx.operand(node)
+    if operand is None:
+        return None
+    fact = ctx.fact(operand)
+    if kind == "log1p":
+        if fact.lo > -1 or fact.negative is None:
+            return None
+        return operand, ctx.explain(fact.negative), "`log1p` is NaN below -1"
+    reason = fact.log_hazard()
+    if reason is None:
+        return None
+    effect = "log(0) = -inf" if reason is fact.zero else "log of a negative value is NaN"
+    return operand, ctx.explain(reason), effect
+
+
+def division_parts(ctx: FileContext, node: cst.CSTNode) -> tuple[cst.CSTNode, cst.CSTNode] | None:
+    """(numerator, denominator) of a division expression or call."""
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Divide):
+        return node.left, node.right
+    if ctx.kind(node) == "divide":
+        numerator, denominator = ctx.operand(node, 0), ctx.operand(node, 1, "y")
+        if numerator is not None and denominator is not None:
+            return numerator, denominator
+    return None
+
+
+def division_hazard(ctx: FileContext, numerator: cst.CSTNode, denominator: cst.CSTNode) -> str | None:
+    """Why the denominator can be structurally 0, unless it renormalises the numerator."""
+    reason = ctx.fact(denominator).division_hazard()
+    if reason is None or _renormalization(ctx, numerator, denominator):
+        return None
+    return ctx.explain(reason)
+
+
+def _renormalization(ctx: FileContext, numerator: cst.CSTNode, denominator: cst.CSTNode) -> bool:
+    """`p / sum(p, ...)`: renormalising a value by its own sum, unless it cancels."""
+    denominator = ctx.value_of(denominator)
+    if not isinstance(denominator, cst.Call) or ctx.kind(denominator) not in ("sum", "mean", "max"):
+        return False
+    inner = ctx.operand(denominator)
+    if inner is None or ctx.text(inner) != ctx.text(numerator):
+        return False
+    tags = ctx.fact(numerator).tags
+    return "difference" not in tags and "error" not in tags
+
+
+def sqrt_hazard(ctx: FileContext, node: cst.CSTNode) -> tuple[cst.CSTNode, str] | None:
+    """For `sqrt`/`norm` of a value that can be exactly 0: (operand, why)."""
+    if ctx.kind(node) not in ("sqrt", "norm"):
+        return None
+    operand = ctx.operand(node)
+    if operand is None:
+        return None
+    fact = ctx.fact(operand)
+    if fact.positive or fact.zero is None:
+        return None
+    return operand, ctx.explain(fact.zero)
