@@ -4,40 +4,17 @@ from __future__ import annotations
 
 import libcst as cst
 
-from losslint.engine import shorten
+from losslint.engine import FileContext, shorten
+from losslint.index import Function
 from losslint.rule import Invalid, Rule, Valid
-from losslint.tree import dotted, keyword, positional
+from losslint.tree import walk_own
 
-VARIABLE_WORDS = ("variables", "weights", "params", "parameters", "vars")
-
-
-def is_variables(node: cst.CSTNode | None) -> bool:
-    """Whether a `tape.gradient` source is model variables (a training objective), not inputs."""
-    if node is None:
-        return False
-    if isinstance(node, cst.Call):
-        return is_variables(node.func)
-    name = (dotted(node) or "").lower()
-    if isinstance(node, (cst.List, cst.Tuple)):
-        return any(is_variables(e.value) for e in node.elements)
-    return any(word in name.rsplit(".", 1)[-1] for word in VARIABLE_WORDS)
+TRAINING_KINDS = ("tape_gradient", "minimize", "backward")
 
 
-def objective(ctx, node: cst.Call) -> cst.BaseExpression | None:
-    """The value a training call differentiates: `tape.gradient(t, vars)`, `opt.minimize(t)`,
-    `add_loss(t)`, `t.backward()`; None when the call is not a training objective."""
-    kind = ctx.kind(node)
-    if kind == "tape_gradient":
-        if not is_variables(positional(node, 1) or keyword(node, "sources")):
-            return None
-        return positional(node, 0) or keyword(node, "target")
-    if kind == "minimize":
-        return positional(node, 0) or keyword(node, "loss")
-    if kind == "add_loss":
-        return positional(node, 0) or keyword(node, "losses")
-    if kind == "backward" and isinstance(node.func, cst.Attribute) and not node.args:
-        return node.func.value
-    return None
+def objective(ctx: FileContext, node: cst.Call) -> cst.BaseExpression | None:
+    """The value a training call differentiates (see `Shapes.objective`)."""
+    return ctx.shapes.objective(node)
 
 
 class MissingReduction(Rule):
@@ -137,3 +114,547 @@ class MissingReduction(Rule):
         self.report(node, f"the training objective `{shorten(self.ctx.text(target))}` is an "
                     f"unreduced {what} loss (`{shorten(self.ctx.text(source), 50)}`), not a "
                     "scalar")
+
+
+def keras_loss(ctx: FileContext, function: Function | None) -> bool:
+    """Whether Keras calls `function` as a loss: a `compile(loss=...)` target, a `Loss` subclass's
+    `call`, or the closure a `compile(loss=factory(...))` factory returns."""
+    if function is None:
+        return False
+    if ctx.is_keras_loss(function):
+        return True
+    parent = function.parent
+    return parent is not None and ctx.is_keras_loss(parent) and \
+        function.name in parent.returned_names
+
+
+class BatchReducedLoss(Rule):
+    """A loss handed to Keras averages over the batch: sample weights no longer weight anything.
+
+    ## What it does
+    Flags, in a loss Keras calls (a function given as `compile(loss=...)`, the closure a loss
+    factory returns, a `keras.losses.Loss` subclass's `call`), a returned value that is a mean
+    over the batch axis: `tf.reduce_mean(x)`, `K.mean(x)`, `keras.ops.mean(x)` with no `axis`
+    (or `axis=None`, `axis=0`) of a per-sample or element-wise value, or a Keras loss object
+    with its default reduction (`BinaryCrossentropy()(y_true, y_pred)`).
+    The finding is `info` (off by default); it is a `warning` when the module passes
+    `sample_weight=` or `class_weight=` to `fit`/`evaluate`/`train_on_batch`, where the weights
+    are silently lost.
+
+    ## Why is this bad?
+    Keras expects one loss value per sample, multiplies it by `sample_weight`/`class_weight`,
+    and then reduces. A loss that is already a scalar makes every weight multiply the same
+    number: measured with Keras 3.15, a `Dense(1)` fit with half of the samples weighted 0
+    learned w=0.12, b=0.12 with a batch-reduced MSE, and the weighted target w=3, b=2 with a
+    per-sample MSE.
+
+    ## Example
+    ```python
+    def my_mse(y_true, y_pred):
+        return tf.reduce_mean(tf.square(y_true - y_pred))
+
+    model.compile(optimizer="adam", loss=my_mse)
+    model.fit(x, y, sample_weight=w)
+    ```
+
+    ## Use instead
+    ```python
+    def my_mse(y_true, y_pred):
+        return tf.reduce_mean(tf.square(y_true - y_pred), axis=-1)
+    ```
+    """
+
+    code = "LL302"
+    name = "batch-reduced-loss"
+    severity = "info"
+    frameworks = ("tensorflow", "keras")
+    probe = "weighted-training"
+    hint = "reduce over the non-batch axes only (`axis=-1`) and let Keras reduce over the batch"
+    VALID = [
+        Valid("""
+        import tensorflow as tf
+        def my_mse(y_true, y_pred):
+            return tf.reduce_mean(tf.square(y_true - y_pred), axis=-1)
+        def build(model):
+            model.compile(optimizer="adam", loss=my_mse)
+        """),
+        Valid("""
+        import tensorflow as tf
+        def batch_mse(y_true, y_pred):
+            return tf.reduce_mean(tf.square(y_true - y_pred))
+        def train_step(model, optimizer, x, y):
+            with tf.GradientTape() as tape:
+                loss = batch_mse(y, model(x))
+            grads = tape.gradient(loss, model.trainable_variables)
+        """),
+        Valid("""
+        import keras
+        from keras import ops
+        class MyMSE(keras.losses.Loss):
+            def call(self, y_true, y_pred):
+                return ops.mean(ops.square(y_true - y_pred), axis=-1)
+        """),
+    ]
+    INVALID = [
+        Invalid("""
+        import tensorflow as tf
+        def my_mse(y_true, y_pred):
+            return tf.reduce_mean(tf.square(y_true - y_pred))
+        def build(model):
+            model.compile(optimizer="adam", loss=my_mse)
+        """, line=3, message="`tf.reduce_mean(tf.square(y_true - y_pred))`"),
+        Invalid("""
+        from tensorflow.keras import backend as K
+        def weighted_mse(weight):
+            def loss(y_true, y_pred):
+                err = K.square(y_pred - y_true)
+                return weight * K.mean(err)
+            return loss
+        def train(model, x, y, w):
+            model.compile(optimizer="adam", loss=weighted_mse(2.0))
+            model.fit(x, y, sample_weight=w)
+        """, line=5, message="sample_weight"),
+        Invalid("""
+        import keras
+        from keras import ops
+        class MyMSE(keras.losses.Loss):
+            def call(self, y_true, y_pred):
+                return ops.mean(ops.square(y_true - y_pred))
+        """, line=5, message="batch axis"),
+        Invalid("""
+        import tensorflow as tf
+        bce = tf.keras.losses.BinaryCrossentropy()
+        def bce_dice(y_true, y_pred):
+            return bce(y_true, y_pred) + 1.0 - tf.reduce_sum(y_true * y_pred, axis=-1)
+        def build(model):
+            model.compile(optimizer="adam", loss=bce_dice)
+        """, line=4, message="`bce(y_true, y_pred)`"),
+    ]
+
+    def visit_Call(self, node: cst.Call) -> None:
+        function = self.ctx.function
+        if not keras_loss(self.ctx, function):
+            return
+        shapes = self.ctx.shapes
+        if id(node) not in shapes.returned_terms(function) or \
+                shapes.batch_reduction(node, function) != "mean":
+            return
+        weighted = self.ctx.index.sample_weighted
+        why = ("this module passes `sample_weight`/`class_weight` to Keras, and they no longer "
+               "weight anything" if weighted else
+               "`sample_weight` and `class_weight` would no longer weight anything")
+        self.report(node, f"the Keras loss `{function.qualname}` returns "
+                    f"`{shorten(self.ctx.text(node))}`, a mean over the batch axis: Keras "
+                    f"expects one value per sample, so {why}",
+                    severity="warning" if weighted else None)
+
+
+class UnnormalizedSum(Rule):
+    """The training objective is a sum over the batch, not a mean.
+
+    ## What it does
+    Flags a `reduce_sum` / `K.sum` / `keras.ops.sum` / `torch.sum` / `.sum()` with no `axis`
+    (or over axis 0) of a per-sample or element-wise value, and a framework loss built with
+    `reduction="sum"` (Keras loss objects, PyTorch losses), when it is the final training
+    objective (the target of `tape.gradient`, `optimizer.minimize` or `.backward()`, through
+    local assignments, negation and `+`/`*`) and nothing divides it by the batch size.
+    A sum divided by anything (`/ batch_size`, `* (1. / n)`, `tf.divide`) is not flagged;
+    nor is a value returned by a helper function (the helper may normalize it).
+
+    ## Why is this bad?
+    The loss, and so the gradient and the effective learning rate, grows with the batch size:
+    a learning rate tuned at batch 32 diverges at batch 256, and the last, smaller batch of an
+    epoch gets a smaller step.
+
+    ## Example
+    ```python
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(mse(y, model(x)))
+    grads = tape.gradient(loss, model.trainable_variables)
+    ```
+
+    ## Use instead
+    ```python
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(mse(y, model(x)))
+    grads = tape.gradient(loss, model.trainable_variables)
+    ```
+    """
+
+    code = "LL303"
+    name = "unnormalized-sum"
+    severity = "warning"
+    probe = "batch-scaling"
+    hint = "average over the batch (`reduce_mean`, `.mean()`) or divide the sum by the batch size"
+    VALID = [
+        Valid("""
+        import tensorflow as tf
+        def train_step(model, optimizer, x, y):
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_sum(tf.square(y - model(x))) / tf.cast(tf.shape(x)[0], tf.float32)
+            grads = tape.gradient(loss, model.trainable_variables)
+        """),
+        Valid("""
+        import torch
+        def train_step(model, optimizer, x, y):
+            loss = ((model(x) - y) ** 2).sum(dim=1).mean()
+            loss.backward()
+        """),
+        Valid("""
+        import torch.nn.functional as F
+        def train_step(model, optimizer, x, y):
+            loss = F.mse_loss(model(x), y, reduction="sum")
+            loss = loss / x.shape[0]
+            loss.backward()
+        """),
+    ]
+    INVALID = [
+        Invalid("""
+        import tensorflow as tf
+        mse = tf.keras.losses.MeanSquaredError(reduction="none")
+        def train_step(model, optimizer, x, y):
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_sum(mse(y, model(x)))
+            grads = tape.gradient(loss, model.trainable_variables)
+        """, line=5, message="`tf.reduce_sum(mse(y, model(x)))`"),
+        Invalid("""
+        import torch
+        def train_step(model, optimizer, x, y):
+            loss = ((model(x) - y) ** 2).sum()
+            loss.backward()
+            optimizer.step()
+        """, line=3),
+        Invalid("""
+        import torch
+        def train_step(model, optimizer, x, y):
+            criterion = torch.nn.CrossEntropyLoss(reduction="sum")
+            loss = criterion(model(x), y)
+            loss.backward()
+        """, line=4, message="criterion"),
+        Invalid("""
+        from tensorflow.keras import backend as K
+        def train_step(model, optimizer, x, y):
+            cost = K.sum(K.square(model(x) - y))
+            optimizer.minimize(cost, model.trainable_variables)
+        """, line=3),
+        Invalid("""
+        import keras
+        import tensorflow as tf
+        def train_step(model, optimizer, x, y):
+            with tf.GradientTape() as tape:
+                loss = keras.ops.sum(keras.ops.abs(y - model(x)))
+            grads = tape.gradient(loss, model.trainable_variables)
+        """, line=5),
+    ]
+
+    def visit_Call(self, node: cst.Call) -> None:
+        function = self.ctx.function
+        shapes = self.ctx.shapes
+        if id(node) not in shapes.objective_terms(function, TRAINING_KINDS,
+                                                  normalized_stops=True):
+            return
+        if shapes.batch_reduction(node, function) != "sum":
+            return
+        self.report(node, f"the training objective sums over the batch "
+                    f"(`{shorten(self.ctx.text(node))}`) and is never divided by the batch "
+                    "size: the loss and the effective learning rate scale with the batch size")
+
+
+class LabelBroadcast(Rule):
+    """A `(y_true, y_pred)` loss called directly does element-wise arithmetic on unaligned shapes.
+
+    ## What it does
+    Flags the first element-wise operation between `y_true` and `y_pred` (`-`, `+`, `*`, `/`,
+    `**`, `subtract`, `multiply`, ...) in a Keras-style loss function (parameters `y_true,
+    y_pred`) that training-step code of the same module calls directly, when the function never
+    aligns the shapes (`reshape`, `squeeze`, `expand_dims`, `ensure_shape`, `one_hot`, a shape
+    assert such as `tf.debugging.assert_shapes` or `assert y_true.shape == y_pred.shape`).
+    A loss that is only given to `compile` is not flagged: Keras aligns the ranks of labels and
+    predictions before it calls the loss.
+
+    ## Why is this bad?
+    Labels of shape `(B,)` against predictions of shape `(B, 1)` broadcast to `(B, B)`: every
+    prediction is compared with every label, the loss still decreases, and the model learns the
+    mean of the labels, with high MSE and an output offset.
+
+    ## Example
+    ```python
+    def per_sample_loss(y_true, y_pred):
+        return tf.square(y_true - y_pred)
+
+    def train_step(model, optimizer, x, y):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(per_sample_loss(y, model(x)))
+        ...
+    ```
+
+    ## Use instead
+    ```python
+    def per_sample_loss(y_true, y_pred):
+        y_true = tf.reshape(y_true, tf.shape(y_pred))
+        return tf.square(y_true - y_pred)
+    ```
+    """
+
+    code = "LL304"
+    name = "label-broadcast"
+    severity = "warning"
+    frameworks = ("tensorflow", "keras")
+    probe = "label-broadcast"
+    hint = "align the shapes first (`y_true = tf.reshape(y_true, tf.shape(y_pred))`)"
+    VALID = [
+        Valid("""
+        import tensorflow as tf
+        def per_sample_loss(y_true, y_pred):
+            y_true = tf.reshape(y_true, tf.shape(y_pred))
+            return tf.square(y_true - y_pred)
+        def train_step(model, optimizer, x, y):
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_mean(per_sample_loss(y, model(x)))
+            grads = tape.gradient(loss, model.trainable_variables)
+        """),
+        Valid("""
+        import tensorflow as tf
+        def my_mse(y_true, y_pred):
+            return tf.reduce_mean(tf.square(y_true - y_pred), axis=-1)
+        def build(model):
+            model.compile(optimizer="adam", loss=my_mse)
+        """),
+        Valid("""
+        import tensorflow as tf
+        def abs_loss(y_true, y_pred):
+            tf.debugging.assert_shapes([(y_true, ("B", 1)), (y_pred, ("B", 1))])
+            return tf.abs(y_true - y_pred)
+        def train_step(model, optimizer, x, y):
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_mean(abs_loss(y, model(x)))
+            grads = tape.gradient(loss, model.trainable_variables)
+        """),
+    ]
+    INVALID = [
+        Invalid("""
+        import tensorflow as tf
+        def per_sample_loss(y_true, y_pred):
+            return tf.square(y_true - y_pred)
+        def train_step(model, optimizer, x, y):
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_mean(per_sample_loss(y, model(x)))
+            grads = tape.gradient(loss, model.trainable_variables)
+        """, line=3, message="`y_true - y_pred`"),
+        Invalid("""
+        from tensorflow.keras import backend as K
+        import tensorflow as tf
+        def weighted_error(y_true, y_pred):
+            y_true = K.cast(y_true, "float32")
+            return K.mean(K.abs(y_pred * 2.0 - y_true), axis=-1)
+        def train_step(model, optimizer, x, y):
+            with tf.GradientTape() as tape:
+                loss = K.mean(weighted_error(y, model(x)))
+            grads = tape.gradient(loss, model.trainable_variables)
+        """, line=5),
+        Invalid("""
+        import keras
+        import tensorflow as tf
+        def product_loss(y_true, y_pred):
+            return keras.ops.mean(keras.ops.multiply(y_true, y_pred), axis=-1)
+        def train_step(model, optimizer, x, y):
+            with tf.GradientTape() as tape:
+                loss = -keras.ops.mean(product_loss(y, model(x)))
+            grads = tape.gradient(loss, model.trainable_variables)
+        """, line=4, message="keras.ops.multiply"),
+    ]
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        function = self.ctx.function
+        if function is None or function.node is not node:
+            return
+        names = [p.name.value for p in function.positional_params
+                 if p.name.value not in ("self", "cls")]
+        if names[:2] != ["y_true", "y_pred"] or not self._called_by_training(function):
+            return
+        shapes = self.ctx.shapes
+        if shapes.aligns_shapes(function):
+            return
+        for sub in walk_own(node.body):
+            pair = _operands(self.ctx, sub)
+            if pair is None:
+                continue
+            left, right = pair
+            if (shapes.derives_from(left, "y_true", function) and
+                    shapes.derives_from(right, "y_pred", function)) or (
+                    shapes.derives_from(left, "y_pred", function) and
+                    shapes.derives_from(right, "y_true", function)):
+                self.report(sub, f"`{shorten(self.ctx.text(sub))}` in `{function.qualname}` "
+                            "combines `y_true` and `y_pred` element-wise with no shape "
+                            "alignment, and training code calls it directly: labels `(B,)` "
+                            "against predictions `(B, 1)` broadcast to `(B, B)`")
+                return
+
+    def _called_by_training(self, function: Function) -> bool:
+        index = self.ctx.index
+        for caller in index.functions:
+            if caller is function or function.name not in caller.calls:
+                continue
+            if caller.trains or caller.name in index.replica_fns or \
+                    caller.name in ("train_step", "training_step", "train_batch", "step_fn"):
+                return True
+        return False
+
+
+def _operands(ctx: FileContext, node: cst.CSTNode
+              ) -> tuple[cst.BaseExpression, cst.BaseExpression] | None:
+    """The two tensor operands of an element-wise arithmetic operation, else None."""
+    if isinstance(node, cst.BinaryOperation) and isinstance(
+            node.operator, (cst.Add, cst.Subtract, cst.Multiply, cst.Divide, cst.Power)):
+        return node.left, node.right
+    if isinstance(node, cst.Call) and ctx.kind(node) in ARITHMETIC:
+        args = [a.value for a in node.args if a.keyword is None]
+        if len(args) >= 2:
+            return args[0], args[1]
+    return None
+
+
+ARITHMETIC = {"add", "subtract", "multiply", "divide", "divide_no_nan", "maximum", "minimum",
+              "xlogy"}
+
+
+class ReplicaReduction(Rule):
+    """A `tf.distribute` replica step averages its loss over the per-replica batch.
+
+    ## What it does
+    In a function passed to `strategy.run` (and in the same-module helper whose result it
+    differentiates), flags a mean over the batch axis (`tf.reduce_mean(x)`, `K.mean(x)`,
+    `keras.ops.mean(x)` with no `axis`, or a Keras loss object with its default reduction) of a
+    per-sample loss that becomes the training objective.
+
+    ## Why is this bad?
+    Each replica divides by its own batch size, and the gradients of the replicas are then
+    summed: the gradient is `num_replicas` times too large, and the learning rate with it.
+    `tf.nn.compute_average_loss` divides by the global batch size instead.
+
+    ## Example
+    ```python
+    def step_fn(x, y):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(per_example_loss(y, model(x)))
+        grads = tape.gradient(loss, model.trainable_variables)
+
+    strategy.run(step_fn, args=(x, y))
+    ```
+
+    ## Use instead
+    ```python
+    loss = tf.nn.compute_average_loss(per_example_loss(y, model(x)),
+                                      global_batch_size=GLOBAL_BATCH_SIZE)
+    ```
+    """
+
+    code = "LL305"
+    name = "replica-reduction"
+    severity = "warning"
+    frameworks = ("tensorflow", "keras")
+    hint = "use `tf.nn.compute_average_loss(per_example_loss, global_batch_size=...)`"
+    VALID = [
+        Valid("""
+        import tensorflow as tf
+        mse = tf.keras.losses.MeanSquaredError(reduction="none")
+        def replica_step(strategy, model, optimizer, x, y):
+            def step_fn(x, y):
+                with tf.GradientTape() as tape:
+                    loss = tf.nn.compute_average_loss(mse(y, model(x)), global_batch_size=64)
+                grads = tape.gradient(loss, model.trainable_variables)
+                return loss
+            return strategy.run(step_fn, args=(x, y))
+        """),
+        Valid("""
+        import tensorflow as tf
+        def train_step(model, optimizer, x, y):
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_mean(tf.square(y - model(x)))
+            grads = tape.gradient(loss, model.trainable_variables)
+        """),
+        Valid("""
+        import tensorflow as tf
+        def step_fn(x, y):
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_sum(tf.square(y - model(x))) / GLOBAL_BATCH
+            grads = tape.gradient(loss, model.trainable_variables)
+            accuracy = tf.reduce_mean(tf.cast(tf.equal(y, model(x)), tf.float32))
+            return loss, accuracy
+        def run(strategy, x, y):
+            return strategy.run(step_fn, args=(x, y))
+        """),
+    ]
+    INVALID = [
+        Invalid("""
+        import tensorflow as tf
+        mse = tf.keras.losses.MeanSquaredError(reduction="none")
+        def replica_step(strategy, model, optimizer, x, y):
+            def step_fn(x, y):
+                with tf.GradientTape() as tape:
+                    loss = tf.reduce_mean(mse(y, model(x)))
+                grads = tape.gradient(loss, model.trainable_variables)
+                return loss
+            return strategy.run(step_fn, args=(x, y))
+        """, line=6, message="`tf.reduce_mean(mse(y, model(x)))`"),
+        Invalid("""
+        import tensorflow as tf
+        loss_object = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        def compute_loss(labels, logits):
+            return loss_object(labels, logits)
+        def train_step(x, y):
+            with tf.GradientTape() as tape:
+                loss = compute_loss(y, model(x))
+            grads = tape.gradient(loss, model.trainable_variables)
+        def distributed_step(strategy, x, y):
+            return strategy.run(train_step, args=(x, y))
+        """, line=4, message="loss_object"),
+        Invalid("""
+        import keras
+        import tensorflow as tf
+        def step_fn(x, y):
+            with tf.GradientTape() as tape:
+                per_example = keras.ops.square(y - model(x))
+                loss = keras.ops.mean(per_example)
+            grads = tape.gradient(loss, model.trainable_variables)
+        def run(strategy, x, y):
+            return strategy.run(step_fn, args=(x, y))
+        """, line=6),
+    ]
+
+    def visit_Call(self, node: cst.Call) -> None:
+        function = self.ctx.function
+        if function is None:
+            return
+        shapes = self.ctx.shapes
+        if function.name in self.ctx.index.replica_fns:
+            terms = shapes.objective_terms(function, ("tape_gradient", "minimize"))
+            where = f"the replica step `{function.qualname}`"
+        elif function.name in self._helpers():
+            terms = shapes.returned_terms(function)
+            where = f"`{function.qualname}`, whose result a replica step differentiates"
+        else:
+            return
+        if id(node) not in terms or shapes.batch_reduction(node, function) != "mean":
+            return
+        self.report(node, f"in {where} (run by `strategy.run`), `{shorten(self.ctx.text(node))}`"
+                    " averages over the per-replica batch: the summed gradients of the "
+                    "replicas scale with the number of replicas")
+
+    def _helpers(self) -> set[str]:
+        """Names of module functions whose result a replica step differentiates directly."""
+        cached = getattr(self, "_helper_names", None)
+        if cached is not None:
+            return cached
+        names: set[str] = set()
+        index = self.ctx.index
+        for function in index.functions:
+            if function.name not in index.replica_fns:
+                continue
+            for term in self.ctx.shapes.objective_terms(
+                    function, ("tape_gradient", "minimize")).values():
+                if isinstance(term, cst.Call) and isinstance(term.func, cst.Name) and \
+                        term.func.value not in index.replica_fns:
+                    names.add(term.func.value)
+        self._helper_names = names
+        return names
