@@ -1,0 +1,135 @@
+"""The sign/range domain itself, independent of any rule."""
+
+from __future__ import annotations
+
+import textwrap
+
+import libcst as cst
+import pytest
+
+from losslint import facts
+from losslint.engine import Linter
+from losslint.facts import INF, Fact, Reason
+from losslint.rule import Rule
+
+
+def test_constants_fold_in_float32():
+    assert facts.f32(1.0 + 1e-10) == 1.0
+    one_plus_eps = facts.add(facts.constant(1.0), facts.constant(1e-10), None)
+    assert one_plus_eps.const == 1.0
+    assert facts.add(facts.constant(1.0), facts.constant(1e-7), None).const > 1.0
+
+
+def test_nonnegative_plus_positive_is_positive():
+    x = Fact(0.0, INF, zero=Reason(None, "is an input"))
+    guarded = facts.add(x, facts.constant(1e-7), None)
+    assert guarded.positive and guarded.log_hazard() is None and guarded.zero is None
+
+
+def test_difference_of_inputs_can_be_negative_and_zero():
+    x = Fact(0.0, INF, zero=Reason(None, "is an input"), tags=frozenset({"input"}))
+    difference = facts.subtract(x, x, "d")
+    assert difference.lo == -INF and difference.negative and difference.zero
+    shifted = facts.add(difference, facts.constant(1.0), None)
+    assert shifted.zero is None, "adding a nonzero constant removes the structural zero"
+    assert shifted.log_hazard() is not None, "but the offset does not guard a negative value"
+
+
+def test_opaque_values_carry_no_reasons():
+    difference = facts.subtract(facts.UNKNOWN, facts.UNKNOWN, None)
+    assert difference.zero is None and difference.negative is None
+
+
+def test_sigmoid_is_in_unit_interval_and_may_underflow():
+    p = facts.unary("sigmoid", facts.UNKNOWN, "p")
+    assert (p.lo, p.hi) == (0.0, 1.0) and p.zero is not None
+    one_minus = facts.subtract(facts.constant(1.0), p, None)
+    assert 0.0 <= one_minus.lo and one_minus.hi <= 1.0 and "one_minus_sigmoid" in one_minus.tags
+
+
+def test_clip_and_maximum_bound_from_below():
+    x = Fact(0.0, INF, zero=Reason(None, "input"))
+    clipped = facts.clip(x, facts.constant(1e-7), facts.constant(1.0))
+    assert clipped.positive and clipped.hi == 1.0
+    assert facts.maximum(x, facts.constant(1e-6)).positive
+
+
+def test_exp_bounds_follow_the_exponent():
+    bounded = facts.unary("exp", facts.minimum(facts.UNKNOWN, facts.constant(50.0)), None)
+    assert bounded.hi < INF
+    log_probability = facts.unary("log_softmax", facts.UNKNOWN, None)
+    assert facts.unary("exp", log_probability, None).hi == 1.0
+
+
+def test_square_and_abs_are_nonnegative_and_keep_the_zero():
+    x = Fact(-INF, INF, zero=Reason(None, "z"), negative=Reason(None, "n"))
+    for kind in ("square", "abs"):
+        result = facts.unary(kind, x, None)
+        assert result.lo == 0 and result.zero is not None and result.negative is None
+
+
+class _Probe(Rule):
+    """Records the fact of the operand of every `probe(...)` call."""
+
+    code = "LL999"
+    name = "probe"
+    scope = "all"
+    seen: list[Fact] = []
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if isinstance(node.func, cst.Name) and node.func.value == "probe":
+            type(self).seen.append(self.ctx.fact(node.args[0].value))
+
+
+def fact_of_probe(code: str) -> Fact:
+    _Probe.seen = []
+    source = textwrap.dedent(code)
+    Linter([_Probe]).lint("t.py", source)
+    assert len(_Probe.seen) == 1
+    return _Probe.seen[0]
+
+
+@pytest.mark.parametrize(("code", "positive"), [
+    ("""
+     import tensorflow as tf
+     def f_loss(y_true, y_pred):
+         denom = tf.reduce_sum(y_true) + tf.reduce_sum(y_pred) + 1.0
+         probe(denom)
+     """, True),
+    ("""
+     from tensorflow.keras import backend as K
+     def f_loss(y_true, y_pred):
+         probe(K.clip(y_pred, K.epsilon(), None))
+     """, True),
+    ("""
+     SMOOTH = 1.0
+     def f_loss(y_true, y_pred, smooth=SMOOTH):
+         probe(smooth)
+     """, True),
+    ("""
+     import torch
+     class L(torch.nn.Module):
+         def __init__(self, eps=1e-8):
+             self.eps = eps
+         def forward(self, x):
+             probe(self.eps)
+     """, True),
+    ("""
+     import tensorflow as tf
+     def f_loss(y_true, y_pred):
+         y_pred = tf.nn.sigmoid(y_pred)
+         probe(y_pred)
+     """, False),
+])
+def test_facts_flow_through_assignments_defaults_and_attributes(code, positive):
+    assert fact_of_probe(code).positive is positive
+
+
+def test_reassignment_is_flow_sensitive():
+    fact = fact_of_probe("""
+        import tensorflow as tf
+        def f_loss(y_true, y_pred):
+            y_pred = tf.clip_by_value(y_pred, 1e-7, 1.0)
+            probe(y_pred)
+        """)
+    assert fact.positive and fact.hi == 1.0
