@@ -18,6 +18,7 @@ from . import scope as scope_mod
 from .evaluator import Env, Evaluator
 from .facts import Fact, Reason
 from .finding import Edit, Finding, Fix, Severity
+from .flow import GradientFlow
 from .index import Function, ModuleIndex, build
 from .ops import Op
 from .rule import Replace, Rule
@@ -70,6 +71,7 @@ class FileContext:
                                        options.all_code)
         self.evaluator = Evaluator(self.index)
         self.shapes = Shapes(self.index)
+        self._flow: GradientFlow | None = None
         self.frames: list[_Frame] = [_Frame(None, self.evaluator.module_env, False)]
         self.statement = 0
         self.module_loss_statement = False
@@ -132,6 +134,14 @@ class FileContext:
 
     def is_keras_loss(self, function: Function | None) -> bool:
         return function is not None and id(function.node) in self.scope.keras_losses
+
+    @property
+    def flow(self) -> GradientFlow:
+        """The gradient-flow analysis of the module (built on first use)."""
+        if self._flow is None:
+            self._flow = GradientFlow(self.index, self.scope, self.source,
+                                      self.options.loss_names, self.options.all_code)
+        return self._flow
 
     def is_loss_function(self, function: Function | None) -> bool:
         return self.scope.contains(function)

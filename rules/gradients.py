@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import libcst as cst
 
-from losslint.rule import Invalid, Rule, Valid
 from losslint.engine import shorten
+from losslint.flow import NO_PATH, Blocked
+from losslint.index import Function
+from losslint.rule import Invalid, Rule, Valid
 from losslint.tree import assigned_names, walk, walk_own
 
 GRADIENT_KINDS = {"gradients", "tape_gradient"}
@@ -27,7 +29,8 @@ def read_names(function: cst.FunctionDef) -> set[str]:
                 elif isinstance(target.target, (cst.Tuple, cst.List)):
                     targets.update(id(e.value) for e in target.target.elements
                                    if isinstance(e.value, cst.Name))
-    return {n.value for n in walk(function.body) if isinstance(n, cst.Name) and id(n) not in targets}
+    return {n.value for n in walk(function.body)
+            if isinstance(n, cst.Name) and id(n) not in targets}
 
 
 class DiscardedGradient(Rule):
@@ -116,8 +119,9 @@ class DiscardedGradient(Rule):
         reads: set[str] | None = None
         for statement in _own_statements(node.body):
             if isinstance(statement, cst.Expr) and self._is_gradient_call(statement.value):
-                self.report(statement.value, f"the gradient `{shorten(self.ctx.text(statement.value))}`"
-                            " is computed and its result is never used")
+                text = shorten(self.ctx.text(statement.value))
+                self.report(statement.value, f"the gradient `{text}` is computed and its result"
+                            " is never used")
             if not isinstance(statement, cst.Assign):
                 continue
             names = [n for t in statement.targets for n in assigned_names(t.target)]
@@ -142,3 +146,980 @@ def _own_statements(body: cst.CSTNode):
     for node in walk_own(body):
         if isinstance(node, cst.SimpleStatementLine):
             yield from node.body
+
+
+# --- LL202 ------------------------------------------------------------------------------------
+
+GradFn = cst.FunctionDef | cst.Lambda
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def _expected_text(expected: set[int]) -> str:
+    values = sorted(expected)
+    if len(values) == 1:
+        return str(values[0])
+    if values == list(range(values[0], values[-1] + 1)):
+        return f"{values[0]} to {values[-1]}"
+    return " or ".join(str(v) for v in values)
+
+
+class CustomGradientContract(Rule):
+    """A custom gradient breaks the contract of `tf.custom_gradient` or `autograd.Function`.
+
+    ## What it does
+    For a function decorated with (or passed to) `tf.custom_gradient`, flags:
+    - an outer `return` that does not return `(value, grad_fn)` (at that `return`);
+    - a `return` of the gradient function whose number of gradients differs from the
+      function's positional inputs: TensorFlow flattens what `grad_fn` returns (tuples, lists,
+      a single value, `None` counts as one) and compares it with *every* positional argument,
+      Python numbers included. With the `variables=` keyword form, `grad_fn` returns
+      `(input_grads, variable_grads)` and the first part is counted. Where the module calls the
+      function, the count is taken from those calls; otherwise any count between the required
+      and all positional parameters is accepted;
+    - a gradient function that does not use the upstream gradient (`dy`, `upstream`: its
+      positional parameters) on every return path (at its `def`).
+
+    For a `torch.autograd.Function`, `backward` must return one gradient (or `None`) per input
+    of `forward` after `ctx` (extra values are accepted only when they are `None`, as PyTorch
+    does), and must use its upstream gradients (`grad_output`) on every return path.
+
+    ## Why is this bad?
+    A gradient function that ignores the upstream gradient breaks the chain rule: every
+    parameter before the custom op gets a gradient that does not depend on the loss. A wrong
+    count raises at the first backward pass (or, with `None` padding, silently drops a
+    gradient), and an outer function that does not return `(value, grad_fn)` fails when called.
+
+    ## Example
+    ```python
+    @tf.custom_gradient
+    def clipped_identity(x):
+        def grad(dy):
+            return tf.clip_by_value(x, -1.0, 1.0)
+        return x, grad
+    ```
+
+    ## Use instead
+    ```python
+    @tf.custom_gradient
+    def clipped_identity(x):
+        def grad(dy):
+            return tf.clip_by_value(dy, -1.0, 1.0)
+        return tf.identity(x), grad
+    ```
+    """
+
+    code = "LL202"
+    name = "custom-gradient-contract"
+    scope = "all"
+    frameworks = ("tensorflow", "torch")
+    probe = "finite-differences"
+    hint = ("return `(value, grad_fn)`; make `grad_fn` multiply by the upstream gradient and "
+            "return one gradient per positional input")
+    VALID = [
+        Valid("""
+        import tensorflow as tf
+        @tf.custom_gradient
+        def clip_gradient(x):
+            def grad(dy):
+                return tf.clip_by_value(dy, -1.0, 1.0)
+            return tf.identity(x), grad
+        """),
+        Valid("""
+        import tensorflow as tf
+        @tf.custom_gradient
+        def log1pexp(x):
+            e = tf.exp(tf.minimum(x, 50.0))
+            def grad(upstream):
+                return upstream * (1 - 1 / (1 + e))
+            return tf.math.log1p(e), grad
+        """),
+        Valid("""
+        import tensorflow as tf
+        @tf.custom_gradient
+        def scaled_product(x, y):
+            def grad(dy):
+                return dy * y, dy * x
+            return x * y, grad
+        """),
+        Valid("""
+        import tensorflow as tf
+        @tf.custom_gradient
+        def scale(x, factor):
+            def grad(dy):
+                if factor > 1:
+                    return [dy * factor, None]
+                g = dy
+                return g, None
+            return x * factor, grad
+        y = scale(tf.ones(3), 2.0)
+        """),
+        Valid("""
+        import tensorflow as tf
+        @tf.custom_gradient
+        def dense(x):
+            out = tf.matmul(x, w)
+            def grad(dy, variables=None):
+                return tf.matmul(dy, tf.transpose(w)), [tf.matmul(tf.transpose(x), dy)]
+            return out, grad
+        """),
+        Valid("""
+        import torch
+        class RoundSTE(torch.autograd.Function):
+            @staticmethod
+            def forward(ctx, x, scale=1.0):
+                return torch.round(x * scale) / scale
+            @staticmethod
+            def backward(ctx, grad_output):
+                return grad_output, None
+        """),
+        Valid("""
+        import torch
+        class Clamp(torch.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                ctx.save_for_backward(x)
+                return x.clamp(0, 1)
+            @staticmethod
+            def backward(ctx, grad_output):
+                x, = ctx.saved_tensors
+                grad = grad_output.clone()
+                grad[x < 0] = 0
+                return grad, None, None
+        """),
+    ]
+    INVALID = [
+        Invalid("""
+        import tensorflow as tf
+        @tf.custom_gradient
+        def clipped_identity(x):
+            def grad(dy):
+                return tf.clip_by_value(x, -1.0, 1.0)
+            return x, grad
+        """, line=4, message="ignores the upstream gradient `dy`"),
+        Invalid("""
+        import tensorflow as tf
+        @tf.custom_gradient
+        def safe_log(x):
+            def grad(dy):
+                return dy / tf.maximum(x, 1e-6)
+            return tf.math.log(tf.maximum(x, 1e-6))
+        """, line=6, message="not `(value, grad_fn)`"),
+        Invalid("""
+        import tensorflow as tf
+        @tf.custom_gradient
+        def scaled_product(x, y):
+            def grad(dy):
+                return dy * y
+            return x * y, grad
+        """, line=5, message="returns 1 gradient"),
+        Invalid("""
+        import tensorflow as tf
+        @tf.custom_gradient
+        def scale(x, factor):
+            def grad(dy):
+                return dy * factor
+            return x * factor, grad
+        y = scale(tf.ones(3), 2.0)
+        """, line=5, message="Python numbers included"),
+        Invalid("""
+        import tensorflow as tf
+        @tf.custom_gradient
+        def dense(x):
+            out = tf.matmul(x, w)
+            def grad(dy, variables=None):
+                return tf.matmul(dy, tf.transpose(w)), None, [tf.matmul(tf.transpose(x), dy)]
+            return out, grad
+        """, line=6, message="`(input_grads, variable_grads)`"),
+        Invalid("""
+        import tensorflow as tf
+        def _st_round(x):
+            return tf.round(x), lambda dy: tf.ones_like(x)
+        st_round = tf.custom_gradient(_st_round)
+        """, line=3, message="ignores the upstream gradient"),
+        Invalid("""
+        import torch
+        class ScaledProduct(torch.autograd.Function):
+            @staticmethod
+            def forward(ctx, x, y):
+                ctx.save_for_backward(x, y)
+                return x * y
+            @staticmethod
+            def backward(ctx, grad_output):
+                x, y = ctx.saved_tensors
+                return grad_output * y
+        """, line=10, message="after `ctx`"),
+        Invalid("""
+        import torch
+        class Sign(torch.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                return x.sign()
+            @staticmethod
+            def backward(ctx, grad_output):
+                return torch.ones_like(grad_output)
+        """, line=7, message="ignores the upstream gradient `grad_output`"),
+    ]
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        function = self.ctx.index.function_of.get(id(node))
+        if function is None:
+            return
+        flow = self.ctx.flow
+        if flow.is_custom_gradient(function):
+            self._tensorflow(function)
+        elif function.name == "backward" and flow.autograd_method(function):
+            self._torch(function)
+
+    # --- tf.custom_gradient -------------------------------------------------------------------
+    def _tensorflow(self, function: Function) -> None:
+        body = self.ctx.flow.body(function)
+        if not body.returns:
+            self.report(function.node, f"`tf.custom_gradient` function `{function.name}` returns"
+                        " nothing: it must return `(value, grad_fn)`")
+            return
+        expected = self._tf_expected(function)
+        checked: set[int] = set()
+        for ret, _ in body.returns:
+            parts = self._parts(function, ret.value)
+            if parts is None:
+                continue
+            if len(parts) != 2:
+                text = shorten(self.ctx.text(ret.value)) if ret.value is not None else "None"
+                self.report(ret, f"`tf.custom_gradient` function `{function.name}` returns "
+                            f"`{text}`, not `(value, grad_fn)`: the gradient function is lost "
+                            "and calling it fails")
+                continue
+            grad = self._grad_fn(function, parts[1])
+            if grad is None or id(grad) in checked:
+                continue
+            checked.add(id(grad))
+            self._check(grad, function, expected, tensorflow=True)
+
+    def _tf_expected(self, function: Function) -> set[int] | None:
+        params = [p for p in function.positional_params]
+        if function.cls is not None and params and params[0].name.value in ("self", "cls"):
+            params = params[1:]
+        if isinstance(function.node.params.star_arg, cst.Param):
+            return None
+        counts: set[int] = set()
+        for call in self.ctx.index.calls_by_name.get(function.name, ()):
+            if any(arg.star for arg in call.args):
+                return None
+            count = 0
+            for arg in call.args:
+                if arg.keyword is None:
+                    value = arg.value
+                    count += len(value.elements) if isinstance(value, (cst.Tuple, cst.List)) \
+                        else 1
+            counts.add(count)
+        if counts:
+            return counts
+        required = sum(1 for p in params if p.default is None)
+        return set(range(required, len(params) + 1))
+
+    # --- torch.autograd.Function --------------------------------------------------------------
+    def _torch(self, function: Function) -> None:
+        cls = function.cls
+        forward = cls.methods.get("forward") if cls is not None else None
+        expected: tuple[int, int] | None = None
+        if forward is not None and not isinstance(forward.node.params.star_arg, cst.Param):
+            params = forward.positional_params
+            if cls is not None and "setup_context" not in cls.methods and params:
+                params = params[1:]  # ctx
+            required = sum(1 for p in params if p.default is None)
+            expected = (required, len(params))
+        self._check(function.node, function, expected, tensorflow=False)
+
+    # --- the gradient function ----------------------------------------------------------------
+    def _check(self, grad: GradFn, owner: Function, expected: object, *,
+               tensorflow: bool) -> None:
+        params = grad.params
+        positional = [p.name.value for p in [*params.posonly_params, *params.params]]
+        if not tensorflow:
+            positional = positional[1:]  # ctx
+        upstream = [n for n in positional if n != "variables"]
+        if isinstance(params.star_arg, cst.Param):
+            upstream.append(params.star_arg.name.value)
+        variables = any(p.name.value == "variables" for p in
+                        [*params.params, *params.kwonly_params]) or params.star_kwarg is not None
+        label = f"`{grad.name.value}`" if isinstance(grad, cst.FunctionDef) else "the lambda"
+        if not upstream:
+            self.report(grad, f"gradient function {label} takes no upstream gradient: the chain"
+                        " rule is broken")
+            return
+        returns = self._returns(grad)
+        ignoring = next((value for value, ordinal in returns
+                         if value is None or not self._uses(grad, value, ordinal, upstream)),
+                        False)
+        if not returns:
+            self.report(grad, f"gradient function {label} returns nothing: every input gets a"
+                        " `None` gradient")
+        elif ignoring is not False:
+            text = shorten(self.ctx.text(ignoring)) if ignoring is not None else "None"
+            self.report(grad, f"gradient function {label} ignores the upstream gradient "
+                        f"`{upstream[0]}` (it returns `{text}`): the chain rule is broken, so "
+                        f"everything before `{owner.name}` gets a gradient that does not depend "
+                        "on the loss")
+        for value, _ in returns:
+            node = self._return_node(grad, value)
+            if tensorflow:
+                self._tf_count(grad, owner, node, value, expected, variables, label)
+            else:
+                self._torch_count(grad, owner, node, value, expected)
+
+    def _tf_count(self, grad: GradFn, owner: Function, node: cst.CSTNode,
+                  value: cst.BaseExpression | None, expected: object, variables: bool,
+                  label: str) -> None:
+        if variables and value is not None:
+            parts = self._parts(self._function(grad), value)
+            if parts is not None and len(parts) != 2:
+                self.report(node, f"gradient function {label} takes `variables` but returns "
+                            f"`{shorten(self.ctx.text(value))}`, not "
+                            "`(input_grads, variable_grads)`")
+                return
+            if parts is None:
+                return
+            value = parts[0]
+        if not isinstance(expected, set):
+            return
+        count = self._count(grad, value, flatten=True)
+        if count is None or count in expected:
+            return
+        self.report(node, f"gradient function {label} returns {_plural(count, 'gradient')} but "
+                    f"`{owner.name}` has {_expected_text(expected)} positional input(s): "
+                    "`tf.custom_gradient` counts every positional argument, Python numbers "
+                    "included")
+
+    def _torch_count(self, grad: GradFn, owner: Function, node: cst.CSTNode,
+                     value: cst.BaseExpression | None, expected: object) -> None:
+        if not isinstance(expected, tuple):
+            return
+        required, total = expected
+        count = self._count(grad, value, flatten=False)
+        if count is None:
+            return
+        if count > total and isinstance(value, (cst.Tuple, cst.List)) and all(
+                isinstance(e.value, cst.Name) and e.value.value == "None"
+                for e in value.elements[total:]):
+            return
+        if required <= count <= total:
+            return
+        wanted = str(total) if required == total else f"{required} to {total}"
+        cls = owner.cls.name if owner.cls is not None else "the function"
+        self.report(node, f"`{cls}.backward` returns {_plural(count, 'gradient')} but "
+                    f"`forward` takes {wanted} input(s) after `ctx`: PyTorch needs one gradient"
+                    " (or `None`) per input")
+
+    # --- helpers ------------------------------------------------------------------------------
+    def _function(self, grad: GradFn) -> Function | None:
+        return self.ctx.index.function_of.get(id(grad)) if isinstance(grad, cst.FunctionDef) \
+            else None
+
+    def _returns(self, grad: GradFn) -> list[tuple[cst.BaseExpression | None, int]]:
+        function = self._function(grad)
+        if function is None:
+            return [(grad.body, 0)] if isinstance(grad, cst.Lambda) else []
+        body = self.ctx.flow.body(function)
+        return [(r.value, o) for r, o in body.returns]
+
+    def _return_node(self, grad: GradFn, value: cst.BaseExpression | None) -> cst.CSTNode:
+        function = self._function(grad)
+        if function is not None:
+            for ret, _ in self.ctx.flow.body(function).returns:
+                if ret.value is value:
+                    return ret
+        return grad
+
+    def _uses(self, grad: GradFn, value: cst.BaseExpression, ordinal: int,
+              upstream: list[str]) -> bool:
+        function = self._function(grad)
+        if function is None:
+            return any(isinstance(n, cst.Name) and n.value in upstream for n in walk(value))
+        return self.ctx.flow.depends(value, function, ordinal, upstream)
+
+    def _definition(self, function: Function | None,
+                    name: str) -> cst.BaseExpression | None:
+        if function is None:
+            return None
+        defs = self.ctx.flow.body(function).defs.get(name, [])
+        if len(defs) == 1 and defs[0].kind == "assign" and defs[0].direct:
+            return defs[0].value
+        return None
+
+    def _parts(self, function: Function | None,
+               value: cst.BaseExpression | None) -> list[cst.BaseExpression] | None:
+        """The values a `return` returns: its elements, [value] for one value, None if unknown."""
+        if value is None:
+            return []
+        if isinstance(value, (cst.Tuple, cst.List)):
+            if any(isinstance(e, cst.StarredElement) for e in value.elements):
+                return None
+            return [e.value for e in value.elements]
+        if self._single(function, value):
+            return [value]
+        if isinstance(value, cst.Name):
+            definition = self._definition(function, value.value)
+            if isinstance(definition, (cst.Tuple, cst.List)):
+                return self._parts(function, definition)
+        return None
+
+    def _single(self, function: Function | None, value: cst.BaseExpression) -> bool:
+        """Whether an expression is surely one tensor (not a tuple)."""
+        if isinstance(value, (cst.BinaryOperation, cst.UnaryOperation, cst.Comparison,
+                              cst.BaseNumber)):
+            return True
+        if isinstance(value, cst.Call):
+            op = self.ctx.op(value)
+            if op is not None:
+                return op.kind not in GRADIENT_KINDS
+            callee = self.ctx.flow.module_function(function, value) if function else None
+            return callee is not None and self.ctx.flow.is_custom_gradient(callee)
+        if isinstance(value, cst.Name):
+            if value.value == "None":
+                return True
+            if function is not None and value.value not in self.ctx.flow.body(function).defs \
+                    and any(p.name.value == value.value for p in function.params):
+                return True
+            definition = self._definition(function, value.value)
+            return definition is not None and not isinstance(definition, (cst.Tuple, cst.List)) \
+                and self._single(function, definition)
+        return False
+
+    def _count(self, grad: GradFn, value: cst.BaseExpression | None, *,
+               flatten: bool) -> int | None:
+        function = self._function(grad)
+        if value is None:
+            return 1
+        if isinstance(value, (cst.Tuple, cst.List)):
+            if any(isinstance(e, cst.StarredElement) for e in value.elements):
+                return None
+            if not flatten:
+                return len(value.elements)
+            total = 0
+            for element in value.elements:
+                inner = self._count(grad, element.value, flatten=True)
+                if inner is None:
+                    return None
+                total += inner
+            return total
+        if isinstance(value, cst.IfExp):
+            a = self._count(grad, value.body, flatten=flatten)
+            b = self._count(grad, value.orelse, flatten=flatten)
+            return a if a == b else None
+        if isinstance(value, cst.Name):
+            definition = self._definition(function, value.value)
+            if isinstance(definition, cst.Tuple):
+                return self._count(grad, definition, flatten=flatten)
+        return 1 if self._single(function, value) else None
+
+    def _grad_fn(self, function: Function, value: cst.BaseExpression) -> GradFn | None:
+        if isinstance(value, cst.Lambda):
+            return value
+        if isinstance(value, cst.Name):
+            nested = function.nested.get(value.value)
+            if nested is not None:
+                return nested.node
+            definition = self._definition(function, value.value)
+            if isinstance(definition, cst.Lambda):
+                return definition
+        return None
+
+
+# --- LL203 / LL205: the prediction reaches the differentiated value only through a block ---
+
+def _sources_text(blocked: Blocked) -> str:
+    if not blocked.sources:
+        return "the model output"
+    names = ", ".join(f"`{s}`" for s in blocked.sources)
+    return f"the prediction {names}" if len(blocked.sources) == 1 else f"the predictions {names}"
+
+
+def _where(blocked: Blocked) -> str:
+    root = blocked.root
+    if blocked.owner is root.node:
+        return blocked.target
+    return f"{blocked.target} (through the helper that holds it)"
+
+
+class NonDifferentiableOp(Rule):
+    """The prediction reaches the loss only through a non-differentiable operation.
+
+    ## What it does
+    Follows the data flow from the prediction parameter of a loss (through local assignments
+    and helper functions of the module) to the value that is differentiated: the returned loss,
+    or in training-step code the target of `.backward()` / `tape.gradient` / `minimize`. Flags
+    the first non-differentiable operation on the path (`argmax`, `argmin`, `round`, `floor`,
+    `ceil`, `sign`, a cast to an integer or bool dtype, a comparison) when *every* path from the
+    prediction goes through one. A loss that also has a differentiable path (`mse + 0.1 *
+    hard_penalty`) is not flagged, nor is the forward of a `tf.custom_gradient` function or a
+    `torch.autograd.Function`, nor a straight-through estimator
+    (`x + stop_gradient(round(x) - x)`): there the gradient is defined another way. A metric such
+    as `accuracy(y_true, y_pred)` is not loss code; a loss made of a metric is.
+
+    ## Why is this bad?
+    These operations have a zero gradient almost everywhere (or none at all): TensorFlow
+    returns `None` gradients ("No gradients provided for any variable"), PyTorch raises
+    "element 0 of tensors does not require grad", or the weights never move.
+
+    ## Example
+    ```python
+    def rounded_loss(y_true, y_pred):
+        return K.mean(K.square(y_true - K.round(y_pred)), axis=-1)
+    ```
+
+    ## Use instead
+    ```python
+    def rounded_loss(y_true, y_pred):
+        return K.mean(K.square(y_true - y_pred), axis=-1)
+    ```
+    """
+
+    code = "LL203"
+    name = "non-differentiable-op"
+    probe = "gradient-independence"
+    hint = ("use a differentiable surrogate (softmax for argmax, sigmoid for a threshold) or a "
+            "straight-through estimator")
+    VALID = [
+        Valid("""
+        import tensorflow as tf
+        def ste_loss(y_true, y_pred):
+            hard = y_pred + tf.stop_gradient(tf.round(y_pred) - y_pred)
+            return tf.reduce_mean(tf.square(y_true - hard))
+        """),
+        Valid("""
+        import tensorflow as tf
+        @tf.custom_gradient
+        def round_ste(x):
+            def grad(dy):
+                return dy
+            return tf.round(x), grad
+        def quantized_loss(y_true, y_pred):
+            return tf.reduce_mean(tf.square(y_true - round_ste(y_pred)))
+        """),
+        Valid("""
+        import torch
+        class RoundSTE(torch.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                return x.round()
+            @staticmethod
+            def backward(ctx, grad_output):
+                return grad_output
+        def quantized_loss(pred, target):
+            return ((RoundSTE.apply(pred) - target) ** 2).mean()
+        """),
+        Valid("""
+        from tensorflow.keras import backend as K
+        def mixed_loss(y_true, y_pred):
+            mse = K.mean(K.square(y_true - y_pred), axis=-1)
+            hard = K.mean(K.square(y_true - K.round(y_pred)), axis=-1)
+            return mse + 0.1 * hard
+        """),
+        Valid("""
+        import keras
+        def sparse_loss(y_true, y_pred):
+            labels = keras.ops.cast(keras.ops.argmax(y_true, axis=-1), "int32")
+            return keras.ops.sparse_categorical_crossentropy(labels, y_pred)
+        """),
+        Valid("""
+        import tensorflow as tf
+        def accuracy(y_true, y_pred):
+            hits = tf.equal(tf.argmax(y_true, -1), tf.argmax(y_pred, -1))
+            return tf.reduce_mean(tf.cast(hits, tf.float32))
+        """),
+        Valid("""
+        import torch
+        def masked_loss(pred, target):
+            keep = (target > 0).float()
+            return ((pred - target) ** 2 * keep).sum() / keep.sum().clamp_min(1)
+        """),
+    ]
+    INVALID = [
+        Invalid("""
+        import tensorflow as tf
+        def accuracy_as_loss(y_true, y_pred):
+            hits = tf.cast(tf.equal(tf.argmax(y_true, -1), tf.argmax(y_pred, -1)), tf.float32)
+            return 1.0 - tf.reduce_mean(hits)
+        """, line=3, message="`tf.argmax(y_pred, -1)`"),
+        Invalid("""
+        from tensorflow.keras import backend as K
+        def rounded_loss(y_true, y_pred):
+            return K.mean(K.square(y_true - K.round(y_pred)), axis=-1)
+        """, line=3, message="`K.round(y_pred)`"),
+        Invalid("""
+        import keras
+        def hard_dice_loss(y_true, y_pred, smooth=1.0):
+            hard = keras.ops.cast(y_pred > 0.5, "float32")
+            inter = keras.ops.sum(y_true * hard)
+            return 1.0 - (2.0 * inter + smooth) / (keras.ops.sum(y_true + hard) + smooth)
+        """, line=3, message="comparison"),
+        Invalid("""
+        import torch
+        def accuracy_loss(pred, target):
+            return 1.0 - (pred.argmax(dim=1) == target).float().mean()
+        """, line=3, message="`pred.argmax(dim=1)`"),
+        Invalid("""
+        import jax.numpy as jnp
+        def sign_loss(pred, target):
+            return jnp.mean((jnp.sign(pred) - target) ** 2)
+        """, line=3, message="`jnp.sign(pred)`"),
+        Invalid("""
+        import tensorflow as tf
+        def binarize(p):
+            return tf.cast(p, tf.int32)
+        def count_loss(y_true, y_pred):
+            counts = tf.cast(binarize(y_pred), tf.float32)
+            return tf.reduce_mean(tf.abs(y_true - counts))
+        """, line=3, message="cast to an integer"),
+        Invalid("""
+        import torch
+        def train_step(model, optimizer, x, y):
+            labels = model(x).argmax(dim=1)
+            loss = (labels.float() - y).abs().mean()
+            loss.backward()
+            optimizer.step()
+        """, line=3, message="the target of `.backward()`"),
+    ]
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        for blocked in self.ctx.flow.blocked().get(id(node), ()):
+            if blocked.kind != "non-differentiable":
+                continue
+            what = {"comparison": "a comparison", "cast": "a cast to an integer dtype"}.get(
+                blocked.what, f"`{blocked.what}`")
+            self.report(blocked.node, f"`{shorten(self.ctx.text(blocked.node))}` ({what}) has "
+                        f"no gradient, and {_sources_text(blocked)} reaches "
+                        f"{_where(blocked)} only through it: the gradient is zero or None")
+
+
+class StoppedLossGradient(Rule):
+    """The prediction reaches the loss only through a stopped gradient.
+
+    ## What it does
+    Follows the data flow from the prediction to the differentiated value (the value a loss
+    function returns; in training-step code the target of `.backward()` / `tape.gradient` /
+    `minimize`) and flags `stop_gradient`, `detach()`, `.item()` or a `with torch.no_grad():`
+    block when *every* path from the prediction goes through one. Stopping one branch
+    (SimSiam's `z.detach()`, a teacher's output, a straight-through estimator), `loss.item()`
+    for logging after `backward()`, and evaluation under `no_grad` (the model itself runs
+    inside the block) are fine.
+
+    ## Why is this bad?
+    The loss no longer depends on the model's weights through anything that carries a gradient:
+    the optimizer gets zero (TensorFlow: `None`) gradients and the model does not train, often
+    without any error.
+
+    ## Example
+    ```python
+    def detached_loss(pred, target):
+        return F.mse_loss(pred.detach(), target)
+    ```
+
+    ## Use instead
+    ```python
+    def detached_loss(pred, target):
+        return F.mse_loss(pred, target)
+    ```
+    """
+
+    code = "LL205"
+    name = "stopped-loss-gradient"
+    probe = "gradient-independence"
+    hint = "remove the `stop_gradient`/`detach()`/`.item()`/`no_grad` from the prediction's path"
+    VALID = [
+        Valid("""
+        import torch
+        import torch.nn.functional as F
+        def train_step(model, optimizer, x, y):
+            loss = F.mse_loss(model(x), y)
+            loss.backward()
+            optimizer.step()
+            return loss.item()
+        """),
+        Valid("""
+        import torch
+        import torch.nn.functional as F
+        def evaluate_loss(model, x, y):
+            with torch.no_grad():
+                return F.mse_loss(model(x), y).item()
+        """),
+        Valid("""
+        import torch.nn.functional as F
+        def simsiam_loss(p, z):
+            return -F.cosine_similarity(p, z.detach(), dim=-1).mean()
+        """),
+        Valid("""
+        import tensorflow as tf
+        def distillation_loss(y_true, y_pred, teacher_logits):
+            soft = tf.nn.softmax(tf.stop_gradient(teacher_logits))
+            return tf.reduce_mean(tf.keras.losses.kl_divergence(soft, tf.nn.softmax(y_pred)))
+        """),
+        Valid("""
+        import jax
+        import jax.numpy as jnp
+        def ste_loss(pred, target):
+            hard = pred + jax.lax.stop_gradient(jnp.round(pred) - pred)
+            return jnp.mean((hard - target) ** 2)
+        """),
+    ]
+    INVALID = [
+        Invalid("""
+        import torch.nn.functional as F
+        def detached_loss(pred, target):
+            return F.mse_loss(pred.detach(), target)
+        """, line=3, message="`pred.detach()`"),
+        Invalid("""
+        import tensorflow as tf
+        def mse_loss(y_true, y_pred):
+            y_pred = tf.stop_gradient(y_pred)
+            return tf.reduce_mean(tf.square(y_true - y_pred), axis=-1)
+        """, line=3, message="`tf.stop_gradient(y_pred)`"),
+        Invalid("""
+        from tensorflow.keras import backend as K
+        def mae_loss(y_true, y_pred):
+            return K.mean(K.abs(y_true - K.stop_gradient(y_pred)), axis=-1)
+        """, line=3),
+        Invalid("""
+        import keras
+        def huber_loss(y_true, y_pred):
+            err = keras.ops.stop_gradient(y_pred) - y_true
+            return keras.ops.mean(keras.ops.minimum(keras.ops.abs(err), 1.0) ** 2)
+        """, line=3),
+        Invalid("""
+        import jax
+        import jax.numpy as jnp
+        def l2_loss(pred, target):
+            return jnp.mean((jax.lax.stop_gradient(pred) - target) ** 2)
+        """, line=4),
+        Invalid("""
+        import torch
+        def scalar_loss(pred, target):
+            value = ((pred - target) ** 2).mean().item()
+            return torch.tensor(value, requires_grad=True)
+        """, line=3, message="`.item()`"),
+        Invalid("""
+        import torch
+        import torch.nn.functional as F
+        def train_step(model, optimizer, x, y):
+            pred = model(x)
+            with torch.no_grad():
+                loss = F.mse_loss(pred, y)
+            loss = loss.requires_grad_()
+            loss.backward()
+        """, line=5, message="`torch.no_grad()`"),
+    ]
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        for blocked in self.ctx.flow.blocked().get(id(node), ()):
+            if blocked.kind != "stopped":
+                continue
+            if isinstance(blocked.node, cst.With):
+                text, what = "with torch.no_grad()", "`torch.no_grad()`"
+            else:
+                text = shorten(self.ctx.text(blocked.node))
+                what = "`.item()`" if blocked.what == "item()" else f"`{blocked.what}`"
+            self.report(blocked.node, f"`{text}` ({what}) stops the gradient, and "
+                        f"{_sources_text(blocked)} reaches {_where(blocked)} only through it:"
+                        " the model gets no gradient from this loss")
+
+
+# --- LL204 ------------------------------------------------------------------------------------
+
+class GraphBreakingOp(Rule):
+    """A NumPy call, `.numpy()`, `float()`/`int()` or a Python `if` on a tensor in a TF loss.
+
+    ## What it does
+    In a TensorFlow/Keras loss (a function that uses TensorFlow or Keras operations, or one
+    handed to Keras), flags a NumPy call, `.numpy()`, `K.get_value`/`K.eval`, `float(...)` or
+    `int(...)` applied to a value computed from the loss's tensor inputs, and a Python `if`
+    (or conditional expression) whose test is such a value. Static metadata (`y_pred.shape`,
+    `ndim`, `dtype`, `len(...)`, `is None`) and NumPy on constants (`np.log(2.0)`) are fine.
+    PyTorch code is not flagged: it runs eagerly, and NumPy on a detached tensor is a
+    different matter.
+
+    ## Why is this bad?
+    Keras runs the loss inside a `tf.function` graph. A NumPy call or `.numpy()` either fails
+    there ("Cannot convert a symbolic Tensor to a numpy array") or, in eager mode, leaves the
+    graph: the tape records nothing and the gradient is `None`. A Python `if` on a symbolic
+    tensor raises "using a `tf.Tensor` as a Python `bool` is not allowed".
+
+    ## Example
+    ```python
+    def numpy_inside_loss(y_true, y_pred):
+        err = np.abs(y_true - y_pred)
+        return tf.reduce_mean(err, axis=-1)
+    ```
+
+    ## Use instead
+    ```python
+    def numpy_inside_loss(y_true, y_pred):
+        err = tf.abs(y_true - y_pred)
+        return tf.reduce_mean(err, axis=-1)
+    ```
+    """
+
+    code = "LL204"
+    name = "graph-breaking-op"
+    frameworks = ("tensorflow", "keras")
+    probe = "graph-mode"
+    hint = "use the TensorFlow/Keras op (`tf.abs`, `tf.where`, `tf.cond`) instead"
+    VALID = [
+        Valid("""
+        import numpy as np
+        import tensorflow as tf
+        def log_cosh_loss(y_true, y_pred):
+            err = y_pred - y_true
+            return tf.reduce_mean(err + tf.math.softplus(-2.0 * err) - np.log(2.0), axis=-1)
+        """),
+        Valid("""
+        import tensorflow as tf
+        def binary_loss(y_true, y_pred, from_logits=False):
+            if y_pred.shape[-1] == 1 and from_logits:
+                y_pred = tf.sigmoid(y_pred)
+            if y_true.dtype != y_pred.dtype:
+                y_true = tf.cast(y_true, y_pred.dtype)
+            return tf.reduce_mean(tf.square(y_true - y_pred), axis=-1)
+        """),
+        Valid("""
+        import keras
+        import numpy as np
+        def scaled_loss(y_true, y_pred):
+            n = int(y_pred.shape[-1])
+            return keras.ops.mean(keras.ops.square(y_true - y_pred), axis=-1) * np.sqrt(n)
+        """),
+        Valid("""
+        import numpy as np
+        import torch
+        def torch_loss(pred, target):
+            weights = torch.from_numpy(np.abs(target.detach().cpu().numpy()))
+            return ((pred - target) ** 2 * weights).mean()
+        """),
+        Valid("""
+        import numpy as np
+        def numpy_loss(y_true, y_pred):
+            return np.mean(np.abs(y_true - y_pred))
+        """),
+    ]
+    INVALID = [
+        Invalid("""
+        import numpy as np
+        import tensorflow as tf
+        def numpy_inside_loss(y_true, y_pred):
+            err = np.abs(y_true - y_pred)
+            return tf.reduce_mean(err, axis=-1)
+        """, line=4, message="NumPy call `np.abs(y_true - y_pred)`"),
+        Invalid("""
+        import tensorflow as tf
+        def weighted_loss(y_true, y_pred):
+            w = y_true.numpy().mean()
+            return tf.reduce_mean(tf.square(y_true - y_pred)) * w
+        """, line=3, message="`.numpy()`"),
+        Invalid("""
+        from tensorflow.keras import backend as K
+        def dice_loss(y_true, y_pred, smooth=1.0):
+            inter = K.sum(y_true * y_pred)
+            total = float(K.sum(y_true)) + K.sum(y_pred)
+            return 1.0 - (2.0 * inter + smooth) / (total + smooth)
+        """, line=4, message="`float(K.sum(y_true))`"),
+        Invalid("""
+        import tensorflow as tf
+        def masked_loss(y_true, y_pred):
+            if tf.reduce_sum(y_true) == 0:
+                return tf.reduce_mean(tf.square(y_pred))
+            return tf.reduce_mean(tf.square(y_true - y_pred))
+        """, line=3, message="Python `if`"),
+        Invalid("""
+        import keras
+        import numpy as np
+        def clipped_loss(y_true, y_pred):
+            p = np.clip(y_pred, 1e-7, 1.0)
+            return keras.ops.mean(keras.ops.square(y_true - p), axis=-1)
+        """, line=4),
+    ]
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        ctx = self.ctx
+        function = ctx.function
+        if function is None or function.node is not node or not self._tensorflow(function):
+            return
+        flow = ctx.flow
+        body = flow.body(function)
+        inputs = sorted(ctx.inputs)
+        if not inputs:
+            return
+        found: list[tuple[cst.CSTNode, str]] = []
+        for call, ordinal in body.calls:
+            message = self._call(function, call, ordinal, inputs)
+            if message:
+                found.append((call, message))
+        inner: set[int] = set()
+        for call, _ in found:
+            for sub in walk(call):
+                if sub is not call:
+                    inner.add(id(sub))
+        for call, message in found:
+            if id(call) not in inner:
+                self.report(call, message)
+        for statement, test, ordinal in body.tests:
+            if flow.depends(test, function, ordinal, inputs):
+                kind = "`if`" if isinstance(statement, cst.If) else "conditional expression"
+                self.report(statement, f"Python {kind} on the tensor "
+                            f"`{shorten(ctx.text(test))}` in the TensorFlow loss "
+                            f"`{function.name}`: a symbolic tensor has no Python truth value in "
+                            "graph mode (use `tf.where` or `tf.cond`)")
+
+    def _call(self, function: Function, call: cst.Call, ordinal: int,
+              inputs: list[str]) -> str | None:
+        ctx = self.ctx
+        flow = ctx.flow
+        qualified = ctx.resolve(call.func) or ""
+        op = ctx.op(call)
+        where = f"in the TensorFlow loss `{function.name}`"
+        if qualified.split(".")[0] == "numpy":
+            tensors = [a.value for a in call.args if flow.depends(a.value, function, ordinal,
+                                                                  inputs)]
+            if tensors:
+                return (f"NumPy call `{shorten(ctx.text(call))}` on the tensor "
+                        f"`{shorten(ctx.text(tensors[0]))}` {where}: NumPy leaves the graph, so"
+                        " no gradient flows back (and graph mode fails)")
+            return None
+        if op is not None and op.kind == "numpy":
+            operands = [a.value for a in call.args]
+            if isinstance(call.func, cst.Attribute) and op.framework == "tensor":
+                operands.insert(0, call.func.value)
+            if any(flow.depends(o, function, ordinal, inputs) for o in operands):
+                label = "`.numpy()`" if op.framework == "tensor" else f"`{op.name}`"
+                return (f"{label} in `{shorten(ctx.text(call))}` {where}: the value leaves the "
+                        "graph, so no gradient flows back (and graph mode fails)")
+            return None
+        if isinstance(call.func, cst.Name) and call.func.value in ("float", "int") and \
+                call.func.value not in flow.body(function).defs and call.args and \
+                flow.depends(call.args[0].value, function, ordinal, inputs):
+            return (f"`{shorten(ctx.text(call))}` turns a tensor into a Python number {where}:"
+                    " the gradient is lost (and graph mode fails)")
+        return None
+
+    def _tensorflow(self, function: Function) -> bool:
+        """A TensorFlow/Keras loss: uses TensorFlow or Keras operations (and no PyTorch or JAX
+        ones), or is handed to Keras."""
+        ctx = self.ctx
+        imported = {q.split(".")[0] for q in ctx.index.imports.values()}
+        if not imported & {"tensorflow", "keras", "tf_keras"}:
+            return False
+        frameworks = set()
+        for call, _ in ctx.flow.body(function).calls:
+            op = ctx.op(call)
+            if op is not None and op.kind in NO_PATH:
+                continue
+            if op is not None:
+                frameworks.add(op.framework)
+            qualified = ctx.resolve(call.func)
+            if qualified is not None and qualified.split(".")[0] in ("tensorflow", "torch",
+                                                                     "jax"):
+                frameworks.add(qualified.split(".")[0])
+        if frameworks & {"torch", "jax"}:
+            return False
+        return bool(frameworks & {"tensorflow", "keras"}) or ctx.is_keras_loss(function)
