@@ -173,7 +173,8 @@ def scenarios(shape: tuple[int, ...], pred_kind: str) -> list[Scenario]:
 
 
 ORDER = {
-    "LL101": ["zero_at_target", "pred_zero", "exact_wrong", "exact_match", "zero_true", "equal_cont", "empty"],
+    "LL101": ["zero_at_target", "pred_zero", "exact_wrong", "exact_match", "zero_true",
+              "equal_cont", "empty"],
     "LL102": ["empty", "zero_true", "exact_match", "equal_cont", "typical", "zero_at_target"],
     "LL103": ["equal_cont", "exact_match", "empty", "zero_true", "typical"],
     "LL104": ["sat_mixed", "sat_wrong", "sat_pos", "sat_neg"],
@@ -537,12 +538,14 @@ def probe_discarded(target: dict, tapped: Callable | None, fn: Callable) -> dict
     }
     if to_loss is None or to_loss == 0.0:
         return result("confirmed", probe, (
-            f"the value computed at line {target['line']} (mean {fmt(evidence['discarded_value'])}) "
+            f"the value computed at line {target['line']} "
+            f"(mean {fmt(evidence['discarded_value'])}) "
             f"never reaches the returned loss: d loss/d value = "
             f"{'None' if to_loss is None else 0}; the loss's gradient comes from elsewhere "
             f"(norm {fmt(ev.grad_norm or 0)})"), evidence)
     return result("not_reproduced", probe, reason=(
-        f"the value at line {target['line']} reaches the loss (d loss/d value norm {fmt(to_loss)})"),
+        f"the value at line {target['line']} reaches the loss "
+        f"(d loss/d value norm {fmt(to_loss)})"),
         evidence=evidence)
 
 
@@ -631,7 +634,8 @@ def probe_custom_gradient(target: dict, fn: Callable, path: str) -> dict:
     except Exception as exc:  # noqa: BLE001
         msg = f"{type(exc).__name__}: {_short(str(exc), 160)}"
         if contract_error(exc):
-            return result("confirmed", probe, f"tf.custom_gradient rejects `{target['function']}`'s "
+            return result("confirmed", probe, "tf.custom_gradient rejects "
+                          f"`{target['function']}`'s "
                           f"gradient: {msg}", {"error": msg})
         return result("not_checked", probe, reason=f"compute_gradient raised {msg}")
     if ignored:
@@ -662,7 +666,8 @@ def probe_label_broadcast(target: dict, tapped: Callable | None, fn: Callable) -
         return result("not_checked", probe, reason=flat.error or aligned.error or "")
     evidence = {"shape_unaligned": list(flat.loss_shape), "shape_aligned": list(aligned.loss_shape),
                 "node_shape_unaligned": flat_node, "node_shape_aligned": aligned_node,
-                "loss_unaligned": num(np.mean(flat.loss)), "loss_aligned": num(np.mean(aligned.loss))}
+                "loss_unaligned": num(np.mean(flat.loss)),
+                "loss_aligned": num(np.mean(aligned.loss))}
     if flat.loss_shape != aligned.loss_shape or not np.isclose(np.mean(flat.loss),
                                                                 np.mean(aligned.loss)):
         where = (f"line {target['line']} gives shape {tuple(flat_node)} (aligned: "

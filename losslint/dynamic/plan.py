@@ -228,12 +228,14 @@ def _classify(
         # a closure: call the factory when it takes no required arguments
         if _has_default_all(node.args) and _returns_nested_function(node):
             inner = next(
-                (n for n in ast.walk(node) if isinstance(n, ast.FunctionDef) and n.name == parts[-1]),
+                (n for n in ast.walk(node)
+                 if isinstance(n, ast.FunctionDef) and n.name == parts[-1]),
                 None,
             )
             params = _required(inner.args) if inner is not None else ["y_true", "y_pred"]
             return "factory", [node.name], params, _pred_kind(inner or node, params)
-        return f"`{function}` is a nested function; its enclosing `{parts[0]}` cannot be called with defaults"
+        return (f"`{function}` is a nested function; its enclosing `{parts[0]}` cannot be "
+                "called with defaults")
     params = _required(node.args)
     if len(params) == 2 and not any(d for d in decorators if "function" not in d):
         return "loss", [node.name], params, _pred_kind(node, params)
@@ -262,7 +264,8 @@ def _framework(source: str) -> str | None:
         name = torch.group(2)
         label = {"torch": "PyTorch", "jax": "JAX", "flax": "JAX (Flax)", "haiku": "JAX (Haiku)"}
         return f"{label[name]} code: the dynamic pass runs TensorFlow/Keras losses only"
-    return "the module imports neither TensorFlow nor Keras: the dynamic pass runs TensorFlow/Keras losses only"
+    return ("the module imports neither TensorFlow nor Keras: the dynamic pass runs "
+            "TensorFlow/Keras losses only")
 
 
 def plan(findings: list[Finding], overrides: dict | None = None) -> Plan:
@@ -309,7 +312,8 @@ def plan(findings: list[Finding], overrides: dict | None = None) -> Plan:
             kind, qualname, params, pred_kind = found
             if f.code in {"LL301", "LL303"} and kind not in {"loss", "train_step", "factory",
                                                              "loss_class"}:
-                skipped[i] = f"{f.code} is probed on losses and training steps, not on `{f.function}`"
+                skipped[i] = (f"{f.code} is probed on losses and training steps, "
+                              f"not on `{f.function}`")
                 continue
             if kind == "train_step" and f.code not in {"LL301", "LL303", "LL201", "LL203",
                                                        "LL204", "LL205"} | NUMERIC:

@@ -92,7 +92,8 @@ def _training_plot(plot: dict, title: str) -> str:
     ax.plot(epochs, [_float(v) for v in plot["reference_mse"]], "o-", ms=3,
             label="built-in MSE (reference)", color="#2c7fb8")
     if plot.get("fixed_mse"):
-        ax.plot(epochs, [_float(v) for v in plot["fixed_mse"]], "--", label="user's loss, node fixed",
+        ax.plot(epochs, [_float(v) for v in plot["fixed_mse"]], "--",
+                label="user's loss, node fixed",
                 color="#27ae60")
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
@@ -100,6 +101,29 @@ def _training_plot(plot: dict, title: str) -> str:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     ax.set_title(title, fontsize=10)
+    return _png(fig)
+
+
+def _evidence_plot(evidence: dict, title: str) -> str | None:
+    """Bars of the numeric evidence (for probes without a curve: gradients, batch, shapes)."""
+    import matplotlib.pyplot as plt
+
+    items = [(k, _float(v)) for k, v in evidence.items()
+             if k != "plot" and isinstance(v, (int, float, str)) and not isinstance(v, bool)]
+    items = [(k, v) for k, v in items if not (isinstance(v, float) and math.isnan(v))
+             and math.isfinite(v)]
+    if not items:
+        return None
+    fig, ax = plt.subplots(figsize=(7, 0.45 * len(items) + 1.2))
+    values = [abs(v) for _, v in items]
+    ax.barh([k for k, _ in items], values, color="#2c7fb8")
+    if min(values) > 0 and max(values) / max(min(values), 1e-300) > 1e3:
+        ax.set_xscale("log")
+    for y, (_, v) in enumerate(items):
+        ax.text(abs(v), y, f" {v:g}", va="center", fontsize=8)
+    ax.invert_yaxis()
+    ax.set_title(title + " (measured values, absolute)", fontsize=10)
+    ax.grid(alpha=0.3, axis="x")
     return _png(fig)
 
 
@@ -162,6 +186,10 @@ def render_html(findings: list[Finding]) -> str:
                              f"src=\"{_sweep_plot(plot, title)}\">")
             elif plot and plot.get("kind") == "training":
                 parts.append(f"<img alt=\"training curves\" src=\"{_training_plot(plot, title)}\">")
+            else:
+                bars = _evidence_plot(d.evidence, title)
+                if bars:
+                    parts.append(f"<img alt=\"measured values\" src=\"{bars}\">")
         except Exception as exc:  # noqa: BLE001 - a plot must never lose the report
             parts.append(f"<p>(plot failed: {html.escape(str(exc))})</p>")
         parts.append(f"<p>probe: <span class=\"code\">{html.escape(d.probe)}</span></p>")
