@@ -329,7 +329,9 @@ class _Eval:
             return join([self.value(node.body, at), self.value(node.orelse, at)])
         if isinstance(node, cst.Call):
             return self.call(node, at)
-        if isinstance(node, (cst.Lambda, cst.FunctionDef)):
+        if isinstance(node, cst.Lambda):
+            return self.value(node.body, at)  # `tf.cond(c, lambda: a, lambda: b)`
+        if isinstance(node, cst.FunctionDef):
             return NONE
         return join(self.value(child, at) for child in children(node))
 
@@ -507,6 +509,7 @@ class GradientFlow:
         self._notes: dict[int, tuple[str, str, Function]] = {}
         self._blocked: dict[int, list[Blocked]] | None = None
         self._custom: set[int] | None = None
+        self._loss_functions: set[int] | None = None
 
     # --- building blocks --------------------------------------------------------------------
     def body(self, function: Function) -> Body:
@@ -642,14 +645,17 @@ class GradientFlow:
         names = []
         for name in sorted(inputs_of(function)):
             lowered = name.lower()
-            if lowered in LABEL_NAMES or set(name_tokens(name)) & LABEL_TOKENS:
-                continue
+            if lowered in LABEL_NAMES or set(name_tokens(name)) & LABEL_TOKENS or \
+                    is_loss_name(name):
+                continue  # labels, masks, weights; a `loss` parameter is a loss, not a prediction
             names.append(name)
         return tuple(names)
 
     def returns_loss(self, function: Function) -> bool:
         """A function whose return value is differentiated: a loss by its own name, one handed
         to Keras, or the `call`/`forward` of a loss class (not a helper it calls)."""
+        if name_tokens(function.name)[:1] in (["is"], ["has"], ["should"], ["use"]):
+            return False  # a predicate about a loss (`is_categorical_crossentropy`)
         if self.all_code or is_loss_name(function.name, self.loss_names):
             return True
         if function.cls is None and function.parent is None and \
@@ -658,6 +664,40 @@ class GradientFlow:
         if function.cls is not None and function.name in ("call", "__call__", "forward"):
             return class_kind(self.index, function.cls.name) == "loss"
         return False
+
+    def loss_functions(self) -> set[int]:
+        """ids of the loss functions proper (`returns_loss`) and the module functions they call
+        or define, transitively: loss code without model `call`s and training steps."""
+        if self._loss_functions is None:
+            found: set[int] = set()
+            pending = [f for f in self.index.functions
+                       if self.scope.contains(f) and self.returns_loss(f)]
+            while pending:
+                function = pending.pop()
+                if id(function.node) in found:
+                    continue
+                found.add(id(function.node))
+                pending.extend(function.nested.values())
+                for name in function.calls:
+                    if function.cls is not None and name in function.cls.methods:
+                        pending.append(function.cls.methods[name])
+                    outer: Function | None = function
+                    while outer is not None:
+                        if name in outer.nested:
+                            pending.append(outer.nested[name])
+                        outer = outer.parent
+                    pending.extend(c for c in self.index.by_name.get(name, ())
+                                   if c.cls is None and c.parent is None)
+            self._loss_functions = found
+        return self._loss_functions
+
+    def definition(self, function: Function, name: str, at: int) -> cst.BaseExpression | None:
+        """The value last assigned to `name` before statement `at`, when that is a plain
+        assignment of the name alone."""
+        defs = [d for d in self.body(function).defs.get(name, ()) if d.ordinal < at]
+        if defs and defs[-1].kind == "assign" and defs[-1].direct:
+            return defs[-1].value
+        return None
 
     def targets(self, function: Function) -> list[tuple[cst.BaseExpression, int, str]]:
         """The differentiated values of a function: (expression, statement, description)."""

@@ -8,7 +8,7 @@ from losslint.engine import shorten
 from losslint.flow import NO_PATH, Blocked
 from losslint.index import Function
 from losslint.rule import Invalid, Rule, Valid
-from losslint.tree import assigned_names, walk, walk_own
+from losslint.tree import assigned_names, children, walk, walk_own
 
 GRADIENT_KINDS = {"gradients", "tape_gradient"}
 
@@ -473,25 +473,33 @@ class CustomGradientContract(Rule):
     def _tf_count(self, grad: GradFn, owner: Function, node: cst.CSTNode,
                   value: cst.BaseExpression | None, expected: object, variables: bool,
                   label: str) -> None:
-        if variables and value is not None:
-            parts = self._parts(self._function(grad), value)
-            if parts is not None and len(parts) != 2:
-                self.report(node, f"gradient function {label} takes `variables` but returns "
-                            f"`{shorten(self.ctx.text(value))}`, not "
-                            "`(input_grads, variable_grads)`")
-                return
-            if parts is None:
-                return
-            value = parts[0]
         if not isinstance(expected, set):
             return
         count = self._count(grad, value, flatten=True)
-        if count is None or count in expected:
+        if not variables:
+            if count is None or count in expected:
+                return
+            self.report(node, f"gradient function {label} returns "
+                        f"{_plural(count, 'gradient')} but `{owner.name}` has "
+                        f"{_expected_text(expected)} positional input(s): `tf.custom_gradient`"
+                        " counts every positional argument, Python numbers included")
             return
-        self.report(node, f"gradient function {label} returns {_plural(count, 'gradient')} but "
-                    f"`{owner.name}` has {_expected_text(expected)} positional input(s): "
-                    "`tf.custom_gradient` counts every positional argument, Python numbers "
-                    "included")
+        # `variables=`: TensorFlow passes it (and unpacks `(input_grads, variable_grads)`) only
+        # when the function reads variables, which the source does not always show: accept
+        # either form, flag when neither fits.
+        parts = self._parts(self._function(grad), value)
+        counts = [count]
+        if parts is not None and len(parts) == 2:
+            counts.append(self._count(grad, parts[0], flatten=True))
+        elif parts is None:
+            return
+        if any(c is None or c in expected for c in counts):
+            return
+        self.report(node, f"gradient function {label} takes `variables` but returns "
+                    f"`{shorten(self.ctx.text(value))}`: neither "
+                    "`(input_grads, variable_grads)` with one input gradient per positional "
+                    f"input of `{owner.name}` ({_expected_text(expected)}) nor that many "
+                    "gradients")
 
     def _torch_count(self, grad: GradFn, owner: Function, node: cst.CSTNode,
                      value: cst.BaseExpression | None, expected: object) -> None:
@@ -1043,7 +1051,8 @@ class GraphBreakingOp(Rule):
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         ctx = self.ctx
         function = ctx.function
-        if function is None or function.node is not node or not self._tensorflow(function):
+        if function is None or function.node is not node or \
+                id(node) not in ctx.flow.loss_functions() or not self._tensorflow(function):
             return
         flow = ctx.flow
         body = flow.body(function)
@@ -1064,12 +1073,59 @@ class GraphBreakingOp(Rule):
             if id(call) not in inner:
                 self.report(call, message)
         for statement, test, ordinal in body.tests:
-            if flow.depends(test, function, ordinal, inputs):
+            if self._tensor_test(function, test, ordinal, inputs):
                 kind = "`if`" if isinstance(statement, cst.If) else "conditional expression"
                 self.report(statement, f"Python {kind} on the tensor "
                             f"`{shorten(ctx.text(test))}` in the TensorFlow loss "
                             f"`{function.name}`: a symbolic tensor has no Python truth value in "
                             "graph mode (use `tf.where` or `tf.cond`)")
+
+    def _tensor_test(self, function: Function, test: cst.BaseExpression, ordinal: int,
+                     inputs: list[str]) -> bool:
+        """Whether an `if` test is surely a tensor: a comparison with a tensor, or a tensor
+        operation, on the inputs (a bare flag such as `if use_mask:` is not)."""
+        if isinstance(test, cst.BooleanOperation):
+            return self._tensor_test(function, test.left, ordinal, inputs) or \
+                self._tensor_test(function, test.right, ordinal, inputs)
+        if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+            return self._tensor_test(function, test.expression, ordinal, inputs)
+        if isinstance(test, cst.Comparison):
+            if all(isinstance(c.operator, (cst.Is, cst.IsNot, cst.In, cst.NotIn))
+                   for c in test.comparisons):
+                return False
+            operands = [test.left, *(c.comparator for c in test.comparisons)]
+            return any(self._tensor(function, o, ordinal, inputs, bare=True) for o in operands)
+        if isinstance(test, cst.Name):
+            value = self.ctx.flow.definition(function, test.value, ordinal)
+            return value is not None and self._tensor_test(function, value, ordinal, inputs)
+        return self._tensor(function, test, ordinal, inputs, bare=False)
+
+    def _tensor(self, function: Function, expr: cst.BaseExpression, ordinal: int,
+                inputs: list[str], *, bare: bool, depth: int = 0) -> bool:
+        """Whether an expression is a tensor computed from the inputs."""
+        if depth > 10:
+            return False
+        if isinstance(expr, cst.Name):
+            if expr.value in inputs and self.ctx.flow.definition(
+                    function, expr.value, ordinal) is None:
+                return bare
+            value = self.ctx.flow.definition(function, expr.value, ordinal)
+            return value is not None and self._tensor(function, value, ordinal, inputs,
+                                                      bare=bare, depth=depth + 1)
+        if isinstance(expr, cst.Subscript):
+            return self._tensor(function, expr.value, ordinal, inputs, bare=bare,
+                                depth=depth + 1)
+        if isinstance(expr, (cst.BinaryOperation, cst.Comparison)):
+            return self.ctx.flow.depends(expr, function, ordinal, inputs) and any(
+                self._tensor(function, sub, ordinal, inputs, bare=True, depth=depth + 1)
+                for sub in children(expr) if isinstance(sub, cst.BaseExpression))
+        if isinstance(expr, cst.Call):
+            op = self.ctx.op(expr)
+            if op is None or op.kind in NO_PATH or op.framework not in (
+                    "tensorflow", "keras", "tensor"):
+                return False
+            return self.ctx.flow.depends(expr, function, ordinal, inputs)
+        return False
 
     def _call(self, function: Function, call: cst.Call, ordinal: int,
               inputs: list[str]) -> str | None:
