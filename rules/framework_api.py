@@ -148,7 +148,12 @@ class FromLogitsMismatch(Rule):
         def double_softmax(labels, logits):
             return tf.nn.softmax_cross_entropy_with_logits(
                 labels=labels, logits=tf.nn.softmax(logits))
-        """, line=3, message="`tf.nn.softmax(logits)` is a softmax output"),
+        """, line=3, message="`tf.nn.softmax(logits)` is a softmax output", fixed="""
+        import tensorflow as tf
+        def double_softmax(labels, logits):
+            return tf.nn.softmax_cross_entropy_with_logits(
+                labels=labels, logits=logits)
+        """),
         Invalid("""
         import tensorflow as tf
         def build(num_classes):
@@ -185,7 +190,13 @@ class FromLogitsMismatch(Rule):
         class SoftmaxNLLLoss(nn.Module):
             def forward(self, logits, target):
                 return F.nll_loss(F.softmax(logits, dim=1), target)
-        """, line=5, message="log-probabilities"),
+        """, line=5, message="log-probabilities", fixed="""
+        import torch.nn as nn
+        import torch.nn.functional as F
+        class SoftmaxNLLLoss(nn.Module):
+            def forward(self, logits, target):
+                return F.nll_loss(F.log_softmax(logits, dim=1), target)
+        """),
         Invalid("""
         import torch.nn.functional as F
         def train_step(model, x, y):
@@ -318,6 +329,14 @@ def _label_expr(node: cst.CSTNode | None) -> bool:
     return name is not None and label_like(name.rpartition(".")[2])
 
 
+KERAS_PRED_NAMES = {"y_pred", "y_hat", "yhat", "ypred", "y_predicted", "y_prediction"}
+
+
+def _required(function: Function) -> int:
+    return sum(1 for p in function.positional_params
+               if p.default is None and p.name.value not in ("self", "cls"))
+
+
 def _two_params(params: list[cst.Param]) -> tuple[str, str] | None:
     names = [p.name.value for p in params if p.name.value not in ("self", "cls")]
     return (names[0], names[1]) if len(names) >= 2 else None
@@ -329,9 +348,12 @@ class SwappedArguments(Rule):
     ## What it does
     In Keras context only (PyTorch and JAX put the prediction first, so `(pred, target)` is
     right there). Flags:
-    - a function with parameters `(y_pred, y_true)` given to `compile` / `add_loss`, or named as
-      a loss in a module that uses TensorFlow/Keras and not PyTorch/JAX (a loss-named helper
-      that the module itself always calls prediction first is consistent and left alone);
+    - a function whose parameters are `(prediction, labels)` (`y_pred`, `pred`, `logits`,
+      `output` then `y_true`, `y`, `target`, `labels`) given to `compile` / `add_loss`; or one
+      named as a loss, with Keras's own names (`y_pred`/`y_hat` first) and two required
+      parameters, in a module that uses TensorFlow/Keras and not PyTorch/JAX. A loss-named
+      helper that the module itself calls prediction first is consistent and left alone, and
+      `focal_loss(logits, targets, alpha, gamma)` is a TensorFlow helper, not a Keras loss;
     - a Keras `Loss` subclass whose `call` is `call(self, y_pred, y_true)`;
     - a call that passes the prediction first to a `(y_true, y_pred)` loss: a function of the
       module, a `keras.losses` function or loss object, `K.*_crossentropy(target, output)`;
@@ -448,6 +470,7 @@ class SwappedArguments(Rule):
         handed = top and function.name in ctx.index.loss_args
         keras_call = function.name == "call" and ctx.is_keras_loss(function)
         named = function.cls is None and is_loss_name(function.name) and \
+            pair[0] in KERAS_PRED_NAMES and _required(function) == 2 and \
             models.keras_context(ctx) and not self._called_in_order(function.name)
         if not (handed or keras_call or named):
             return
@@ -689,8 +712,10 @@ class SingleUnitSoftmax(Rule):
     convolution), an `Activation("softmax")` / `Softmax()` / `nn.Softmax(dim=1)` layer after a
     1-unit layer, and `tf.nn.softmax` / `keras.ops.softmax` / `F.softmax` / `x.softmax(dim)`
     of the output of a 1-unit layer (`Dense(1)`, `nn.Linear(64, 1)`, read through local
-    assignments and `self.fc` set in `__init__`) over its last axis. For PyTorch, `dim=1` and
-    `dim=-1` are taken as the feature axis of a `Linear` output.
+    assignments and `self.fc` set in `__init__`) over its last axis: the default axis for
+    TensorFlow/Keras, `dim=-1` for PyTorch. A PyTorch softmax over `dim=1` (or the implicit
+    dim) of a `Linear(d, 1)` output is left alone: on a `(batch, time, 1)` tensor it is the
+    usual attention pooling over time.
 
     ## Why is this bad?
     The softmax of a single value is always exactly 1: the output is constant, every gradient
@@ -741,6 +766,17 @@ class SingleUnitSoftmax(Rule):
         def attention(scores):
             return keras.ops.softmax(scores, axis=-1)
         """),
+        Valid("""
+        import torch.nn as nn
+        import torch.nn.functional as F
+        class AttentionPool(nn.Module):
+            def __init__(self, dim):
+                super().__init__()
+                self.score = nn.Linear(dim, 1)
+            def forward(self, h):
+                weights = F.softmax(self.score(h), dim=1)
+                return (weights * h).sum(dim=1)
+        """),
     ]
     INVALID = [
         Invalid("""
@@ -784,7 +820,7 @@ class SingleUnitSoftmax(Rule):
                 super().__init__()
                 self.fc = nn.Linear(64, 1)
             def forward(self, x):
-                return F.softmax(self.fc(x), dim=1)
+                return F.softmax(self.fc(x), dim=-1)
         """, line=8),
         Invalid("""
         import torch.nn as nn
@@ -797,7 +833,7 @@ class SingleUnitSoftmax(Rule):
         """, line=7),
         Invalid("""
         import torch.nn as nn
-        net = nn.Sequential(nn.Linear(64, 1), nn.Softmax(dim=1))
+        net = nn.Sequential(nn.Linear(64, 1), nn.Softmax(dim=-1))
         """, line=2),
     ]
 
@@ -855,7 +891,7 @@ class SingleUnitSoftmax(Rule):
             (keyword(call, "dim") or positional(call, 0))
         if axis is None:
             return True
-        return _axis_value(axis) in ((-1, 1) if info[0] == "torch" else (-1,))
+        return _axis_value(axis) == -1
 
     def _layer_after(self, layer: cst.CSTNode, below: models.Output) -> None:
         units = below.units_layer
@@ -871,7 +907,7 @@ class SingleUnitSoftmax(Rule):
         axis = keyword(node, "axis") or keyword(node, "dim") or ctx.operand(node, 1, "axis")
         value = _axis_value(axis) if axis is not None else None
         torch = op.framework in ("torch", "tensor")
-        if axis is not None and value not in ((-1, 1) if torch else (-1,)):
+        if value != -1 and (torch or axis is not None):
             return
         below = models.tensor_output(ctx, operand, ctx.function, node)
         if below is None or below.units != 1:
@@ -900,8 +936,10 @@ class LossOutputMismatch(Rule):
     when the loss cannot work with its last layer:
     - a categorical cross-entropy (`categorical_crossentropy`, `sparse_categorical_crossentropy`,
       their classes and focal variants) on a 1-unit output;
-    - a binary cross-entropy on a `softmax` output over several units (or an unknown number:
-      `Dense(num_classes, activation="softmax")`; one unit is LL404's business).
+    - a binary cross-entropy on a `softmax` output over three or more units, or an unknown
+      number (`Dense(num_classes, activation="softmax")`). One unit is LL404's business; over
+      exactly two units the outputs are `p` and `1 - p`, and the binary cross-entropy averaged
+      over them equals the categorical one, so that is left alone.
     A probability cross-entropy on a linear output is LL401.
 
     ## Why is this bad?
@@ -997,7 +1035,8 @@ class LossOutputMismatch(Rule):
             self.report(node, f"the loss `{loss}` on the model's 1-unit output `{layer}`: a "
                         "categorical cross-entropy over one class is always 0, nothing is "
                         "learned")
-        elif spec.family == "binary" and out.activation == "softmax" and out.units != 1:
+        elif spec.family == "binary" and out.activation == "softmax" and \
+                out.units not in (1, 2):
             units = f"{out.units} units" if out.units else "several units"
             self.report(node, f"the loss `{loss}` on a softmax output over {units} (`{layer}`)"
                         ": softmax makes the classes exclusive, binary cross-entropy treats "
