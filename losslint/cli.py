@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from . import __version__, config, fix, runner
+from . import __version__, batch, config, fix, runner
 from .dynamic import cli as dynamic_cli
 from .report import json as json_report
 from .report import text as text_report
@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--list-rules", action="store_true", help="list every rule")
     fix.add_arguments(parser)
     dynamic_cli.add_arguments(parser)
+    batch.add_arguments(parser)
     return parser
 
 
@@ -116,12 +117,14 @@ def _main(args: argparse.Namespace) -> int:
             return 2
         sys.stdout.write(doc)
         return 0
+    if args.clean_cache:
+        _clean_cache(args)
     if not args.paths:
         return 0
     missing = [p for p in args.paths if p != "-" and not Path(p).exists()]
     if missing:
         for path in missing:
-            print(f"losslint: error: {path}: no such file or directory", file=sys.stderr)
+            print(f"losslint: error: {path}: {_missing_reason(path)}", file=sys.stderr)
         return 2
     fixed = fix.from_cli(args, _groups(args.paths), settings_for)
     if fixed is not None and fixed.exit_code is not None:
@@ -129,6 +132,7 @@ def _main(args: argparse.Namespace) -> int:
     result = runner.RunResult()
     sources: dict[str, list[str]] = {}
     dynamic_config: dict = {}
+    timings: dict[str, float] | None = {} if args.statistics else None
     for group_start, paths in _groups(args.paths):
         settings = settings_for(args, group_start)
         dynamic_config.update(settings.dynamic)
@@ -140,7 +144,9 @@ def _main(args: argparse.Namespace) -> int:
             result.findings.extend(findings)
             result.files += 1
             continue
-        part = runner.run(paths, settings)
+        options = batch.options_from(args, settings)
+        options.timings = timings
+        part = runner.run(paths, settings, options)
         result.findings.extend(part.findings)
         result.files += part.files
         result.internal_errors.extend(part.internal_errors)
@@ -163,11 +169,31 @@ def _main(args: argparse.Namespace) -> int:
         sys.stdout.write(text_report.render(result.findings, color=color, context=tty,
                                             sources=sources, files=result.files,
                                             statistics=args.statistics))
+        if timings:
+            sys.stdout.write(batch.render_timings(timings))
     if result.internal_errors:
         return 2
     if fixed is not None and fixed.exit_non_zero:
         return 1
     return 1 if dynamic_cli.failing(result.findings, args) and not args.exit_zero else 0
+
+
+def _missing_reason(path: str) -> str:
+    try:
+        Path(path).stat()
+    except OSError as error:
+        return (error.strerror or "no such file or directory").lower()
+    return "no such file or directory"
+
+
+def _clean_cache(args: argparse.Namespace) -> None:
+    from .cache import Cache, default_dir
+
+    roots = {settings_for(args, start).root for start, _ in _groups(args.paths or ["."])}
+    folders = {args.cache_dir} if args.cache_dir else {default_dir(root) for root in roots}
+    for folder in folders:
+        if Cache(folder).clean():
+            print(f"losslint: removed {folder}", file=sys.stderr)
 
 
 def _reporter(fmt: str):  # noqa: ANN202 - a report module

@@ -91,7 +91,7 @@ def mask(source: str) -> str:
     if first.startswith("%%"):
         name = first[2:].split()[0] if first[2:].split() else ""
         if name not in PYTHON_CELL_MAGICS:
-            return "\n" * (len(lines) - 1) + "\n"
+            return "\n" * (source.count("\n") + (0 if source.endswith("\n") else 1))
     out = []
     continued = False
     for line in lines:

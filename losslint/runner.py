@@ -9,7 +9,7 @@ from pathlib import Path
 
 import libcst as cst
 
-from . import config, files, notebook
+from . import batch, config, files, guard, notebook
 from .engine import Linter, Options
 from .finding import Finding
 from .rule import Rule
@@ -40,6 +40,9 @@ def lint_source(source: str, path: str, settings: config.Settings,
     """Lint one decoded source text; parse failures become an LL001 finding."""
     rules = selected_rules(settings) if rules is None else rules
     want_ll001 = any(r.code == ParseError.code for r in rules)
+    too_deep = guard.too_deep(source)  # would crash or hang the parser
+    if too_deep is not None:
+        return [error_finding(path, too_deep)] if want_ll001 else []
     try:
         module = cst.parse_module(source)
     except cst.ParserSyntaxError as error:
@@ -75,7 +78,11 @@ def lint_path(path: Path, settings: config.Settings,
     return lint_source(source, str(path), settings, rules)
 
 
-def run(paths: list[str], settings: config.Settings) -> RunResult:
+def run(paths: list[str], settings: config.Settings,
+        options: batch.RunOptions | None = None) -> RunResult:
+    if options is not None:  # prefilter, cache, pool: see batch.py
+        findings, count, errors = batch.run(paths, settings, options)
+        return RunResult(findings, count, errors)
     result = RunResult()
     rules = selected_rules(settings)
     for path in files.discover(paths, settings.exclude):

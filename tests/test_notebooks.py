@@ -1,0 +1,120 @@
+"""Notebooks: linted cell by cell (magics masked), findings name the cell, --fix writes back
+valid notebook JSON that keeps outputs and metadata."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from losslint import cli, notebook
+from losslint.config import Settings
+
+nbformat = pytest.importorskip("nbformat")
+v4 = nbformat.v4
+
+LOSS = """\
+def xent(y_true, y_pred):
+    # by hand
+    return -tf.reduce_sum(y_true * tf.math.log(y_pred), axis=-1)"""
+
+
+def make(tmp_path, cells, name="nb.ipynb"):
+    nb = v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nb.metadata["custom"] = {"keep": [1, 2]}
+    nb.cells = cells
+    path = tmp_path / name
+    path.write_text(nbformat.writes(nb))
+    return path
+
+
+def standard(tmp_path):
+    output = v4.new_output("stream", name="stdout", text="2.16\n")
+    return make(tmp_path, [
+        v4.new_markdown_cell("# A loss with a bug"),
+        v4.new_code_cell("%matplotlib inline\nimport tensorflow as tf\n!pip list | grep tf",
+                         outputs=[output], execution_count=1),
+        v4.new_code_cell("print(tf.__version__)\ntf.math.log?"),
+        v4.new_code_cell(LOSS, metadata={"tags": ["loss"]}),
+        v4.new_code_cell("%%bash\necho $((1/0))"),
+    ])
+
+
+def test_finding_names_its_cell(tmp_path, capsys):
+    path = standard(tmp_path)
+    assert cli.main([str(path)]) == 1
+    out = capsys.readouterr().out
+    assert f"{path}:cell 3:3:36: LL101 unguarded log of `y_pred`" in out
+    assert out.count("LL") == 1  # magics, shell lines and the bash cell are masked
+
+
+def test_imports_of_earlier_cells_are_seen(tmp_path):
+    path = standard(tmp_path)
+    findings = notebook.lint_notebook(str(path), path.read_bytes(), Settings())
+    assert [(f.cell, f.line, f.column, f.code) for f in findings] == [(3, 3, 36, "LL101")]
+
+
+def test_fix_writes_valid_notebook(tmp_path):
+    path = standard(tmp_path)
+    before = json.loads(path.read_text())
+    assert cli.main(["--fix", "--unsafe-fixes", str(path)]) == 0
+    after = json.loads(path.read_text())
+    nbformat.validate(nbformat.reads(path.read_text(), as_version=4))
+    code = [c for c in after["cells"] if c["cell_type"] == "code"]
+    assert "".join(code[2]["source"]) == LOSS.replace("tf.math.log(y_pred)",
+                                                      "tf.math.log(tf.maximum(y_pred, 1e-7))")
+    assert code[0]["outputs"] == before["cells"][1]["outputs"]
+    assert code[0]["source"] == before["cells"][1]["source"]  # magics untouched
+    assert after["metadata"] == before["metadata"]
+    assert code[2]["metadata"] == {"tags": ["loss"]}
+    assert path.read_text().startswith('{\n "cells": [\n')  # nbformat's layout kept
+    assert cli.main(["--fix", "--unsafe-fixes", str(path)]) == 0
+    assert json.loads(path.read_text()) == after
+
+
+def test_diff_on_notebook_writes_nothing(tmp_path, capsys):
+    path = standard(tmp_path)
+    text = path.read_text()
+    assert cli.main(["--diff", "--unsafe-fixes", str(path)]) == 1
+    assert "tf.maximum(y_pred, 1e-7)" in capsys.readouterr().out
+    assert path.read_text() == text
+
+
+def test_syntax_error_in_one_cell(tmp_path):
+    path = make(tmp_path, [v4.new_code_cell("import tensorflow as tf"),
+                           v4.new_code_cell("def broken(:\n    pass"),
+                           v4.new_code_cell(LOSS)])
+    findings = notebook.lint_notebook(str(path), path.read_bytes(), Settings())
+    assert [(f.cell, f.code) for f in findings] == [(2, "LL001"), (3, "LL101")]
+
+
+def test_invalid_json_is_one_ll001(tmp_path, capsys):
+    path = tmp_path / "broken.ipynb"
+    path.write_text('{"cells": [')
+    assert cli.main([str(path)]) == 1
+    out = capsys.readouterr().out
+    assert out.count("LL001") == 1 and "invalid notebook JSON" in out
+
+
+def test_notebooks_are_discovered(tmp_path, capsys):
+    standard(tmp_path)
+    assert cli.main([str(tmp_path)]) == 1
+    assert "nb.ipynb:cell 3:3:36" in capsys.readouterr().out
+
+
+def test_add_noqa_in_notebook(tmp_path):
+    path = standard(tmp_path)
+    assert cli.main(["--add-noqa", str(path)]) == 0
+    nbformat.validate(nbformat.reads(path.read_text(), as_version=4))
+    assert cli.main([str(path)]) == 0
+
+
+def test_masking_keeps_lines():
+    source = "x = 1\n%time y = 2\n!ls\nfiles = !ls\nz?\nif x:\n    %debug\nw = a % b\n"
+    masked = notebook.mask(source)
+    assert masked.split("\n") == ["x = 1", "pass", "pass", "pass", "pass", "if x:",
+                                  "    pass", "w = a % b", ""]
+    assert notebook.mask("%%bash\necho hi\n") == "\n\n"
+    assert notebook.mask("%%time\nx = 1") == "pass\nx = 1\n"
