@@ -531,7 +531,7 @@ def probe_discarded(target: dict, tapped: Callable | None, fn: Callable) -> dict
     value = ev.taps[i][1]
     to_loss = ev.tap_grads_to_loss[i]
     evidence = {
-        "discarded_value": num(np.mean(_to_numpy(value))) if value is not None else None,
+        "discarded_value": num(np.mean(np.abs(_to_numpy(value)))) if value is not None else None,
         "d_loss_d_discarded": num(to_loss) if to_loss is not None else None,
         "grad_norm": num(ev.grad_norm) if ev.grad_norm is not None else None,
         "inputs": s.text,
@@ -539,7 +539,7 @@ def probe_discarded(target: dict, tapped: Callable | None, fn: Callable) -> dict
     if to_loss is None or to_loss == 0.0:
         return result("confirmed", probe, (
             f"the value computed at line {target['line']} "
-            f"(mean {fmt(evidence['discarded_value'])}) "
+            f"(mean |value| {fmt(evidence['discarded_value'])}) "
             f"never reaches the returned loss: d loss/d value = "
             f"{'None' if to_loss is None else 0}; the loss's gradient comes from elsewhere "
             f"(norm {fmt(ev.grad_norm or 0)})"), evidence)
