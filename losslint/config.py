@@ -99,10 +99,11 @@ def _matches(code: str, selectors: list[str]) -> int:
 
 
 def enabled(rule: type[Rule], select: list[str] | None, ignore: list[str],
-            extend_select: list[str]) -> bool:
-    """ruff's rule: the most specific selector wins; without `select`, the defaults are on."""
+            extend_select: list[str], *, escalation: bool = True) -> bool:
+    """ruff's rule: the most specific selector wins; without `select`, the defaults are on (and,
+    with `escalation`, the info rules whose findings can be raised to warning)."""
     if select is None:
-        chosen = 1 if rule.default_enabled() else 0
+        chosen = 1 if rule.default_enabled() or (escalation and rule.escalates) else 0
     else:
         chosen = _matches(rule.code, select)
     chosen = max(chosen, _matches(rule.code, extend_select))

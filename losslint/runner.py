@@ -61,6 +61,10 @@ def lint_source(source: str, path: str, settings: config.Settings,
     ignored = config.ignored_for(path, settings.per_file_ignores)
     if ignored:
         findings = [f for f in findings if not any(f.code.startswith(c) for c in ignored)]
+    raised_only = {r.code for r in rules if r.escalates and not config.enabled(
+        r, settings.select, settings.ignore, settings.extend_select, escalation=False)}
+    if raised_only:  # an info rule running by default: keep only its raised findings
+        findings = [f for f in findings if not (f.code in raised_only and f.severity == "info")]
     return findings
 
 

@@ -22,6 +22,7 @@ import libcst as cst
 
 from . import ops
 from .index import Function, ModuleIndex
+from .scope import name_tokens
 from .tree import dotted, keyword, positional, string, walk, walk_own
 
 Reduction = Literal["scalar", "per_sample", "elementwise", "unknown"]
@@ -70,6 +71,15 @@ def is_variables(node: cst.CSTNode | None) -> bool:
         return any(is_variables(e.value) for e in node.elements)
     name = (dotted(node) or "").lower()
     return any(word in name.rsplit(".", 1)[-1] for word in VARIABLE_WORDS)
+
+
+SIZE_WORDS = {"size", "batch", "num", "count", "n", "b", "steps", "total", "len", "length",
+              "replicas", "scale"}
+
+
+def is_size_name(name: str) -> bool:
+    """`batch_size`, `global_batch`, `num_samples`, `n`, `B`: a parameter that is a count."""
+    return any(token in SIZE_WORDS for token in name_tokens(name))
 
 
 def reduces_batch(axis: cst.BaseExpression | None) -> bool:
@@ -185,6 +195,8 @@ class Shapes:
                 if value is not None:
                     return self.reduction(value, function.parent)
             if any(p.name.value == node.value and p.default is None for p in function.params):
+                if is_size_name(node.value):
+                    return "scalar"  # `batch_size`, `n`, `B`: a count
                 return "elementwise"  # a tensor parameter: one value per element
         value = self.index.constants.get(node.value)
         if value is not None:

@@ -119,7 +119,10 @@ class MissingReduction(Rule):
 def keras_loss(ctx: FileContext, function: Function | None) -> bool:
     """Whether Keras calls `function` as a loss: a `compile(loss=...)` target, a `Loss` subclass's
     `call`, or the closure a `compile(loss=factory(...))` factory returns."""
-    if function is None:
+    if function is None or function.name in ctx.index.minimize_targets:
+        return False
+    # Keras calls a loss with `(y_true, y_pred)`; `optimizer.minimize(fn)` calls `fn()`.
+    if len([p for p in function.positional_params if p.name.value != "self"]) < 2:
         return False
     if ctx.is_keras_loss(function):
         return True
@@ -167,6 +170,7 @@ class BatchReducedLoss(Rule):
     code = "LL302"
     name = "batch-reduced-loss"
     severity = "info"
+    escalates = True
     frameworks = ("tensorflow", "keras")
     probe = "weighted-training"
     hint = "reduce over the non-batch axes only (`axis=-1`) and let Keras reduce over the batch"
