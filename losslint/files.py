@@ -74,7 +74,7 @@ def discover(paths: list[str], excludes: list[str] = ()) -> Iterator[Path]:
         path = Path(raw)
         if path.is_dir():
             for found in _walk(path, excludes, []):
-                resolved = found.resolve()
+                resolved = Path(os.path.realpath(found))  # never raises on a symlink loop
                 if resolved not in seen:
                     seen.add(resolved)
                     yield found
@@ -95,7 +95,9 @@ def _walk(folder: Path, excludes: list[str], ignores: list[GitIgnore]) -> Iterat
         path = Path(entry.path)
         try:
             is_dir = entry.is_dir()
-        except OSError:
+        except OSError:  # a symlink loop: a source file is reported as unreadable
+            if entry.name.endswith(SOURCE_SUFFIXES) and not _excluded(path, excludes):
+                yield path
             continue
         if _excluded(path, excludes) or _git_ignored(path, is_dir, ignores):
             continue
