@@ -633,6 +633,15 @@ class GradientFlow:
             current = current.parent
         return False
 
+    def without_gradient(self, function: Function) -> bool:
+        """Declared to run without a graph: decorated with `@torch.no_grad()` (DETR's
+        `loss_cardinality` logs an argmax-based error that is never differentiated)."""
+        for decorator in function.decorators:
+            op = ops.lookup(decorator) if decorator else None
+            if op is not None and op.kind == "no_grad":
+                return True
+        return False
+
     # --- questions --------------------------------------------------------------------------
     def depends(self, expr: cst.BaseExpression, function: Function, ordinal: int,
                 sources: Iterable[str]) -> bool:
@@ -732,7 +741,8 @@ class GradientFlow:
         result: dict[int, list[Blocked]] = {}
         seen: set[int] = set()
         for function in self.index.functions:
-            if not self.scope.contains(function) or self.straight_through(function):
+            if not self.scope.contains(function) or self.straight_through(function) or \
+                    self.without_gradient(function):
                 continue
             targets = self.targets(function)
             if not targets:

@@ -153,6 +153,14 @@ def _own_statements(body: cst.CSTNode):
 GradFn = cst.FunctionDef | cst.Lambda
 
 
+def _all_none(value: cst.BaseExpression | None) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, (cst.Tuple, cst.List)):
+        return all(_all_none(e.value) for e in value.elements)
+    return isinstance(value, cst.Name) and value.value == "None"
+
+
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
@@ -451,9 +459,16 @@ class CustomGradientContract(Rule):
                         " rule is broken")
             return
         returns = self._returns(grad)
-        ignoring = next((value for value, ordinal in returns
-                         if value is None or not self._uses(grad, value, ordinal, upstream)),
-                        False)
+        # A path that returns only `None` ("no input needs a gradient", as with
+        # `ctx.needs_input_grad`) is fine when another path uses the upstream gradient.
+        unused = [value for value, ordinal in returns
+                  if value is None or not self._uses(grad, value, ordinal, upstream)]
+        real = [value for value in unused if not _all_none(value)]
+        ignoring: cst.BaseExpression | None | bool = False
+        if real:
+            ignoring = real[0]
+        elif unused and len(unused) == len(returns):
+            ignoring = unused[0]
         if not returns:
             self.report(grad, f"gradient function {label} returns nothing: every input gets a"
                         " `None` gradient")

@@ -350,3 +350,38 @@ def test_torch_backward_ignoring_grad_output():
                 x, = ctx.saved_tensors
                 return 2 * x
         """, "LL202") == [8]
+
+
+def test_torch_backward_may_return_none_early():
+    assert found("""
+        import torch
+        class Linear(torch.autograd.Function):
+            @staticmethod
+            def forward(ctx, x, w):
+                ctx.save_for_backward(x, w)
+                return x.mm(w)
+            @staticmethod
+            def backward(ctx, grad_output):
+                x, w = ctx.saved_tensors
+                if not any(ctx.needs_input_grad):
+                    return None, None
+                grad_x = grad_w = None
+                if ctx.needs_input_grad[0]:
+                    grad_x = grad_output.mm(w.t())
+                if ctx.needs_input_grad[1]:
+                    grad_w = x.t().mm(grad_output)
+                return grad_x, grad_w
+        """, "LL202") == []
+
+
+def test_a_loss_declared_without_gradient_is_a_metric():
+    assert found("""
+        import torch
+        import torch.nn as nn
+        class SetCriterion(nn.Module):
+            @torch.no_grad()
+            def loss_cardinality(self, outputs, targets):
+                pred = outputs["pred_logits"]
+                card = (pred.argmax(-1) != pred.shape[-1] - 1).sum(1)
+                return {"cardinality_error": (card.float() - 1.0).abs().mean()}
+        """, "LL203") == []
