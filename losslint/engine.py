@@ -334,6 +334,8 @@ def _finish(ctx: FileContext, enabled: frozenset[str] = frozenset()) -> list[Fin
     findings = []
     used: dict[int, set[str]] = {}  # line -> noqa codes that suppressed a finding
     for report in kept:
+        if id(report.node) not in positions:
+            continue  # not a node of this module: nothing to point at
         start, end = positions[id(report.node)]
         matched = _suppressing(lines, start[0], report.rule.code)
         if matched is not None:
@@ -482,4 +484,12 @@ def _positions(module: cst.Module, reports: list[_Report]) -> dict[int, tuple[Po
                 continue
             result[id(node)] = ((code_range.start.line + offset, code_range.start.column),
                                 (code_range.end.line + offset, code_range.end.column))
+    missing = [n for nodes in wanted.values() for n in nodes if id(n) not in result]
+    if missing:  # a rule reported a node outside the statement it was visiting
+        ranges = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+        for node in missing:
+            code_range = ranges.get(node)
+            if code_range is not None:
+                result[id(node)] = ((code_range.start.line, code_range.start.column),
+                                    (code_range.end.line, code_range.end.column))
     return result

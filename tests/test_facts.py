@@ -133,3 +133,26 @@ def test_reassignment_is_flow_sensitive():
             probe(y_pred)
         """)
     assert fact.positive and fact.hi == 1.0
+
+
+class _ReportsEarlierStatement(Rule):
+    """Reports, while visiting a later statement, a node of an earlier one."""
+
+    code = "LL998"
+    name = "earlier"
+    scope = "all"
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.first = None
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if self.first is None:
+            self.first = node
+        else:
+            self.report(self.first, "the first call")
+
+
+def test_a_node_of_another_statement_gets_its_own_position():
+    findings = Linter([_ReportsEarlierStatement]).lint("t.py", "a = f(1)\n\nb = g(2)\n")
+    assert [(f.line, f.column, f.end_column) for f in findings] == [(1, 5, 9)]
