@@ -471,12 +471,29 @@ class UnboundedExp(Rule):
         import tensorflow as tf
         def softplus_by_hand_loss(y_true, logits):
             return tf.reduce_mean(tf.math.log(1.0 + tf.exp(-y_true * logits)), axis=-1)
-        """, line=3, message="softplus"),
+        """, line=3, message="softplus", fixed="""
+        import tensorflow as tf
+        def softplus_by_hand_loss(y_true, logits):
+            return tf.reduce_mean(tf.math.softplus(-y_true * logits), axis=-1)
+        """),
         Invalid("""
         import torch
         def lse_loss(logits, target):
             return torch.log(torch.sum(torch.exp(logits), dim=1)).mean()
-        """, line=3, message="logsumexp"),
+        """, line=3, message="logsumexp", fixed="""
+        import torch
+        def lse_loss(logits, target):
+            return torch.logsumexp(logits, dim=1).mean()
+        """),
+        Invalid("""
+        import tensorflow as tf
+        def lse_loss(y_true, logits):
+            return tf.math.log(tf.reduce_sum(tf.exp(logits), axis=-1))
+        """, line=3, fixed="""
+        import tensorflow as tf
+        def lse_loss(y_true, logits):
+            return tf.reduce_logsumexp(logits, axis=-1)
+        """),
         Invalid("""
         import keras
         def poisson_loss(y_true, y_pred):
@@ -532,9 +549,13 @@ class UnboundedExp(Rule):
         fact = self.ctx.fact(exponent)
         if fact.hi == INF and fact.unbounded is not None:
             self.explained.add(id(exp_call))
+            index = self.ctx.index
+            new = rewrite.softplus_of(index, exp_call, exponent) if name == "softplus" else \
+                rewrite.logsumexp_of(index, operand, exponent)
             self.report(node, f"hand-written {name} of `{shorten(self.ctx.text(exponent))}`: "
                         f"`exp` overflows float32 above 88.7 "
-                        f"({self.ctx.explain(fact.unbounded)}); use the framework's {name}")
+                        f"({self.ctx.explain(fact.unbounded)}); use the framework's {name}",
+                        fix=rewrite.replace(node, new, f"use `{name}`"))
 
 
 class FractionalPow(Rule):
@@ -826,18 +847,49 @@ class LogOfProbability(Rule):
         import keras
         def xent_loss(y_true, logits):
             return -keras.ops.sum(y_true * keras.ops.log(keras.ops.softmax(logits)))
-        """, line=3),
+        """, line=3, fixed="""
+        import keras
+        def xent_loss(y_true, logits):
+            return -keras.ops.sum(y_true * keras.ops.log_softmax(logits))
+        """),
         Invalid("""
         import jax
         import jax.numpy as jnp
         def xent_loss(labels, logits):
             return -jnp.sum(labels * jnp.log(jax.nn.softmax(logits)))
-        """, line=4),
+        """, line=4, fixed="""
+        import jax
+        import jax.numpy as jnp
+        def xent_loss(labels, logits):
+            return -jnp.sum(labels * jax.nn.log_softmax(logits))
+        """),
         Invalid("""
         import torch
         def xent_loss(logits, target):
             return -(target * logits.softmax(dim=1).log()).sum()
-        """, line=3),
+        """, line=3, fixed="""
+        import torch
+        def xent_loss(logits, target):
+            return -(target * logits.log_softmax(dim=1)).sum()
+        """),
+        Invalid("""
+        import tensorflow as tf
+        def bce_loss(y_true, logits):
+            return -tf.reduce_mean(y_true * tf.math.log(tf.sigmoid(logits)))
+        """, line=3, fixed="""
+        import tensorflow as tf
+        def bce_loss(y_true, logits):
+            return -tf.reduce_mean(y_true * tf.math.log_sigmoid(logits))
+        """),
+        Invalid("""
+        import torch.nn.functional as F
+        def xent_loss(logits, target):
+            return -(target * F.softmax(logits, dim=1).log()).sum()
+        """, line=3, fixed="""
+        import torch.nn.functional as F
+        def xent_loss(logits, target):
+            return -(target * F.log_softmax(logits, dim=1)).sum()
+        """),
     ]
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -853,8 +905,14 @@ class LogOfProbability(Rule):
         what = "1 - sigmoid(...)" if kind == "one_minus_sigmoid" else f"a {kind} output"
         source = self.ctx.value_of(operand)
         origin = f" (`{shorten(self.ctx.text(source), 50)}`)" if source is not operand else ""
+        new = None
+        if isinstance(operand, cst.Call) and self.ctx.kind(operand) == "softmax":
+            new = rewrite.log_softmax_of(self.ctx.index, operand)
+        elif isinstance(operand, cst.Call) and self.ctx.kind(operand) == "sigmoid":
+            new = rewrite.log_sigmoid_of(self.ctx.index, operand)
         self.report(node, f"log of `{shorten(self.ctx.text(operand))}`{origin}, {what}, which "
-                    "saturates to exactly 0 in float32 (log = -inf)")
+                    "saturates to exactly 0 in float32 (log = -inf)",
+                    fix=rewrite.replace(node, new, f"use `log_{kind}`"))
 
 
 class WhereNanGradient(Rule):

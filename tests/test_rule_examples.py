@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import pytest
 
+import textwrap
+
+from losslint import fix
+from losslint.config import Settings
 from losslint.rule import Invalid, Valid
+from losslint.runner import lint_source
 
 from .helpers import RULES, lint
 
@@ -42,3 +47,21 @@ def test_rule_is_documented(rule):
         assert heading in doc, f"{rule.code} docstring lacks {heading!r}"
     assert rule.INVALID and rule.VALID, f"{rule.code} needs VALID and INVALID examples"
     assert rule.name == rule.name.lower() and " " not in rule.name
+
+
+def _fixed_cases():
+    for rule in RULES:
+        for number, example in enumerate(rule.INVALID, 1):
+            if isinstance(example, Invalid) and example.fixed is not None:
+                yield pytest.param(rule, example, id=f"{rule.code}-FIXED-{number}")
+
+
+@pytest.mark.parametrize(("rule", "example"), list(_fixed_cases()))
+def test_invalid_examples_fix_to_the_pinned_code(rule, example):
+    """`--fix --unsafe-fixes` with only this rule turns the example into its `fixed` code, which
+    the rule no longer flags."""
+    settings = Settings(select=[rule.code])
+    before = textwrap.dedent(example.code).lstrip("\n")
+    after, _ = fix.fix_text(before, lambda s: lint_source(s, "x.py", settings, None), True)
+    assert after == textwrap.dedent(example.fixed).lstrip("\n")
+    assert lint_source(after, "x.py", settings, None) == []
