@@ -343,11 +343,11 @@ def _finish(ctx: FileContext, enabled: frozenset[str] = frozenset()) -> list[Fin
             continue
         fix = None
         if report.fix is not None:
-            old = positions.get(id(report.fix.old))
-            if old is not None:
-                fix = Fix(report.fix.description,
-                          (Edit(old[0], old[1], _replacement(ctx.module, report.fix)),),
-                          report.fix.safe)
+            spans = [positions.get(id(old)) for old, _ in report.fix.pairs()]
+            if all(span is not None for span in spans):
+                edits = tuple(Edit(span[0], span[1], _replacement(ctx.module, old, new))
+                              for span, (old, new) in zip(spans, report.fix.pairs(), strict=True))
+                fix = Fix(report.fix.description, edits, report.fix.safe)
         cls = type(report.rule)
         findings.append(Finding(
             path=ctx.path, line=start[0], column=start[1] + 1, end_line=end[0],
@@ -361,11 +361,10 @@ def _finish(ctx: FileContext, enabled: frozenset[str] = frozenset()) -> list[Fin
     return findings
 
 
-def _replacement(module: cst.Module, fix: Replace) -> str:
-    """The code of `fix.new` for the span of `fix.old`. Positions exclude a node's own
-    parentheses, which stay in the source: a new node that kept them drops them."""
-    new = fix.new
-    if getattr(fix.old, "lpar", None) and getattr(new, "lpar", None):
+def _replacement(module: cst.Module, old: cst.CSTNode, new: cst.CSTNode) -> str:
+    """The code of `new` for the span of `old`. Positions exclude a node's own parentheses,
+    which stay in the source: a new node that kept them drops them."""
+    if getattr(old, "lpar", None) and getattr(new, "lpar", None):
         new = new.with_changes(lpar=[], rpar=[])
     return module.code_for_node(new)
 
@@ -464,7 +463,7 @@ def _positions(module: cst.Module, reports: list[_Report]) -> dict[int, tuple[Po
         nodes = wanted.setdefault(report.statement, [])
         nodes.append(report.node)
         if report.fix is not None:
-            nodes.append(report.fix.old)
+            nodes.extend(old for old, _ in report.fix.pairs())
     result: dict[int, tuple[Position, Position]] = {}
     header = "".join(module.code_for_node(line) for line in module.header)
     offset = header.count("\n")

@@ -80,3 +80,7 @@ class Replace:
     new: cst.CSTNode
     description: str
     safe: bool = True
+    also: tuple[tuple[cst.CSTNode, cst.CSTNode], ...] = ()  # more (old, new) pairs, one fix
+
+    def pairs(self) -> tuple[tuple[cst.CSTNode, cst.CSTNode], ...]:
+        return ((self.old, self.new), *self.also)

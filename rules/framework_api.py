@@ -421,6 +421,23 @@ class SwappedArguments(Rule):
             return K.mean(K.square(y_true - y_pred), axis=-1)
         """, line=2, message="`swapped_loss(y_pred, y_true)`"),
         Invalid("""
+        from tensorflow.keras import backend as K
+        def swapped_loss(y_pred, y_true, weight=1.0):
+            return weight * K.mean(K.square(y_true - y_pred), axis=-1)
+        def total(y_true, y_pred):
+            return swapped_loss(y_pred, y_true) + swapped_loss(y_pred=y_pred, y_true=y_true)
+        def build(model):
+            model.compile(optimizer="adam", loss=swapped_loss)
+        """, line=2, fixed="""
+        from tensorflow.keras import backend as K
+        def swapped_loss(y_true, y_pred, weight=1.0):
+            return weight * K.mean(K.square(y_true - y_pred), axis=-1)
+        def total(y_true, y_pred):
+            return swapped_loss(y_true, y_pred) + swapped_loss(y_pred=y_pred, y_true=y_true)
+        def build(model):
+            model.compile(optimizer="adam", loss=swapped_loss)
+        """),
+        Invalid("""
         import tensorflow as tf
         class MyLoss(tf.keras.losses.Loss):
             def call(self, y_pred, y_true):
@@ -476,7 +493,31 @@ class SwappedArguments(Rule):
             return
         self.report(node, f"`{function.name}({pair[0]}, {pair[1]})` takes the prediction "
                     "first, but Keras calls a loss as `loss(y_true, y_pred)`: inside it "
-                    f"`{pair[0]}` holds the labels and `{pair[1]}` the predictions")
+                    f"`{pair[0]}` holds the labels and `{pair[1]}` the predictions",
+                    fix=self._reorder(node, function.name if top else None))
+
+    def _reorder(self, node: cst.FunctionDef, name: str | None) -> Replace | None:
+        """Swap the two parameters, and the first two arguments of every call in the file."""
+        params = node.params
+        if len(params.params) < 2 or params.posonly_params:
+            return None
+        first, second, *rest = params.params
+        swapped = params.with_changes(params=[
+            first.with_changes(name=second.name, annotation=second.annotation),
+            second.with_changes(name=first.name, annotation=first.annotation), *rest])
+        calls = []
+        for call in self.ctx.index.calls_by_name.get(name, []) if name else []:
+            args = list(call.args)
+            given = sum(1 for a in args if a.keyword is None)
+            if any(a.star for a in args) or given == 1:
+                return None  # a call whose meaning the swap could not keep
+            if given == 0:
+                continue  # all by keyword: still right after the swap
+            args[0], args[1] = (args[0].with_changes(value=args[1].value),
+                                args[1].with_changes(value=args[0].value))
+            calls.append((call, call.with_changes(args=args)))
+        return Replace(params, swapped, "reorder the parameters to `(y_true, y_pred)` and "
+                       "update the calls in this file", also=tuple(calls))
 
     def _called_in_order(self, name: str) -> bool:
         return any(_pred_expr(positional(call, 0))
