@@ -13,6 +13,7 @@ unknown (None): rules fire only on what was read. Framework names come from the 
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -394,6 +395,8 @@ def loss_use(ctx: FileContext, call: cst.Call) -> LossUse | None:
             expects = _keras_expects(literal_bool(keyword(call, "from_logits")))
             return LossUse(ctx.text(call.func), None, expects, pred, family) if pred else None
         return None
+    if isinstance(call.func, cst.Name) and _not_an_object(ctx, call.func.value):
+        return None
     constructor = call.func if isinstance(call.func, cst.Call) else \
         _value(ctx, call.func, function, call)
     if not isinstance(constructor, cst.Call):
@@ -410,6 +413,19 @@ def loss_use(ctx: FileContext, call: cst.Call) -> LossUse | None:
         return LossUse(shown, via, _keras_expects(spec.from_logits), pred, spec.family) \
             if pred else None
     return None
+
+
+def _not_an_object(ctx: FileContext, name: str) -> bool:
+    """A call of an imported name, a builtin or a module function or class: not a loss object
+    built earlier, so no need to search for its definition (a search per call is quadratic)."""
+    index = ctx.index
+    if name in index.constants:
+        return False
+    return name in index.imports or name in index.by_name or name in index.classes or \
+        name in _BUILTINS
+
+
+_BUILTINS = frozenset(dir(builtins))
 
 
 # --- what a prediction is -------------------------------------------------------------------------

@@ -1,0 +1,146 @@
+"""Speed of losslint against its floor (libcst parse-only) and its peers, as ratios from one run.
+
+    .venv/bin/python benchmarks/bench.py                  # the installed keras sources
+    .venv/bin/python benchmarks/bench.py --tensorflow     # keras plus tensorflow
+    .venv/bin/python benchmarks/bench.py PATH... [--quick]
+
+Every measurement is a fresh process over the same file list (discovered as losslint does),
+timed by wall clock, with the peak resident memory of the process tree. Ratios:
+
+- cold, one process, prefilter off (every file parsed) / libcst parse-only;
+- cold, `--jobs` default, prefilter on / libcst parse-only;
+- warm (cache filled, nothing changed) / cold;
+- `flake8 --select LL` / `flake8` with its default plugins (both `-j auto`);
+- losslint cold `--jobs` default / `ruff check` and / `flake8`;
+- seconds per 1,000 lines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+SITE = Path(__import__("sysconfig").get_paths()["purelib"])
+
+PARSE_ONLY = """
+import sys
+import libcst
+for path in sys.argv[1:]:
+    try:
+        libcst.parse_module(open(path, "rb").read().decode("utf-8-sig"))
+    except Exception:
+        pass
+"""
+
+
+def default_paths(tensorflow: bool) -> list[str]:
+    paths = [SITE / "keras"] if (SITE / "keras").is_dir() else [ROOT]
+    if tensorflow and (SITE / "tensorflow").is_dir():
+        paths.append(SITE / "tensorflow")
+    return [str(p) for p in paths]
+
+
+def discover(paths: list[str]) -> list[str]:
+    sys.path.insert(0, str(ROOT))
+    from losslint import files
+
+    return [str(p) for p in files.discover(paths) if str(p).endswith(".py")]
+
+
+def measure(command: list[str], env: dict | None = None) -> tuple[float, float, int]:
+    """Wall seconds, peak RSS of the process tree in MB, exit code."""
+    wrapper = ("import resource, subprocess, sys, json, time\n"
+               "t = time.perf_counter()\n"
+               "rc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode\n"
+               "t = time.perf_counter() - t\n"
+               "print(json.dumps([t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, rc]))")
+    done = subprocess.run([sys.executable, "-c", wrapper, *command], capture_output=True,
+                          text=True, env=env, check=True)
+    seconds, rss_kb, rc = json.loads(done.stdout.strip().splitlines()[-1])
+    return seconds, rss_kb / 1024, rc
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("paths", nargs="*")
+    parser.add_argument("--tensorflow", action="store_true", help="add the installed tensorflow")
+    parser.add_argument("--quick", action="store_true", help="skip flake8 and ruff")
+    parser.add_argument("--json", type=Path, help="also write the numbers here")
+    args = parser.parse_args(argv)
+    paths = args.paths or default_paths(args.tensorflow)
+    sources = discover(paths)
+    lines = 0
+    for source in sources:
+        with open(source, "rb") as handle:
+            lines += handle.read().count(b"\n")
+    cpus = os.cpu_count() or 1
+    print(f"{len(sources)} files, {lines} lines, from {', '.join(paths)}")
+    print(f"machine: {platform.machine()}, {cpus} CPUs, {platform.python_implementation()} "
+          f"{platform.python_version()}, {platform.platform()}")
+    losslint = [str(BIN / "losslint")]
+    cache = Path(tempfile.mkdtemp(prefix="losslint-bench-"))
+    results: dict[str, tuple[float, float, int]] = {}
+
+    def run(name: str, command: list[str]) -> None:
+        results[name] = measure(command)
+        seconds, rss, rc = results[name]
+        print(f"  {name:42} {seconds:8.2f} s  {rss:7.0f} MB  (exit {rc})", flush=True)
+
+    try:
+        run("libcst parse-only, 1 process", [sys.executable, "-c", PARSE_ONLY, *sources])
+        run("losslint cold, -j 1, no prefilter",
+            [*losslint, "-j", "1", "--no-prefilter", "--no-cache", *sources])
+        run(f"losslint cold, -j {cpus}, prefilter",
+            [*losslint, "--cache-dir", str(cache), *sources])
+        run("losslint warm", [*losslint, "--cache-dir", str(cache), *sources])
+        if not args.quick:
+            run("flake8 (default plugins, -j auto)",
+                [str(BIN / "flake8"), "--extend-ignore", "LL", *sources])
+            run("flake8 --select LL (-j auto)", [str(BIN / "flake8"), "--select", "LL", *sources])
+            run("ruff check", [str(BIN / "ruff"), "check", "--isolated", "--no-cache",
+                               "--exit-zero", *sources])
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+
+    def ratio(a: str, b: str) -> str:
+        if a not in results or b not in results:
+            return "n/a"
+        return f"{results[a][0] / results[b][0]:.2f}x"
+
+    parse = "libcst parse-only, 1 process"
+    single = "losslint cold, -j 1, no prefilter"
+    cold = f"losslint cold, -j {cpus}, prefilter"
+    print("ratios:")
+    rows = {
+        "cold -j 1 no prefilter / parse-only (target <= 1.2)": ratio(single, parse),
+        f"cold -j {cpus} prefilter / parse-only": ratio(cold, parse),
+        "warm / cold (target <= 0.1)": ratio("losslint warm", cold),
+        "flake8 --select LL / flake8 default": ratio("flake8 --select LL (-j auto)",
+                                                     "flake8 (default plugins, -j auto)"),
+        f"losslint cold -j {cpus} / ruff check": ratio(cold, "ruff check"),
+        f"losslint cold -j {cpus} / flake8 default": ratio(cold,
+                                                           "flake8 (default plugins, -j auto)"),
+    }
+    for label, value in rows.items():
+        print(f"  {label:52} {value}")
+    per_kline = {name: 1000 * value[0] / max(lines, 1) for name, value in results.items()}
+    print("seconds per 1,000 lines:")
+    for name, value in per_kline.items():
+        print(f"  {name:42} {value:.4f}")
+    if args.json:
+        args.json.write_text(json.dumps({"files": len(sources), "lines": lines, "cpus": cpus,
+                                         "results": results, "ratios": rows}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
