@@ -137,6 +137,8 @@ def _parses(text: str) -> cst.ParserSyntaxError | None:
         cst.parse_module(text)
     except cst.ParserSyntaxError as error:
         return error
+    except cst.CSTValidationError:  # lint_source reports it as LL001
+        return None
     return None
 
 

@@ -52,6 +52,8 @@ def lint_source(source: str, path: str, settings: config.Settings,
                               error.raw_column + 1)]
     except RecursionError:
         return [error_finding(path, "cannot parse: nested too deeply")] if want_ll001 else []
+    except cst.CSTValidationError as error:  # what the tokenizer let through (found by fuzzing)
+        return [error_finding(path, f"syntax error: {error}")] if want_ll001 else []
     linter = Linter([r for r in rules if r.code != ParseError.code],
                     Options(settings.all_code, tuple(settings.loss_names)))
     try:
