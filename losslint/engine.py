@@ -24,7 +24,7 @@ from .index import Function, ModuleIndex, build
 from .ops import Op
 from .rule import Replace, Rule
 from .shapes import Reduction, Shapes
-from .tree import argument, assigned_names, child_fields, code
+from .tree import NODE_TYPES, argument, assigned_names, child_fields, code
 
 NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]*(?:[,\s]+[A-Z]+[0-9]*)*))?", re.I)
 NAMED_IGNORE = re.compile(r"#\s*losslint:\s*ignore\[(?P<codes>[A-Z0-9,\s]+)\]")
@@ -282,11 +282,12 @@ class _Walker:
                 visitor(node)
         for field_name in child_fields(type(node)):
             value = getattr(node, field_name)
-            if isinstance(value, cst.CSTNode):
+            kind = type(value)
+            if kind in NODE_TYPES:
                 self.walk(value)
-            elif isinstance(value, (tuple, list)):
+            elif kind is tuple or kind is list:
                 for item in value:
-                    if isinstance(item, cst.CSTNode):
+                    if type(item) in NODE_TYPES:
                         self.walk(item)
         if loss:
             for visitor in self.leave_loss.get(name, ()):

@@ -115,14 +115,15 @@ class _Indexer:
         deferred: list[tuple[cst.CSTNode, Function | None, Class | None]] = []
         while stack:
             node, function, cls = stack.pop()
-            if isinstance(node, (cst.Import, cst.ImportFrom)):
+            kind = type(node)  # node classes are final: `is` for speed (no ABC check)
+            if kind is cst.Import or kind is cst.ImportFrom:
                 self.imports(node)
                 continue
             deferred.append((node, function, cls))
-            if isinstance(node, cst.FunctionDef):
+            if kind is cst.FunctionDef:
                 function = self.function(node, function, cls)
                 cls = None
-            elif isinstance(node, cst.ClassDef):
+            elif kind is cst.ClassDef:
                 cls = self.klass(node)
                 function = None
             kids = list(children(node))
@@ -193,9 +194,10 @@ class _Indexer:
 
     def visit(self, node: cst.CSTNode, function: Function | None, cls: Class | None) -> None:
         index = self.index
-        if isinstance(node, cst.Call):
+        kind = type(node)
+        if kind is cst.Call:
             self.call(node, function)
-        elif isinstance(node, cst.Return) and function is not None and node.value is not None:
+        elif kind is cst.Return and function is not None and node.value is not None:
             value = node.value
             if isinstance(value, cst.Name):
                 function.returned_names.add(value.value)
@@ -203,14 +205,14 @@ class _Indexer:
                 for element in value.elements:
                     if isinstance(element.value, cst.Name):
                         function.returned_names.add(element.value.value)
-        elif isinstance(node, cst.With):
+        elif kind is cst.With:
             for item in node.items:
                 call = item.item
                 if isinstance(call, cst.Call):
                     name = index.resolve(call.func) or dotted(call.func) or ""
                     if name.endswith("GradientTape"):
                         index.tape_withs.add(id(node))
-        elif isinstance(node, cst.Assign):
+        elif kind is cst.Assign:
             if function is None and cls is None:
                 names = [n for t in node.targets for n in assigned_names(t.target)]
                 index.module_assigns.append((names, node.value, node))
