@@ -7,6 +7,7 @@ which function calls which, what is passed to `compile(loss=...)`) is collected 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import repeat
 
 import libcst as cst
 
@@ -128,7 +129,7 @@ class _Indexer:
                 function = None
             kids = list(children(node))
             kids.reverse()
-            stack.extend((kid, function, cls) for kid in kids)
+            stack.extend(zip(kids, repeat(function), repeat(cls)))  # in C: no generator frame
         for node, function, cls in deferred:
             self.visit(node, function, cls)
 
