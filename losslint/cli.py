@@ -28,9 +28,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Find the bugs that make custom losses NaN, stall or fit badly.")
     parser.add_argument("paths", nargs="*", help="files or folders to lint; - reads stdin")
     parser.add_argument("--version", action="version", version=f"losslint {__version__}")
-    parser.add_argument("--select", type=_codes, help="codes or prefixes to enable (LL1, LL101, ALL)")
+    parser.add_argument("--select", type=_codes,
+                        help="codes or prefixes to enable (LL1, LL101, ALL)")
     parser.add_argument("--ignore", type=_codes, help="codes or prefixes to disable")
-    parser.add_argument("--extend-select", type=_codes, help="codes to enable on top of the defaults")
+    parser.add_argument("--extend-select", type=_codes,
+                        help="codes to enable on top of the defaults")
     parser.add_argument("--format", choices=["text", "json", "sarif", "github"], default="text")
     parser.add_argument("--all-code", action="store_true", default=None,
                         help="lint every function, not only loss code")

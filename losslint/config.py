@@ -84,7 +84,8 @@ def load(path: Path | None) -> Settings:
 def check_codes(codes: list[str], where: str) -> None:
     for code in codes:
         if code != "ALL" and not (code[:2] == "LL" and code[2:].isdigit() and len(code) <= 5):
-            raise ConfigError(f"{where}: `{code}` is not a rule code or prefix (LL1, LL10, LL101, ALL)")
+            raise ConfigError(f"{where}: `{code}` is not a rule code or prefix "
+                              "(LL1, LL10, LL101, ALL)")
 
 
 def _matches(code: str, selectors: list[str]) -> int:

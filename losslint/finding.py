@@ -10,7 +10,8 @@ Severity = Literal["error", "warning", "info"]
 
 @dataclass(frozen=True)
 class Edit:
-    """Replace the source text between two (line, column) positions (1-based line, 0-based column)."""
+    """Replace the source text between two (line, column) positions (1-based line, 0-based
+    column)."""
 
     start: tuple[int, int]
     end: tuple[int, int]
@@ -19,7 +20,8 @@ class Edit:
 
 @dataclass(frozen=True)
 class Fix:
-    """A change that removes a finding; `safe` fixes keep the values, unsafe ones change them slightly."""
+    """A change that removes a finding; `safe` fixes keep the values, unsafe ones change them
+    slightly."""
 
     description: str
     edits: tuple[Edit, ...]

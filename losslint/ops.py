@@ -107,7 +107,8 @@ _KERAS_CONFIG = {"epsilon": "epsilon"}
 
 _TORCH = {
     **_COMMON,
-    "norm": "torch_norm", "clamp": "clip", "clamp_min": "clamp_min", "clamp_max": "clamp_max", "clip": "clip",
+    "norm": "torch_norm", "clamp": "clip", "clamp_min": "clamp_min", "clamp_max": "clamp_max",
+    "clip": "clip",
     "div": "divide", "true_divide": "divide", "logit": "opaque", "xlogy": "xlogy",
     "cross_entropy": "torch_cross_entropy", "nll_loss": "torch_nll",
     "binary_cross_entropy": "torch_bce", "binary_cross_entropy_with_logits": "torch_bce_logits",

@@ -9,8 +9,8 @@ import libcst as cst
 from losslint import rewrite
 from losslint.engine import FileContext, shorten
 from losslint.facts import INF, f32
-from losslint.tree import walk
 from losslint.rule import Invalid, Rule, Valid
+from losslint.tree import walk
 
 
 class UnguardedLog(Rule):
@@ -109,7 +109,8 @@ class UnguardedLog(Rule):
         hazard = log_hazard(self.ctx, node)
         if hazard is not None:
             operand, why, bad = hazard
-            self.report(node, f"unguarded log of `{shorten(self.ctx.text(operand))}`: {why} ({bad})",
+            text = shorten(self.ctx.text(operand))
+            self.report(node, f"unguarded log of `{text}`: {why} ({bad})",
                         fix=rewrite.log_guard_fix(self.ctx, node, operand))
 
 
@@ -309,7 +310,8 @@ class LogErrorObjective(Rule):
         if "error" not in fact.tags or fact.lo >= 1:
             return
         floor = "-inf" if fact.lo <= 0 else f"{math.log(fact.lo):.1f}"
-        self.report(node, f"the loss is the log of the error magnitude `{shorten(self.ctx.text(operand))}`:"
+        text = shorten(self.ctx.text(operand))
+        self.report(node, f"the loss is the log of the error magnitude `{text}`:"
                     f" unbounded below (down to {floor}) as the error goes to 0")
 
 
@@ -899,7 +901,8 @@ class LogOfProbability(Rule):
         if operand is None:
             return
         fact = self.ctx.fact(operand)
-        kind = next((k for k in ("one_minus_sigmoid", "softmax", "sigmoid") if k in fact.tags), None)
+        kinds = ("one_minus_sigmoid", "softmax", "sigmoid")
+        kind = next((k for k in kinds if k in fact.tags), None)
         if kind is None or fact.log_hazard() is None:
             return
         what = "1 - sigmoid(...)" if kind == "one_minus_sigmoid" else f"a {kind} output"
@@ -1054,7 +1057,8 @@ def division_parts(ctx: FileContext, node: cst.CSTNode) -> tuple[cst.CSTNode, cs
     return None
 
 
-def division_hazard(ctx: FileContext, numerator: cst.CSTNode, denominator: cst.CSTNode) -> str | None:
+def division_hazard(ctx: FileContext, numerator: cst.CSTNode,
+                    denominator: cst.CSTNode) -> str | None:
     """Why the denominator can be structurally 0, unless it renormalises the numerator."""
     reason = ctx.fact(denominator).division_hazard()
     if reason is None or _renormalization(ctx, numerator, denominator):

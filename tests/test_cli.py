@@ -13,7 +13,7 @@ from losslint.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 BAD = "import tensorflow as tf\n\ndef xent_loss(y_true, y_pred):\n    return tf.math.log(y_pred)\n"
-GOOD = "import tensorflow as tf\n\ndef xent_loss(y_true, y_pred):\n    return tf.math.log(y_pred + 1e-7)\n"
+GOOD = BAD.replace("log(y_pred)", "log(y_pred + 1e-7)")
 
 
 def run(*args: str, cwd: Path = ROOT, stdin: str | None = None) -> subprocess.CompletedProcess:
@@ -110,7 +110,8 @@ def test_config_in_pyproject(tmp_path):
     (tmp_path / "pkg" / "bad.py").write_text(BAD)
     assert main([str(tmp_path / "pkg")]) == 0
     assert main(["--select", "LL101", str(tmp_path / "pkg")]) == 1
-    (tmp_path / "pyproject.toml").write_text('[tool.losslint]\nper-file-ignores = {"*bad.py" = ["LL1"]}\n')
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.losslint]\nper-file-ignores = {"*bad.py" = ["LL1"]}\n')
     assert main([str(tmp_path / "pkg")]) == 0
 
 

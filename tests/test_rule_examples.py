@@ -3,9 +3,9 @@ pinned line with the pinned message fragment."""
 
 from __future__ import annotations
 
-import pytest
-
 import textwrap
+
+import pytest
 
 from losslint import fix
 from losslint.config import Settings
