@@ -69,10 +69,19 @@ class ModuleIndex:
     sample_weighted: bool = False
     mixed_float16: bool = False
     function_of: dict[int, Function] = field(default_factory=dict)  # id(FunctionDef) -> info
+    _resolved: dict[int, str | None] = field(default_factory=dict, repr=False)
 
     # --- name resolution --------------------------------------------------------------------
     def resolve(self, node: cst.CSTNode) -> str | None:
         """The normalised qualified name of a dotted expression, through the imports."""
+        key = id(node)
+        if key in self._resolved:
+            return self._resolved[key]
+        result = self._resolve(node)
+        self._resolved[key] = result
+        return result
+
+    def _resolve(self, node: cst.CSTNode) -> str | None:
         name = dotted(node)
         if name is None:
             return None

@@ -116,6 +116,16 @@ def definition(ctx: FileContext, name: str, at: cst.CSTNode, function: Function 
     return _scan(ctx.module, name, at)
 
 
+def _assigned_somewhere(ctx: FileContext, name: str, function: Function | None) -> bool:
+    """Whether `name` is assigned in `function`, an enclosing function, or the module (a cheap,
+    cached test before the source-order search of `definition`)."""
+    while function is not None:
+        if name in ctx.shapes.local_values(function):
+            return True
+        function = function.parent
+    return any(name in names for names, _, _ in ctx.index.module_assigns)
+
+
 def _self_value(function: Function | None, node: cst.CSTNode) -> cst.BaseExpression | None:
     """`self.fc` -> the expression assigned to it in `__init__`."""
     if not (isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name)
@@ -131,6 +141,8 @@ def _self_value(function: Function | None, node: cst.CSTNode) -> cst.BaseExpress
 def _value(ctx: FileContext, node: cst.CSTNode, function: Function | None, at: cst.CSTNode
            ) -> cst.BaseExpression | None:
     if isinstance(node, cst.Name):
+        if not _assigned_somewhere(ctx, node.value, function):
+            return None  # a parameter or a global: no definition to search for
         return definition(ctx, node.value, at, function)[0]
     return _self_value(function, node)
 
@@ -366,12 +378,18 @@ def _keras_expects(from_logits: bool | None) -> str | None:
     return None if from_logits is None else ("logits" if from_logits else "probs")
 
 
+LOSS_OP_KINDS = {"softmax_xent_logits", "sigmoid_xent_logits", "binary_xent", "categorical_xent",
+                 *_TORCH_EXPECTS}
+
+
 def loss_use(ctx: FileContext, call: cst.Call) -> LossUse | None:
     """What a cross-entropy call expects, and the prediction it is given."""
     op = ctx.op(call)
     function = ctx.function
     if op is not None:
         kind = op.kind
+        if kind not in LOSS_OP_KINDS:
+            return None
         short = ctx.text(call.func)
         if kind in ("softmax_xent_logits", "sigmoid_xent_logits"):
             # TensorFlow takes (labels, logits); optax takes (logits, labels).

@@ -10,6 +10,7 @@ table maps to a kind ("log", "sum", "softmax", ...). A new framework is a new ta
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 # Prefix rewrites, applied in order, so that every spelling of one namespace looks the same.
 ALIASES: tuple[tuple[str, str], ...] = (
@@ -284,6 +285,7 @@ class Op:
     name: str  # normalised qualified name, e.g. "tensorflow.log"
 
 
+@lru_cache(maxsize=4096)
 def normalize(qualified: str) -> str:
     """Rewrite a qualified name to its canonical spelling."""
     name = qualified + "."
@@ -293,6 +295,7 @@ def normalize(qualified: str) -> str:
     return name[:-1]
 
 
+@lru_cache(maxsize=4096)
 def lookup(qualified: str) -> Op | None:
     """The operation a normalised qualified name denotes, or None."""
     namespace, _, attr = qualified.rpartition(".")
