@@ -87,11 +87,13 @@ class LossLintChecker:
 
     def _findings(self) -> Iterator[Result]:
         from .config import Settings
+        from .prefilter import may_hold_loss
         from .runner import lint_source
 
         source = "".join(self.lines)
-        if not source.strip():
-            return
+        if not source.strip() or not may_hold_loss(source, tuple(self.loss_names),
+                                                   self.all_code):
+            return  # nothing a rule reads: not parsed, so the plugin costs a text scan
         settings = Settings(all_code=self.all_code, loss_names=list(self.loss_names))
         for finding in lint_source(source, self.filename, settings, _rules(self.selectors)):
             message = finding.message.replace("\n", " ")

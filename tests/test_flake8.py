@@ -136,8 +136,8 @@ sys.exit(main(sys.argv[1:]))
 def test_libcst_parse_error_does_not_abort_flake8(tmp_path):
     """A file libcst cannot parse is one LL001 finding; flake8 goes on to the next file and
     its own checks."""
-    (tmp_path / "a.py").write_text("import os\nx = 1\n")
-    (tmp_path / "b.py").write_text("import sys\n")
+    (tmp_path / "a.py").write_text("import os\nimport torch\nx = 1\n")
+    (tmp_path / "b.py").write_text("import sys\nimport tensorflow as tf\n")
     result = subprocess_flake8("--isolated", "-j", "1", "--select", "LL,F401", "a.py", "b.py",
                                cwd=tmp_path, code=CRASH)
     assert "Traceback" not in result.stderr, result.stderr
@@ -145,6 +145,18 @@ def test_libcst_parse_error_does_not_abort_flake8(tmp_path):
     assert "a.py:1:1: LL001 syntax error: libcst cannot parse this" in lines
     assert "b.py:1:1: LL001 syntax error: libcst cannot parse this" in lines
     assert "a.py:1:1: F401 'os' imported but unused" in lines
+
+
+def test_plugin_skips_files_with_nothing_to_lint(monkeypatch):
+    """A file with no framework, loss word or training code is not parsed at all."""
+    def parse_fails(*args, **kwargs):
+        raise AssertionError("parsed a file the prefilter should skip")
+
+    monkeypatch.setattr("losslint.runner.lint_source", parse_fails)
+    monkeypatch.setattr(flake8_plugin.LossLintChecker, "all_code", False)
+    monkeypatch.setattr(flake8_plugin.LossLintChecker, "loss_names", ())
+    checker = flake8_plugin.LossLintChecker(None, ["import os\n", "x = 1\n"], "x.py")
+    assert list(checker.run()) == []
 
 
 def test_internal_error_becomes_ll001(monkeypatch):
