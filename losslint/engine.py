@@ -24,7 +24,7 @@ from .index import Function, ModuleIndex, build
 from .ops import Op
 from .rule import Replace, Rule
 from .shapes import Reduction, Shapes
-from .tree import NODE_TYPES, argument, assigned_names, child_fields, code
+from .tree import argument, assigned_names, code
 
 NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]*(?:[,\s]+[A-Z]+[0-9]*)*))?", re.I)
 NAMED_IGNORE = re.compile(r"#\s*losslint:\s*ignore\[(?P<codes>[A-Z0-9,\s]+)\]")
@@ -253,19 +253,30 @@ class _Walker:
                     leave.setdefault(attr[6:], []).append(_timed(rule, attr))
 
     def run(self) -> None:
-        module = self.ctx.module
-        for position, statement in enumerate(module.body):
-            self.ctx.statement = position
-            self.ctx.module_loss_statement = self._module_loss(statement)
-            self.walk(statement)
-        self.ctx.module_loss_statement = False
+        """Replay the index's pre-order walk: visit each node, and leave it when its subtree
+        (which ends at `ends[i]`) is done."""
+        ctx = self.ctx
+        order, ends = ctx.index.order, ctx.index.ends
+        top = {id(statement): p for p, statement in enumerate(ctx.module.body)}
+        open_nodes: list[tuple[int, cst.CSTNode, str, bool, bool, bool]] = []
+        for i in range(1, len(order)):  # order[0] is the Module itself
+            while open_nodes and open_nodes[-1][0] <= i:
+                self._leave(*open_nodes.pop()[1:])
+            node = order[i]
+            if not open_nodes:  # a top-level statement
+                ctx.statement = top.get(id(node), ctx.statement)
+                ctx.module_loss_statement = self._module_loss(node)
+            open_nodes.append((ends[i], node, *self._enter(node)))
+        while open_nodes:
+            self._leave(*open_nodes.pop()[1:])
+        ctx.module_loss_statement = False
 
     def _module_loss(self, statement: cst.CSTNode) -> bool:
         if isinstance(statement, cst.SimpleStatementLine):
             return any(id(s) in self.ctx.scope.statements for s in statement.body)
         return False
 
-    def walk(self, node: cst.CSTNode) -> None:
+    def _enter(self, node: cst.CSTNode) -> tuple[str, bool, bool, bool]:
         ctx = self.ctx
         name = type(node).__name__
         is_function = name == "FunctionDef"
@@ -280,15 +291,11 @@ class _Walker:
         if loss:
             for visitor in self.visit_loss.get(name, ()):
                 visitor(node)
-        for field_name in child_fields(type(node)):
-            value = getattr(node, field_name)
-            kind = type(value)
-            if kind in NODE_TYPES:
-                self.walk(value)
-            elif kind is tuple or kind is list:
-                for item in value:
-                    if type(item) in NODE_TYPES:
-                        self.walk(item)
+        return name, is_function, is_tape, loss
+
+    def _leave(self, node: cst.CSTNode, name: str, is_function: bool, is_tape: bool,
+               loss: bool) -> None:
+        ctx = self.ctx
         if loss:
             for visitor in self.leave_loss.get(name, ()):
                 visitor(node)

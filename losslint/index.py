@@ -70,6 +70,8 @@ class ModuleIndex:
     mixed_float16: bool = False
     function_of: dict[int, Function] = field(default_factory=dict)  # id(FunctionDef) -> info
     _resolved: dict[int, str | None] = field(default_factory=dict, repr=False)
+    order: list[cst.CSTNode] = field(default_factory=list, repr=False)  # pre-order, all nodes
+    ends: list[int] = field(default_factory=list, repr=False)  # end of each node's subtree
 
     # --- name resolution --------------------------------------------------------------------
     def resolve(self, node: cst.CSTNode) -> str | None:
@@ -113,6 +115,9 @@ def build(module: cst.Module) -> ModuleIndex:
     return index
 
 
+_SUBTREE_END = object()  # a marker on the walk stack: the subtree at a position is done
+
+
 class _Indexer:
     def __init__(self, index: ModuleIndex) -> None:
         self.index = index
@@ -123,12 +128,22 @@ class _Indexer:
             (self.index.module, None, None)
         ]
         deferred: list[tuple[cst.CSTNode, Function | None, Class | None]] = []
+        # The walk order is kept (`order`, and for each node the end of its subtree in `ends`)
+        # so that the rule walk replays it instead of computing every node's children again.
+        order, ends = self.index.order, self.index.ends
         while stack:
             node, function, cls = stack.pop()
+            if node is _SUBTREE_END:
+                ends[function] = len(order)  # type: ignore[index]
+                continue
+            position = len(order)
+            order.append(node)
+            ends.append(position + 1)
             kind = type(node)  # node classes are final: `is` for speed (no ABC check)
             if kind is cst.Import or kind is cst.ImportFrom:
                 self.imports(node)
-                continue
+                continue  # nothing below an import is code
+            stack.append((_SUBTREE_END, position, None))  # type: ignore[arg-type]
             deferred.append((node, function, cls))
             if kind is cst.FunctionDef:
                 function = self.function(node, function, cls)
