@@ -115,6 +115,7 @@ def build(module: cst.Module) -> ModuleIndex:
     return index
 
 
+_COLLECTED = frozenset({cst.Call, cst.Return, cst.With, cst.Assign})  # what `visit` reads
 _SUBTREE_END = object()  # a marker on the walk stack: the subtree at a position is done
 
 
@@ -123,11 +124,10 @@ class _Indexer:
         self.index = index
 
     def run(self) -> None:
-        # Imports first (anywhere in the module), so every later lookup can resolve names.
+        # One pre-order pass; imports are recorded as they come (they precede their uses).
         stack: list[tuple[cst.CSTNode, Function | None, Class | None]] = [
             (self.index.module, None, None)
         ]
-        deferred: list[tuple[cst.CSTNode, Function | None, Class | None]] = []
         # The walk order is kept (`order`, and for each node the end of its subtree in `ends`)
         # so that the rule walk replays it instead of computing every node's children again.
         order, ends = self.index.order, self.index.ends
@@ -144,7 +144,8 @@ class _Indexer:
                 self.imports(node)
                 continue  # nothing below an import is code
             stack.append((_SUBTREE_END, position, None))  # type: ignore[arg-type]
-            deferred.append((node, function, cls))
+            if kind in _COLLECTED:
+                self.visit(node, function, cls)
             if kind is cst.FunctionDef:
                 function = self.function(node, function, cls)
                 cls = None
@@ -154,8 +155,6 @@ class _Indexer:
             kids = list(children(node))
             kids.reverse()
             stack.extend(zip(kids, repeat(function), repeat(cls)))  # in C: no generator frame
-        for node, function, cls in deferred:
-            self.visit(node, function, cls)
 
     # --- collectors ---------------------------------------------------------------------------
     def imports(self, node: cst.Import | cst.ImportFrom) -> None:

@@ -165,7 +165,8 @@ def assigned_names(target: cst.BaseExpression) -> list[str]:
     return []
 
 
-_NESTED = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
+_NESTED = frozenset(t for t in NODE_TYPES if issubclass(t, (cst.FunctionDef, cst.ClassDef,
+                                                              cst.Lambda)))
 
 
 def walk_own(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
@@ -174,6 +175,6 @@ def walk_own(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
     while stack:
         current = stack.pop()
         yield current
-        kids = [k for k in children(current) if not isinstance(k, _NESTED)]
+        kids = [k for k in children(current) if type(k) not in _NESTED]
         kids.reverse()
         stack.extend(kids)
