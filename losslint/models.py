@@ -117,11 +117,12 @@ def definition(ctx: FileContext, name: str, at: cst.CSTNode, function: Function 
 
 
 def _assigned_somewhere(ctx: FileContext, name: str, function: Function | None) -> bool:
-    """Whether `name` is assigned in `function`, an enclosing function, or the module (a cheap,
-    cached test before the source-order search of `definition`)."""
+    """Whether `name` is built by a call in `function` or an enclosing function, or assigned
+    in the module (a cheap, cached test before the source-order search of `definition`)."""
     while function is not None:
-        if name in ctx.shapes.local_values(function):
-            return True
+        value = ctx.shapes.local_values(function).get(name)
+        if value is not None:
+            return type(value) is cst.Call  # a loss object, a model, a layer: built by a call
         function = function.parent
     return any(name in names for names, _, _ in ctx.index.module_assigns)
 
@@ -143,6 +144,10 @@ def _value(ctx: FileContext, node: cst.CSTNode, function: Function | None, at: c
     if isinstance(node, cst.Name):
         if not _assigned_somewhere(ctx, node.value, function):
             return None  # a parameter or a global: no definition to search for
+        if function is not None:  # reaching definitions, computed once per function
+            assign = ctx.shapes.flow(function).definition(node)
+            if type(assign) is cst.Assign:
+                return assign.value
         return definition(ctx, node.value, at, function)[0]
     return _self_value(function, node)
 
