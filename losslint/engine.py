@@ -236,6 +236,9 @@ def _timed(rule: Rule, attr: str) -> Visitor:
     return timed
 
 
+_CONTEXT_NODES = frozenset({"FunctionDef", "With", "Assign", "AnnAssign", "AugAssign", "For"})
+
+
 class _Walker:
     def __init__(self, ctx: FileContext, rules: list[Rule]) -> None:
         self.ctx = ctx
@@ -258,15 +261,21 @@ class _Walker:
         ctx = self.ctx
         order, ends = ctx.index.order, ctx.index.ends
         top = {id(statement): p for p, statement in enumerate(ctx.module.body)}
+        # Only nodes some rule visits, or that change the context, are entered at all.
+        wanted = {*self.visit_all, *self.leave_all, *self.visit_loss, *self.leave_loss,
+                  *_CONTEXT_NODES}
         open_nodes: list[tuple[int, cst.CSTNode, str, bool, bool, bool]] = []
+        statement_end = 0
         for i in range(1, len(order)):  # order[0] is the Module itself
             while open_nodes and open_nodes[-1][0] <= i:
                 self._leave(*open_nodes.pop()[1:])
             node = order[i]
-            if not open_nodes:  # a top-level statement
+            if i >= statement_end:  # a top-level statement
+                statement_end = ends[i]
                 ctx.statement = top.get(id(node), ctx.statement)
                 ctx.module_loss_statement = self._module_loss(node)
-            open_nodes.append((ends[i], node, *self._enter(node)))
+            if type(node).__name__ in wanted:
+                open_nodes.append((ends[i], node, *self._enter(node)))
         while open_nodes:
             self._leave(*open_nodes.pop()[1:])
         ctx.module_loss_statement = False
