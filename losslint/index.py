@@ -70,6 +70,7 @@ class ModuleIndex:
     mixed_float16: bool = False
     function_of: dict[int, Function] = field(default_factory=dict)  # id(FunctionDef) -> info
     _resolved: dict[int, str | None] = field(default_factory=dict, repr=False)
+    _ops: dict[int, ops.Op | None] = field(default_factory=dict, repr=False)
     order: list[cst.CSTNode] = field(default_factory=list, repr=False)  # pre-order, all nodes
     ends: list[int] = field(default_factory=list, repr=False)  # end of each node's subtree
 
@@ -94,7 +95,15 @@ class ModuleIndex:
         return ops.normalize(f"{base}.{rest}" if rest else base)
 
     def op_of(self, call: cst.Call) -> ops.Op | None:
-        """The framework operation a call denotes, or None."""
+        """The framework operation a call denotes, or None (asked by every rule: cached)."""
+        key = id(call)
+        if key in self._ops:
+            return self._ops[key]
+        result = self._op_of(call)
+        self._ops[key] = result
+        return result
+
+    def _op_of(self, call: cst.Call) -> ops.Op | None:
         func = call.func
         qualified = self.resolve(func)
         if qualified is not None:
