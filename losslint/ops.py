@@ -185,6 +185,46 @@ METHODS: dict[str, str] = {
     "assert_has_rank": "shape_assert", "expand_dims": "reshape",
 }
 
+# What a fix may call: target -> framework -> qualified names that exist, preferred first.
+SPELLINGS: dict[str, dict[str, tuple[str, ...]]] = {
+    "log_softmax": {
+        "tensorflow": ("tensorflow.nn.log_softmax",),
+        "keras": ("keras.ops.log_softmax", "tensorflow.nn.log_softmax"),
+        "torch": ("torch.log_softmax", "torch.nn.functional.log_softmax"),
+        "jax": ("jax.nn.log_softmax",),
+    },
+    "log_sigmoid": {
+        "tensorflow": ("tensorflow.math.log_sigmoid",),
+        "keras": ("keras.ops.log_sigmoid", "tensorflow.math.log_sigmoid"),
+        "torch": ("torch.nn.functional.logsigmoid",),
+        "jax": ("jax.nn.log_sigmoid",),
+    },
+    "softplus": {
+        "tensorflow": ("tensorflow.math.softplus", "tensorflow.nn.softplus"),
+        "keras": ("keras.ops.softplus", "keras.backend.softplus", "tensorflow.math.softplus"),
+        "torch": ("torch.nn.functional.softplus",),
+        "jax": ("jax.nn.softplus",),
+    },
+    "logsumexp": {
+        "tensorflow": ("tensorflow.reduce_logsumexp", "tensorflow.math.reduce_logsumexp"),
+        "keras": ("keras.ops.logsumexp", "keras.backend.logsumexp",
+                  "tensorflow.reduce_logsumexp"),
+        "torch": ("torch.logsumexp",),
+        "jax": ("jax.nn.logsumexp", "jax.scipy.special.logsumexp"),
+    },
+    "maximum": {
+        "tensorflow": ("tensorflow.maximum", "tensorflow.math.maximum"),
+        "keras": ("keras.ops.maximum", "keras.backend.maximum", "tensorflow.maximum"),
+        "torch": ("torch.clamp_min",),
+        "jax": ("jax.numpy.maximum",),
+        "numpy": ("numpy.maximum",),
+    },
+    "divide_no_nan": {
+        "tensorflow": ("tensorflow.math.divide_no_nan",),
+        "keras": ("keras.ops.divide_no_nan", "tensorflow.math.divide_no_nan"),
+    },
+}
+
 # Keras losses by name: kind of input expected ("probs"), what it is ("categorical", ...).
 KERAS_LOSSES: dict[str, str] = {
     "categorical_crossentropy": "categorical", "CategoricalCrossentropy": "categorical",

@@ -32,46 +32,6 @@ if TYPE_CHECKING:
 
 EPSILON = "1e-7"
 
-# target -> framework -> real qualified names, preferred first. Only names that exist.
-SPELLINGS: dict[str, dict[str, tuple[str, ...]]] = {
-    "log_softmax": {
-        "tensorflow": ("tensorflow.nn.log_softmax",),
-        "keras": ("keras.ops.log_softmax", "tensorflow.nn.log_softmax"),
-        "torch": ("torch.log_softmax", "torch.nn.functional.log_softmax"),
-        "jax": ("jax.nn.log_softmax",),
-    },
-    "log_sigmoid": {
-        "tensorflow": ("tensorflow.math.log_sigmoid",),
-        "keras": ("keras.ops.log_sigmoid", "tensorflow.math.log_sigmoid"),
-        "torch": ("torch.nn.functional.logsigmoid",),
-        "jax": ("jax.nn.log_sigmoid",),
-    },
-    "softplus": {
-        "tensorflow": ("tensorflow.math.softplus", "tensorflow.nn.softplus"),
-        "keras": ("keras.ops.softplus", "keras.backend.softplus", "tensorflow.math.softplus"),
-        "torch": ("torch.nn.functional.softplus",),
-        "jax": ("jax.nn.softplus",),
-    },
-    "logsumexp": {
-        "tensorflow": ("tensorflow.reduce_logsumexp", "tensorflow.math.reduce_logsumexp"),
-        "keras": ("keras.ops.logsumexp", "keras.backend.logsumexp",
-                  "tensorflow.reduce_logsumexp"),
-        "torch": ("torch.logsumexp",),
-        "jax": ("jax.nn.logsumexp", "jax.scipy.special.logsumexp"),
-    },
-    "maximum": {
-        "tensorflow": ("tensorflow.maximum", "tensorflow.math.maximum"),
-        "keras": ("keras.ops.maximum", "keras.backend.maximum", "tensorflow.maximum"),
-        "torch": ("torch.clamp_min",),
-        "jax": ("jax.numpy.maximum",),
-        "numpy": ("numpy.maximum",),
-    },
-    "divide_no_nan": {
-        "tensorflow": ("tensorflow.math.divide_no_nan",),
-        "keras": ("keras.ops.divide_no_nan", "tensorflow.math.divide_no_nan"),
-    },
-}
-
 # Tensor methods that exist under the target's name (PyTorch tensors).
 METHODS: dict[str, str] = {
     "log_softmax": "log_softmax", "logsumexp": "logsumexp", "maximum": "clamp_min",
@@ -113,7 +73,7 @@ def function_for(index: ModuleIndex, like: cst.Call, target: str) -> cst.BaseExp
     framework, namespace = framework_of(index, like)
     if framework is None:
         return None
-    names = SPELLINGS.get(target, {}).get(framework, ())
+    names = ops.SPELLINGS.get(target, {}).get(framework, ())
     # The user's own namespace first (`torch.softmax` -> `torch.log_softmax`).
     ordered = sorted(names, key=lambda n: ops.normalize(n).rpartition(".")[0] != namespace)
     for name in ordered:
