@@ -3,7 +3,7 @@
 A fix must call a function the file can already reach: `tf.nn.log_softmax` where the file
 imports `tensorflow as tf`, `F.log_softmax` where it imports `torch.nn.functional as F`,
 `x.log_softmax(1)` where the user wrote a tensor method. The helpers here find that spelling
-from the module's imports (`ModuleIndex.imports`) and a small table of the functions that
+from the module's imports (`ModuleIndex.imports`) and `ops.SPELLINGS`, the functions that
 really exist in each framework; they return None when the file cannot reach one (a fix never
 adds an import).
 
