@@ -133,7 +133,7 @@ def noqa_line(line: str, codes: Iterable[str]) -> str:
     match = NOQA.search(body)
     if match:
         if not match.group("codes"):
-            return line  # a bare `# noqa` suppresses everything already
+            return line  # a bare noqa comment already suppresses everything
         have = [c.strip() for c in re.split(r"[,\s]+", match.group("codes")) if c.strip()]
         merged = have + [c for c in wanted if c.upper() not in {h.upper() for h in have}]
         start, end = match.span("codes")
