@@ -22,7 +22,7 @@ custom gradient replaces the forward's own.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -291,7 +291,10 @@ class _Eval:
 
     # --- evaluation -------------------------------------------------------------------------
     def value(self, node: cst.CSTNode, at: int) -> Flow:
-        key = id(node)
+        return self._memoized(id(node), lambda: self._value(node, at))
+
+    def _memoized(self, key: object, compute: Callable[[], Flow]) -> Flow:
+        """`compute()` once per key; NONE for a key already being computed (a cycle)."""
         found = self.memo.get(key)
         if found is not None:
             return found
@@ -299,7 +302,7 @@ class _Eval:
             return NONE
         self.active.add(key)
         try:
-            result = self._value(node, at)
+            result = compute()
         finally:
             self.active.discard(key)
         self.memo[key] = result
@@ -342,19 +345,7 @@ class _Eval:
         return Flow(False, (node,))
 
     def name(self, name: str, at: int) -> Flow:
-        key = (name, at)
-        found = self.memo.get(key)
-        if found is not None:
-            return found
-        if key in self.active:
-            return NONE
-        self.active.add(key)
-        try:
-            result = self._name(name, at)
-        finally:
-            self.active.discard(key)
-        self.memo[key] = result
-        return result
+        return self._memoized((name, at), lambda: self._name(name, at))
 
     def _name(self, name: str, at: int) -> Flow:
         chain = self.body.chain.get(at, ())
