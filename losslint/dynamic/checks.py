@@ -518,10 +518,9 @@ def probe_discarded(target: dict, tapped: Callable | None, fn: Callable) -> dict
     probe = target["probe"]
     if tapped is None:
         return result("not_checked", probe, reason="could not locate the assignment to tap it")
-    shape, why = find_shape(fn, target)
-    if shape is None:
-        return result("not_checked", probe, reason=f"the loss raised at every probe shape: {why}")
-    s = scenarios(shape, target["pred_kind"])[0]
+    s, skipped = typical_inputs(fn, target)
+    if skipped is not None:
+        return skipped
     ev = evaluate(tapped, s.y_true, s.y_pred, tap_grads=True)
     outs = [i for i, (tag, _) in enumerate(ev.taps) if tag == "out"]
     if ev.error or not outs:
@@ -549,13 +548,23 @@ def probe_discarded(target: dict, tapped: Callable | None, fn: Callable) -> dict
         evidence=evidence)
 
 
+def typical_inputs(fn: Callable, target: dict, kind: str | None = None
+                   ) -> tuple[Any, dict | None]:
+    """The first probe scenario at a shape the loss accepts, or (None, the `not_checked` result
+    saying why no shape worked)."""
+    shape, why = find_shape(fn, target)
+    if shape is None:
+        return None, result("not_checked", target["probe"],
+                            reason=f"the loss raised at every probe shape: {why}")
+    return scenarios(shape, kind or target["pred_kind"])[0], None
+
+
 def probe_gradient_path(target: dict, tapped: Callable | None, fn: Callable) -> dict:
     """LL203/LL204/LL205: no gradient reaches y_pred, and it stops at the flagged node."""
     probe = target["probe"]
-    shape, why = find_shape(fn, target)
-    if shape is None:
-        return result("not_checked", probe, reason=f"the loss raised at every probe shape: {why}")
-    s = scenarios(shape, target["pred_kind"])[0]
+    s, skipped = typical_inputs(fn, target)
+    if skipped is not None:
+        return skipped
     ev = evaluate(fn, s.y_true, s.y_pred)
     norm = ev.grad_norm
     evidence: dict[str, Any] = {"inputs": s.text, "loss": num(np.mean(ev.loss)),
@@ -689,12 +698,10 @@ def _last_shape(ev: Eval, tag: str) -> list[int] | None:
 
 def probe_batch_scaling_loss(target: dict, tapped: Callable | None, fn: Callable) -> dict:
     """LL303 on a loss: the same samples at batch 4 and 8 (each twice)."""
-    probe = target["probe"]
     use = tapped or fn
-    shape, why = find_shape(fn, target)
-    if shape is None:
-        return result("not_checked", probe, reason=f"the loss raised at every probe shape: {why}")
-    s = scenarios(shape, target["pred_kind"])[0]
+    s, skipped = typical_inputs(fn, target)
+    if skipped is not None:
+        return skipped
     yt4, yp4 = s.y_true[:4], s.y_pred[:4]
     e4 = evaluate(use, yt4, yp4)
     e8 = evaluate(use, np.concatenate([yt4, yt4]), np.concatenate([yp4, yp4]))
@@ -728,10 +735,9 @@ def _tap_value(ev: Eval) -> float | None:
 def probe_rank(target: dict, fn: Callable) -> dict:
     """LL301 on a loss: the objective it returns is not a scalar."""
     probe = target["probe"]
-    shape, why = find_shape(fn, target)
-    if shape is None:
-        return result("not_checked", probe, reason=f"the loss raised at every probe shape: {why}")
-    s = scenarios(shape, target["pred_kind"])[0]
+    s, skipped = typical_inputs(fn, target)
+    if skipped is not None:
+        return skipped
     ev = evaluate(fn, s.y_true, s.y_pred)
     if len(ev.loss_shape) > 0:
         return result("confirmed", probe, f"the loss has shape {ev.loss_shape}, not a scalar",
@@ -742,10 +748,9 @@ def probe_rank(target: dict, fn: Callable) -> dict:
 def probe_argument_order(target: dict, fn: Callable) -> dict:
     """LL402: Keras passes (y_true, y_pred); does the order matter for this loss?"""
     probe = target["probe"]
-    shape, why = find_shape(fn, target)
-    if shape is None:
-        return result("not_checked", probe, reason=f"the loss raised at every probe shape: {why}")
-    s = scenarios(shape, "probabilities")[0]
+    s, skipped = typical_inputs(fn, target, "probabilities")
+    if skipped is not None:
+        return skipped
     keras_order = evaluate(fn, s.y_true, s.y_pred)
     named_order = evaluate(fn, s.y_pred, s.y_true)
     if keras_order.error or named_order.error:
