@@ -10,11 +10,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cache
 from time import perf_counter
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
 
+from . import positions
 from . import scope as scope_mod
 from .evaluator import Env, Evaluator
 from .facts import Fact, Reason
@@ -24,7 +25,7 @@ from .index import Function, ModuleIndex, build
 from .ops import Op
 from .rule import Replace, Rule
 from .shapes import Reduction, Shapes
-from .tree import argument, assigned_names, code
+from .tree import NODE_TYPES, argument, assigned_names, code
 
 NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]*(?:[,\s]+[A-Z]+[0-9]*)*))?", re.I)
 NAMED_IGNORE = re.compile(r"#\s*losslint:\s*ignore\[(?P<codes>[A-Z0-9,\s]+)\]")
@@ -78,6 +79,7 @@ class FileContext:
         self.module_loss_statement = False
         self.tape_depth = 0
         self.reports: list[_Report] = []
+        self.memo: dict[str, object] = {}  # module-wide answers an analysis computes once
 
     # --- questions --------------------------------------------------------------------------
     @property
@@ -236,6 +238,12 @@ def _timed(rule: Rule, attr: str) -> Visitor:
     return timed
 
 
+@cache
+def _visitor_names(rule_class: type[Rule]) -> tuple[str, ...]:
+    """The `visit_<Node>` and `leave_<Node>` methods of a rule class."""
+    return tuple(a for a in dir(rule_class) if a.startswith(("visit_", "leave_")))
+
+
 _CONTEXT_NODES = frozenset({"FunctionDef", "With", "Assign", "AnnAssign", "AugAssign", "For"})
 
 
@@ -249,33 +257,38 @@ class _Walker:
         for rule in rules:
             visit = self.visit_loss if rule.scope == "loss" else self.visit_all
             leave = self.leave_loss if rule.scope == "loss" else self.leave_all
-            for attr in dir(type(rule)):
-                if attr.startswith("visit_"):
-                    visit.setdefault(attr[6:], []).append(_timed(rule, attr))
-                elif attr.startswith("leave_"):
-                    leave.setdefault(attr[6:], []).append(_timed(rule, attr))
+            for attr in _visitor_names(type(rule)):
+                table = visit if attr.startswith("visit_") else leave
+                table.setdefault(attr[6:], []).append(_timed(rule, attr))
 
     def run(self) -> None:
-        """Replay the index's pre-order walk: visit each node, and leave it when its subtree
-        (which ends at `ends[i]`) is done."""
+        """Replay the index's pre-order walk over the nodes some rule visits or that change
+        the context: visit each, and leave it when its subtree (which ends at `ends[i]`) is
+        done."""
         ctx = self.ctx
         order, ends = ctx.index.order, ctx.index.ends
-        top = {id(statement): p for p, statement in enumerate(ctx.module.body)}
-        # Only nodes some rule visits, or that change the context, are entered at all.
-        wanted = {*self.visit_all, *self.leave_all, *self.visit_loss, *self.leave_loss,
-                  *_CONTEXT_NODES}
+        names = {*self.visit_all, *self.leave_all, *self.visit_loss, *self.leave_loss,
+                 *_CONTEXT_NODES}
+        wanted = {t for t in NODE_TYPES if t.__name__ in names} - {cst.Module}
+        hits = [i for i, node in enumerate(order) if type(node) in wanted]
+        # Only nodes that change the context or that a rule leaves wait for their subtree.
+        waiting = {*self.leave_all, *self.leave_loss, *_CONTEXT_NODES}
         open_nodes: list[tuple[int, cst.CSTNode, str, bool, bool, bool]] = []
-        statement_end = 0
-        for i in range(1, len(order)):  # order[0] is the Module itself
+        statement, statement_start, statement_end = -1, 0, 1  # order[0] is the Module
+        for i in hits:
             while open_nodes and open_nodes[-1][0] <= i:
                 self._leave(*open_nodes.pop()[1:])
+            while i >= statement_end:  # the next top-level statement
+                statement, statement_start = statement + 1, statement_end
+                statement_end = ends[statement_start]
+                ctx.statement = statement
+                ctx.module_loss_statement = self._module_loss(order[statement_start])
             node = order[i]
-            if i >= statement_end:  # a top-level statement
-                statement_end = ends[i]
-                ctx.statement = top.get(id(node), ctx.statement)
-                ctx.module_loss_statement = self._module_loss(node)
-            if type(node).__name__ in wanted:
-                open_nodes.append((ends[i], node, *self._enter(node)))
+            name = type(node).__name__
+            if name in waiting:
+                open_nodes.append((ends[i], node, *self._enter(node, name)))
+            else:
+                self._visit(node, name, ctx.in_loss_code)
         while open_nodes:
             self._leave(*open_nodes.pop()[1:])
         ctx.module_loss_statement = False
@@ -285,9 +298,8 @@ class _Walker:
             return any(id(s) in self.ctx.scope.statements for s in statement.body)
         return False
 
-    def _enter(self, node: cst.CSTNode) -> tuple[str, bool, bool, bool]:
+    def _enter(self, node: cst.CSTNode, name: str) -> tuple[str, bool, bool, bool]:
         ctx = self.ctx
-        name = type(node).__name__
         is_function = name == "FunctionDef"
         is_tape = name == "With" and id(node) in ctx.index.tape_withs
         if is_function:
@@ -295,12 +307,15 @@ class _Walker:
         if is_tape:
             ctx.tape_depth += 1
         loss = ctx.in_loss_code
+        self._visit(node, name, loss)
+        return name, is_function, is_tape, loss
+
+    def _visit(self, node: cst.CSTNode, name: str, loss: bool) -> None:
         for visitor in self.visit_all.get(name, ()):
             visitor(node)
         if loss:
             for visitor in self.visit_loss.get(name, ()):
                 visitor(node)
-        return name, is_function, is_tape, loss
 
     def _leave(self, node: cst.CSTNode, name: str, is_function: bool, is_tape: bool,
                loss: bool) -> None:
@@ -469,43 +484,13 @@ def _unused_noqa(ctx: FileContext, used: dict[int, set[str]],
     return findings
 
 
-Position = tuple[int, int]
-
-
-def _positions(module: cst.Module, reports: list[_Report]) -> dict[int, tuple[Position, Position]]:
-    """Line/column of the reported nodes, computing positions only for the top-level statements
-    that hold them (a whole-module position pass costs several parses)."""
+def _positions(module: cst.Module, reports: list[_Report]
+               ) -> dict[int, tuple[positions.Position, positions.Position]]:
+    """Line/column of the reported nodes and of the nodes their fixes replace."""
     wanted: dict[int, list[cst.CSTNode]] = {}
     for report in reports:
         nodes = wanted.setdefault(report.statement, [])
         nodes.append(report.node)
         if report.fix is not None:
             nodes.extend(old for old, _ in report.fix.pairs())
-    result: dict[int, tuple[Position, Position]] = {}
-    header = "".join(module.code_for_node(line) for line in module.header)
-    offset = header.count("\n")
-    done = 0
-    for position in sorted(wanted):
-        for statement in module.body[done:position]:
-            offset += module.code_for_node(statement).count("\n")
-        done = position
-        statement = module.body[position]
-        piece = cst.Module(body=[statement], header=[], footer=[],
-                           default_indent=module.default_indent,
-                           default_newline=module.default_newline)
-        ranges = MetadataWrapper(piece, unsafe_skip_copy=True).resolve(PositionProvider)
-        for node in wanted[position]:
-            code_range = ranges.get(node)
-            if code_range is None:
-                continue
-            result[id(node)] = ((code_range.start.line + offset, code_range.start.column),
-                                (code_range.end.line + offset, code_range.end.column))
-    missing = [n for nodes in wanted.values() for n in nodes if id(n) not in result]
-    if missing:  # a rule reported a node outside the statement it was visiting
-        ranges = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-        for node in missing:
-            code_range = ranges.get(node)
-            if code_range is not None:
-                result[id(node)] = ((code_range.start.line, code_range.start.column),
-                                    (code_range.end.line, code_range.end.column))
-    return result
+    return positions.locate(module, wanted)

@@ -654,7 +654,7 @@ class GradientFlow:
     def returns_loss(self, function: Function) -> bool:
         """A function whose return value is differentiated: a loss by its own name, one handed
         to Keras, or the `call`/`forward` of a loss class (not a helper it calls)."""
-        if name_tokens(function.name)[:1] in (["is"], ["has"], ["should"], ["use"]):
+        if name_tokens(function.name)[:1] in (("is",), ("has",), ("should",), ("use",)):
             return False  # a predicate about a loss (`is_categorical_crossentropy`)
         if self.all_code or is_loss_name(function.name, self.loss_names):
             return True

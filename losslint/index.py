@@ -7,12 +7,11 @@ which function calls which, what is passed to `compile(loss=...)`) is collected 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from itertools import repeat
 
 import libcst as cst
 
 from . import ops
-from .tree import assigned_names, children, dotted, keyword, positional, string
+from .tree import CHILDREN, assigned_names, dotted, keyword, positional, string
 
 TAPE_METHODS = {"gradient", "backward", "minimize"}
 
@@ -66,6 +65,7 @@ class ModuleIndex:
     module_assigns: list[tuple[list[str], cst.BaseExpression, cst.CSTNode]] = field(
         default_factory=list)
     minimize_targets: set[str] = field(default_factory=set)
+    call_bindings: list[tuple[str, cst.Call]] = field(default_factory=list)  # `name = f(...)`
     sample_weighted: bool = False
     mixed_float16: bool = False
     function_of: dict[int, Function] = field(default_factory=dict)  # id(FunctionDef) -> info
@@ -124,8 +124,7 @@ def build(module: cst.Module) -> ModuleIndex:
     return index
 
 
-_COLLECTED = frozenset({cst.Call, cst.Return, cst.With, cst.Assign})  # what `visit` reads
-_SUBTREE_END = object()  # a marker on the walk stack: the subtree at a position is done
+_COLLECTED = frozenset({cst.Call, cst.Return, cst.With, cst.Assign, cst.AnnAssign})  # `visit`s
 
 
 class _Indexer:
@@ -133,37 +132,43 @@ class _Indexer:
         self.index = index
 
     def run(self) -> None:
-        # One pre-order pass; imports are recorded as they come (they precede their uses).
-        stack: list[tuple[cst.CSTNode, Function | None, Class | None]] = [
-            (self.index.module, None, None)
-        ]
-        # The walk order is kept (`order`, and for each node the end of its subtree in `ends`)
-        # so that the rule walk replays it instead of computing every node's children again.
+        """One pre-order pass; imports are recorded as they come (they precede their uses).
+
+        The walk order is kept (`order`, and for each node the end of its subtree in `ends`) so
+        that the rule walk replays it instead of computing every node's children again. The
+        stack holds nodes still to visit and, below each node's children, a tuple that closes
+        its subtree and restores the function and class enclosing it."""
         order, ends = self.index.order, self.index.ends
+        children_of, collected = CHILDREN, _COLLECTED
+        function: Function | None = None
+        cls: Class | None = None
+        stack: list = [self.index.module]
+        pop, push, extend, append = stack.pop, stack.append, stack.extend, order.append
         while stack:
-            node, function, cls = stack.pop()
-            if node is _SUBTREE_END:
-                ends[function] = len(order)  # type: ignore[index]
+            node = pop()
+            kind = type(node)  # node classes are final: `is` for speed (no ABC check)
+            if kind is tuple:  # the subtree that started at `position` is done
+                position, function, cls = node
+                ends[position] = len(order)
                 continue
             position = len(order)
-            order.append(node)
+            append(node)
             ends.append(position + 1)
-            kind = type(node)  # node classes are final: `is` for speed (no ABC check)
             if kind is cst.Import or kind is cst.ImportFrom:
                 self.imports(node)
                 continue  # nothing below an import is code
-            stack.append((_SUBTREE_END, position, None))  # type: ignore[arg-type]
-            if kind in _COLLECTED:
+            if kind in collected:
                 self.visit(node, function, cls)
+            kids = children_of[kind](node)
+            if not kids:
+                continue
+            push((position, function, cls))
             if kind is cst.FunctionDef:
-                function = self.function(node, function, cls)
-                cls = None
+                function, cls = self.function(node, function, cls), None
             elif kind is cst.ClassDef:
-                cls = self.klass(node)
-                function = None
-            kids = list(children(node))
+                function, cls = None, self.klass(node)
             kids.reverse()
-            stack.extend(zip(kids, repeat(function), repeat(cls)))  # in C: no generator frame
+            extend(kids)
 
     # --- collectors ---------------------------------------------------------------------------
     def imports(self, node: cst.Import | cst.ImportFrom) -> None:
@@ -245,7 +250,14 @@ class _Indexer:
                     name = index.resolve(call.func) or dotted(call.func) or ""
                     if name.endswith("GradientTape"):
                         index.tape_withs.add(id(node))
+        elif kind is cst.AnnAssign:
+            if type(node.value) is cst.Call and type(node.target) is cst.Name:
+                index.call_bindings.append((node.target.value, node.value))
         elif kind is cst.Assign:
+            if type(node.value) is cst.Call:
+                for target in node.targets:
+                    if type(target.target) is cst.Name:
+                        index.call_bindings.append((target.target.value, node.value))
             if function is None and cls is None:
                 names = [n for t in node.targets for n in assigned_names(t.target)]
                 index.module_assigns.append((names, node.value, node))

@@ -13,7 +13,6 @@ unknown (None): rules fire only on what was read. Framework names come from the 
 
 from __future__ import annotations
 
-import builtins
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -418,37 +417,45 @@ def loss_use(ctx: FileContext, call: cst.Call) -> LossUse | None:
             expects = _keras_expects(literal_bool(keyword(call, "from_logits")))
             return LossUse(ctx.text(call.func), None, expects, pred, family) if pred else None
         return None
-    if isinstance(call.func, cst.Name) and _not_an_object(ctx, call.func.value):
-        return None
+    if isinstance(call.func, cst.Name) and call.func.value not in _loss_objects(ctx):
+        return None  # never assigned a loss object: no definition to search for
     constructor = call.func if isinstance(call.func, cst.Call) else \
         _value(ctx, call.func, function, call)
     if not isinstance(constructor, cst.Call):
         return None
-    shown = ctx.text(call.func)
-    via = None if constructor is call.func else ctx.text(constructor)
     op = ctx.op(constructor)
     if op is not None and op.kind in _TORCH_EXPECTS:
         pred = keyword(call, "input") or positional(call, 0)
-        return LossUse(shown, via, _TORCH_EXPECTS[op.kind], pred, op.kind) if pred else None
-    spec = loss_spec(ctx, constructor, function, call)
-    if spec is not None and spec.family in ops.KERAS_PROBABILITY_LOSSES:
+        expects, family = _TORCH_EXPECTS[op.kind], op.kind
+    else:
+        spec = loss_spec(ctx, constructor, function, call)
+        if spec is None or spec.family not in ops.KERAS_PROBABILITY_LOSSES:
+            return None
         pred = keyword(call, "y_pred") or positional(call, 1)
-        return LossUse(shown, via, _keras_expects(spec.from_logits), pred, spec.family) \
-            if pred else None
-    return None
+        expects, family = _keras_expects(spec.from_logits), spec.family
+    if pred is None:
+        return None
+    via = None if constructor is call.func else ctx.text(constructor)
+    return LossUse(ctx.text(call.func), via, expects, pred, family)
 
 
-def _not_an_object(ctx: FileContext, name: str) -> bool:
-    """A call of an imported name, a builtin or a module function or class: not a loss object
-    built earlier, so no need to search for its definition (a search per call is quadratic)."""
-    index = ctx.index
-    if name in index.constants:
-        return False
-    return name in index.imports or name in index.by_name or name in index.classes or \
-        name in _BUILTINS
+def _loss_objects(ctx: FileContext) -> set[str]:
+    """Names the module ever assigns a loss object (`bce = nn.BCELoss()`): a call of any other
+    name is not a loss call, with no search for its definition (a search per call is
+    quadratic)."""
+    names = ctx.memo.get("loss_objects")
+    if names is None:
+        names = {name for name, value in ctx.index.call_bindings if _builds_loss(ctx, value)}
+        ctx.memo["loss_objects"] = names
+    return names
 
 
-_BUILTINS = frozenset(dir(builtins))
+def _builds_loss(ctx: FileContext, call: cst.Call) -> bool:
+    op = ctx.op(call)
+    if op is not None:
+        return op.kind in _TORCH_EXPECTS
+    spec = loss_spec(ctx, call, None, call)
+    return spec is not None and spec.family in ops.KERAS_PROBABILITY_LOSSES
 
 
 # --- what a prediction is -------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import libcst as cst
 
@@ -29,12 +30,10 @@ INPUT_NAMES = {
 _HUMP = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 
 
-def name_tokens(name: str) -> list[str]:
-    """`dice_loss` -> [dice, loss]; `FocalLoss` -> [focal, loss]; `KLDiv` -> [kl, div]."""
-    tokens: list[str] = []
-    for part in name.split("_"):
-        tokens.extend(t.lower() for t in _HUMP.findall(part))
-    return tokens
+@lru_cache(maxsize=8192)
+def name_tokens(name: str) -> tuple[str, ...]:
+    """`dice_loss` -> (dice, loss); `FocalLoss` -> (focal, loss); `KLDiv` -> (kl, div)."""
+    return tuple(t.lower() for part in name.split("_") for t in _HUMP.findall(part))
 
 
 def is_loss_name(name: str, patterns: tuple[str, ...] = ()) -> bool:

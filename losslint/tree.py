@@ -8,7 +8,8 @@ type computed once.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+import typing
+from collections.abc import Callable, Iterator, Sequence
 
 import libcst as cst
 
@@ -34,7 +35,6 @@ _SKIP = {
     "whitespace_after_walrus", "bracket", "lbracket", "rbracket", "lbrace", "rbrace",
     "whitespace_after_at", "whitespace_before_from", "whitespace_before_colon_annotation",
 }
-_FIELDS: dict[type, tuple[str, ...]] = {}
 # Every concrete node class: `type(x) in NODE_TYPES` is a set lookup, where
 # `isinstance(x, cst.CSTNode)` goes through ABCMeta (a third of the engine's own time).
 def _node_types() -> frozenset[type]:
@@ -49,28 +49,63 @@ def _node_types() -> frozenset[type]:
 
 
 NODE_TYPES: frozenset[type] = _node_types()
+# Whitespace, comments, punctuation and operator tokens: never code.
+_NOT_CODE_MODULES = ("libcst._nodes.whitespace", "libcst._nodes.op")
 
 
-def child_fields(node_type: type) -> tuple[str, ...]:
-    fields = _FIELDS.get(node_type)
-    if fields is None:
-        fields = tuple(f.name for f in dataclasses.fields(node_type) if f.name not in _SKIP)
-        _FIELDS[node_type] = fields
-    return fields
+def _holds_code(annotation: object) -> str | None:
+    """How a field with this annotation holds code: "node", "nodes" (a sequence), "maybe" (a
+    node, a sequence, or something else: None, a sentinel, a string), or None (never)."""
+    origin = typing.get_origin(annotation)
+    if origin in (Sequence, list, tuple):
+        return "nodes" if any(_holds_code(a) for a in typing.get_args(annotation)) else None
+    if origin is typing.Union:
+        return "maybe" if any(_holds_code(a) for a in typing.get_args(annotation)) else None
+    if isinstance(annotation, (typing.ForwardRef, str)):
+        return "maybe"
+    if isinstance(annotation, type) and issubclass(annotation, cst.CSTNode):
+        return None if annotation.__module__ in _NOT_CODE_MODULES else "node"
+    return None
 
 
-def children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+def _children_function(node_type: type) -> Callable[[cst.CSTNode], list[cst.CSTNode]]:
+    """A function returning the code children of a `node_type` node, in source order, written
+    for that type from its dataclass fields (no loop over field names, no generator)."""
+    lines = []
+    for f in dataclasses.fields(node_type):
+        how = None if f.name in _SKIP else _holds_code(f.type)
+        if how == "node":
+            lines.append(f"    out.append(node.{f.name})")
+        elif how == "maybe":
+            lines.append(f"    value = node.{f.name}\n"
+                         "    if type(value) in NODES: out.append(value)\n"
+                         "    elif type(value) is tuple or type(value) is list: out.extend(value)")
+        elif how == "nodes":
+            lines.append(f"    out.extend(node.{f.name})")
+    if not lines:
+        return _no_children
+    source = "def children(node):\n    out = []\n" + "\n".join(lines) + "\n    return out\n"
+    namespace: dict[str, object] = {"NODES": NODE_TYPES}
+    exec(source, namespace)  # noqa: S102 - code built from libcst's own field names
+    return namespace["children"]  # type: ignore[return-value]
+
+
+def _no_children(node: cst.CSTNode) -> list[cst.CSTNode]:
+    return []
+
+
+class _ChildrenFunctions(dict):
+    def __missing__(self, node_type: type) -> Callable[[cst.CSTNode], list[cst.CSTNode]]:
+        function = self[node_type] = _children_function(node_type)
+        return function
+
+
+CHILDREN: dict[type, Callable[[cst.CSTNode], list[cst.CSTNode]]] = _ChildrenFunctions()
+
+
+def children(node: cst.CSTNode) -> list[cst.CSTNode]:
     """The child nodes of `node` that can hold code, in source order."""
-    nodes = NODE_TYPES
-    for name in child_fields(type(node)):
-        value = getattr(node, name)
-        kind = type(value)
-        if kind in nodes:
-            yield value
-        elif kind is tuple or kind is list:
-            for item in value:
-                if type(item) in nodes:
-                    yield item
+    return CHILDREN[type(node)](node)
 
 
 def walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
@@ -79,9 +114,7 @@ def walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
     while stack:
         current = stack.pop()
         yield current
-        kids = list(children(current))
-        kids.reverse()
-        stack.extend(kids)
+        stack.extend(reversed(CHILDREN[type(current)](current)))
 
 
 def dotted(node: cst.CSTNode) -> str | None:
@@ -175,6 +208,5 @@ def walk_own(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
     while stack:
         current = stack.pop()
         yield current
-        kids = [k for k in children(current) if type(k) not in _NESTED]
-        kids.reverse()
-        stack.extend(kids)
+        stack.extend(reversed([k for k in CHILDREN[type(current)](current)
+                               if type(k) not in _NESTED]))

@@ -299,8 +299,8 @@ _PRED_TOKENS = {"pred", "preds", "prediction", "predictions", "predicted", "outp
 _LABEL_TOKENS = {"true", "label", "labels", "target", "targets", "gt", "truth", "y"}
 
 
-def _tokens(name: str) -> set[str]:
-    return set(name_tokens(name))
+def _tokens(name: str) -> frozenset[str]:
+    return frozenset(name_tokens(name))
 
 
 def pred_like(name: str) -> bool:
