@@ -106,7 +106,7 @@ class FileContext:
 
     def kind(self, node: cst.CSTNode) -> str | None:
         """The operation kind of a call node ("log", "sum", ...), else None."""
-        if isinstance(node, cst.Call):
+        if type(node) is cst.Call:
             op = self.index.op_of(node)
             return op.kind if op else None
         return None

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from . import ops
-from .tree import CHILDREN, assigned_names, dotted, keyword, positional, string
+from .tree import CHILDREN, LEAVES, assigned_names, dotted, keyword, positional, string
 
 TAPE_METHODS = {"gradient", "backward", "minimize"}
 
@@ -108,9 +108,9 @@ class ModuleIndex:
         qualified = self.resolve(func)
         if qualified is not None:
             return ops.lookup(qualified)
-        if isinstance(func, cst.Attribute):
+        if type(func) is cst.Attribute:
             receiver = func.value
-            if isinstance(receiver, cst.Name) and (
+            if type(receiver) is cst.Name and (
                 receiver.value in self.imports or receiver.value in ("self", "cls")
             ):
                 return None
@@ -139,7 +139,7 @@ class _Indexer:
         stack holds nodes still to visit and, below each node's children, a tuple that closes
         its subtree and restores the function and class enclosing it."""
         order, ends = self.index.order, self.index.ends
-        children_of, collected = CHILDREN, _COLLECTED
+        children_of, collected, leaves = CHILDREN, _COLLECTED, LEAVES
         function: Function | None = None
         cls: Class | None = None
         stack: list = [self.index.module]
@@ -154,6 +154,8 @@ class _Indexer:
             position = len(order)
             append(node)
             ends.append(position + 1)
+            if kind in leaves:
+                continue
             if kind is cst.Import or kind is cst.ImportFrom:
                 self.imports(node)
                 continue  # nothing below an import is code
@@ -273,18 +275,20 @@ class _Indexer:
     def call(self, node: cst.Call, function: Function | None) -> None:
         index = self.index
         func = node.func
-        name = dotted(func) or ""
-        attr = func.attr.value if isinstance(func, cst.Attribute) else name
+        kind = type(func)  # node classes are final: `is` skips the ABC check
+        attr = func.attr.value if kind is cst.Attribute else (  # type: ignore[attr-defined]
+            func.value if kind is cst.Name else "")  # type: ignore[attr-defined]
         if function is not None:
-            if isinstance(func, cst.Name):
-                function.calls.add(func.value)
-            elif (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name)
-                  and func.value.value == "self"):
+            if kind is cst.Name:
                 function.calls.add(attr)
-            if attr in TAPE_METHODS and isinstance(func, cst.Attribute):
-                function.trains = True
-        if isinstance(func, cst.Name):
-            index.calls_by_name.setdefault(func.value, []).append(node)
+            elif kind is cst.Attribute:
+                receiver = func.value  # type: ignore[attr-defined]
+                if type(receiver) is cst.Name and receiver.value == "self":
+                    function.calls.add(attr)
+                if attr in TAPE_METHODS:
+                    function.trains = True
+        if kind is cst.Name:
+            index.calls_by_name.setdefault(attr, []).append(node)
         if attr == "compile":
             index.compile_calls.append(node)
         if attr in {"compile", "add_loss"} or attr == "Lambda" or attr == "LossFunctionWrapper":

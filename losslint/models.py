@@ -128,7 +128,7 @@ def _assigned_somewhere(ctx: FileContext, name: str, function: Function | None) 
 
 def _self_value(function: Function | None, node: cst.CSTNode) -> cst.BaseExpression | None:
     """`self.fc` -> the expression assigned to it in `__init__`."""
-    if not (isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name)
+    if not (type(node) is cst.Attribute and type(node.value) is cst.Name
             and node.value.value == "self"):
         return None
     while function is not None and function.cls is None:
@@ -171,7 +171,7 @@ def literal_bool(node: cst.CSTNode | None, default: bool | None = False) -> bool
 # --- layers and model outputs -------------------------------------------------------------------
 def layer_of(ctx: FileContext, node: cst.CSTNode) -> tuple[str, str, str] | None:
     """(framework, class, kind) of a layer constructor call."""
-    if not isinstance(node, cst.Call):
+    if type(node) is not cst.Call:
         return None
     qualified = ctx.resolve(node.func)
     return ops.layer(qualified) if qualified else None
@@ -417,11 +417,11 @@ def loss_use(ctx: FileContext, call: cst.Call) -> LossUse | None:
             expects = _keras_expects(literal_bool(keyword(call, "from_logits")))
             return LossUse(ctx.text(call.func), None, expects, pred, family) if pred else None
         return None
-    if isinstance(call.func, cst.Name) and call.func.value not in _loss_objects(ctx):
+    func = call.func
+    if type(func) is cst.Name and func.value not in _loss_objects(ctx):
         return None  # never assigned a loss object: no definition to search for
-    constructor = call.func if isinstance(call.func, cst.Call) else \
-        _value(ctx, call.func, function, call)
-    if not isinstance(constructor, cst.Call):
+    constructor = func if type(func) is cst.Call else _value(ctx, func, function, call)
+    if type(constructor) is not cst.Call:
         return None
     op = ctx.op(constructor)
     if op is not None and op.kind in _TORCH_EXPECTS:

@@ -68,20 +68,29 @@ def _holds_code(annotation: object) -> str | None:
     return None
 
 
+def _code_fields(node_type: type) -> list[tuple[str, str]]:
+    """(field, how it holds code) for the fields of `node_type` that can hold code."""
+    found = []
+    for f in dataclasses.fields(node_type):
+        how = None if f.name in _SKIP else _holds_code(f.type)
+        if how is not None:
+            found.append((f.name, how))
+    return found
+
+
 def _children_function(node_type: type) -> Callable[[cst.CSTNode], list[cst.CSTNode]]:
     """A function returning the code children of a `node_type` node, in source order, written
     for that type from its dataclass fields (no loop over field names, no generator)."""
     lines = []
-    for f in dataclasses.fields(node_type):
-        how = None if f.name in _SKIP else _holds_code(f.type)
+    for name, how in _code_fields(node_type):
         if how == "node":
-            lines.append(f"    out.append(node.{f.name})")
+            lines.append(f"    out.append(node.{name})")
         elif how == "maybe":
-            lines.append(f"    value = node.{f.name}\n"
+            lines.append(f"    value = node.{name}\n"
                          "    if type(value) in NODES: out.append(value)\n"
                          "    elif type(value) is tuple or type(value) is list: out.extend(value)")
-        elif how == "nodes":
-            lines.append(f"    out.extend(node.{f.name})")
+        else:
+            lines.append(f"    out.extend(node.{name})")
     if not lines:
         return _no_children
     source = "def children(node):\n    out = []\n" + "\n".join(lines) + "\n    return out\n"
@@ -101,6 +110,9 @@ class _ChildrenFunctions(dict):
 
 
 CHILDREN: dict[type, Callable[[cst.CSTNode], list[cst.CSTNode]]] = _ChildrenFunctions()
+# Node types that never have code below them (`Name`, `Integer`, ...): four in ten nodes.
+LEAVES: frozenset[type] = frozenset(t for t in NODE_TYPES if dataclasses.is_dataclass(t)
+                                    and not _code_fields(t))
 
 
 def children(node: cst.CSTNode) -> list[cst.CSTNode]:
@@ -119,13 +131,16 @@ def walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
 
 def dotted(node: cst.CSTNode) -> str | None:
     """`tf.math.log` -> "tf.math.log"; None for anything that is not a plain attribute chain."""
+    if type(node) is cst.Name:  # node classes are final: `is` skips the ABC check
+        return node.value  # type: ignore[attr-defined]
     parts = []
-    while isinstance(node, cst.Attribute):
-        parts.append(node.attr.value)
-        node = node.value
-    if isinstance(node, cst.Name):
-        parts.append(node.value)
-        return ".".join(reversed(parts))
+    while type(node) is cst.Attribute:
+        parts.append(node.attr.value)  # type: ignore[attr-defined]
+        node = node.value  # type: ignore[attr-defined]
+    if type(node) is cst.Name:
+        parts.append(node.value)  # type: ignore[attr-defined]
+        parts.reverse()
+        return ".".join(parts)
     return None
 
 

@@ -23,7 +23,7 @@ _ACTIVATES = {"softmax_xent_logits": "softmax", "torch_cross_entropy": "softmax"
 
 def _compile_receiver(node: cst.Call) -> cst.BaseExpression | None:
     func = node.func
-    if isinstance(func, cst.Attribute) and func.attr.value == "compile":
+    if type(func) is cst.Attribute and func.attr.value == "compile":
         return func.value
     return None
 
@@ -32,8 +32,10 @@ def _model_and_loss(rule: Rule, node: cst.Call
                     ) -> tuple[models.Output, models.LossSpec] | None:
     """The output of the model compiled by `node` and the Keras loss it is compiled with."""
     receiver = _compile_receiver(node)
+    if receiver is None:
+        return None
     loss = models.compile_loss(node)
-    if receiver is None or loss is None:
+    if loss is None:
         return None
     ctx = rule.ctx
     spec = models.loss_spec(ctx, loss, ctx.function, node)
@@ -316,7 +318,7 @@ def _pred_expr(node: cst.CSTNode | None) -> bool:
     """An argument that is a prediction: `y_pred`, `logits`, `model(x)`, `model.predict(x)`."""
     if node is None:
         return False
-    if isinstance(node, cst.Call):
+    if type(node) is cst.Call:
         name = dotted(node.func) or ""
         last = name.rpartition(".")[2]
         return last == "predict" or bool({"model", "net"} & _tokens(last))
@@ -525,17 +527,18 @@ class SwappedArguments(Rule):
 
     def visit_Call(self, node: cst.Call) -> None:
         ctx = self.ctx
-        first, second = positional(node, 0), positional(node, 1)
+        first = positional(node, 0)
+        if not _pred_expr(first):  # both mistakes pass the prediction first
+            return
         op = ctx.op(node)
         if op is not None and op.kind in ("softmax_xent_logits", "sigmoid_xent_logits") and \
                 op.framework == "tensorflow" and op.name.endswith("cross_entropy_with_logits"):
-            if _pred_expr(first):
-                self.report(node, f"`{ctx.text(first)}` is passed first to "
-                            f"`{ctx.text(node.func)}`, whose first parameter is `labels` "
-                            "(the order changed between TensorFlow versions): pass "
-                            "`labels=` and `logits=` by keyword")
+            self.report(node, f"`{ctx.text(first)}` is passed first to "
+                        f"`{ctx.text(node.func)}`, whose first parameter is `labels` "
+                        "(the order changed between TensorFlow versions): pass "
+                        "`labels=` and `logits=` by keyword")
             return
-        if not (_pred_expr(first) and _label_expr(second)):
+        if not _label_expr(positional(node, 1)):
             return
         callee = self._keras_order_callee(node)
         if callee is None:
@@ -888,7 +891,7 @@ class SingleUnitSoftmax(Rule):
                 self._report(node, "the layer has 1 unit")
             return
         func = node.func
-        if isinstance(func, cst.Attribute) and func.attr.value == "add":
+        if type(func) is cst.Attribute and func.attr.value == "add":
             layer = positional(node, 0)  # `model.add(Activation("softmax"))`
             if isinstance(layer, cst.Call) and self._is_softmax_layer(layer):
                 below = models.model_output(ctx, func.value, ctx.function, node)
@@ -898,7 +901,7 @@ class SingleUnitSoftmax(Rule):
         if ctx.kind(node) == "softmax":
             self._softmax_op(node)
             return
-        if isinstance(func, cst.Call) and self._is_softmax_layer(func):
+        if type(func) is cst.Call and self._is_softmax_layer(func):
             arg = positional(node, 0) or keyword(node, "inputs")
             if arg is not None:
                 below = models.tensor_output(ctx, arg, ctx.function, node)
