@@ -42,7 +42,7 @@ class Options:
 
 @dataclass
 class _Report:
-    rule: Rule
+    rule: type[Rule]  # the class: an instance would make a cycle through the context
     node: cst.CSTNode
     statement: int  # index of the enclosing top-level statement
     message: str
@@ -166,7 +166,7 @@ class FileContext:
     def report(self, rule: Rule, node: cst.CSTNode, message: str, *, hint: str,
                fix: Replace | None, severity: Severity | None) -> None:
         function = self.function
-        self.reports.append(_Report(rule, node, self.statement, message, hint, fix,
+        self.reports.append(_Report(type(rule), node, self.statement, message, hint, fix,
                                     severity or rule.severity,
                                     function.qualname if function else None))
 
@@ -380,7 +380,7 @@ def _finish(ctx: FileContext, enabled: frozenset[str] = frozenset()) -> list[Fin
                 edits = tuple(Edit(span[0], span[1], _replacement(ctx.module, old, new))
                               for span, (old, new) in zip(spans, report.fix.pairs(), strict=True))
                 fix = Fix(report.fix.description, edits, report.fix.safe)
-        cls = type(report.rule)
+        cls = report.rule
         findings.append(Finding(
             path=ctx.path, line=start[0], column=start[1] + 1, end_line=end[0],
             end_column=end[1] + 1, code=cls.code, name=cls.name, severity=report.severity,

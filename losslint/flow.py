@@ -22,6 +22,7 @@ custom gradient replaces the forward's own.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -253,7 +254,7 @@ class _Eval:
 
     def __init__(self, flow: GradientFlow, function: Function, sources: frozenset[str],
                  models_live: bool) -> None:
-        self.flow = flow
+        self.flow = weakref.proxy(flow)  # the flow owns its evaluators: no cycle
         self.index = flow.index
         self.function = function
         self.body = flow.body(function)

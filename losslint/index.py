@@ -6,6 +6,8 @@ which function calls which, what is passed to `compile(loss=...)`) is collected 
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -16,18 +18,36 @@ from .tree import CHILDREN, LEAVES, assigned_names, dotted, keyword, positional,
 TAPE_METHODS = {"gradient", "backward", "minimize"}
 
 
+def _nothing() -> None:
+    return None
+
+
 @dataclass(eq=False)
 class Function:
+    """A function or method. The index owns its functions and classes; the pointers back up
+    (`cls`, `parent`) are weak, so that nothing here is a reference cycle and a module's tree
+    is freed as soon as its lint is done (cycles would keep it for the garbage collector)."""
+
     node: cst.FunctionDef
     name: str
     qualname: str
-    cls: Class | None
-    parent: Function | None
+    cls_ref: Callable[[], Class | None] = field(default=_nothing, repr=False)
+    parent_ref: Callable[[], Function | None] = field(default=_nothing, repr=False)
     calls: set[str] = field(default_factory=set)  # names of module functions it calls
     nested: dict[str, Function] = field(default_factory=dict)
     returned_names: set[str] = field(default_factory=set)
     trains: bool = False  # calls tape.gradient / .backward() / minimize
     decorators: list[str] = field(default_factory=list)  # resolved qualified names
+
+    @property
+    def cls(self) -> Class | None:
+        """The class this is a method of."""
+        return self.cls_ref()
+
+    @property
+    def parent(self) -> Function | None:
+        """The function this is nested in."""
+        return self.parent_ref()
 
     @property
     def params(self) -> list[cst.Param]:
@@ -209,7 +229,8 @@ class _Indexer:
             qualname = f"{parent.qualname}.{name}"
         else:
             qualname = name
-        info = Function(node, name, qualname, cls, parent)
+        info = Function(node, name, qualname, weakref.ref(cls) if cls else _nothing,
+                        weakref.ref(parent) if parent else _nothing)
         for decorator in node.decorators:
             target = decorator.decorator
             if isinstance(target, cst.Call):

@@ -376,46 +376,40 @@ class Shapes:
         out: list[cst.CSTNode] = []
         seen: set[int] = set()
 
-        def visit(expr: cst.CSTNode) -> None:
+        stack = [node]  # depth first, left to right
+        while stack:
+            expr = stack.pop()
             if id(expr) in seen or len(seen) > 200:
-                return
+                continue
             seen.add(id(expr))
             if isinstance(expr, cst.Name):
                 definition = flow.definition(expr)
                 if isinstance(definition, (cst.Assign, cst.AnnAssign)) and \
                         definition.value is not None:
-                    visit(definition.value)
-                elif isinstance(definition, cst.AugAssign):
-                    if normalized_stops and isinstance(
-                            definition.operator, (cst.DivideAssign, cst.MultiplyAssign)):
-                        return
-                    visit(definition.target)
-                    visit(definition.value)
-                return
+                    stack.append(definition.value)
+                elif isinstance(definition, cst.AugAssign) and not (normalized_stops and isinstance(
+                        definition.operator, (cst.DivideAssign, cst.MultiplyAssign))):
+                    stack.extend((definition.value, definition.target))
+                continue
             if isinstance(expr, cst.UnaryOperation):
-                visit(expr.expression)
-                return
+                stack.append(expr.expression)
+                continue
             if isinstance(expr, cst.BinaryOperation):
-                if normalized_stops and self._divides(expr, flow):
-                    return
-                visit(expr.left)
-                visit(expr.right)
-                return
+                if not (normalized_stops and self._divides(expr, flow)):
+                    stack.extend((expr.right, expr.left))
+                continue
             if isinstance(expr, cst.Call):
                 op = self.index.op_of(expr)
                 if op is not None and op.kind in ("add", "subtract", "multiply", "divide",
                                                   "negative", "identity", "cast"):
                     if normalized_stops and self._divides(expr, flow):
-                        return
+                        continue
                     args = [a.value for a in expr.args if a.keyword is None]
                     if op.kind in ("divide", "identity", "cast"):
                         args = args[:1]
-                    for arg in args:
-                        visit(arg)
-                    return
+                    stack.extend(reversed(args))
+                    continue
             out.append(expr)
-
-        visit(node)
         return out
 
     def _divides(self, expr: cst.CSTNode, flow: _Flow, depth: int = 0) -> bool:

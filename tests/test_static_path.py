@@ -27,3 +27,35 @@ def test_linting_imports_no_heavy_framework():
 
 def test_flake8_plugin_imports_no_heavy_framework():
     assert _imported_after("import losslint.flake8_plugin") == []
+
+
+def test_a_linted_tree_is_freed_without_the_garbage_collector():
+    """No reference cycle outlives a file's lint: its tree (a million objects on a big module)
+    goes as soon as the file is done, not at the next full collection, which would traverse
+    every tree still waiting."""
+    import gc
+
+    import libcst as cst
+
+    from losslint.config import Settings
+    from losslint.runner import lint_source
+
+    sources = [p.read_text() for p in sorted((ROOT / "examples").rglob("*.py"))]
+    sources.append((ROOT / "losslint" / "flow.py").read_text())  # nested functions, classes
+    assert sources
+    gc.collect()
+    enabled = gc.isenabled()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        for source in sources:
+            findings = lint_source(source, "m.py", Settings(select=["ALL"]))
+            del findings
+        gc.collect()
+        kept = [o for o in gc.garbage if isinstance(o, cst.CSTNode)]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        if enabled:
+            gc.enable()
+    assert kept == []
