@@ -267,6 +267,7 @@ class _Walker:
         done."""
         ctx = self.ctx
         order, ends = ctx.index.order, ctx.index.ends
+        visit_all, visit_loss = self.visit_all, self.visit_loss
         names = {*self.visit_all, *self.leave_all, *self.visit_loss, *self.leave_loss,
                  *_CONTEXT_NODES}
         wanted = {t for t in NODE_TYPES if t.__name__ in names} - {cst.Module}
@@ -287,8 +288,12 @@ class _Walker:
             name = type(node).__name__
             if name in waiting:
                 open_nodes.append((ends[i], node, *self._enter(node, name)))
-            else:
-                self._visit(node, name, ctx.in_loss_code)
+                continue
+            for visitor in visit_all.get(name, ()):  # inline: most nodes are calls
+                visitor(node)
+            if name in visit_loss and ctx.in_loss_code:
+                for visitor in visit_loss[name]:
+                    visitor(node)
         while open_nodes:
             self._leave(*open_nodes.pop()[1:])
         ctx.module_loss_statement = False

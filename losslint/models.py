@@ -451,6 +451,8 @@ def _loss_objects(ctx: FileContext) -> set[str]:
 
 
 def _builds_loss(ctx: FileContext, call: cst.Call) -> bool:
+    if ctx.resolve(call.func) is None:
+        return False  # a loss class is imported: its name resolves
     op = ctx.op(call)
     if op is not None:
         return op.kind in _TORCH_EXPECTS
