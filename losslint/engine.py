@@ -244,6 +244,12 @@ def _visitor_names(rule_class: type[Rule]) -> tuple[str, ...]:
     return tuple(a for a in dir(rule_class) if a.startswith(("visit_", "leave_")))
 
 
+@cache
+def _node_types_named(names: frozenset[str]) -> frozenset[type]:
+    """The node classes (both copies libcst makes of each) with these names, but the Module."""
+    return frozenset(t for t in NODE_TYPES if t.__name__ in names) - {cst.Module}
+
+
 _CONTEXT_NODES = frozenset({"FunctionDef", "With", "Assign", "AnnAssign", "AugAssign", "For"})
 
 
@@ -268,9 +274,8 @@ class _Walker:
         ctx = self.ctx
         order, ends = ctx.index.order, ctx.index.ends
         visit_all, visit_loss = self.visit_all, self.visit_loss
-        names = {*self.visit_all, *self.leave_all, *self.visit_loss, *self.leave_loss,
-                 *_CONTEXT_NODES}
-        wanted = {t for t in NODE_TYPES if t.__name__ in names} - {cst.Module}
+        wanted = _node_types_named(frozenset({*self.visit_all, *self.leave_all, *self.visit_loss,
+                                              *self.leave_loss, *_CONTEXT_NODES}))
         hits = [i for i, node in enumerate(order) if type(node) in wanted]
         # Only nodes that change the context or that a rule leaves wait for their subtree.
         waiting = {*self.leave_all, *self.leave_loss, *_CONTEXT_NODES}
