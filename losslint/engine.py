@@ -209,7 +209,8 @@ class Linter:
         if module is None:
             module = cst.parse_module(source)
         ctx = FileContext(path, source, module, self.options)
-        rules = [cls(ctx) for cls in self.rule_classes]
+        rules = [cls(ctx) for cls in self.rule_classes
+                 if cls.calls is None or ctx.index.calls_any(cls.calls)]
         _Walker(ctx, rules).run()
         return _finish(ctx, frozenset(cls.code for cls in self.rule_classes))
 

@@ -86,6 +86,7 @@ class ModuleIndex:
         default_factory=list)
     minimize_targets: set[str] = field(default_factory=set)
     call_bindings: list[tuple[str, cst.Call]] = field(default_factory=list)  # `name = f(...)`
+    call_names: set[str] = field(default_factory=set)  # `f` of `f(...)` and `x.f(...)`
     sample_weighted: bool = False
     mixed_float16: bool = False
     function_of: dict[int, Function] = field(default_factory=dict)  # id(FunctionDef) -> info
@@ -93,6 +94,15 @@ class ModuleIndex:
     _ops: dict[int, ops.Op | None] = field(default_factory=dict, repr=False)
     order: list[cst.CSTNode] = field(default_factory=list, repr=False)  # pre-order, all nodes
     ends: list[int] = field(default_factory=list, repr=False)  # end of each node's subtree
+
+    def calls_any(self, names: frozenset[str]) -> bool:
+        """Whether the module calls a function or class of one of these names, directly or
+        through an import alias (`from torch.nn.functional import cross_entropy as ce`)."""
+        if not self.call_names.isdisjoint(names):
+            return True
+        imports = self.imports
+        return any(imports[local].rpartition(".")[2] in names
+                   for local in self.call_names if local in imports)
 
     # --- name resolution --------------------------------------------------------------------
     def resolve(self, node: cst.CSTNode) -> str | None:
@@ -310,6 +320,7 @@ class _Indexer:
                     function.trains = True
         if kind is cst.Name:
             index.calls_by_name.setdefault(attr, []).append(node)
+        index.call_names.add(attr)
         if attr == "compile":
             index.compile_calls.append(node)
         if attr in {"compile", "add_loss"} or attr == "Lambda" or attr == "LossFunctionWrapper":

@@ -385,6 +385,11 @@ def _keras_expects(from_logits: bool | None) -> str | None:
 
 LOSS_OP_KINDS = {"softmax_xent_logits", "sigmoid_xent_logits", "binary_xent", "categorical_xent",
                  *_TORCH_EXPECTS}
+# What a module must call for `loss_use` or `compile_loss` to find anything: a cross-entropy
+# function, a loss class (called to build the loss object), or `compile`.
+LOSS_CALLS = ops.names_of(LOSS_OP_KINDS) | {
+    name for name, family in ops.KERAS_LOSSES.items()
+    if family in ops.KERAS_PROBABILITY_LOSSES} | {"compile"}
 
 
 def loss_use(ctx: FileContext, call: cst.Call) -> LossUse | None:

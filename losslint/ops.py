@@ -9,6 +9,7 @@ table maps to a kind ("log", "sum", "softmax", ...). A new framework is a new ta
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -345,6 +346,13 @@ def lookup(qualified: str) -> Op | None:
     framework, table = entry
     kind = table.get(attr)
     return Op(kind, framework, qualified) if kind else None
+
+
+def names_of(kinds: Iterable[str]) -> frozenset[str]:
+    """Every function, class or method name that denotes an operation of one of these kinds."""
+    wanted = set(kinds)
+    tables = [table for _, table in NAMESPACES.values()] + [METHODS]
+    return frozenset(name for table in tables for name, kind in table.items() if kind in wanted)
 
 
 def method(name: str) -> Op | None:

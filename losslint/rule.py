@@ -43,6 +43,9 @@ class Rule:
     frameworks: ClassVar[tuple[str, ...]] = ("tensorflow", "keras", "torch", "jax", "numpy")
     probe: ClassVar[str | None] = None  # the dynamic check that can confirm a finding
     replaces: ClassVar[tuple[str, ...]] = ()  # general codes this one replaces on the same node
+    # A rule that can only report in a module that calls one of these names (an operation's
+    # own name, or any alias an import gives it): elsewhere it is not built. None: any module.
+    calls: ClassVar[frozenset[str] | None] = None
     # An info rule whose findings can be raised to warning (LL302 where the module passes
     # `sample_weight=`): it also runs by default, and then only its raised findings are kept.
     escalates: ClassVar[bool] = False

@@ -92,6 +92,7 @@ class FromLogitsMismatch(Rule):
     code = "LL401"
     name = "from-logits-mismatch"
     scope = "all"
+    calls = models.LOSS_CALLS
     hint = "pass raw logits to losses `*_with_logits` / `from_logits=True`, probabilities " \
            "otherwise"
     VALID = [
@@ -617,6 +618,7 @@ class LossSignature(Rule):
     code = "LL403"
     name = "loss-signature"
     scope = "all"
+    calls = frozenset({"compile"})
     hint = "pass a callable `loss(y_true, y_pred)` (use a factory or a closure for extra " \
            "parameters)"
     VALID = [
@@ -1008,6 +1010,7 @@ class LossOutputMismatch(Rule):
     code = "LL405"
     name = "loss-output-mismatch"
     scope = "all"
+    calls = frozenset({"compile"})
     hint = "one sigmoid unit: `binary_crossentropy`; N softmax units: " \
            "`categorical_crossentropy` (or the sparse one for integer labels)"
     VALID = [

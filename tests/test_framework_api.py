@@ -240,3 +240,21 @@ def test_model_reader_answers_without_rules():
     compile_call = ctx.index.compile_calls[0]
     out = models.model_output(ctx, compile_call.func.value, None, compile_call)
     assert out is not None and (out.units, out.activation) == (3, "sigmoid")
+
+
+def test_a_loss_called_through_an_import_alias_is_still_checked():
+    """LL401 is built only in modules that call a cross-entropy or `compile`; an alias
+    (`cross_entropy as ce`, `BCEWithLogitsLoss as Criterion`) still counts as that call."""
+    assert found("""
+        import torch
+        from torch.nn.functional import cross_entropy as ce
+        def loss_fn(logits, target):
+            return ce(torch.softmax(logits, dim=-1), target)
+        """) == [(4, "LL401")]
+    assert found("""
+        import torch
+        from torch.nn import BCEWithLogitsLoss as Criterion
+        criterion = Criterion()
+        def loss_fn(pred, target):
+            return criterion(torch.sigmoid(pred), target)
+        """) == [(5, "LL401")]
