@@ -170,6 +170,11 @@ def literal_bool(node: cst.CSTNode | None, default: bool | None = False) -> bool
 
 
 # --- layers and model outputs -------------------------------------------------------------------
+# The calls that build a layer or a model (`Dense(...)`, `Sequential(...)`, `model.add(...)`).
+LAYER_CALLS = frozenset({*ops.KERAS_LAYERS, *ops.TORCH_LAYERS, "add",
+                         *(name.rpartition(".")[2] for name in ops.MODEL_CONSTRUCTORS)})
+
+
 def layer_of(ctx: FileContext, node: cst.CSTNode) -> tuple[str, str, str] | None:
     """(framework, class, kind) of a layer constructor call."""
     if type(node) is not cst.Call:

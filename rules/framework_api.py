@@ -788,6 +788,7 @@ class SingleUnitSoftmax(Rule):
     code = "LL404"
     name = "single-unit-softmax"
     scope = "all"
+    calls = models.LAYER_CALLS | ops.names_of({"softmax"})
     hint = "use one unit with `sigmoid` for a binary output, or N >= 2 units with `softmax`"
     VALID = [
         Valid("""
