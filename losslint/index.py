@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from . import ops
-from .tree import CHILDREN, LEAVES, assigned_names, dotted, keyword, positional, string
+from .tree import CHILDREN, NO_CHILDREN, assigned_names, dotted, keyword, positional, string
 
 TAPE_METHODS = {"gradient", "backward", "minimize"}
 
@@ -169,7 +169,7 @@ class _Indexer:
         stack holds nodes still to visit and, below each node's children, a tuple that closes
         its subtree and restores the function and class enclosing it."""
         order, ends = self.index.order, self.index.ends
-        children_of, collected, leaves = CHILDREN, _COLLECTED, LEAVES
+        children_of, collected, leaf = CHILDREN, _COLLECTED, NO_CHILDREN
         function: Function | None = None
         cls: Class | None = None
         stack: list = [self.index.module]
@@ -184,14 +184,15 @@ class _Indexer:
             position = len(order)
             append(node)
             ends.append(position + 1)
-            if kind in leaves:
+            children = children_of[kind]
+            if children is leaf:
                 continue
             if kind is cst.Import or kind is cst.ImportFrom:
                 self.imports(node)
                 continue  # nothing below an import is code
             if kind in collected:
                 self.visit(node, function, cls)
-            kids = children_of[kind](node)
+            kids = children(node)
             if not kids:
                 continue
             push((position, function, cls))
