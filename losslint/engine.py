@@ -318,15 +318,12 @@ class _Walker:
         if is_tape:
             ctx.tape_depth += 1
         loss = ctx.in_loss_code
-        self._visit(node, name, loss)
-        return name, is_function, is_tape, loss
-
-    def _visit(self, node: cst.CSTNode, name: str, loss: bool) -> None:
         for visitor in self.visit_all.get(name, ()):
             visitor(node)
         if loss:
             for visitor in self.visit_loss.get(name, ()):
                 visitor(node)
+        return name, is_function, is_tape, loss
 
     def _leave(self, node: cst.CSTNode, name: str, is_function: bool, is_tape: bool,
                loss: bool) -> None:

@@ -463,8 +463,9 @@ def _loss_objects(ctx: FileContext) -> set[str]:
 
 
 def _not_an_object(ctx: FileContext, name: str) -> bool:
-    """A builtin, or an imported or module-level function or class that the module never
-    reassigns: called, it is not a loss object (cheaper to ask than `_loss_objects`)."""
+    """A builtin, or an imported or module-level function or class that no module-level
+    assignment rebinds: called, it is not a loss object (cheaper to ask than
+    `_loss_objects`)."""
     index = ctx.index
     if name in index.constants:
         return False

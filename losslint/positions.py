@@ -11,6 +11,7 @@ nodes (and the children their position is taken from) only. The result is the sa
 from __future__ import annotations
 
 import bisect
+import contextlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -46,9 +47,9 @@ class _OffsetState(CodegenState):
         if key in self.wanted and key not in self.ranges:  # a syntactic range comes first
             self.ranges[key] = (self.starts[key], self.length)
 
-    def record_syntactic_position(self, node: cst.CSTNode, *,
-                                  start_node: cst.CSTNode | None = None,
-                                  end_node: cst.CSTNode | None = None) -> _Record | _Nothing:
+    def record_syntactic_position(
+            self, node: cst.CSTNode, *, start_node: cst.CSTNode | None = None,
+            end_node: cst.CSTNode | None = None) -> contextlib.AbstractContextManager[None]:
         if id(node) not in self.wanted:
             return _NOTHING
         for hoisted in (start_node, end_node):  # positions taken from a child: locate it too
@@ -57,15 +58,7 @@ class _OffsetState(CodegenState):
         return _Record(self, node, start_node, end_node)
 
 
-class _Nothing:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-
-_NOTHING = _Nothing()
+_NOTHING = contextlib.nullcontext()  # for every node nobody asked about
 
 
 class _Record:
