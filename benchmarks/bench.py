@@ -5,12 +5,13 @@
     .venv/bin/python benchmarks/bench.py PATH... [--quick]
 
 Every measurement is a fresh process over the same file list (discovered as losslint does),
-timed by wall clock, with the peak resident memory of the process tree. The floor and the two
-cold runs are repeated `--repeat` times, interleaved, and the fastest of each is kept: on a
-shared machine the noise only ever adds time, and interleaving exposes each command to the
-same conditions. Ratios:
+timed by wall clock, with the peak resident memory of the process tree. losslint runs from
+bytecode, as installed. The floors and the two cold runs are repeated `--repeat` times,
+interleaved, and the fastest of each is kept: on a shared machine the noise only ever adds
+time, and interleaving exposes each command to the same conditions. Ratios:
 
-- cold, one process, prefilter off (every file parsed) / libcst parse-only;
+- cold, one process, prefilter off (every file parsed) / libcst parse-only, and / the same
+  parse with losslint's garbage-collector threshold (the engine's cost apart from that);
 - cold, `--jobs` default, prefilter on / libcst parse-only;
 - warm (cache filled, nothing changed) / cold;
 - `flake8 --select LL` / `flake8` with its default plugins (both `-j auto`);
@@ -45,6 +46,15 @@ for path in sys.argv[1:]:
 """
 
 
+def parse_only_collecting_like_losslint() -> str:
+    """The floor with losslint's garbage-collector threshold (`batch.GC_THRESHOLD`), to show
+    what the engine costs apart from what that setting saves."""
+    sys.path.insert(0, str(ROOT))
+    from losslint.batch import GC_THRESHOLD
+
+    return f"import gc\ngc.set_threshold{GC_THRESHOLD}\n{PARSE_ONLY}"
+
+
 def default_paths(tensorflow: bool) -> list[str]:
     paths = [SITE / "keras"] if (SITE / "keras").is_dir() else [ROOT]
     if tensorflow and (SITE / "tensorflow").is_dir():
@@ -57,6 +67,16 @@ def discover(paths: list[str]) -> list[str]:
     from losslint import files
 
     return [str(p) for p in files.discover(paths) if str(p).endswith(".py")]
+
+
+def compile_losslint() -> None:
+    """Run losslint from bytecode, as a regular install does: pip compiles a package's modules
+    when it installs it, but an editable install compiles them at first import, and under
+    PYTHONDONTWRITEBYTECODE at every start (the floor's libcst is installed compiled)."""
+    import compileall
+
+    for folder in ("losslint", "rules"):
+        compileall.compile_dir(str(ROOT / folder), quiet=1)
 
 
 def measure(command: list[str], env: dict | None = None) -> tuple[float, float, int]:
@@ -91,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(sources)} files, {lines} lines, from {', '.join(paths)}")
     print(f"machine: {platform.machine()}, {cpus} CPUs, {platform.python_implementation()} "
           f"{platform.python_version()}, {platform.platform()}")
+    compile_losslint()
+    parse_only_gc = parse_only_collecting_like_losslint()
     losslint = [str(BIN / "losslint")]
     cache = Path(tempfile.mkdtemp(prefix="losslint-bench-"))
     results: dict[str, tuple[float, float, int]] = {}
@@ -106,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(max(1, args.repeat)):
             shutil.rmtree(cache, ignore_errors=True)
             run("libcst parse-only, 1 process", [sys.executable, "-c", PARSE_ONLY, *sources])
+            run("  the same, losslint's GC threshold",
+                [sys.executable, "-c", parse_only_gc, *sources])
             run("losslint cold, -j 1, no prefilter",
                 [*losslint, "-j", "1", "--no-prefilter", "--no-cache", *sources])
             run(f"losslint cold, -j {cpus}, prefilter",
@@ -134,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     print("ratios:")
     rows = {
         "cold -j 1 no prefilter / parse-only (target <= 1.2)": ratio(single, parse),
+        "  the same / parse-only with losslint's GC threshold": ratio(
+            single, "  the same, losslint's GC threshold"),
         f"cold -j {cpus} prefilter / parse-only": ratio(cold, parse),
         "warm / cold (target <= 0.1)": ratio("losslint warm", cold),
         "flake8 --select LL / flake8 default": ratio("flake8 --select LL (-j auto)",

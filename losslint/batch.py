@@ -11,15 +11,16 @@ path, cell, line and column.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gc
 import os
 import signal
 import sys
 import time
 from collections.abc import Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import engine, files, guard, notebook, prefilter
 from .cache import Cache, default_dir
@@ -27,6 +28,9 @@ from .config import Settings, ignored_for
 from .finding import Finding
 from .rule import Rule
 from .rules import all_rules
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 
 @dataclass
@@ -208,8 +212,28 @@ def _lint_chunk(chunk: list[tuple[str, bytes, str | None]], settings: Settings,
 TOTAL = "(all)"  # timings key: the whole time spent linting files, rules included
 
 
+# A parse makes a few hundred thousand objects that live until the file is linted and are then
+# freed by reference counting (trees, index and reports hold no reference cycle: tested). At
+# the collector's default threshold (700 new objects) it traces each tree many times over for
+# nothing: 3.9 s of a 40 s run on the keras sources, 0.3 s with this threshold. A run raises
+# it (as mypy does); the rare cyclic garbage is still collected, every 200,000 new objects.
+GC_THRESHOLD = (200_000, 30, 30)
+
+
+@contextlib.contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Raise the garbage collector's thresholds for a run, and restore them after."""
+    previous = gc.get_threshold()
+    gc.set_threshold(*GC_THRESHOLD)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*previous)
+
+
 def _worker_init() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+    gc.set_threshold(*GC_THRESHOLD)  # inherited under fork; set again for spawn
 
 
 def _worker(chunk: list[tuple[str, bytes, str | None]], settings: Settings, codes: list[str],
@@ -240,7 +264,9 @@ def _chunks(todo: list[tuple[str, bytes, str | None]], jobs: int
 
 def _pool(todo: list[tuple[str, bytes, str | None]], settings: Settings, codes: list[str],
           options: RunOptions) -> Iterator[Result]:
-    import multiprocessing
+    import multiprocessing  # only a run with a pool pays for these imports
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
 
     chunks = _chunks(todo, options.jobs)
     jobs = min(options.jobs, len(chunks))

@@ -99,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return _main(args)
+        with batch.fewer_collections():
+            return _main(args)
     except config.ConfigError as error:
         print(f"losslint: error: {error}", file=sys.stderr)
         return 2

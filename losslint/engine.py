@@ -63,12 +63,14 @@ class _Frame:
 class FileContext:
     """What a rule may ask while it visits one module."""
 
-    def __init__(self, path: str, source: str, module: cst.Module, options: Options) -> None:
+    def __init__(self, path: str, source: str, module: cst.Module, options: Options,
+                 marked: frozenset[type] = frozenset()) -> None:
+        """`marked`: the node classes the rule walk visits (see `index.build`)."""
         self.path = path
         self.source = source
         self.module = module
         self.options = options
-        self.index: ModuleIndex = build(module)
+        self.index: ModuleIndex = build(module, marked)
         self.scope = scope_mod.compute(self.index, options.loss_names,
                                        options.all_code)
         self.evaluator = Evaluator(self.index)
@@ -142,8 +144,8 @@ class FileContext:
     def flow(self) -> GradientFlow:
         """The gradient-flow analysis of the module (built on first use)."""
         if self._flow is None:
-            self._flow = GradientFlow(self.index, self.scope, self.source,
-                                      self.options.loss_names, self.options.all_code)
+            self._flow = GradientFlow(self.index, self.scope, self.options.loss_names,
+                                      self.options.all_code)
         return self._flow
 
     def is_loss_function(self, function: Function | None) -> bool:
@@ -204,11 +206,14 @@ class Linter:
     def __init__(self, rules: Iterable[type[Rule]], options: Options | None = None) -> None:
         self.rule_classes = list(rules)
         self.options = options or Options()
+        self.marked = _node_types_named(frozenset(
+            {*(attr[6:] for rule in self.rule_classes for attr in _visitor_names(rule)),
+             *_CONTEXT_NODES}))
 
     def lint(self, path: str, source: str, module: cst.Module | None = None) -> list[Finding]:
         if module is None:
             module = cst.parse_module(source)
-        ctx = FileContext(path, source, module, self.options)
+        ctx = FileContext(path, source, module, self.options, self.marked)
         rules = [cls(ctx) for cls in self.rule_classes
                  if cls.calls is None or ctx.index.calls_any(cls.calls)]
         _Walker(ctx, rules).run()
@@ -269,39 +274,36 @@ class _Walker:
                 table.setdefault(attr[6:], []).append(_timed(rule, attr))
 
     def run(self) -> None:
-        """Replay the index's pre-order walk over the nodes some rule visits or that change
-        the context: visit each, and leave it when its subtree (which ends at `ends[i]`) is
-        done."""
+        """Replay the index's marks (the nodes some rule visits or that change the context),
+        statement by statement: visit each, and leave it when its subtree is done."""
         ctx = self.ctx
-        order, ends = ctx.index.order, ctx.index.ends
+        index = ctx.index
+        marks, ends, starts = index.marks, index.mark_ends, index.statement_marks
         visit_all, visit_loss = self.visit_all, self.visit_loss
-        wanted = _node_types_named(frozenset({*self.visit_all, *self.leave_all, *self.visit_loss,
-                                              *self.leave_loss, *_CONTEXT_NODES}))
-        hits = [i for i, node in enumerate(order) if type(node) in wanted]
         # Only nodes that change the context or that a rule leaves wait for their subtree.
         waiting = {*self.leave_all, *self.leave_loss, *_CONTEXT_NODES}
         open_nodes: list[tuple[int, cst.CSTNode, str, bool, bool, bool]] = []
-        statement, statement_start, statement_end = -1, 0, 1  # order[0] is the Module
-        for i in hits:
-            while open_nodes and open_nodes[-1][0] <= i:
-                self._leave(*open_nodes.pop()[1:])
-            while i >= statement_end:  # the next top-level statement
-                statement, statement_start = statement + 1, statement_end
-                statement_end = ends[statement_start]
-                ctx.statement = statement
-                ctx.module_loss_statement = self._module_loss(order[statement_start])
-            node = order[i]
-            name = type(node).__name__
-            if name in waiting:
-                open_nodes.append((ends[i], node, *self._enter(node, name)))
+        for number, statement in enumerate(ctx.module.body):
+            first, last = starts[number], starts[number + 1]
+            if first == last:
                 continue
-            for visitor in visit_all.get(name, ()):  # inline: most nodes are calls
-                visitor(node)
-            if name in visit_loss and ctx.in_loss_code:
-                for visitor in visit_loss[name]:
+            ctx.statement = number
+            ctx.module_loss_statement = self._module_loss(statement)
+            for i in range(first, last):
+                while open_nodes and open_nodes[-1][0] <= i:
+                    self._leave(*open_nodes.pop()[1:])
+                node = marks[i]
+                name = type(node).__name__
+                if name in waiting:
+                    open_nodes.append((ends[i], node, *self._enter(node, name)))
+                    continue
+                for visitor in visit_all.get(name, ()):  # inline: most nodes are calls
                     visitor(node)
-        while open_nodes:
-            self._leave(*open_nodes.pop()[1:])
+                if name in visit_loss and ctx.in_loss_code:
+                    for visitor in visit_loss[name]:
+                        visitor(node)
+            while open_nodes:
+                self._leave(*open_nodes.pop()[1:])
         ctx.module_loss_statement = False
 
     def _module_loss(self, statement: cst.CSTNode) -> bool:

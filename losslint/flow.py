@@ -32,7 +32,7 @@ from . import ops
 from .evaluator import LABEL_NAMES
 from .index import Function, ModuleIndex
 from .scope import LossScope, class_kind, inputs_of, is_loss_name, name_tokens
-from .tree import assigned_names, children, dotted, keyword, positional, string, walk_own
+from .tree import CHILDREN, assigned_names, children, dotted, keyword, positional, string, walk_own
 
 # Operation kinds whose output carries no gradient to their input.
 NON_DIFFERENTIABLE = {"argmax", "argmin", "round", "floor", "ceil", "sign", "compare"}
@@ -487,11 +487,10 @@ def _integer_cast(node: cst.Call, op: ops.Op) -> bool:
 class GradientFlow:
     """The gradient-flow questions of one module, answered lazily and cached."""
 
-    def __init__(self, index: ModuleIndex, scope: LossScope, source: str = "",
-                 loss_names: tuple[str, ...] = (), all_code: bool = False) -> None:
+    def __init__(self, index: ModuleIndex, scope: LossScope, loss_names: tuple[str, ...] = (),
+                 all_code: bool = False) -> None:
         self.index = index
         self.scope = scope
-        self.source = source
         self.loss_names = loss_names
         self.all_code = all_code
         self._bodies: dict[int, Body] = {}
@@ -597,7 +596,7 @@ class GradientFlow:
         if self._custom is None:
             found = {id(f.node) for f in self.index.functions
                      if any(d.endswith("custom_gradient") for d in f.decorators)}
-            if "custom_gradient" in self.source:
+            if self.index.calls_any(_CUSTOM_GRADIENT):
                 for node in _calls(self.index.module):
                     op = self.index.op_of(node)
                     if op is None or op.kind != "custom_gradient":
@@ -760,10 +759,13 @@ class GradientFlow:
         return result
 
 
+_CUSTOM_GRADIENT = ops.names_of({"custom_gradient"})
+
+
 def _calls(module: cst.Module) -> Iterator[cst.Call]:
     stack: list[cst.CSTNode] = [module]
     while stack:
         node = stack.pop()
-        if isinstance(node, cst.Call):
+        if type(node) is cst.Call:
             yield node
-        stack.extend(children(node))
+        stack.extend(CHILDREN[type(node)](node))

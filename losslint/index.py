@@ -92,8 +92,12 @@ class ModuleIndex:
     function_of: dict[int, Function] = field(default_factory=dict)  # id(FunctionDef) -> info
     _resolved: dict[int, str | None] = field(default_factory=dict, repr=False)
     _ops: dict[int, ops.Op | None] = field(default_factory=dict, repr=False)
-    order: list[cst.CSTNode] = field(default_factory=list, repr=False)  # pre-order, all nodes
-    ends: list[int] = field(default_factory=list, repr=False)  # end of each node's subtree
+    # For the rule walk: the nodes of the classes `build` was asked to mark, in pre-order; for
+    # each, the number of marks once its subtree is done; for each top-level statement, the
+    # number of marks before it (and after the last, the total).
+    marks: list[cst.CSTNode] = field(default_factory=list, repr=False)
+    mark_ends: list[int] = field(default_factory=list, repr=False)
+    statement_marks: list[int] = field(default_factory=list, repr=False)
 
     def calls_any(self, names: frozenset[str]) -> bool:
         """Whether the module calls a function or class of one of these names, directly or
@@ -148,9 +152,10 @@ class ModuleIndex:
         return None
 
 
-def build(module: cst.Module) -> ModuleIndex:
+def build(module: cst.Module, marked: frozenset[type] = frozenset()) -> ModuleIndex:
+    """Index `module`, keeping the nodes of the `marked` classes for the rule walk."""
     index = ModuleIndex(module)
-    _Indexer(index).run()
+    _Indexer(index).run(marked)
     return index
 
 
@@ -161,47 +166,57 @@ class _Indexer:
     def __init__(self, index: ModuleIndex) -> None:
         self.index = index
 
-    def run(self) -> None:
+    def run(self, marked: frozenset[type]) -> None:
         """One pre-order pass; imports are recorded as they come (they precede their uses).
 
-        The walk order is kept (`order`, and for each node the end of its subtree in `ends`) so
-        that the rule walk replays it instead of computing every node's children again. The
-        stack holds nodes still to visit and, below each node's children, a tuple that closes
-        its subtree and restores the function and class enclosing it."""
-        order, ends = self.index.order, self.index.ends
+        The stack holds nodes still to visit and, below the children of a function, a class
+        or a marked node, a tuple that closes its subtree and restores the function and class
+        enclosing it. Other nodes change nothing when their subtree is done."""
+        index = self.index
+        marks, mark_ends = index.marks, index.mark_ends
         children_of, collected, leaf = CHILDREN, _COLLECTED, NO_CHILDREN
         function: Function | None = None
         cls: Class | None = None
-        stack: list = [self.index.module]
-        pop, push, extend, append = stack.pop, stack.append, stack.extend, order.append
-        while stack:
-            node = pop()
-            kind = type(node)  # node classes are final: `is` for speed (no ABC check)
-            if kind is tuple:  # the subtree that started at `position` is done
-                position, function, cls = node
-                ends[position] = len(order)
-                continue
-            position = len(order)
-            append(node)
-            ends.append(position + 1)
-            children = children_of[kind]
-            if children is leaf:
-                continue
-            if kind is cst.Import or kind is cst.ImportFrom:
-                self.imports(node)
-                continue  # nothing below an import is code
-            if kind in collected:
-                self.visit(node, function, cls)
-            kids = children(node)
-            if not kids:
-                continue
-            push((position, function, cls))
-            if kind is cst.FunctionDef:
-                function, cls = self.function(node, function, cls), None
-            elif kind is cst.ClassDef:
-                function, cls = None, self.klass(node)
-            kids.reverse()
-            extend(kids)
+        stack: list = []
+        pop, push, extend, mark = stack.pop, stack.append, stack.extend, marks.append
+        for statement in index.module.body:
+            index.statement_marks.append(len(marks))
+            push(statement)
+            while stack:
+                node = pop()
+                kind = type(node)  # node classes are final: `is` for speed (no ABC check)
+                if kind is tuple:  # the subtree of a function, class or marked node is done
+                    slot, function, cls = node
+                    if slot >= 0:
+                        mark_ends[slot] = len(marks)
+                    continue
+                slot = -1
+                if kind in marked:
+                    slot = len(marks)
+                    mark(node)
+                    mark_ends.append(slot + 1)
+                children = children_of[kind]
+                if children is leaf:
+                    continue
+                if kind is cst.Import or kind is cst.ImportFrom:
+                    self.imports(node)
+                    continue  # nothing below an import is code
+                if kind in collected:
+                    self.visit(node, function, cls)
+                kids = children(node)
+                if not kids:
+                    continue
+                if kind is cst.FunctionDef:
+                    push((slot, function, cls))
+                    function, cls = self.function(node, function, cls), None
+                elif kind is cst.ClassDef:
+                    push((slot, function, cls))
+                    function, cls = None, self.klass(node)
+                elif slot >= 0:
+                    push((slot, function, cls))
+                kids.reverse()
+                extend(kids)
+        index.statement_marks.append(len(marks))
 
     # --- collectors ---------------------------------------------------------------------------
     def imports(self, node: cst.Import | cst.ImportFrom) -> None:

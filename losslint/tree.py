@@ -218,8 +218,11 @@ _NESTED = frozenset(t for t in NODE_TYPES if issubclass(t, (cst.FunctionDef, cst
 def walk_own(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
     """Like `walk`, but does not enter nested functions, classes or lambdas below `node`."""
     stack = [node]
+    pop, extend, nested = stack.pop, stack.extend, _NESTED
     while stack:
-        current = stack.pop()
+        current = pop()
         yield current
-        stack.extend(reversed([k for k in CHILDREN[type(current)](current)
-                               if type(k) not in _NESTED]))
+        kids = CHILDREN[type(current)](current)
+        if kids:
+            kids.reverse()
+            extend([k for k in kids if type(k) not in nested])

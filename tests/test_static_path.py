@@ -59,3 +59,26 @@ def test_a_linted_tree_is_freed_without_the_garbage_collector():
         if enabled:
             gc.enable()
     assert kept == []
+
+
+def test_a_cli_run_collects_garbage_rarely_and_restores_the_collector(monkeypatch):
+    """Since trees are freed by reference counting, a run raises the collector's threshold
+    (tracing each tree many times is most of the collector's cost); a host process that calls
+    `main` (a test, an editor) gets its own settings back."""
+    import gc
+
+    from losslint import batch, cli, runner
+
+    during = []
+    real_run = runner.run
+
+    def spy(*args, **kwargs):
+        during.append(gc.get_threshold())
+        return real_run(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "run", spy)
+    before = gc.get_threshold()
+    assert before != batch.GC_THRESHOLD
+    assert cli.main(["--exit-zero", "--format", "json", str(ROOT / "examples")]) == 0
+    assert during == [batch.GC_THRESHOLD]
+    assert gc.get_threshold() == before
