@@ -175,6 +175,8 @@ class _Indexer:
         index = self.index
         marks, mark_ends = index.marks, index.mark_ends
         children_of, collected, leaf = CHILDREN, _COLLECTED, NO_CHILDREN
+        import_, import_from, function_def, class_def = (cst.Import, cst.ImportFrom,
+                                                         cst.FunctionDef, cst.ClassDef)
         function: Function | None = None
         cls: Class | None = None
         stack: list = []
@@ -198,7 +200,7 @@ class _Indexer:
                 children = children_of[kind]
                 if children is leaf:
                     continue
-                if kind is cst.Import or kind is cst.ImportFrom:
+                if kind is import_ or kind is import_from:
                     self.imports(node)
                     continue  # nothing below an import is code
                 if kind in collected:
@@ -206,10 +208,10 @@ class _Indexer:
                 kids = children(node)
                 if not kids:
                     continue
-                if kind is cst.FunctionDef:
+                if kind is function_def:
                     push((slot, function, cls))
                     function, cls = self.function(node, function, cls), None
-                elif kind is cst.ClassDef:
+                elif kind is class_def:
                     push((slot, function, cls))
                     function, cls = None, self.klass(node)
                 elif slot >= 0:
