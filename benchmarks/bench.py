@@ -12,6 +12,7 @@ time, and interleaving exposes each command to the same conditions. Ratios:
 
 - cold, one process, prefilter off (every file parsed) / libcst parse-only, and / the same
   parse with losslint's garbage-collector threshold (the engine's cost apart from that);
+  fastest / fastest, and the median of the ratios within each repeat;
 - cold, `--jobs` default, prefilter on / libcst parse-only;
 - warm (cache filled, nothing changed) / cold;
 - `flake8 --select LL` / `flake8` with its default plugins (both `-j auto`);
@@ -26,6 +27,7 @@ import json
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -116,10 +118,12 @@ def main(argv: list[str] | None = None) -> int:
     losslint = [str(BIN / "losslint")]
     cache = Path(tempfile.mkdtemp(prefix="losslint-bench-"))
     results: dict[str, tuple[float, float, int]] = {}
+    times: dict[str, list[float]] = {}  # every run, in order
 
     def run(name: str, command: list[str]) -> None:
         seconds, rss, rc = measure(command)
         print(f"  {name:42} {seconds:8.2f} s  {rss:7.0f} MB  (exit {rc})", flush=True)
+        times.setdefault(name, []).append(seconds)
         if name in results:  # a repeat: keep the fastest time and the largest memory
             seconds, rss = min(seconds, results[name][0]), max(rss, results[name][1])
         results[name] = seconds, rss, rc
@@ -149,6 +153,16 @@ def main(argv: list[str] | None = None) -> int:
             return "n/a"
         return f"{results[a][0] / results[b][0]:.2f}x"
 
+    def paired(a: str, b: str) -> str:
+        """The median, over the repeats, of the ratio of `a` to `b` within one repeat (the
+        fastest/fastest ratio can pair a run that had the machine to itself with one that
+        did not)."""
+        pairs = [x / y for x, y in zip(times.get(a, []), times.get(b, []), strict=True)]
+        if not pairs:
+            return "n/a"
+        each = ", ".join(f"{p:.2f}" for p in pairs)
+        return f"{statistics.median(pairs):.2f}x (each repeat: {each})"
+
     parse = "libcst parse-only, 1 process"
     single = "losslint cold, -j 1, no prefilter"
     cold = f"losslint cold, -j {cpus}, prefilter"
@@ -159,6 +173,9 @@ def main(argv: list[str] | None = None) -> int:
     rows = {
         "cold -j 1 no prefilter / parse-only (target <= 1.2)": ratio(single, parse),
         "  the same / parse-only with losslint's GC threshold": ratio(
+            single, "  the same, losslint's GC threshold"),
+        "  median, repeat by repeat / parse-only": paired(single, parse),
+        "  median, repeat by repeat / parse-only, GC threshold": paired(
             single, "  the same, losslint's GC threshold"),
         f"cold -j {cpus} prefilter / parse-only": ratio(cold, parse),
         "warm / cold (target <= 0.1)": ratio("losslint warm", cold),
@@ -176,7 +193,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {name:42} {value:.4f}")
     if args.json:
         args.json.write_text(json.dumps({"files": len(sources), "lines": lines, "cpus": cpus,
-                                         "results": results, "ratios": rows}, indent=2))
+                                         "results": results, "times": times,
+                                         "ratios": rows}, indent=2))
     return 0
 
 
