@@ -129,6 +129,13 @@ def _main(args: argparse.Namespace) -> int:
         for path in missing:
             print(f"losslint: error: {path}: {_missing_reason(path)}", file=sys.stderr)
         return 2
+    fixing = args.fix or args.diff or args.add_noqa
+    if fixing and "-" in args.paths:
+        if args.paths != ["-"]:
+            print("losslint: error: with --fix, --diff or --add-noqa, `-` (stdin) must be the "
+                  "only path: the fixed source is written to stdout", file=sys.stderr)
+            return 2
+        return fix.from_stdin(args, settings_for(args, Path.cwd()))
     fixed = fix.from_cli(args, _groups(args.paths), settings_for)
     if fixed is not None and fixed.exit_code is not None:
         return fixed.exit_code

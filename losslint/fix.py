@@ -239,7 +239,7 @@ def write_atomic(path: Path, data: bytes) -> None:
 def fix_file(path: Path, settings: config.Settings, rules: list[type[Rule]], *,
              unsafe: bool = False, add_noqa: bool = False) -> FileFix | None:
     """The fixed text of one file (nothing written); None when it cannot be read."""
-    from . import notebook, runner
+    from . import notebook
 
     try:
         data = path.read_bytes()
@@ -252,16 +252,22 @@ def fix_file(path: Path, settings: config.Settings, rules: list[type[Rule]], *,
         text = files.decode(data, str(path))
     except files.SourceError:
         return None
-    name = str(path)
+    after, count = fix_source(text, str(path), settings, rules, unsafe=unsafe,
+                              add_noqa=add_noqa)
+    return FileFix(path, text, after, count, files.encoding_of(data))
+
+
+def fix_source(text: str, name: str, settings: config.Settings, rules: list[type[Rule]], *,
+               unsafe: bool = False, add_noqa: bool = False) -> tuple[str, int]:
+    """The fixed text (or the text with noqa comments) and the number of changes."""
+    from . import runner
 
     def lint(source: str) -> list[Finding]:
         return runner.lint_source(source, name, settings, rules)
 
     if add_noqa:
-        after, count = add_noqa_text(text, [f for f in lint(text) if f.code != "LL001"])
-    else:
-        after, count = fix_text(text, lint, unsafe)
-    return FileFix(path, text, after, count, files.encoding_of(data))
+        return add_noqa_text(text, [f for f in lint(text) if f.code != "LL001"])
+    return fix_text(text, lint, unsafe)
 
 
 def run(paths: list[str], settings: config.Settings, *, unsafe: bool = False,
@@ -331,6 +337,35 @@ def from_cli(args: argparse.Namespace, groups: list[tuple[Path, list[str]]],
         if args.diff:
             for changed in result.changed:
                 sys.stdout.write(changed.diff())
+    return _summarise(outcome, args)
+
+
+def from_stdin(args: argparse.Namespace, settings: config.Settings) -> int:
+    """`--fix -`, `--diff -` and `--add-noqa -`, as ruff does for an editor: the source is read
+    from stdin and the fixed source (or the diff) written to stdout; what is left to fix goes
+    to stderr. Nothing is lost: a source that does not parse comes back unchanged."""
+    from . import runner
+    from .report import text as text_report
+
+    name = args.stdin_filename or "<stdin>"
+    source = sys.stdin.read()
+    rules = runner.selected_rules(settings)
+    after, count = fix_source(source, name, settings, rules, unsafe=args.unsafe_fixes,
+                              add_noqa=args.add_noqa)
+    change = FileFix(Path(name), source, after, count)
+    sys.stdout.write(change.diff() if args.diff else after)
+    outcome = _summarise(Outcome(fixed=count, files=int(change.changed)), args)
+    if outcome.exit_code is not None:
+        return outcome.exit_code
+    left = runner.lint_source(after, name, settings, rules)
+    sys.stderr.write(text_report.render(left, sources={name: after.splitlines()}, files=1))
+    if outcome.exit_non_zero or (left and not args.exit_zero):
+        return 1
+    return 0
+
+
+def _summarise(outcome: Outcome, args: argparse.Namespace) -> Outcome:
+    """Say on stderr what the fix step did, and set how the run ends."""
     if args.diff:
         noun = "comment" if args.add_noqa else "fix"
         plural = "" if outcome.fixed == 1 else ("es" if noun == "fix" else "s")

@@ -3,6 +3,7 @@ the replacement code in the user's own spelling."""
 
 from __future__ import annotations
 
+import io
 import shutil
 import textwrap
 from pathlib import Path
@@ -276,6 +277,53 @@ def test_diff_writes_nothing(tmp_path, capsys):
         in out
     assert path.read_text() == BAD
     assert cli.main(["--diff", str(path)]) == 0  # no safe fix: no diff
+
+
+def _stdin(monkeypatch, capsys, text: str, *args: str) -> tuple[int, str, str]:
+    monkeypatch.setattr("sys.stdin", io.StringIO(text))
+    code = cli.main([*args, "--stdin-filename", "losses.py", "-"])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_fix_from_stdin_writes_the_fixed_source_to_stdout(monkeypatch, capsys):
+    """What an editor runs: the fixed source on stdout, what is left on stderr."""
+    code, out, err = _stdin(monkeypatch, capsys, BAD, "--fix", "--unsafe-fixes")
+    assert code == 0
+    assert "tf.math.log(tf.maximum(y_pred, 1e-7))" in out
+    assert "# the cross-entropy, by hand" in out
+    assert "LL101" not in err and "fixed 2 findings" in err
+    code, out, err = _stdin(monkeypatch, capsys, BAD, "--fix")  # no safe fix applies
+    assert code == 1
+    assert out == BAD
+    assert "losses.py:6:" in err and "LL101" in err
+
+
+def test_diff_and_noqa_from_stdin(monkeypatch, capsys):
+    code, out, err = _stdin(monkeypatch, capsys, BAD, "--diff", "--unsafe-fixes")
+    assert code == 1
+    assert out.startswith("--- losses.py\n+++ losses.py\n")
+    assert "would apply 2 fixes" in err
+    code, out, _ = _stdin(monkeypatch, capsys, BAD, "--add-noqa")
+    assert code == 0
+    assert "tf.math.log(y_pred), axis=-1)  # noqa: LL101" in out
+
+
+def test_stdin_that_does_not_parse_comes_back_unchanged(monkeypatch, capsys):
+    broken = BAD + "def oops(:\n"
+    code, out, err = _stdin(monkeypatch, capsys, broken, "--fix", "--unsafe-fixes")
+    assert code == 1
+    assert out == broken
+    assert "LL001" in err
+
+
+def test_stdin_must_be_the_only_path_when_fixing(tmp_path, monkeypatch, capsys):
+    path = tmp_path / "losses.py"
+    path.write_text(BAD)
+    monkeypatch.setattr("sys.stdin", io.StringIO(BAD))
+    assert cli.main(["--fix", "--unsafe-fixes", "-", str(path)]) == 2
+    assert "must be the only path" in capsys.readouterr().err
+    assert path.read_text() == BAD
 
 
 def test_exit_non_zero_on_fix(tmp_path):
