@@ -230,7 +230,11 @@ class _Scanner:
         if isinstance(node, cst.Assign):
             self.expressions(node.value, ordinal)
             for target in node.targets:
-                self.define(target.target, ordinal, node.value, "assign")
+                item = target.target
+                if isinstance(item, cst.Subscript) and isinstance(item.value, cst.Name):
+                    self.define(item.value, ordinal, node.value, "aug")  # `xs[i] = v`
+                else:
+                    self.define(item, ordinal, node.value, "assign")
         elif isinstance(node, cst.AnnAssign):
             self.expressions(node.value, ordinal)
             if node.value is not None:
@@ -243,6 +247,22 @@ class _Scanner:
             self.body.returns.append((node, ordinal))
         else:
             self.expressions(node, ordinal)
+            if isinstance(node, cst.Expr):
+                self.mutation(node.value, ordinal)
+
+    def mutation(self, call: cst.BaseExpression, ordinal: int) -> None:
+        """`xs.append(v)` and the like: from here on `xs` also holds `v`."""
+        if type(call) is not cst.Call or not call.args:
+            return
+        func = call.func
+        if type(func) is cst.Attribute and type(func.value) is cst.Name and \
+                func.attr.value in _MUTATORS:
+            self.define(func.value, ordinal, call.args[-1].value, "aug")
+
+
+# Methods that put a value into the container they are called on.
+_MUTATORS = frozenset({"append", "extend", "insert", "add", "update", "appendleft",
+                       "extendleft", "setdefault"})
 
 
 def _dominates(definition: tuple[int, ...], use: tuple[int, ...]) -> bool:

@@ -78,7 +78,7 @@ class ModuleIndex:
     classes: dict[str, Class] = field(default_factory=dict)
     constants: dict[str, cst.BaseExpression] = field(default_factory=dict)
     loss_args: set[str] = field(default_factory=set)  # names given as loss= / add_loss / ...
-    replica_fns: set[str] = field(default_factory=set)  # names passed to strategy.run
+    replica_fns: set[str] = field(default_factory=set)  # `f`, `self.f` in strategy.run(f)
     compile_calls: list[cst.Call] = field(default_factory=list)
     calls_by_name: dict[str, list[cst.Call]] = field(default_factory=dict)
     tape_withs: set[int] = field(default_factory=set)  # ids of `with GradientTape()` nodes
@@ -356,6 +356,9 @@ class _Indexer:
             fn = positional(node, 0) or keyword(node, "fn")
             if isinstance(fn, cst.Name):
                 index.replica_fns.add(fn.value)
+            elif isinstance(fn, cst.Attribute) and isinstance(fn.value, cst.Name) and \
+                    fn.value.value == "self":  # `strategy.run(self.replica_step, ...)`
+                index.replica_fns.add(fn.attr.value)
         if attr in {"fit", "evaluate", "train_on_batch", "test_on_batch"} and (
             keyword(node, "sample_weight") is not None or keyword(node, "class_weight") is not None
         ):

@@ -297,8 +297,30 @@ class CustomGradientContract(Rule):
                 grad[x < 0] = 0
                 return grad, None, None
         """),
+        Valid("""
+        import tensorflow as tf
+        @tf.custom_gradient
+        def double_all(*xs):
+            def grad(*dys):
+                grads = []
+                for dy in dys:
+                    grads.append(2.0 * dy)
+                return grads
+            return [2.0 * x for x in xs], grad
+        """),
     ]
     INVALID = [
+        Invalid("""
+        import tensorflow as tf
+        @tf.custom_gradient
+        def double_all(*xs):
+            def grad(*dys):
+                grads = []
+                for x in xs:
+                    grads.append(tf.ones_like(x))
+                return grads
+            return [2.0 * x for x in xs], grad
+        """, line=4, message="ignores the upstream gradient `dys` (it returns `grads`)"),
         Invalid("""
         import tensorflow as tf
         @tf.custom_gradient

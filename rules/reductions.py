@@ -588,6 +588,19 @@ class ReplicaReduction(Rule):
         def run(strategy, x, y):
             return strategy.run(step_fn, args=(x, y))
         """),
+        Valid("""
+        import tensorflow as tf
+        class Trainer:
+            def replica_step(self, x, y):
+                with tf.GradientTape() as tape:
+                    per_example = tf.square(y - self.model(x))
+                    loss = tf.nn.compute_average_loss(per_example, global_batch_size=64)
+                grads = tape.gradient(loss, self.model.trainable_variables)
+                self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))
+                return loss
+            def distributed_step(self, x, y):
+                return self.strategy.run(self.replica_step, args=(x, y))
+        """),
     ]
     INVALID = [
         Invalid("""
@@ -624,6 +637,18 @@ class ReplicaReduction(Rule):
         def run(strategy, x, y):
             return strategy.run(step_fn, args=(x, y))
         """, line=6),
+        Invalid("""
+        import tensorflow as tf
+        class Trainer:
+            def replica_step(self, x, y):
+                with tf.GradientTape() as tape:
+                    loss = tf.reduce_mean(tf.square(y - self.model(x)))
+                grads = tape.gradient(loss, self.model.trainable_variables)
+                self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))
+                return loss
+            def distributed_step(self, x, y):
+                return self.strategy.run(self.replica_step, args=(x, y))
+        """, line=5, message="`Trainer.replica_step`"),
     ]
 
     def visit_Call(self, node: cst.Call) -> None:
