@@ -16,6 +16,8 @@ time, and interleaving exposes each command to the same conditions. Ratios:
 - cold, `--jobs` default, prefilter on / libcst parse-only;
 - warm (cache filled, nothing changed) / cold;
 - `flake8 --select LL` / `flake8` with its default plugins (both `-j auto`);
+- the CPU time the losslint plugin adds to flake8 (flake8 with every installed plugin, minus
+  flake8 with losslint's hidden) / the single-process parse of the files the plugin parses;
 - losslint cold `--jobs` default / `ruff check` and / `flake8`;
 - seconds per 1,000 lines.
 """
@@ -45,6 +47,18 @@ for path in sys.argv[1:]:
         libcst.parse_module(open(path, "rb").read().decode("utf-8-sig"))
     except Exception:
         pass
+"""
+
+
+# flake8 with every installed plugin but losslint's: it loads plugins from the installed
+# distributions' entry points, so this hides the losslint distribution from it.
+FLAKE8_BARE = """
+import importlib.metadata as metadata
+import sys
+found = metadata.distributions
+metadata.distributions = lambda **kw: (d for d in found(**kw) if d.metadata["Name"] != "losslint")
+from flake8.main.cli import main
+sys.exit(main(sys.argv[1:]))
 """
 
 
@@ -81,17 +95,36 @@ def compile_losslint() -> None:
         compileall.compile_dir(str(ROOT / folder), quiet=1)
 
 
-def measure(command: list[str], env: dict | None = None) -> tuple[float, float, int]:
-    """Wall seconds, peak RSS of the process tree in MB, exit code."""
+def prefiltered(sources: list[str]) -> list[str]:
+    """The files the prefilter lets through with default settings (the ones the flake8
+    plugin parses)."""
+    from pathlib import Path as P
+
+    from losslint import files, prefilter
+
+    kept = []
+    for source in sources:
+        try:
+            if prefilter.may_hold_loss(files.read(P(source))):
+                kept.append(source)
+        except files.SourceError:
+            pass
+    return kept
+
+
+def measure(command: list[str], env: dict | None = None) -> tuple[float, float, int, float]:
+    """Wall seconds, peak RSS of the process tree in MB, exit code, CPU seconds of the
+    process tree (worker processes included)."""
     wrapper = ("import resource, subprocess, sys, json, time\n"
                "t = time.perf_counter()\n"
                "rc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode\n"
                "t = time.perf_counter() - t\n"
-               "print(json.dumps([t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, rc]))")
+               "u = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+               "print(json.dumps([t, u.ru_maxrss, rc, u.ru_utime + u.ru_stime]))")
     done = subprocess.run([sys.executable, "-c", wrapper, *command], capture_output=True,
                           text=True, env=env, check=True)
-    seconds, rss_kb, rc = json.loads(done.stdout.strip().splitlines()[-1])
-    return seconds, rss_kb / 1024, rc
+    seconds, rss_kb, rc, cpu = json.loads(done.stdout.strip().splitlines()[-1])
+    return seconds, rss_kb / 1024, rc, cpu
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,11 +152,14 @@ def main(argv: list[str] | None = None) -> int:
     cache = Path(tempfile.mkdtemp(prefix="losslint-bench-"))
     results: dict[str, tuple[float, float, int]] = {}
     times: dict[str, list[float]] = {}  # every run, in order
+    cpu: dict[str, float] = {}  # the least CPU time of each command
 
     def run(name: str, command: list[str]) -> None:
-        seconds, rss, rc = measure(command)
-        print(f"  {name:42} {seconds:8.2f} s  {rss:7.0f} MB  (exit {rc})", flush=True)
+        seconds, rss, rc, used = measure(command)
+        print(f"  {name:42} {seconds:8.2f} s  {rss:7.0f} MB  (exit {rc})  CPU {used:.2f} s",
+              flush=True)
         times.setdefault(name, []).append(seconds)
+        cpu[name] = min(used, cpu.get(name, used))
         if name in results:  # a repeat: keep the fastest time and the largest memory
             seconds, rss = min(seconds, results[name][0]), max(rss, results[name][1])
         results[name] = seconds, rss, rc
@@ -143,6 +179,12 @@ def main(argv: list[str] | None = None) -> int:
             run("flake8 (default plugins, -j auto)",
                 [str(BIN / "flake8"), "--extend-ignore", "LL", *sources])
             run("flake8 --select LL (-j auto)", [str(BIN / "flake8"), "--select", "LL", *sources])
+            run("flake8 without the losslint plugin", [sys.executable, "-c", FLAKE8_BARE,
+                                                       *sources])
+            parsed = prefiltered(sources)
+            if len(parsed) < len(sources):
+                run("libcst parse-only, the files the plugin parses",
+                    [sys.executable, "-c", PARSE_ONLY, *parsed])
             run("ruff check", [str(BIN / "ruff"), "check", "--isolated", "--no-cache",
                                "--exit-zero", *sources])
     finally:
@@ -163,6 +205,16 @@ def main(argv: list[str] | None = None) -> int:
         each = ", ".join(f"{p:.2f}" for p in pairs)
         return f"{statistics.median(pairs):.2f}x (each repeat: {each})"
 
+    def plugin_cost() -> str:
+        """What the losslint plugin adds to a flake8 run, in CPU seconds over every process,
+        against the single-process parse of the files its prefilter lets through."""
+        floor = cpu.get("libcst parse-only, the files the plugin parses",
+                        cpu.get("libcst parse-only, 1 process"))
+        if floor is None or "flake8 without the losslint plugin" not in cpu:
+            return "n/a"
+        added = cpu["flake8 (default plugins, -j auto)"] - cpu["flake8 without the losslint plugin"]
+        return f"{added / floor:.2f}x ({added:.1f} s of CPU against {floor:.1f} s)"
+
     parse = "libcst parse-only, 1 process"
     single = "losslint cold, -j 1, no prefilter"
     cold = f"losslint cold, -j {cpus}, prefilter"
@@ -181,6 +233,8 @@ def main(argv: list[str] | None = None) -> int:
         "warm / cold (target <= 0.1)": ratio("losslint warm", cold),
         "flake8 --select LL / flake8 default": ratio("flake8 --select LL (-j auto)",
                                                      "flake8 (default plugins, -j auto)"),
+        "flake8: CPU the plugin adds / parse-only CPU of the files it parses (target <= 1)":
+            plugin_cost(),
         f"losslint cold -j {cpus} / ruff check": ratio(cold, "ruff check"),
         f"losslint cold -j {cpus} / flake8 default": ratio(cold,
                                                            "flake8 (default plugins, -j auto)"),
@@ -193,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {name:42} {value:.4f}")
     if args.json:
         args.json.write_text(json.dumps({"files": len(sources), "lines": lines, "cpus": cpus,
-                                         "results": results, "times": times,
+                                         "results": results, "times": times, "cpu": cpu,
                                          "ratios": rows}, indent=2))
     return 0
 
