@@ -86,6 +86,7 @@ class LossLintChecker:
         yield from findings
 
     def _findings(self) -> Iterator[Result]:
+        from .batch import fewer_collections
         from .config import Settings
         from .prefilter import may_hold_loss
         from .runner import lint_source
@@ -95,7 +96,9 @@ class LossLintChecker:
                                                    self.all_code):
             return  # nothing a rule reads: not parsed, so the plugin costs a text scan
         settings = Settings(all_code=self.all_code, loss_names=list(self.loss_names))
-        for finding in lint_source(source, self.filename, settings, _rules(self.selectors)):
+        with fewer_collections():  # for this file only: flake8's own settings come back
+            found = lint_source(source, self.filename, settings, _rules(self.selectors))
+        for finding in found:
             message = finding.message.replace("\n", " ")
             yield (finding.line, max(finding.column - 1, 0), f"{finding.code} {message}",
                    type(self))
