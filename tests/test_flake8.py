@@ -159,6 +159,37 @@ def test_plugin_skips_files_with_nothing_to_lint(monkeypatch):
     assert list(checker.run()) == []
 
 
+def test_plugin_collects_garbage_rarely_only_while_it_lints(monkeypatch):
+    """The raised GC threshold holds while the plugin lints a file; flake8's own comes back,
+    also when the lint fails."""
+    import gc
+
+    from losslint import batch, runner
+
+    real = runner.lint_source
+    during = []
+
+    def spy(*args, **kwargs):
+        during.append(gc.get_threshold())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr("losslint.runner.lint_source", spy)
+    before = gc.get_threshold()
+    lines = ["import tensorflow as tf\n", "def xent_loss(y_true, y_pred):\n",
+             "    return tf.math.log(y_pred)\n"]
+    results = list(flake8_plugin.LossLintChecker(None, lines, "x.py").run())
+    assert [r[2][:5] for r in results] == ["LL101"]
+    assert during == [batch.GC_THRESHOLD]
+    assert gc.get_threshold() == before
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("losslint.runner.lint_source", broken)
+    list(flake8_plugin.LossLintChecker(None, lines, "x.py").run())
+    assert gc.get_threshold() == before
+
+
 def test_internal_error_becomes_ll001(monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
