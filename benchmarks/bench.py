@@ -39,6 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 SITE = Path(__import__("sysconfig").get_paths()["purelib"])
+sys.path.insert(0, str(ROOT))  # losslint's own modules: discovery, prefilter, GC threshold
 
 PARSE_ONLY = """
 import sys
@@ -66,7 +67,6 @@ sys.exit(main(sys.argv[1:]))
 def parse_only_collecting_like_losslint() -> str:
     """The floor with losslint's garbage-collector threshold (`batch.GC_THRESHOLD`), to show
     what the engine costs apart from what that setting saves."""
-    sys.path.insert(0, str(ROOT))
     from losslint.batch import GC_THRESHOLD
 
     return f"import gc\ngc.set_threshold{GC_THRESHOLD}\n{PARSE_ONLY}"
@@ -80,7 +80,6 @@ def default_paths(tensorflow: bool) -> list[str]:
 
 
 def discover(paths: list[str]) -> list[str]:
-    sys.path.insert(0, str(ROOT))
     from losslint import files
 
     return [str(p) for p in files.discover(paths) if str(p).endswith(".py")]
@@ -99,14 +98,12 @@ def compile_losslint() -> None:
 def prefiltered(sources: list[str]) -> list[str]:
     """The files the prefilter lets through with default settings (the ones the flake8
     plugin parses)."""
-    from pathlib import Path as P
-
     from losslint import files, prefilter
 
     kept = []
     for source in sources:
         try:
-            if prefilter.may_hold_loss(files.read(P(source))):
+            if prefilter.may_hold_loss(files.read(Path(source))):
                 kept.append(source)
         except files.SourceError:
             pass

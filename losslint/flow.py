@@ -23,7 +23,7 @@ custom gradient replaces the forward's own.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -32,7 +32,10 @@ from . import ops
 from .evaluator import LABEL_NAMES
 from .index import Function, ModuleIndex
 from .scope import LossScope, class_kind, inputs_of, is_loss_name, name_tokens
-from .tree import CHILDREN, assigned_names, children, dotted, keyword, positional, string, walk_own
+from .tree import assigned_names, children, dotted, keyword, positional, string, walk, walk_own
+
+# The names `custom_gradient` is called by in the frameworks' tables.
+_CUSTOM_GRADIENT = ops.names_of({"custom_gradient"})
 
 # Operation kinds whose output carries no gradient to their input.
 NON_DIFFERENTIABLE = {"argmax", "argmin", "round", "floor", "ceil", "sign", "compare"}
@@ -617,7 +620,9 @@ class GradientFlow:
             found = {id(f.node) for f in self.index.functions
                      if any(d.endswith("custom_gradient") for d in f.decorators)}
             if self.index.calls_any(_CUSTOM_GRADIENT):
-                for node in _calls(self.index.module):
+                for node in walk(self.index.module):
+                    if type(node) is not cst.Call:
+                        continue
                     op = self.index.op_of(node)
                     if op is None or op.kind != "custom_gradient":
                         continue
@@ -777,15 +782,3 @@ class GradientFlow:
                         node, kind, what, owner.node, function, label, sources))
         self._blocked = result
         return result
-
-
-_CUSTOM_GRADIENT = ops.names_of({"custom_gradient"})
-
-
-def _calls(module: cst.Module) -> Iterator[cst.Call]:
-    stack: list[cst.CSTNode] = [module]
-    while stack:
-        node = stack.pop()
-        if type(node) is cst.Call:
-            yield node
-        stack.extend(CHILDREN[type(node)](node))
