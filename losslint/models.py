@@ -13,7 +13,6 @@ unknown (None): rules fire only on what was read. Framework names come from the 
 
 from __future__ import annotations
 
-import builtins
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -429,8 +428,7 @@ def loss_use(ctx: FileContext, call: cst.Call) -> LossUse | None:
             return LossUse(ctx.text(call.func), None, expects, pred, family) if pred else None
         return None
     func = call.func
-    if type(func) is cst.Name and (_not_an_object(ctx, func.value)
-                                   or func.value not in _loss_objects(ctx)):
+    if type(func) is cst.Name and func.value not in _loss_objects(ctx):
         return None  # never assigned a loss object: no definition to search for
     constructor = func if type(func) is cst.Call else _value(ctx, func, function, call)
     if type(constructor) is not cst.Call:
@@ -460,20 +458,6 @@ def _loss_objects(ctx: FileContext) -> set[str]:
         names = {name for name, value in ctx.index.call_bindings if _builds_loss(ctx, value)}
         ctx.memo["loss_objects"] = names
     return names
-
-
-def _not_an_object(ctx: FileContext, name: str) -> bool:
-    """A builtin, or an imported or module-level function or class that no module-level
-    assignment rebinds: called, it is not a loss object (cheaper to ask than
-    `_loss_objects`)."""
-    index = ctx.index
-    if name in index.constants:
-        return False
-    return name in _BUILTINS or name in index.imports or name in index.by_name or \
-        name in index.classes
-
-
-_BUILTINS = frozenset(dir(builtins))
 
 
 def _builds_loss(ctx: FileContext, call: cst.Call) -> bool:
