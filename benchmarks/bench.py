@@ -1,25 +1,25 @@
-"""Speed of losslint against its floor (libcst parse-only) and its peers, as ratios from one run.
+"""Speed of lossguard against its floor (libcst parse-only) and its peers, as ratios from one run.
 
     .venv/bin/python benchmarks/bench.py                  # the installed keras sources
     .venv/bin/python benchmarks/bench.py --tensorflow     # keras plus tensorflow
     .venv/bin/python benchmarks/bench.py PATH... [--quick]
 
-Every measurement is a fresh process over the same file list (discovered as losslint does),
-timed by wall clock, with the peak resident memory of the process tree. losslint runs from
+Every measurement is a fresh process over the same file list (discovered as lossguard does),
+timed by wall clock, with the peak resident memory of the process tree. lossguard runs from
 bytecode, as installed. The floors and the two cold runs are repeated `--repeat` times,
 interleaved, and the fastest of each is kept: on a shared machine the noise only ever adds
 time, and interleaving exposes each command to the same conditions. Ratios:
 
 - cold, one process, prefilter off (every file parsed) / libcst parse-only, and / the same
-  parse with losslint's garbage-collector threshold (the engine's cost apart from that);
+  parse with lossguard's garbage-collector threshold (the engine's cost apart from that);
   fastest / fastest, and the median of the ratios within each repeat;
 - cold, `--jobs` default, prefilter on / libcst parse-only;
 - warm (cache filled, nothing changed) / cold;
 - `flake8 --select LL` / `flake8` with its default plugins (both `-j auto`);
-- the time the losslint plugin adds to flake8 (flake8 with every installed plugin, minus
-  flake8 with losslint's hidden) / the single-process parse of the files the plugin parses,
+- the time the lossguard plugin adds to flake8 (flake8 with every installed plugin, minus
+  flake8 with lossguard's hidden) / the single-process parse of the files the plugin parses,
   in wall clock and in CPU seconds over all processes;
-- losslint cold `--jobs` default / `ruff check` and / `flake8`;
+- lossguard cold `--jobs` default / `ruff check` and / `flake8`;
 - seconds per 1,000 lines.
 """
 
@@ -39,7 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 SITE = Path(__import__("sysconfig").get_paths()["purelib"])
-sys.path.insert(0, str(ROOT))  # losslint's own modules: discovery, prefilter, GC threshold
+sys.path.insert(0, str(ROOT))  # lossguard's own modules: discovery, prefilter, GC threshold
 
 PARSE_ONLY = """
 import sys
@@ -52,22 +52,22 @@ for path in sys.argv[1:]:
 """
 
 
-# flake8 with every installed plugin but losslint's: it loads plugins from the installed
-# distributions' entry points, so this hides the losslint distribution from it.
+# flake8 with every installed plugin but lossguard's: it loads plugins from the installed
+# distributions' entry points, so this hides the lossguard distribution from it.
 FLAKE8_BARE = """
 import importlib.metadata as metadata
 import sys
 found = metadata.distributions
-metadata.distributions = lambda **kw: (d for d in found(**kw) if d.metadata["Name"] != "losslint")
+metadata.distributions = lambda **kw: (d for d in found(**kw) if d.metadata["Name"] != "lossguard")
 from flake8.main.cli import main
 sys.exit(main(sys.argv[1:]))
 """
 
 
-def parse_only_collecting_like_losslint() -> str:
-    """The floor with losslint's garbage-collector threshold (`batch.GC_THRESHOLD`), to show
+def parse_only_collecting_like_lossguard() -> str:
+    """The floor with lossguard's garbage-collector threshold (`batch.GC_THRESHOLD`), to show
     what the engine costs apart from what that setting saves."""
-    from losslint.batch import GC_THRESHOLD
+    from lossguard.batch import GC_THRESHOLD
 
     return f"import gc\ngc.set_threshold{GC_THRESHOLD}\n{PARSE_ONLY}"
 
@@ -80,25 +80,25 @@ def default_paths(tensorflow: bool) -> list[str]:
 
 
 def discover(paths: list[str]) -> list[str]:
-    from losslint import files
+    from lossguard import files
 
     return [str(p) for p in files.discover(paths) if str(p).endswith(".py")]
 
 
-def compile_losslint() -> None:
-    """Run losslint from bytecode, as a regular install does: pip compiles a package's modules
+def compile_lossguard() -> None:
+    """Run lossguard from bytecode, as a regular install does: pip compiles a package's modules
     when it installs it, but an editable install compiles them at first import, and under
     PYTHONDONTWRITEBYTECODE at every start (the floor's libcst is installed compiled)."""
     import compileall
 
-    for folder in ("losslint", "rules"):
+    for folder in ("lossguard", "rules"):
         compileall.compile_dir(str(ROOT / folder), quiet=1)
 
 
 def prefiltered(sources: list[str]) -> list[str]:
     """The files the prefilter lets through with default settings (the ones the flake8
     plugin parses)."""
-    from losslint import files, prefilter
+    from lossguard import files, prefilter
 
     kept = []
     for source in sources:
@@ -144,10 +144,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(sources)} files, {lines} lines, from {', '.join(paths)}")
     print(f"machine: {platform.machine()}, {cpus} CPUs, {platform.python_implementation()} "
           f"{platform.python_version()}, {platform.platform()}")
-    compile_losslint()
-    parse_only_gc = parse_only_collecting_like_losslint()
-    losslint = [str(BIN / "losslint")]
-    cache = Path(tempfile.mkdtemp(prefix="losslint-bench-"))
+    compile_lossguard()
+    parse_only_gc = parse_only_collecting_like_lossguard()
+    lossguard = [str(BIN / "lossguard")]
+    cache = Path(tempfile.mkdtemp(prefix="lossguard-bench-"))
     results: dict[str, tuple[float, float, int]] = {}
     times: dict[str, list[float]] = {}  # every run, in order
     cpu: dict[str, float] = {}  # the least CPU time of each command
@@ -167,21 +167,21 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(max(1, args.repeat)):
             shutil.rmtree(cache, ignore_errors=True)
             run("libcst parse-only, 1 process", [sys.executable, "-c", PARSE_ONLY, *sources])
-            run("  the same, losslint's GC threshold",
+            run("  the same, lossguard's GC threshold",
                 [sys.executable, "-c", parse_only_gc, *sources])
-            run("losslint cold, -j 1, no prefilter",
-                [*losslint, "-j", "1", "--no-prefilter", "--no-cache", *sources])
-            run(f"losslint cold, -j {cpus}, prefilter",
-                [*losslint, "--cache-dir", str(cache), *sources])
+            run("lossguard cold, -j 1, no prefilter",
+                [*lossguard, "-j", "1", "--no-prefilter", "--no-cache", *sources])
+            run(f"lossguard cold, -j {cpus}, prefilter",
+                [*lossguard, "--cache-dir", str(cache), *sources])
             if not args.quick:  # what the flake8 plugin adds: the difference of two runs
                 run("flake8 (default plugins, -j auto)",
                     [str(BIN / "flake8"), "--extend-ignore", "LL", *sources])
-                run("flake8 without the losslint plugin",
+                run("flake8 without the lossguard plugin",
                     [sys.executable, "-c", FLAKE8_BARE, *sources])
                 if len(parsed) < len(sources):
                     run("libcst parse-only, the files the plugin parses",
                         [sys.executable, "-c", PARSE_ONLY, *parsed])
-        run("losslint warm", [*losslint, "--cache-dir", str(cache), *sources])
+        run("lossguard warm", [*lossguard, "--cache-dir", str(cache), *sources])
         if not args.quick:
             run("flake8 --select LL (-j auto)", [str(BIN / "flake8"), "--select", "LL", *sources])
             run("ruff check", [str(BIN / "ruff"), "check", "--isolated", "--no-cache",
@@ -205,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         return f"{statistics.median(pairs):.2f}x (each repeat: {each})"
 
     def plugin_cost(measure: str) -> str:
-        """What the losslint plugin adds to a flake8 `-j auto` run (the fastest runs with and
+        """What the lossguard plugin adds to a flake8 `-j auto` run (the fastest runs with and
         without it), against the single-process parse of the files its prefilter lets
         through: in wall clock, as every other ratio here, or in CPU seconds summed over
         flake8's processes."""
@@ -213,35 +213,35 @@ def main(argv: list[str] | None = None) -> int:
             else cpu
         floor = table.get("libcst parse-only, the files the plugin parses",
                           table.get("libcst parse-only, 1 process"))
-        if floor is None or "flake8 without the losslint plugin" not in table:
+        if floor is None or "flake8 without the lossguard plugin" not in table:
             return "n/a"
         added = table["flake8 (default plugins, -j auto)"] - \
-            table["flake8 without the losslint plugin"]
+            table["flake8 without the lossguard plugin"]
         return f"{added / floor:.2f}x ({added:.1f} s against {floor:.1f} s)"
 
     parse = "libcst parse-only, 1 process"
-    single = "losslint cold, -j 1, no prefilter"
-    cold = f"losslint cold, -j {cpus}, prefilter"
+    single = "lossguard cold, -j 1, no prefilter"
+    cold = f"lossguard cold, -j {cpus}, prefilter"
     print("kept (the fastest of the repeats):")
     for name, (seconds, rss, _) in results.items():
         print(f"  {name:42} {seconds:8.2f} s  {rss:7.0f} MB")
     print("ratios:")
     rows = {
         "cold -j 1 no prefilter / parse-only (target <= 1.2)": ratio(single, parse),
-        "  the same / parse-only with losslint's GC threshold": ratio(
-            single, "  the same, losslint's GC threshold"),
+        "  the same / parse-only with lossguard's GC threshold": ratio(
+            single, "  the same, lossguard's GC threshold"),
         "  median, repeat by repeat / parse-only": paired(single, parse),
         "  median, repeat by repeat / parse-only, GC threshold": paired(
-            single, "  the same, losslint's GC threshold"),
+            single, "  the same, lossguard's GC threshold"),
         f"cold -j {cpus} prefilter / parse-only": ratio(cold, parse),
-        "warm / cold (target <= 0.1)": ratio("losslint warm", cold),
+        "warm / cold (target <= 0.1)": ratio("lossguard warm", cold),
         "flake8 --select LL / flake8 default": ratio("flake8 --select LL (-j auto)",
                                                      "flake8 (default plugins, -j auto)"),
         "flake8 plugin: time it adds / parse of the files it parses (target <= 1)":
             plugin_cost("wall"),
         "  the same in CPU seconds over all of flake8's processes": plugin_cost("cpu"),
-        f"losslint cold -j {cpus} / ruff check": ratio(cold, "ruff check"),
-        f"losslint cold -j {cpus} / flake8 default": ratio(cold,
+        f"lossguard cold -j {cpus} / ruff check": ratio(cold, "ruff check"),
+        f"lossguard cold -j {cpus} / flake8 default": ratio(cold,
                                                            "flake8 (default plugins, -j auto)"),
     }
     for label, value in rows.items():

@@ -1,6 +1,6 @@
 """The three losses of "Why does a custom loss function in Keras cause high MSE and output offset?".
 
-Run `losslint examples/`: example 1 is LL108, example 2 is LL201, example 3 (Huber) is clean.
+Run `lossguard examples/`: example 1 is LL108, example 2 is LL201, example 3 (Huber) is clean.
 """
 
 import tensorflow as tf

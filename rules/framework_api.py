@@ -1,19 +1,19 @@
 """LL4xx framework API: losses, models and calls that do not fit each other.
 
 These rules run on all code (a `compile` call or a model definition is rarely inside a loss
-function). They read the model and the loss from the same file through `losslint.models`.
+function). They read the model and the loss from the same file through `lossguard.models`.
 """
 
 from __future__ import annotations
 
 import libcst as cst
 
-from losslint import models, ops
-from losslint.engine import shorten
-from losslint.index import Function
-from losslint.rule import Invalid, Replace, Rule, Valid
-from losslint.scope import is_loss_name, name_tokens
-from losslint.tree import dotted, keyword, number, positional, walk_own
+from lossguard import models, ops
+from lossguard.engine import shorten
+from lossguard.index import Function
+from lossguard.names import KERAS_PRED_NAMES, is_loss_name, label_like, name_tokens, pred_like
+from lossguard.rule import Invalid, Replace, Rule, Valid
+from lossguard.tree import dotted, keyword, number, positional, walk_own
 
 _ACTIVATES = {"softmax_xent_logits": "softmax", "torch_cross_entropy": "softmax",
               "categorical": "softmax", "categorical_xent": "softmax",
@@ -297,24 +297,6 @@ class FromLogitsMismatch(Rule):
                         "(`from_logits=False`): negative logits are clipped to probability 0")
 
 
-_PRED_TOKENS = {"pred", "preds", "prediction", "predictions", "predicted", "output", "outputs",
-                "logit", "logits", "probs", "prob", "hat", "yhat", "out"}
-_LABEL_TOKENS = {"true", "label", "labels", "target", "targets", "gt", "truth", "y"}
-
-
-def _tokens(name: str) -> frozenset[str]:
-    return frozenset(name_tokens(name))
-
-
-def pred_like(name: str) -> bool:
-    return bool(_tokens(name) & _PRED_TOKENS)
-
-
-def label_like(name: str) -> bool:
-    tokens = _tokens(name)
-    return bool(tokens & _LABEL_TOKENS) and not tokens & _PRED_TOKENS
-
-
 def _pred_expr(node: cst.CSTNode | None) -> bool:
     """An argument that is a prediction: `y_pred`, `logits`, `model(x)`, `model.predict(x)`."""
     if node is None:
@@ -322,7 +304,7 @@ def _pred_expr(node: cst.CSTNode | None) -> bool:
     if type(node) is cst.Call:
         name = dotted(node.func) or ""
         last = name.rpartition(".")[2]
-        return last == "predict" or bool({"model", "net"} & _tokens(last))
+        return last == "predict" or bool({"model", "net"} & set(name_tokens(last)))
     name = dotted(node)
     return name is not None and pred_like(name.rpartition(".")[2])
 
@@ -330,9 +312,6 @@ def _pred_expr(node: cst.CSTNode | None) -> bool:
 def _label_expr(node: cst.CSTNode | None) -> bool:
     name = dotted(node) if node is not None else None
     return name is not None and label_like(name.rpartition(".")[2])
-
-
-KERAS_PRED_NAMES = {"y_pred", "y_hat", "yhat", "ypred", "y_predicted", "y_prediction"}
 
 
 def _required(function: Function) -> int:

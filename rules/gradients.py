@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import libcst as cst
 
-from losslint.engine import shorten
-from losslint.flow import NO_PATH, Blocked
-from losslint.index import Function
-from losslint.rule import Invalid, Rule, Valid
-from losslint.tree import assigned_names, children, walk, walk_own
+from lossguard.engine import shorten
+from lossguard.flow import NO_PATH, Blocked
+from lossguard.index import Function
+from lossguard.rule import Invalid, Rule, Valid
+from lossguard.tree import assigned_names, children, walk, walk_own
 
 GRADIENT_KINDS = {"gradients", "tape_gradient"}
 

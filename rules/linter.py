@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from losslint.rule import Invalid, Rule, Valid
+from lossguard.rule import Invalid, Rule, Valid
 
 
 class ParseError(Rule):
@@ -39,7 +39,7 @@ class UnusedNoqa(Rule):
     """A `# noqa: LLxxx` that suppresses nothing.
 
     ## What it does
-    Reports a `# noqa: LLxxx` (or `# losslint: ignore[LLxxx]`) comment naming an enabled rule
+    Reports a `# noqa: LLxxx` (or `# lossguard: ignore[LLxxx]`) comment naming an enabled rule
     that reports nothing on that line: the code was fixed, or the comment sits on the wrong line
     of a multi-line statement. Off by default (`--extend-select LL002`); `--fix` removes the
     unused codes, or the whole comment when none is left.
@@ -80,7 +80,7 @@ class UnusedNoqa(Rule):
         Valid("""
         import torch
         def nll(pred, target):
-            return -(target * pred.log()).mean()  # losslint: ignore[LL101]
+            return -(target * pred.log()).mean()  # lossguard: ignore[LL101]
         """),
     ]
     INVALID = [
@@ -97,6 +97,6 @@ class UnusedNoqa(Rule):
         Invalid("""
         import keras
         def mse(y_true, y_pred):
-            return keras.ops.mean((y_true - y_pred) ** 2)  # losslint: ignore[LL103]
+            return keras.ops.mean((y_true - y_pred) ** 2)  # lossguard: ignore[LL103]
         """, line=3),
     ]

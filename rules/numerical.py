@@ -6,11 +6,11 @@ import math
 
 import libcst as cst
 
-from losslint import rewrite
-from losslint.engine import FileContext, shorten
-from losslint.facts import INF, f32
-from losslint.rule import Invalid, Rule, Valid
-from losslint.tree import walk
+from lossguard import rewrite
+from lossguard.engine import FileContext, shorten
+from lossguard.facts import INF, f32
+from lossguard.rule import Invalid, Rule, Valid
+from lossguard.tree import walk
 
 
 class UnguardedLog(Rule):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import libcst as cst
 
-from losslint.engine import FileContext, shorten
-from losslint.index import Function
-from losslint.rule import Invalid, Rule, Valid
-from losslint.tree import walk_own
+from lossguard.engine import FileContext, shorten
+from lossguard.index import Function
+from lossguard.rule import Invalid, Rule, Valid
+from lossguard.tree import walk_own
 
 TRAINING_KINDS = ("tape_gradient", "minimize", "backward")
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from losslint.rules import all_rules
+from lossguard.rules import all_rules
 
-from losslint.docs import rules_document, with_table
+from lossguard.docs import rules_document, with_table
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -13,8 +13,8 @@ import re
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from losslint.dynamic.patch import _preferred, call_name
-from losslint.finding import Finding
+from lossguard.dynamic.patch import _preferred, call_name
+from lossguard.finding import Finding
 
 OPS = {
     "LL101": {"log", "log2", "log10", "log1p"}, "LL107": {"log"}, "LL106": {"log", "sqrt"},

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import textwrap
 
-from losslint.rules import all_rules
+from lossguard.rules import all_rules
 
-from losslint.config import Settings
-from losslint.finding import Finding
-from losslint.runner import lint_source
+from lossguard.config import Settings
+from lossguard.finding import Finding
+from lossguard.runner import lint_source
 
 
 def lint(code: str, *, select: list[str] | None = None, path: str = "example.py",

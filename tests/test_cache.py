@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from losslint import batch, cli
-from losslint.batch import RunOptions
-from losslint.cache import Cache
-from losslint.config import Settings
-from losslint.runner import run
+from lossguard import batch, cli
+from lossguard.batch import RunOptions
+from lossguard.cache import Cache
+from lossguard.config import Settings
+from lossguard.runner import run
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -116,7 +116,7 @@ def test_cli_options(tmp_path, monkeypatch, capsys):
     folder = tree(tmp_path)
     monkeypatch.chdir(tmp_path)
     assert cli.main([str(folder), "--format", "json"]) == 1
-    default = tmp_path / ".losslint_cache"
+    default = tmp_path / ".lossguard_cache"
     assert default.is_dir() and (default / ".gitignore").read_text().strip().endswith("*")
     first = json.loads(capsys.readouterr().out)
     custom = tmp_path / "elsewhere"
@@ -135,7 +135,7 @@ def test_cli_options(tmp_path, monkeypatch, capsys):
 def test_two_concurrent_runs_share_a_cache(tmp_path):
     folder = tree(tmp_path)
     cache_dir = tmp_path / "cache"
-    command = [sys.executable, "-m", "losslint", str(folder), "--format", "json",
+    command = [sys.executable, "-m", "lossguard", str(folder), "--format", "json",
                "--cache-dir", str(cache_dir), "-j", "2"]
     runs = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True) for _ in range(2)]
     outs = [json.loads(p.communicate()[0]) for p in runs]
@@ -160,7 +160,7 @@ def test_sigint_exits_130_and_leaves_no_partial_file(tmp_path):
     for number in range(40):
         (folder / f"big_{number}.py").write_text(body)
     cache_dir = tmp_path / "cache"
-    process = subprocess.Popen([sys.executable, "-m", "losslint", str(folder), "-j", "2",
+    process = subprocess.Popen([sys.executable, "-m", "lossguard", str(folder), "-j", "2",
                                 "--cache-dir", str(cache_dir)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     time.sleep(4)

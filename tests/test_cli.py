@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from losslint.cli import main
+from lossguard.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 BAD = "import tensorflow as tf\n\ndef xent_loss(y_true, y_pred):\n    return tf.math.log(y_pred)\n"
@@ -17,7 +17,7 @@ GOOD = BAD.replace("log(y_pred)", "log(y_pred + 1e-7)")
 
 
 def run(*args: str, cwd: Path = ROOT, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "losslint", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "lossguard", *args], capture_output=True,
                           text=True, cwd=cwd, input=stdin)
 
 
@@ -105,19 +105,19 @@ def test_noqa(tmp_path):
 
 
 def test_config_in_pyproject(tmp_path):
-    (tmp_path / "pyproject.toml").write_text('[tool.losslint]\nignore = ["LL101"]\n')
+    (tmp_path / "pyproject.toml").write_text('[tool.lossguard]\nignore = ["LL101"]\n')
     (tmp_path / "pkg").mkdir()
     (tmp_path / "pkg" / "bad.py").write_text(BAD)
     assert main([str(tmp_path / "pkg")]) == 0
     assert main(["--select", "LL101", str(tmp_path / "pkg")]) == 1
     (tmp_path / "pyproject.toml").write_text(
-        '[tool.losslint]\nper-file-ignores = {"*bad.py" = ["LL1"]}\n')
+        '[tool.lossguard]\nper-file-ignores = {"*bad.py" = ["LL1"]}\n')
     assert main([str(tmp_path / "pkg")]) == 0
 
 
-@pytest.mark.parametrize("content", ['[tool.losslint]\nselcet = ["LL1"]\n',
-                                     '[tool.losslint]\nall-code = "yes"\n',
-                                     '[tool.losslint]\nselect = ["XX9"]\n'])
+@pytest.mark.parametrize("content", ['[tool.lossguard]\nselcet = ["LL1"]\n',
+                                     '[tool.lossguard]\nall-code = "yes"\n',
+                                     '[tool.lossguard]\nselect = ["XX9"]\n'])
 def test_bad_config_is_exit_2(tmp_path, content):
     (tmp_path / "pyproject.toml").write_text(content)
     (tmp_path / "bad.py").write_text(BAD)
@@ -153,4 +153,4 @@ def test_a_folder_named_rules_is_a_path(tmp_path):
 
 
 def test_version():
-    assert run("--version").stdout.startswith("losslint ")
+    assert run("--version").stdout.startswith("lossguard ")

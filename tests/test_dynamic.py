@@ -1,4 +1,4 @@
-"""Tests of the dynamic pass (`losslint --dynamic`).
+"""Tests of the dynamic pass (`lossguard --dynamic`).
 
 Fast tests (planning, patches, rendering, isolation of the static path) need no
 TensorFlow. Tests marked `slow` start worker processes that import TensorFlow; they
@@ -15,16 +15,16 @@ from pathlib import Path
 
 import pytest
 
-from losslint.dynamic import DynamicOptions, confirm
-from losslint.dynamic.cli import failing
-from losslint.dynamic.patch import patch_source
-from losslint.dynamic.plan import import_root, plan
-from losslint.dynamic.render import text_line
-from losslint.finding import Confirmation, Finding
+from lossguard.dynamic import DynamicOptions, confirm
+from lossguard.dynamic.cli import failing
+from lossguard.dynamic.patch import patch_source
+from lossguard.dynamic.plan import import_root, plan
+from lossguard.dynamic.render import text_line
+from lossguard.finding import Confirmation, Finding
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "dynamic"
-CORPUS = Path(os.environ.get("LOSSLINT_DEV_CORPUS", "/work/shared/corpus/dev/buggy"))
+CORPUS = Path(os.environ.get("LOSSGUARD_DEV_CORPUS", "/work/shared/corpus/dev/buggy"))
 
 
 def finding_at(path: Path, needle: str, code: str = "LL101", function: str = "log_loss",
@@ -47,8 +47,8 @@ def finding_at(path: Path, needle: str, code: str = "LL101", function: str = "lo
 
 
 def test_static_path_does_not_import_tensorflow() -> None:
-    code = ("import sys, losslint.dynamic, losslint.dynamic.cli, losslint.dynamic.plan; "
-            "import losslint.dynamic.report, losslint.dynamic.render; "
+    code = ("import sys, lossguard.dynamic, lossguard.dynamic.cli, lossguard.dynamic.plan; "
+            "import lossguard.dynamic.report, lossguard.dynamic.render; "
             "bad = [m for m in ('tensorflow', 'numpy', 'keras', 'matplotlib') "
             "if m in sys.modules]; "
             "print(bad); sys.exit(1 if bad else 0)")
@@ -172,7 +172,7 @@ def test_hostile_modules_end_not_checked(tensorflow: None, tmp_path: Path,
 @pytest.fixture(scope="module")
 def corpus_run(tensorflow: None) -> list[Finding]:
     if not CORPUS.is_dir():
-        pytest.skip(f"dev corpus not found at {CORPUS} (set LOSSLINT_DEV_CORPUS)")
+        pytest.skip(f"dev corpus not found at {CORPUS} (set LOSSGUARD_DEV_CORPUS)")
     sys.path.insert(0, str(ROOT / "tests"))
     from dynamic_labels import findings_from_labels
 
@@ -204,7 +204,7 @@ def test_dev_corpus_confirmation_rate(corpus_run: list[Finding]) -> None:
 def test_report_renders_in_chromium(corpus_run: list[Finding], tmp_path: Path) -> None:
     import shutil
 
-    from losslint.dynamic.report import write_report
+    from lossguard.dynamic.report import write_report
 
     page = Path(write_report(corpus_run, str(tmp_path / "report")))
     text = page.read_text()
@@ -244,7 +244,7 @@ def test_examples_cli_and_determinism(tensorflow: None, tmp_path: Path) -> None:
     runs = []
     for _ in range(2):
         proc = subprocess.run(
-            [sys.executable, "-m", "losslint", "--dynamic", "--format", "json",
+            [sys.executable, "-m", "lossguard", "--dynamic", "--format", "json",
              str(ROOT / "examples")], cwd=tmp_path, capture_output=True, text=True, timeout=600)
         assert proc.returncode == 1, proc.stderr[-2000:]
         data = json.loads(proc.stdout)

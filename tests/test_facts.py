@@ -7,10 +7,10 @@ import textwrap
 import libcst as cst
 import pytest
 
-from losslint import facts
-from losslint.engine import Linter
-from losslint.facts import INF, Fact, Reason
-from losslint.rule import Rule
+from lossguard import facts
+from lossguard.engine import Linter
+from lossguard.facts import INF, Fact, Reason
+from lossguard.rule import Rule
 
 
 def test_constants_fold_in_float32():

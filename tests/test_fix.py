@@ -11,14 +11,14 @@ from pathlib import Path
 import libcst as cst
 import pytest
 
-from losslint import cli, fix, rewrite
-from losslint.config import Settings
-from losslint.engine import Linter
-from losslint.finding import Edit
-from losslint.index import build
-from losslint.rule import Rule
-from losslint.runner import lint_source
-from losslint.tree import walk
+from lossguard import cli, fix, rewrite
+from lossguard.config import Settings
+from lossguard.engine import Linter
+from lossguard.finding import Edit
+from lossguard.index import build
+from lossguard.rule import Rule
+from lossguard.runner import lint_source
+from lossguard.tree import walk
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -264,7 +264,7 @@ def test_fix_writes_fixed_file_and_relint_is_clean(tmp_path, capsys):
     assert not {c for c in codes_at(path) if c[1] in ("LL101", "LL102")}
     assert cli.main(["--fix", "--unsafe-fixes", str(path)]) == 0
     assert path.read_text() == text  # fixing twice changes nothing
-    assert not list(tmp_path.glob(".*losslint"))  # no temporary file left
+    assert not list(tmp_path.glob(".*lossguard"))  # no temporary file left
 
 
 def test_diff_writes_nothing(tmp_path, capsys):

@@ -1,4 +1,4 @@
-"""The flake8 plugin reports what `losslint` reports, and never aborts flake8."""
+"""The flake8 plugin reports what `lossguard` reports, and never aborts flake8."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from losslint import flake8_plugin
+from lossguard import flake8_plugin
 
 pytest.importorskip("flake8")
 
@@ -61,17 +61,17 @@ def flake8_findings(result: Run) -> set[tuple]:
     return found
 
 
-def losslint_findings(*args: str) -> set[tuple]:
-    result = subprocess.run([sys.executable, "-m", "losslint", "--format", "json", *args],
+def lossguard_findings(*args: str) -> set[tuple]:
+    result = subprocess.run([sys.executable, "-m", "lossguard", "--format", "json", *args],
                             capture_output=True, text=True, cwd=ROOT)
     return {(os.path.realpath(f["path"]), f["line"], f["column"], f["code"], f["message"])
             for f in json.loads(result.stdout) if not f.get("cell")}
 
 
-def test_same_findings_as_losslint(flake8):
+def test_same_findings_as_lossguard(flake8):
     paths = folders()
     assert paths
-    expected = losslint_findings(*paths)
+    expected = lossguard_findings(*paths)
     assert expected  # the examples do hold findings
     result = flake8("--select", "LL", *paths)
     assert result.returncode == 1, result.stderr
@@ -106,7 +106,7 @@ def test_flake8_noqa_and_ignores(tmp_path, flake8):
 
 
 def test_options_from_config(tmp_path, flake8):
-    (tmp_path / "setup.cfg").write_text("[flake8]\nselect = LL\nlosslint-loss-names = score_*\n")
+    (tmp_path / "setup.cfg").write_text("[flake8]\nselect = LL\nlossguard-loss-names = score_*\n")
     (tmp_path / "model.py").write_text(textwrap.dedent("""\
         import tensorflow as tf
 
@@ -117,7 +117,7 @@ def test_options_from_config(tmp_path, flake8):
     assert "LL101" in flake8("model.py", cwd=tmp_path, isolated=False).stdout
     (tmp_path / "setup.cfg").write_text("[flake8]\nselect = LL\n")
     assert "LL101" not in flake8("model.py", cwd=tmp_path, isolated=False).stdout
-    assert "LL101" in flake8("--select", "LL", "--losslint-all-code", "model.py",
+    assert "LL101" in flake8("--select", "LL", "--lossguard-all-code", "model.py",
                              cwd=tmp_path).stdout
 
 
@@ -152,10 +152,10 @@ def test_plugin_skips_files_with_nothing_to_lint(monkeypatch):
     def parse_fails(*args, **kwargs):
         raise AssertionError("parsed a file the prefilter should skip")
 
-    monkeypatch.setattr("losslint.runner.lint_source", parse_fails)
-    monkeypatch.setattr(flake8_plugin.LossLintChecker, "all_code", False)
-    monkeypatch.setattr(flake8_plugin.LossLintChecker, "loss_names", ())
-    checker = flake8_plugin.LossLintChecker(None, ["import os\n", "x = 1\n"], "x.py")
+    monkeypatch.setattr("lossguard.runner.lint_source", parse_fails)
+    monkeypatch.setattr(flake8_plugin.LossGuardChecker, "all_code", False)
+    monkeypatch.setattr(flake8_plugin.LossGuardChecker, "loss_names", ())
+    checker = flake8_plugin.LossGuardChecker(None, ["import os\n", "x = 1\n"], "x.py")
     assert list(checker.run()) == []
 
 
@@ -164,7 +164,7 @@ def test_plugin_collects_garbage_rarely_only_while_it_lints(monkeypatch):
     also when the lint fails."""
     import gc
 
-    from losslint import batch, runner
+    from lossguard import batch, runner
 
     real = runner.lint_source
     during = []
@@ -173,11 +173,11 @@ def test_plugin_collects_garbage_rarely_only_while_it_lints(monkeypatch):
         during.append(gc.get_threshold())
         return real(*args, **kwargs)
 
-    monkeypatch.setattr("losslint.runner.lint_source", spy)
+    monkeypatch.setattr("lossguard.runner.lint_source", spy)
     before = gc.get_threshold()
     lines = ["import tensorflow as tf\n", "def xent_loss(y_true, y_pred):\n",
              "    return tf.math.log(y_pred)\n"]
-    results = list(flake8_plugin.LossLintChecker(None, lines, "x.py").run())
+    results = list(flake8_plugin.LossGuardChecker(None, lines, "x.py").run())
     assert [r[2][:5] for r in results] == ["LL101"]
     assert during == [batch.GC_THRESHOLD]
     assert gc.get_threshold() == before
@@ -185,8 +185,8 @@ def test_plugin_collects_garbage_rarely_only_while_it_lints(monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("losslint.runner.lint_source", broken)
-    list(flake8_plugin.LossLintChecker(None, lines, "x.py").run())
+    monkeypatch.setattr("lossguard.runner.lint_source", broken)
+    list(flake8_plugin.LossGuardChecker(None, lines, "x.py").run())
     assert gc.get_threshold() == before
 
 
@@ -194,17 +194,17 @@ def test_internal_error_becomes_ll001(monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("losslint.runner.lint_source", broken)
-    checker = flake8_plugin.LossLintChecker(None, ["import tensorflow as tf\n"], "x.py")
+    monkeypatch.setattr("lossguard.runner.lint_source", broken)
+    checker = flake8_plugin.LossGuardChecker(None, ["import tensorflow as tf\n"], "x.py")
     results = list(checker.run())
     assert len(results) == 1
     line, column, message, kind = results[0]
-    assert (line, column) == (1, 0) and message.startswith("LL001 losslint internal error")
+    assert (line, column) == (1, 0) and message.startswith("LL001 lossguard internal error")
 
 
 def test_plugin_does_not_import_tensorflow():
-    code = ("import sys, losslint.flake8_plugin as p\n"
-            "list(p.LossLintChecker(None, ['import tensorflow as tf\\n'], 'x.py').run())\n"
+    code = ("import sys, lossguard.flake8_plugin as p\n"
+            "list(p.LossGuardChecker(None, ['import tensorflow as tf\\n'], 'x.py').run())\n"
             "print(sorted(m for m in sys.modules if m.split('.')[0] in "
             "('tensorflow', 'torch', 'jax', 'numpy')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)

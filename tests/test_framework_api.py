@@ -6,10 +6,10 @@ import textwrap
 
 import libcst as cst
 
-from losslint import fix
-from losslint.config import Settings
-from losslint.engine import FileContext, Options
-from losslint.runner import lint_source
+from lossguard import fix
+from lossguard.config import Settings
+from lossguard.engine import FileContext, Options
+from lossguard.runner import lint_source
 
 from .helpers import lint
 
@@ -233,7 +233,7 @@ def test_model_reader_answers_without_rules():
         "model = build()\n"
         "model.compile(loss='binary_crossentropy')\n"
     )
-    from losslint import models
+    from lossguard import models
 
     module = cst.parse_module(source)
     ctx = FileContext("m.py", source, module, Options())

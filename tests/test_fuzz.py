@@ -1,4 +1,4 @@
-"""The fuzz target, briefly (LOSSLINT_FUZZ_SECONDS, default 5; `.ci/run` runs it for 60 s), and
+"""The fuzz target, briefly (LOSSGUARD_FUZZ_SECONDS, default 5; `.ci/run` runs it for 60 s), and
 every input it ever crashed on."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ CRASHES = sorted(fuzz_engine.REGRESSIONS.glob("*.txt")) if fuzz_engine.REGRESSIO
 
 
 def test_fuzz_briefly():
-    seconds = float(os.environ.get("LOSSLINT_FUZZ_SECONDS", "5"))
+    seconds = float(os.environ.get("LOSSGUARD_FUZZ_SECONDS", "5"))
     assert fuzz_engine.fuzz(seconds, batch=50) > 0
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from losslint import cli
-from losslint.finding import Finding
-from losslint.report import github
+from lossguard import cli
+from lossguard.finding import Finding
+from lossguard.report import github
 
 COMMAND = re.compile(r"^::(?P<command>error|warning|notice) (?P<props>[^:]*)::(?P<message>.*)$")
 BAD = """\

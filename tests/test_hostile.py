@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from losslint import cli
-from losslint.batch import RunOptions
-from losslint.config import Settings
-from losslint.runner import lint_source, run
+from lossguard import cli
+from lossguard.batch import RunOptions
+from lossguard.config import Settings
+from lossguard.runner import lint_source, run
 
 LOSS = "import torch\n\n\ndef nll(pred, target):\n    return -(target * torch.log(pred)).mean()\n"
 
@@ -99,7 +99,7 @@ def test_each_hostile_file(folder):
 def test_folder_of_hostile_files_exits_1_without_traceback(folder):
     hostile(folder)
     for extra in ([], ["-j", "2"], ["--no-prefilter", "--no-cache"]):
-        done = subprocess.run([sys.executable, "-m", "losslint", str(folder), *extra],
+        done = subprocess.run([sys.executable, "-m", "lossguard", str(folder), *extra],
                               capture_output=True, text=True, timeout=300, cwd=folder.parent)
         assert done.returncode == 1, done.stderr
         assert "Traceback" not in done.stderr + done.stdout

@@ -1,10 +1,10 @@
-"""Suppressions: `# noqa: LLxxx`, `# losslint: ignore[...]`, `--add-noqa`, LL002 unused-noqa."""
+"""Suppressions: `# noqa: LLxxx`, `# lossguard: ignore[...]`, `--add-noqa`, LL002 unused-noqa."""
 
 from __future__ import annotations
 
-from losslint import cli, fix
-from losslint.config import Settings
-from losslint.runner import lint_source
+from lossguard import cli, fix
+from lossguard.config import Settings
+from lossguard.runner import lint_source
 
 from .helpers import lint
 
@@ -18,7 +18,7 @@ def xent(y_true, y_pred):
 
 def masked_loss(y_true, y_pred, mask):
     total = tf.reduce_sum(mask * tf.square(y_true - y_pred))  # noqa: E501
-    return total / tf.reduce_sum(mask)  # losslint: ignore[LL999]
+    return total / tf.reduce_sum(mask)  # lossguard: ignore[LL999]
 """
 
 
@@ -32,7 +32,7 @@ def test_noqa_forms():
     assert codes(BAD.replace("# by hand", "# noqa")) == [(10, "LL102")]
     assert codes(BAD.replace("# by hand", "# noqa: LL102")) == [(5, "LL101"), (10, "LL102")]
     assert codes(BAD.replace("ignore[LL999]", "ignore[LL102]")) == [(5, "LL101")]
-    assert codes("# losslint: noqa\n" + BAD) == []
+    assert codes("# lossguard: noqa\n" + BAD) == []
 
 
 def test_add_noqa(tmp_path):
@@ -42,7 +42,7 @@ def test_add_noqa(tmp_path):
     text = path.read_text()
     assert "    return -tf.reduce_sum(y_true * tf.math.log(y_pred), axis=-1)  # by hand" \
            "  # noqa: LL101\n" in text
-    assert "    return total / tf.reduce_sum(mask)  # losslint: ignore[LL999, LL102]\n" in text
+    assert "    return total / tf.reduce_sum(mask)  # lossguard: ignore[LL999, LL102]\n" in text
     assert codes(text) == []
     assert cli.main([str(path)]) == 0
     assert cli.main(["--add-noqa", str(path)]) == 0

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from losslint import cli, notebook
-from losslint.config import Settings
+from lossguard import cli, notebook
+from lossguard.config import Settings
 
 nbformat = pytest.importorskip("nbformat")
 v4 = nbformat.v4

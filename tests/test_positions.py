@@ -9,8 +9,8 @@ import libcst as cst
 import pytest
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from losslint import positions
-from losslint.tree import walk
+from lossguard import positions
+from lossguard.tree import walk
 
 ROOT = Path(__file__).resolve().parent.parent
 TRICKY = (

@@ -18,8 +18,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PRE_COMMIT = shutil.which("pre-commit") or str(Path(sys.executable).parent / "pre-commit")
-GIT_ENV = {"GIT_AUTHOR_NAME": "losslint tests", "GIT_AUTHOR_EMAIL": "tests@example.invalid",
-           "GIT_COMMITTER_NAME": "losslint tests", "GIT_COMMITTER_EMAIL": "tests@example.invalid",
+GIT_ENV = {"GIT_AUTHOR_NAME": "lossguard tests", "GIT_AUTHOR_EMAIL": "tests@example.invalid",
+           "GIT_COMMITTER_NAME": "lossguard tests", "GIT_COMMITTER_EMAIL": "tests@example.invalid",
            "GIT_AUTHOR_DATE": "2000-01-01T00:00:00+0000",
            "GIT_COMMITTER_DATE": "2000-01-01T00:00:00+0000"}
 
@@ -38,9 +38,9 @@ pytestmark = [
         reason="pre-commit (pip install pre-commit) and git are needed for the hook test"),
     # Each try-repo builds a fresh environment (about a minute): run in CI, or on request.
     pytest.mark.skipif(
-        not (os.environ.get("CI") or os.environ.get("LOSSLINT_SLOW_TESTS")),
+        not (os.environ.get("CI") or os.environ.get("LOSSGUARD_SLOW_TESTS")),
         reason="slow (pre-commit builds an environment per run): set CI=1 or "
-               "LOSSLINT_SLOW_TESTS=1 to run it"),
+               "LOSSGUARD_SLOW_TESTS=1 to run it"),
 ]
 
 
@@ -68,7 +68,7 @@ def hook_repo(tmp_path_factory) -> Path:
 
 
 def try_repo(hook_repo: Path, project: Path) -> subprocess.CompletedProcess:
-    """Both hooks (`losslint`, `losslint-fix`) on every file of `project` (one environment
+    """Both hooks (`lossguard`, `lossguard-fix`) on every file of `project` (one environment
     build per call: try-repo always uses a fresh store)."""
     return subprocess.run([PRE_COMMIT, "try-repo", str(hook_repo), "--all-files"],
                           cwd=project, capture_output=True, text=True, timeout=900)
@@ -85,7 +85,7 @@ def project(tmp_path: Path, files: dict[str, str]) -> Path:
 
 
 def hook_lines(result: subprocess.CompletedProcess) -> dict[str, str]:
-    """`losslint....Failed` -> {"losslint": "Failed"}."""
+    """`lossguard....Failed` -> {"lossguard": "Failed"}."""
     found = {}
     for line in result.stdout.splitlines():
         name, dots, status = line.partition("...")
@@ -98,13 +98,13 @@ def test_bad_file_fails(hook_repo, tmp_path):
     result = try_repo(hook_repo, project(tmp_path, {"losses.py": BAD}))
     assert result.returncode == 1, result.stdout + result.stderr
     assert "losses.py:5:36: LL101" in result.stdout
-    assert hook_lines(result) == {"losslint": "Failed", "losslint (fix)": "Failed"}
+    assert hook_lines(result) == {"lossguard": "Failed", "lossguard (fix)": "Failed"}
 
 
 def test_fixed_file_passes(hook_repo, tmp_path):
     result = try_repo(hook_repo, project(tmp_path, {"losses.py": FIXED}))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert hook_lines(result) == {"losslint": "Passed", "losslint (fix)": "Passed"}
+    assert hook_lines(result) == {"lossguard": "Passed", "lossguard (fix)": "Passed"}
 
 
 def test_no_python_files_passes(hook_repo, tmp_path):

@@ -14,11 +14,11 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from losslint.batch import RunOptions
-from losslint.cache import Cache
-from losslint.config import Settings
-from losslint.fix import apply_edits
-from losslint.runner import lint_source, run
+from lossguard.batch import RunOptions
+from lossguard.cache import Cache
+from lossguard.config import Settings
+from lossguard.fix import apply_edits
+from lossguard.runner import lint_source, run
 
 FAST = settings(max_examples=40, deadline=None, database=None,
                 suppress_health_check=list(HealthCheck))

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import textwrap
 
-from losslint.config import Settings
-from losslint.runner import lint_source
+from lossguard.config import Settings
+from lossguard.runner import lint_source
 
 from .helpers import codes, lint
 

@@ -7,10 +7,10 @@ import textwrap
 
 import pytest
 
-from losslint import fix
-from losslint.config import Settings
-from losslint.rule import Invalid, Valid
-from losslint.runner import lint_source
+from lossguard import fix
+from lossguard.config import Settings
+from lossguard.rule import Invalid, Valid
+from lossguard.runner import lint_source
 
 from .helpers import RULES, lint
 

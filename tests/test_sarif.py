@@ -7,10 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
-from losslint.rules import all_rules
+from lossguard.rules import all_rules
 
-from losslint import cli
-from losslint.report import sarif
+from lossguard import cli
+from lossguard.report import sarif
 
 jsonschema = pytest.importorskip("jsonschema")
 
@@ -55,7 +55,7 @@ def test_output_validates(tmp_path, capsys, monkeypatch):
     assert not errors, errors[:3]
     run = doc["runs"][0]
     assert doc["version"] == "2.1.0"
-    assert run["tool"]["driver"]["name"] == "losslint"
+    assert run["tool"]["driver"]["name"] == "lossguard"
     rules = {r["id"]: r for r in run["tool"]["driver"]["rules"]}
     assert set(rules) == {r.code for r in all_rules()}
     assert "## Why is this bad?" in rules["LL101"]["help"]["text"]

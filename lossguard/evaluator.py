@@ -14,11 +14,8 @@ import libcst as cst
 from . import facts
 from .facts import INF, UNKNOWN, Fact, Reason
 from .index import Function, ModuleIndex
+from .names import LABEL_NAMES, is_logit_name
 from .tree import argument, code, keyword, number, positional
-
-LABEL_NAMES = {"y_true", "labels", "label", "targets", "target", "mask", "masks", "weights",
-               "truth", "gt", "same", "y"}
-LOGIT_NAMES = {"logits", "logit", "scores"}
 
 
 class Env:
@@ -56,7 +53,7 @@ class Env:
 def input_fact(name: str, node: cst.CSTNode) -> Fact:
     """The fact of a tensor parameter of loss code."""
     lowered = name.lower()
-    if lowered in LOGIT_NAMES or "logit" in lowered:
+    if is_logit_name(name):
         return Fact(-INF, INF, zero=Reason(node, "is an input and can be 0"),
                     negative=Reason(node, "are logits and can be negative"),
                     unbounded=Reason(node, "are logits with no upper bound"),

@@ -1,4 +1,4 @@
-"""The `--dynamic` options of the command line, kept here so `losslint/cli.py` stays small."""
+"""The `--dynamic` options of the command line, kept here so `lossguard/cli.py` stays small."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def options_from(args: argparse.Namespace, config: dict | None = None) -> DynamicOptions:
-    """Options from the command line, then `[tool.losslint.dynamic]`, then defaults.
+    """Options from the command line, then `[tool.lossguard.dynamic]`, then defaults.
 
     In the config table, `timeout` and `memory` are numbers; every other key whose
     value is a table (or the tables under `functions`) overrides a function's probe

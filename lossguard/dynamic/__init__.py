@@ -1,4 +1,4 @@
-"""Dynamic confirmation (`losslint --dynamic`): run the user's loss under TensorFlow.
+"""Dynamic confirmation (`lossguard --dynamic`): run the user's loss under TensorFlow.
 
 `confirm(findings, options)` plans one probe per finding (`plan.py`), runs one
 sandboxed worker process per module (`sandbox.py`, `worker.py`, `checks.py`), and
@@ -40,7 +40,7 @@ class _Progress:
             return
         width = 30
         filled = int(width * self.done / self.total)
-        sys.stderr.write(f"\rlosslint --dynamic [{'#' * filled}{'.' * (width - filled)}] "
+        sys.stderr.write(f"\rlossguard --dynamic [{'#' * filled}{'.' * (width - filled)}] "
                          f"{self.done}/{self.total} findings")
         sys.stderr.flush()
 

@@ -146,7 +146,7 @@ def run(paths: list[str], settings: Settings, options: RunOptions) -> tuple[list
     for _name, findings, key, error in _lint_all(todo, settings, codes, options):
         if error is not None:
             errors.append(error)
-            print(f"losslint: {error}", file=sys.stderr)
+            print(f"lossguard: {error}", file=sys.stderr)
             continue
         found.extend(findings)
         if key is not None and options.cache is not None:

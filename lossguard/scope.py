@@ -5,46 +5,20 @@ See RULES.md, "Where rules look". Every question about scope is answered here, o
 
 from __future__ import annotations
 
-import fnmatch
-import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import libcst as cst
 
 from . import ops
 from .index import Function, ModuleIndex
+from .names import (
+    INPUT_NAMES,
+    LOSS_TARGET_WORDS,
+    TRAINING_NAMES,
+    is_loss_name,
+    name_tokens,
+)
 from .tree import dotted, walk
-
-LOSS_WORDS = {
-    "loss", "losses", "cost", "objective", "crossentropy", "xent", "nll", "dice", "jaccard",
-    "tversky", "focal", "hinge", "huber", "contrastive", "triplet", "divergence", "elbo",
-}
-LOSS_PAIRS = (("cross", "entropy"), ("kl", "div"))
-TRAINING_NAMES = {"train_step", "training_step", "train_batch", "step_fn", "replica_fn"}
-INPUT_NAMES = {
-    "y_true", "y_pred", "labels", "label", "targets", "target", "logits", "preds", "pred",
-    "probs", "prob", "mask", "masks", "weights", "predictions", "prediction", "output",
-    "outputs", "y", "x", "inputs", "true", "truth", "gt", "input",
-}
-_HUMP = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
-
-
-@lru_cache(maxsize=8192)
-def name_tokens(name: str) -> tuple[str, ...]:
-    """`dice_loss` -> (dice, loss); `FocalLoss` -> (focal, loss); `KLDiv` -> (kl, div)."""
-    return tuple(t.lower() for part in name.split("_") for t in _HUMP.findall(part))
-
-
-def is_loss_name(name: str, patterns: tuple[str, ...] = ()) -> bool:
-    tokens = name_tokens(name)
-    if any(t in LOSS_WORDS for t in tokens):
-        return True
-    for first, second in LOSS_PAIRS:
-        for a, b in zip(tokens, tokens[1:], strict=False):
-            if a == first and b.startswith(second):
-                return True
-    return any(fnmatch.fnmatchcase(name, p) for p in patterns)
 
 
 @dataclass
@@ -156,9 +130,6 @@ def _root_reason(index: ModuleIndex, function: Function, patterns: tuple[str, ..
     if function.trains:
         return "it computes gradients"
     return ""
-
-
-LOSS_TARGET_WORDS = {"loss", "cost", "objective", "xent", "nll", "entropy"}
 
 
 def _module_statements(index: ModuleIndex, scope: LossScope, all_code: bool) -> None:

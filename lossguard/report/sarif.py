@@ -18,7 +18,7 @@ from ..finding import Finding
 from ..rule import Rule
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-INFORMATION_URI = "https://github.com/losslint/losslint"
+INFORMATION_URI = "https://github.com/lossguard/lossguard"
 LEVELS = {"error": "error", "warning": "warning", "info": "note"}
 
 
@@ -39,7 +39,7 @@ def rule_descriptor(rule: type[Rule]) -> dict:
         "help": {"text": rule.documentation(), "markdown": rule_markdown(rule)},
         "defaultConfiguration": {"level": LEVELS[rule.severity],
                                  "enabled": rule.default_enabled()},
-        "properties": {"tags": ["losslint", rule.scope], "precision": "high"},
+        "properties": {"tags": ["lossguard", rule.scope], "precision": "high"},
     }
 
 
@@ -62,7 +62,7 @@ def result(finding: Finding, index: dict[str, int]) -> dict:
         "locations": [{"physicalLocation": {"artifactLocation": uri(finding.path),
                                             "region": _region(finding)}}],
         "partialFingerprints": {
-            "losslint/v1": f"{finding.code}:{finding.function or ''}:{finding.message}"},
+            "lossguard/v1": f"{finding.code}:{finding.function or ''}:{finding.message}"},
     }
     if finding.code in index:
         data["ruleIndex"] = index[finding.code]
@@ -104,7 +104,7 @@ def document(findings: list[Finding], rules: list[type[Rule]] | None = None) -> 
         "version": "2.1.0",
         "runs": [{
             "tool": {"driver": {
-                "name": "losslint",
+                "name": "lossguard",
                 "version": __version__,
                 "semanticVersion": __version__,
                 "informationUri": INFORMATION_URI,

@@ -1,10 +1,10 @@
-"""The flake8 adapter: `flake8 --select LL` reports what `losslint` reports.
+"""The flake8 adapter: `flake8 --select LL` reports what `lossguard` reports.
 
-flake8 hands over the file's lines; losslint parses them itself with libcst (the `ast` tree
+flake8 hands over the file's lines; lossguard parses them itself with libcst (the `ast` tree
 flake8 built is not used). The plugin never raises: a flake8 run must not end because of
-losslint, so a file libcst cannot parse, or any internal error, becomes one LL001 finding (or
+lossguard, so a file libcst cannot parse, or any internal error, becomes one LL001 finding (or
 nothing when LL001 is ignored). flake8 applies its own `noqa`, `--per-file-ignores`,
-`--extend-ignore`; rules that are off by default in losslint (info severity) are added to
+`--extend-ignore`; rules that are off by default in lossguard (info severity) are added to
 flake8's default ignore list, and run only when a flake8 `--select`/`--extend-select` names
 them more specifically than `LL`. It never imports TensorFlow and never runs the dynamic pass.
 """
@@ -36,10 +36,10 @@ def _names(value: Any) -> list[str]:
     return [v.strip() for v in value if v and v.strip()]
 
 
-class LossLintChecker:
+class LossGuardChecker:
     """flake8 plugin entry point (`flake8.extension`: `LL`)."""
 
-    name = "losslint"
+    name = "lossguard"
     version = __version__
 
     all_code: ClassVar[bool] = False
@@ -55,12 +55,12 @@ class LossLintChecker:
     # --- options --------------------------------------------------------------------------
     @classmethod
     def add_options(cls, parser: Any) -> None:
-        parser.add_option("--losslint-all-code", action="store_true", default=False,
+        parser.add_option("--lossguard-all-code", action="store_true", default=False,
                           parse_from_config=True,
-                          help="losslint: lint every function, not only loss code")
-        parser.add_option("--losslint-loss-names", default="", parse_from_config=True,
+                          help="lossguard: lint every function, not only loss code")
+        parser.add_option("--lossguard-loss-names", default="", parse_from_config=True,
                           comma_separated_list=True,
-                          help="losslint: extra glob patterns of loss function names")
+                          help="lossguard: extra glob patterns of loss function names")
         try:
             parser.extend_default_ignore(_off_by_default())
         except Exception:  # noqa: BLE001 - an old flake8: the rules simply stay selectable
@@ -68,8 +68,8 @@ class LossLintChecker:
 
     @classmethod
     def parse_options(cls, options: argparse.Namespace) -> None:
-        cls.all_code = bool(getattr(options, "losslint_all_code", False))
-        cls.loss_names = _names(getattr(options, "losslint_loss_names", []))
+        cls.all_code = bool(getattr(options, "lossguard_all_code", False))
+        cls.loss_names = _names(getattr(options, "lossguard_loss_names", []))
         selectors = []
         for key in ("select", "extend_select", "enable_extensions"):
             selectors += [c for c in _codes(getattr(options, key, None))
@@ -81,7 +81,7 @@ class LossLintChecker:
         try:
             findings = list(self._findings())
         except Exception as error:  # noqa: BLE001 - a plugin exception aborts flake8
-            findings = [(1, 0, f"LL001 losslint internal error: {type(error).__name__}: "
+            findings = [(1, 0, f"LL001 lossguard internal error: {type(error).__name__}: "
                                f"{error}".replace("\n", " "), type(self))]
         yield from findings
 

@@ -28,8 +28,8 @@ from .shapes import Reduction, Shapes
 from .tree import NODE_TYPES, argument, assigned_names, code
 
 NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]*(?:[,\s]+[A-Z]+[0-9]*)*))?", re.I)
-NAMED_IGNORE = re.compile(r"#\s*losslint:\s*ignore\[(?P<codes>[A-Z0-9,\s]+)\]")
-FILE_NOQA = re.compile(r"#\s*losslint:\s*noqa\b")
+NAMED_IGNORE = re.compile(r"#\s*lossguard:\s*ignore\[(?P<codes>[A-Z0-9,\s]+)\]")
+FILE_NOQA = re.compile(r"#\s*lossguard:\s*noqa\b")
 
 
 @dataclass
@@ -353,7 +353,7 @@ class _Walker:
 
 
 def _finish(ctx: FileContext, enabled: frozenset[str] = frozenset()) -> list[Finding]:
-    check_noqa = UNUSED_NOQA in enabled and ("noqa" in ctx.source or "losslint:" in ctx.source)
+    check_noqa = UNUSED_NOQA in enabled and ("noqa" in ctx.source or "lossguard:" in ctx.source)
     if not ctx.reports and not check_noqa:
         return []
     # One location, one finding: a specific rule replaces a general one on the same node.
@@ -448,7 +448,7 @@ _CODE = re.compile(r"^[A-Z]+[0-9]+$")
 
 def _unused_noqa(ctx: FileContext, used: dict[int, set[str]],
                  enabled: frozenset[str]) -> list[Finding]:
-    """LL002: `# noqa: LLxxx` comments (and `# losslint: ignore[...]`) naming an enabled rule
+    """LL002: `# noqa: LLxxx` comments (and `# lossguard: ignore[...]`) naming an enabled rule
     that reported nothing on that line. Comments only: text in strings is not a noqa."""
     import io
     import tokenize

@@ -47,7 +47,7 @@ def rules_table(rules: list[type[Rule]]) -> str:
 
 def rules_document(rules: list[type[Rule]]) -> str:
     """docs/rules.md: one section per rule, with its examples."""
-    parts = ["# losslint rules", "",
+    parts = ["# lossguard rules", "",
              "Generated from the rule classes by `scripts/generate_docs.py`; do not edit.", ""]
     parts += [rule_markdown(rule) for rule in rules]
     return "\n".join(parts).rstrip() + "\n"

@@ -29,9 +29,9 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from . import ops
-from .evaluator import LABEL_NAMES
 from .index import Function, ModuleIndex
-from .scope import LossScope, class_kind, inputs_of, is_loss_name, name_tokens
+from .names import is_label_name, is_loss_name, name_tokens
+from .scope import LossScope, class_kind, inputs_of
 from .tree import assigned_names, children, dotted, keyword, positional, string, walk, walk_own
 
 # The names `custom_gradient` is called by in the frameworks' tables.
@@ -52,12 +52,6 @@ BUILTIN_META = {"len", "isinstance", "hasattr", "getattr", "callable", "type", "
 BUILTIN_PASS = {"float", "int", "abs", "sum", "min", "max", "list", "tuple", "zip", "map",
                 "enumerate", "reversed", "sorted", "dict", "iter", "next", "bool", "round"}
 TRAINING_KINDS = {"backward", "tape_gradient", "minimize", "add_loss"}
-# Parameter names (and name tokens) of labels, masks and weights: not predictions.
-LABEL_TOKENS = {"true", "label", "labels", "target", "targets", "mask", "masks", "weight",
-                "weights", "gt", "truth", "length", "lengths", "index", "indices", "idx",
-                "ids", "class", "classes"}
-
-
 @dataclass(frozen=True)
 class Flow:
     """How a value depends on the sources: `live` (through some differentiable path), blocked
@@ -669,9 +663,7 @@ class GradientFlow:
         or weights."""
         names = []
         for name in sorted(inputs_of(function)):
-            lowered = name.lower()
-            if lowered in LABEL_NAMES or set(name_tokens(name)) & LABEL_TOKENS or \
-                    is_loss_name(name):
+            if is_label_name(name) or is_loss_name(name):
                 continue  # labels, masks, weights; a `loss` parameter is a loss, not a prediction
             names.append(name)
         return tuple(names)

@@ -158,8 +158,8 @@ def render_html(findings: list[Finding]) -> str:
     counts = {k: sum(1 for f in findings if f.dynamic and f.dynamic.status == k) for k in LABELS}
     parts = [
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">",
-        "<title>losslint --dynamic report</title>", f"<style>{_CSS}</style></head><body>",
-        "<h1>losslint dynamic confirmation</h1>",
+        "<title>lossguard --dynamic report</title>", f"<style>{_CSS}</style></head><body>",
+        "<h1>lossguard dynamic confirmation</h1>",
         "<p class=\"sub\">Each finding's probe was run under TensorFlow in a sandboxed worker. "
         "A finding is confirmed only when the failure is tied to its own node.</p>",
         "<p class=\"counts\">" + "".join(

@@ -1,4 +1,4 @@
-"""`[tool.losslint]` in pyproject.toml: found by walking up from the linted path; CLI flags win."""
+"""`[tool.lossguard]` in pyproject.toml: found by walking up from the linted path; CLI flags win."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def find_pyproject(start: Path) -> Path | None:
                     data = tomllib.load(handle)
             except (OSError, tomllib.TOMLDecodeError):
                 continue
-            if "losslint" in data.get("tool", {}):
+            if "lossguard" in data.get("tool", {}):
                 return path
     return None
 
@@ -57,12 +57,12 @@ def load(path: Path | None) -> Settings:
             data = tomllib.load(handle)
     except (OSError, tomllib.TOMLDecodeError) as error:
         raise ConfigError(f"{path}: cannot read configuration: {error}") from error
-    table = data.get("tool", {}).get("losslint", {})
+    table = data.get("tool", {}).get("lossguard", {})
     settings = Settings(root=path.parent)
     for key, value in table.items():
         expected = _KEYS.get(key)
         if expected is None:
-            raise ConfigError(f"{path}: unknown key `{key}` in [tool.losslint] "
+            raise ConfigError(f"{path}: unknown key `{key}` in [tool.lossguard] "
                               f"(known: {', '.join(sorted(_KEYS))})")
         if not isinstance(value, expected):
             raise ConfigError(f"{path}: `{key}` must be a {expected.__name__}, "

@@ -1,4 +1,4 @@
-"""The sandboxed worker: `python -m losslint.dynamic.worker JOB.json RESULTS.jsonl`.
+"""The sandboxed worker: `python -m lossguard.dynamic.worker JOB.json RESULTS.jsonl`.
 
 Started by `runner.py` in a temporary working directory, with an address-space limit
 and a time limit. It imports TensorFlow once, imports the user's module the way
@@ -62,7 +62,7 @@ def load_module(job: dict) -> Any:
             if exc.name is None or not name.startswith(exc.name):
                 raise
     # a name taken by another module (e.g. `test`, `keras`): load from the file instead
-    spec = importlib.util.spec_from_file_location(f"losslint_probe_{abs(hash(path))}", path)
+    spec = importlib.util.spec_from_file_location(f"lossguard_probe_{abs(hash(path))}", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
@@ -79,7 +79,7 @@ def variant(module: Any, source: str | None, line: int, helpers: dict, tag: str)
     """
     if source is None:
         return None
-    filename = f"<losslint {tag}> {module.__file__}"
+    filename = f"<lossguard {tag}> {module.__file__}"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     tree = ast.parse(source)
     for stmt in tree.body:

@@ -9,7 +9,7 @@ passes when its text names any of:
   function so named is loss code even with tensors that come from elsewhere;
 - a gradient computation or Keras hand-off (`GradientTape`, `gradient`, `backward`, `minimize`,
   `compile`, `add_loss`, `custom_gradient`);
-- a suppression or rule code (`# noqa: LL...`, `losslint`), so unused-noqa findings stay
+- a suppression or rule code (`# noqa: LL...`, `lossguard`), so unused-noqa findings stay
   visible;
 - a literal fragment of a user `loss-names` glob.
 
@@ -23,11 +23,11 @@ import re
 from functools import lru_cache
 
 from . import ops
-from .scope import LOSS_WORDS, TRAINING_NAMES
+from .names import LOSS_WORDS, TRAINING_NAMES
 
 _EXTRA_WORDS = (
     "entropy", "kl_div", "kldiv", "gradient", "backward", "minimize", "compile", "add_loss",
-    "losslint", "criterion",
+    "lossguard", "criterion",
 )
 
 

@@ -9,7 +9,7 @@ Convention: an unknown *input* (a tensor parameter of loss code) is taken to be 
 unbounded above: labels, masks and probabilities are, and `log(y_pred + 1e-7)` is the idiom
 people use. A value that the facts show can go negative (a difference, a negation, `tanh`)
 carries a `negative` reason, so an offset does not guard it. An opaque value (the result of a
-call the table does not know) has no reasons at all: losslint never guesses.
+call the table does not know) has no reasons at all: lossguard never guesses.
 
 Constants are folded in float32, so `1 + 1e-10` is exactly 1 and guards nothing.
 """
@@ -141,7 +141,7 @@ def subtract(a: Fact, b: Fact, node: object) -> Fact:
     lo_open = a.lo_open or b.hi_open
     zero = None
     if not (_known(a) or _known(b)):
-        return Fact(lo, hi, lo_open, a.hi_open or b.lo_open)  # opaque: losslint never guesses
+        return Fact(lo, hi, lo_open, a.hi_open or b.lo_open)  # opaque: lossguard never guesses
     # A difference cancels when both sides can take the same value.
     if lo <= 0 <= hi and not (lo == 0 and lo_open) and not (hi == 0 and (a.hi_open or b.lo_open)):
         if a.const is None and b.const is None:

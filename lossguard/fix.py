@@ -119,7 +119,7 @@ def fix_text(text: str, lint: Linter, unsafe: bool = False) -> tuple[str, int]:
 
 # --- noqa comments ------------------------------------------------------------------------------
 def noqa_line(line: str, codes: Iterable[str]) -> str:
-    """`line` with `codes` added to its `# noqa` (or `# losslint: ignore[...]`) comment, or a
+    """`line` with `codes` added to its `# noqa` (or `# lossguard: ignore[...]`) comment, or a
     new `# noqa: CODES` comment."""
     body = line.rstrip("\r\n")
     ending = line[len(body):]
@@ -218,7 +218,7 @@ class FixResult:
 def write_atomic(path: Path, data: bytes) -> None:
     """Write `data` to `path` through a temporary file in the same folder and a rename."""
     folder = path.parent
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".losslint",
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".lossguard",
                                          dir=folder)
     try:
         with os.fdopen(handle, "wb") as stream:
@@ -281,7 +281,7 @@ def run(paths: list[str], settings: config.Settings, *, unsafe: bool = False,
         try:
             fixed = fix_file(path, settings, rules, unsafe=unsafe, add_noqa=add_noqa)
         except Exception as error:  # noqa: BLE001 - one file's crash must not end the run
-            print(f"losslint: {path}: cannot fix: {type(error).__name__}: {error}",
+            print(f"lossguard: {path}: cannot fix: {type(error).__name__}: {error}",
                   file=sys.stderr)
             continue
         if fixed is None:
@@ -369,16 +369,16 @@ def _summarise(outcome: Outcome, args: argparse.Namespace) -> Outcome:
     if args.diff:
         noun = "comment" if args.add_noqa else "fix"
         plural = "" if outcome.fixed == 1 else ("es" if noun == "fix" else "s")
-        print(f"losslint: would apply {outcome.fixed} {noun}{plural} to {outcome.files} "
+        print(f"lossguard: would apply {outcome.fixed} {noun}{plural} to {outcome.files} "
               f"file{'s' if outcome.files != 1 else ''}", file=sys.stderr)
         outcome.exit_code = 1 if outcome.files else 0
     elif args.add_noqa:
-        print(f"losslint: added {outcome.fixed} noqa comment{'s' if outcome.fixed != 1 else ''} "
+        print(f"lossguard: added {outcome.fixed} noqa comment{'s' if outcome.fixed != 1 else ''} "
               f"in {outcome.files} file{'s' if outcome.files != 1 else ''}", file=sys.stderr)
         outcome.exit_code = 0
     else:
         if outcome.fixed:
-            print(f"losslint: fixed {outcome.fixed} finding{'s' if outcome.fixed != 1 else ''} "
+            print(f"lossguard: fixed {outcome.fixed} finding{'s' if outcome.fixed != 1 else ''} "
                   f"in {outcome.files} file{'s' if outcome.files != 1 else ''}", file=sys.stderr)
         outcome.exit_non_zero = bool(args.exit_non_zero_on_fix and outcome.fixed)
     return outcome

@@ -22,7 +22,7 @@ import libcst as cst
 
 from . import ops
 from .index import Function, ModuleIndex
-from .scope import name_tokens
+from .names import is_size_name
 from .tree import dotted, keyword, positional, string, walk, walk_own
 
 Reduction = Literal["scalar", "per_sample", "elementwise", "unknown"]
@@ -71,15 +71,6 @@ def is_variables(node: cst.CSTNode | None) -> bool:
         return any(is_variables(e.value) for e in node.elements)
     name = (dotted(node) or "").lower()
     return any(word in name.rsplit(".", 1)[-1] for word in VARIABLE_WORDS)
-
-
-SIZE_WORDS = {"size", "batch", "num", "count", "n", "b", "steps", "total", "len", "length",
-              "replicas", "scale"}
-
-
-def is_size_name(name: str) -> bool:
-    """`batch_size`, `global_batch`, `num_samples`, `n`, `B`: a parameter that is a count."""
-    return any(token in SIZE_WORDS for token in name_tokens(name))
 
 
 def reduces_batch(axis: cst.BaseExpression | None) -> bool:

@@ -98,7 +98,7 @@ def run(paths: list[str], settings: config.Settings,
         except Exception as error:  # noqa: BLE001 - one file's crash must not end the run
             result.internal_errors.append(
                 f"{path}: internal error: {type(error).__name__}: {error}")
-            print(f"losslint: {path}: internal error: {type(error).__name__}: {error}",
+            print(f"lossguard: {path}: internal error: {type(error).__name__}: {error}",
                   file=sys.stderr)
     result.findings.sort(key=lambda f: f.sort_key)
     return result

@@ -20,7 +20,7 @@ import libcst as cst
 
 from . import ops
 from .index import Function
-from .scope import name_tokens
+from .names import name_tokens
 from .tree import assigned_names, dotted, keyword, positional, string, walk, walk_own
 
 if TYPE_CHECKING:

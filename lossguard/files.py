@@ -14,7 +14,7 @@ from pathlib import Path
 SKIP_DIRS = {
     ".git", ".hg", ".svn", ".venv", "venv", ".env", "env", "__pycache__", "build", "dist",
     ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache", "node_modules",
-    "site-packages", ".eggs", ".losslint_cache", ".ipynb_checkpoints", ".hypothesis",
+    "site-packages", ".eggs", ".lossguard_cache", ".ipynb_checkpoints", ".hypothesis",
 }
 SOURCE_SUFFIXES = (".py", ".pyi", ".ipynb")
 

@@ -24,10 +24,10 @@ def _codes(value: str) -> list[str]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="losslint",
+        prog="lossguard",
         description="Find the bugs that make custom losses NaN, stall or fit badly.")
     parser.add_argument("paths", nargs="*", help="files or folders to lint; - reads stdin")
-    parser.add_argument("--version", action="version", version=f"losslint {__version__}")
+    parser.add_argument("--version", action="version", version=f"lossguard {__version__}")
     parser.add_argument("--select", type=_codes,
                         help="codes or prefixes to enable (LL1, LL101, ALL)")
     parser.add_argument("--ignore", type=_codes, help="codes or prefixes to disable")
@@ -102,10 +102,10 @@ def main(argv: list[str] | None = None) -> int:
         with batch.fewer_collections():
             return _main(args)
     except config.ConfigError as error:
-        print(f"losslint: error: {error}", file=sys.stderr)
+        print(f"lossguard: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("losslint: interrupted", file=sys.stderr)
+        print("lossguard: interrupted", file=sys.stderr)
         return 130
 
 
@@ -116,7 +116,7 @@ def _main(args: argparse.Namespace) -> int:
     if args.explain:
         doc = explain(args.explain)
         if doc is None:
-            print(f"losslint: error: unknown rule `{args.explain}`", file=sys.stderr)
+            print(f"lossguard: error: unknown rule `{args.explain}`", file=sys.stderr)
             return 2
         sys.stdout.write(doc)
         return 0
@@ -127,12 +127,12 @@ def _main(args: argparse.Namespace) -> int:
     missing = [p for p in args.paths if p != "-" and not Path(p).exists()]
     if missing:
         for path in missing:
-            print(f"losslint: error: {path}: {_missing_reason(path)}", file=sys.stderr)
+            print(f"lossguard: error: {path}: {_missing_reason(path)}", file=sys.stderr)
         return 2
     fixing = args.fix or args.diff or args.add_noqa
     if fixing and "-" in args.paths:
         if args.paths != ["-"]:
-            print("losslint: error: with --fix, --diff or --add-noqa, `-` (stdin) must be the "
+            print("lossguard: error: with --fix, --diff or --add-noqa, `-` (stdin) must be the "
                   "only path: the fixed source is written to stdout", file=sys.stderr)
             return 2
         return fix.from_stdin(args, settings_for(args, Path.cwd()))
@@ -203,7 +203,7 @@ def _clean_cache(args: argparse.Namespace) -> None:
     folders = {args.cache_dir} if args.cache_dir else {default_dir(root) for root in roots}
     for folder in folders:
         if Cache(folder).clean():
-            print(f"losslint: removed {folder}", file=sys.stderr)
+            print(f"lossguard: removed {folder}", file=sys.stderr)
 
 
 def _reporter(fmt: str):  # noqa: ANN202 - a report module

@@ -1,6 +1,6 @@
-"""`.losslint_cache/`: the findings of a file, keyed by everything that decides them.
+"""`.lossguard_cache/`: the findings of a file, keyed by everything that decides them.
 
-The key is a hash of the file's bytes, the losslint version, the enabled rule codes, the options
+The key is a hash of the file's bytes, the lossguard version, the enabled rule codes, the options
 that change results (`all-code`, `loss-names`, the per-file ignores that apply to the file,
 the prefilter and size limit) and the layout of `Finding`. The path is not part of the key: a
 hit gets the current path. One JSON file per key, written to a temporary file in the same
@@ -22,7 +22,7 @@ from pathlib import Path
 from . import __version__
 from .finding import Confirmation, Edit, Finding, Fix
 
-DIRNAME = ".losslint_cache"
+DIRNAME = ".lossguard_cache"
 _LAYOUT = ",".join(f.name for f in dataclasses.fields(Finding))
 
 
@@ -42,7 +42,7 @@ class Cache:
     @staticmethod
     def salt(rule_codes: list[str], options: dict) -> str:
         """What every key of one run shares: version, rules, options, the layout of findings,
-        and the size and time of losslint's own source files (an edited rule in an editable
+        and the size and time of lossguard's own source files (an edited rule in an editable
         install invalidates the cache as a new version does)."""
         text = json.dumps([__version__, _LAYOUT, sorted(rule_codes), options, code_stamp()],
                           sort_keys=True, default=str)
@@ -88,7 +88,7 @@ class Cache:
         self.folder.mkdir(parents=True, exist_ok=True)
         ignore = self.folder / ".gitignore"
         if not ignore.exists():
-            write_atomic(ignore, b"# Created by losslint.\n*\n")
+            write_atomic(ignore, b"# Created by lossguard.\n*\n")
         self._ready = True
 
     def clean(self) -> bool:

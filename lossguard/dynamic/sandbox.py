@@ -1,6 +1,6 @@
 """Run one worker process per module, with a time and a memory limit.
 
-The child runs `python -m losslint.dynamic.worker` in a fresh temporary directory
+The child runs `python -m lossguard.dynamic.worker` in a fresh temporary directory
 (its working directory, HOME, TMPDIR, Keras and Matplotlib homes all point there,
 so nothing the user module writes lands outside it), in its own session (so a
 timeout kills its children too), with `RLIMIT_AS` set before exec, stdin closed,
@@ -103,12 +103,12 @@ def _tail(path: str, n: int = 3) -> str:
 def run_job(job: ModuleJob, timeout: float, memory_mb: int, python: str,
             on_progress: Callable[[int], None] | None = None) -> WorkerOutcome:
     """Run the worker for one module; never raises for anything the user code does."""
-    tmp = tempfile.mkdtemp(prefix="losslint-dynamic-")
+    tmp = tempfile.mkdtemp(prefix="lossguard-dynamic-")
     outcome = WorkerOutcome()
     started = time.monotonic()
     try:
-        job_path = os.path.join(tmp, ".losslint-job.json")
-        results_path = os.path.join(tmp, ".losslint-results.jsonl")
+        job_path = os.path.join(tmp, ".lossguard-job.json")
+        results_path = os.path.join(tmp, ".lossguard-results.jsonl")
         with open(job_path, "w", encoding="utf-8") as fh:
             json.dump(job.to_json(), fh)
         work = os.path.join(tmp, "cwd")
@@ -116,7 +116,7 @@ def run_job(job: ModuleJob, timeout: float, memory_mb: int, python: str,
         with open(os.path.join(tmp, ".stdout"), "wb") as out, \
                 open(os.path.join(tmp, ".stderr"), "wb") as err:
             proc = subprocess.Popen(
-                [python, "-m", "losslint.dynamic.worker", job_path, results_path],
+                [python, "-m", "lossguard.dynamic.worker", job_path, results_path],
                 cwd=work, env=_env(work, job.legacy_keras), stdin=subprocess.DEVNULL,
                 stdout=out, stderr=err, preexec_fn=_limits(memory_mb), start_new_session=True,
             )

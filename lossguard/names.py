@@ -1,0 +1,117 @@
+"""The one vocabulary of naming heuristics: what a name says about the value it holds.
+
+Every guess lossguard makes from a name (is this function a loss, is this parameter a label,
+a prediction, logits, a size or a hyperparameter) is made here, by whole tokens: names are split
+at `_` and at camelCase humps, in any case (`FocalLoss` -> focal, loss; `y_true` -> y, true).
+The static rules and the dynamic pass ask the same questions of the same words.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from functools import lru_cache
+
+# A function or method whose name holds one of these tokens is loss code.
+LOSS_WORDS = frozenset({
+    "loss", "losses", "cost", "objective", "crossentropy", "xent", "nll", "dice", "jaccard",
+    "tversky", "focal", "hinge", "huber", "contrastive", "triplet", "divergence", "elbo",
+    "bce", "mse", "mae", "mape", "smape", "nce", "kld",
+})
+LOSS_PAIRS = (("cross", "entropy"), ("kl", "div"))
+# Tokens of a module-level name that holds a training objective (`cross_entropy = ...`).
+LOSS_TARGET_WORDS = frozenset({"loss", "cost", "objective", "xent", "nll", "entropy"})
+# Module names whose public functions are loss code whatever their own names.
+LOSS_MODULES = frozenset({"losses", "loss", "objectives", "objective", "criterion",
+                          "criterions"})
+TRAINING_NAMES = frozenset({"train_step", "training_step", "train_batch", "step_fn",
+                            "replica_fn"})
+
+# Parameters of loss code that are tensors (inputs), by whole name.
+INPUT_NAMES = frozenset({
+    "y_true", "y_pred", "labels", "label", "targets", "target", "logits", "preds", "pred",
+    "probs", "prob", "mask", "masks", "weights", "predictions", "prediction", "output",
+    "outputs", "y", "x", "inputs", "true", "truth", "gt", "input",
+})
+# Inputs that are labels, masks or weights: bounded data, not raw predictions.
+LABEL_NAMES = frozenset({"y_true", "labels", "label", "targets", "target", "mask", "masks",
+                         "weights", "truth", "gt", "same", "y", "true"})
+LOGIT_NAMES = frozenset({"logits", "logit", "scores"})
+# Tokens of labels, masks, weights and indices (a name holding one is not a prediction).
+LABEL_TOKENS = frozenset({"true", "label", "labels", "target", "targets", "mask", "masks",
+                          "weight", "weights", "gt", "truth", "length", "lengths", "index",
+                          "indices", "idx", "ids", "class", "classes"})
+PRED_TOKENS = frozenset({"pred", "preds", "prediction", "predictions", "predicted", "output",
+                         "outputs", "logit", "logits", "probs", "prob", "hat", "yhat", "out"})
+# Tokens of labels in an argument position (`y` alone counts here).
+ARGUMENT_LABEL_TOKENS = frozenset({"true", "label", "labels", "target", "targets", "gt",
+                                   "truth", "y"})
+KERAS_PRED_NAMES = frozenset({"y_pred", "y_hat", "yhat", "ypred", "y_predicted",
+                              "y_prediction"})
+# Tokens of names that hold a count or a size (> 0).
+SIZE_WORDS = frozenset({"size", "batch", "num", "count", "n", "b", "steps", "total", "len",
+                        "length", "replicas", "scale"})
+# Tokens of parameters that are configuration, not tensors: counts, shapes, anchors, rates.
+# Such a parameter is never an input (never a structural zero), even without a default.
+HYPERPARAMETER_TOKENS = frozenset({
+    "num", "n", "size", "shape", "shapes", "anchors", "anchor", "classes", "keep", "rate",
+    "thresh", "threshold", "margin", "alpha", "beta", "gamma", "delta", "temperature", "temp",
+    "eps", "epsilon", "smooth", "smoothing", "scale", "lambda", "lam", "dim", "axis", "config",
+    "cfg", "args", "opt", "params", "reduction", "mode", "k", "tau", "order", "power",
+})
+
+_HUMP = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
+
+
+@lru_cache(maxsize=8192)
+def name_tokens(name: str) -> tuple[str, ...]:
+    """`dice_loss` -> (dice, loss); `FocalLoss` -> (focal, loss); `KLDiv` -> (kl, div)."""
+    return tuple(t.lower() for part in name.split("_") for t in _HUMP.findall(part))
+
+
+def is_loss_name(name: str, patterns: tuple[str, ...] = ()) -> bool:
+    tokens = name_tokens(name)
+    if any(t in LOSS_WORDS for t in tokens):
+        return True
+    for first, second in LOSS_PAIRS:
+        for a, b in zip(tokens, tokens[1:], strict=False):
+            if a == first and b.startswith(second):
+                return True
+    return any(fnmatch.fnmatchcase(name, p) for p in patterns)
+
+
+def is_loss_module(path: str) -> bool:
+    """`losses.py`, `loss.py`, `objectives.py`, `criterion.py`, `criterions.py`."""
+    stem = path.replace("\\", "/").rpartition("/")[2].partition(".")[0].lower()
+    return stem in LOSS_MODULES
+
+
+def is_size_name(name: str) -> bool:
+    return any(token in SIZE_WORDS for token in name_tokens(name))
+
+
+def is_hyperparameter_name(name: str) -> bool:
+    """`num_classes`, `anchors`, `keep_prob`, `input_shape`, `margin`: configuration."""
+    if name in INPUT_NAMES:
+        return False
+    return any(token in HYPERPARAMETER_TOKENS for token in name_tokens(name))
+
+
+def is_label_name(name: str) -> bool:
+    """A parameter or variable that holds labels, masks or weights, not a prediction."""
+    lowered = name.lower()
+    return lowered in LABEL_NAMES or bool(set(name_tokens(name)) & LABEL_TOKENS)
+
+
+def is_logit_name(name: str) -> bool:
+    lowered = name.lower()
+    return lowered in LOGIT_NAMES or "logit" in lowered
+
+
+def pred_like(name: str) -> bool:
+    return bool(set(name_tokens(name)) & PRED_TOKENS)
+
+
+def label_like(name: str) -> bool:
+    tokens = set(name_tokens(name))
+    return bool(tokens & ARGUMENT_LABEL_TOKENS) and not tokens & PRED_TOKENS
