@@ -15,7 +15,7 @@ from time import perf_counter
 
 import libcst as cst
 
-from . import positions
+from . import objective, positions
 from . import scope as scope_mod
 from .evaluator import Env, Evaluator
 from .facts import Fact, Reason
@@ -72,14 +72,15 @@ class FileContext:
         self.options = options
         self.index: ModuleIndex = build(module, marked)
         self.scope = scope_mod.compute(self.index, options.loss_names,
-                                       options.all_code)
+                                       options.all_code, path)
         self.evaluator = Evaluator(self.index)
         self.shapes = Shapes(self.index)
         self._flow: GradientFlow | None = None
         self.frames: list[_Frame] = [_Frame(None, self.evaluator.module_env, False)]
         self.statement = 0
         self.module_loss_statement = False
-        self.tape_depth = 0
+        # open `with GradientTape()` blocks and module-level loss statements nested in a block
+        self.loss_depth = 0
         self.reports: list[_Report] = []
         self.memo: dict[str, object] = {}  # module-wide answers an analysis computes once
 
@@ -92,7 +93,7 @@ class FileContext:
     @property
     def in_loss_code(self) -> bool:
         return self.frames[-1].loss or self.module_loss_statement or (
-            self.tape_depth > 0)
+            self.loss_depth > 0)
 
     @property
     def env(self) -> Env:
@@ -168,9 +169,20 @@ class FileContext:
     def report(self, rule: Rule, node: cst.CSTNode, message: str, *, hint: str,
                fix: Replace | None, severity: Severity | None) -> None:
         function = self.function
+        if rule.objective and function is not None and id(node) in self.unreached(function):
+            return
         self.reports.append(_Report(type(rule), node, self.statement, message, hint, fix,
                                     severity or rule.severity,
                                     function.qualname if function else None))
+
+    def unreached(self, function: Function) -> frozenset[int]:
+        """The nodes of `function` whose values never reach its objective (computed once, and
+        only for a function where an objective rule reports)."""
+        key = f"unreached:{id(function.node)}"
+        found = self.memo.get(key)
+        if found is None:
+            found = self.memo[key] = objective.unreached(function.node)
+        return found  # type: ignore[return-value]
 
     # --- environment upkeep, called by the walk -----------------------------------------------
     def enter_function(self, node: cst.FunctionDef) -> None:
@@ -190,10 +202,15 @@ class FileContext:
     def bind(self, targets: Iterable[cst.BaseExpression], value: cst.BaseExpression | None) -> None:
         fact = self.fact(value) if value is not None else Fact()
         for target in targets:
+            if isinstance(target, cst.Name):
+                self.env.bind(target.value, fact, value)
+                continue
             names = assigned_names(target)
-            single = isinstance(target, cst.Name)
-            for name in names:
-                self.env.bind(name, fact if single else Fact(), value if single else None)
+            flat = isinstance(target, (cst.Tuple, cst.List)) and len(names) == len(target.elements)
+            unpacked = self.evaluator.unpacked(value, len(names), self.env) \
+                if flat and value is not None else [Fact()] * len(names)
+            for name, element in zip(names, unpacked, strict=True):
+                self.env.bind(name, element)
 
 
 def shorten(text: str, limit: int = 60) -> str:
@@ -256,7 +273,8 @@ def _node_types_named(names: frozenset[str]) -> frozenset[type]:
     return frozenset(t for t in NODE_TYPES if t.__name__ in names) - {cst.Module}
 
 
-_CONTEXT_NODES = frozenset({"FunctionDef", "With", "Assign", "AnnAssign", "AugAssign", "For"})
+_CONTEXT_NODES = frozenset({"FunctionDef", "With", "Assign", "AnnAssign", "AugAssign", "For",
+                            "Expr"})
 
 
 class _Walker:
@@ -314,20 +332,22 @@ class _Walker:
     def _enter(self, node: cst.CSTNode, name: str) -> tuple[str, bool, bool, bool]:
         ctx = self.ctx
         is_function = name == "FunctionDef"
-        is_tape = name == "With" and id(node) in ctx.index.tape_withs
+        # a tape block, or a module-level loss statement in a block (`for`, `with`, `if`)
+        opens_loss = (name == "With" and id(node) in ctx.index.tape_withs) or (
+            id(node) in ctx.scope.statements and len(ctx.frames) == 1)
         if is_function:
             ctx.enter_function(node)  # type: ignore[arg-type]
-        if is_tape:
-            ctx.tape_depth += 1
+        if opens_loss:
+            ctx.loss_depth += 1
         loss = ctx.in_loss_code
         for visitor in self.visit_all.get(name, ()):
             visitor(node)
         if loss:
             for visitor in self.visit_loss.get(name, ()):
                 visitor(node)
-        return name, is_function, is_tape, loss
+        return name, is_function, opens_loss, loss
 
-    def _leave(self, node: cst.CSTNode, name: str, is_function: bool, is_tape: bool,
+    def _leave(self, node: cst.CSTNode, name: str, is_function: bool, opens_loss: bool,
                loss: bool) -> None:
         ctx = self.ctx
         if loss:
@@ -337,8 +357,8 @@ class _Walker:
             visitor(node)
         if loss or ctx.module_loss_statement:
             self._bind(node, name)
-        if is_tape:
-            ctx.tape_depth -= 1
+        if opens_loss:
+            ctx.loss_depth -= 1
         if is_function:
             ctx.leave_function()
 

@@ -11,11 +11,11 @@ from dataclasses import replace
 
 import libcst as cst
 
-from . import facts
+from . import facts, ops
 from .facts import INF, UNKNOWN, Fact, Reason
 from .index import Function, ModuleIndex
 from .names import LABEL_NAMES, is_logit_name
-from .tree import argument, code, keyword, number, positional
+from .tree import argument, code, keyword, number, positional, string
 
 
 class Env:
@@ -114,7 +114,7 @@ class Evaluator:
         if isinstance(node, cst.Call):
             return self._call(node, env)
         if isinstance(node, cst.Subscript):
-            return facts.replace_const(self.fact(node.value, env))
+            return self._subscript(node, env)
         if isinstance(node, cst.Attribute):
             return self._attribute(node, env)
         if isinstance(node, cst.IfExp):
@@ -170,6 +170,8 @@ class Evaluator:
             return facts.subtract(left, right, node)
         if isinstance(op, cst.Multiply):
             return facts.multiply(left, right, node)
+        if isinstance(op, cst.MatrixMultiply):
+            return facts.unary("linear", left, node)
         if isinstance(op, (cst.Divide, cst.FloorDivide)):
             return facts.divide(left, right, node)
         return UNKNOWN
@@ -186,11 +188,12 @@ class Evaluator:
     def _call(self, node: cst.Call, env: Env) -> Fact:
         op = self.index.op_of(node)
         if op is None:
-            return UNKNOWN
+            layer = self.layer_kind(node.func, env)
+            return facts.unary(layer, UNKNOWN, node) if layer else UNKNOWN
         kind = op.kind
         first = self.operand(node, 0)
-        if kind == "epsilon":
-            return facts.constant(1e-7)
+        if kind in {"epsilon", "gradients", "tape_gradient"}:
+            return facts.unary(kind, UNKNOWN, node)
         if kind in {"ones_like", "zeros_like", "shape", "size", "ones", "zeros"}:
             return facts.unary(kind, UNKNOWN, node)
         if first is None:
@@ -241,10 +244,61 @@ class Evaluator:
             return facts.maximum(a, b) if kind == "max" else facts.minimum(a, b)
         return facts.unary(kind, a, node)
 
+    def layer_kind(self, func: cst.BaseExpression, env: Env) -> str | None:
+        """The activation a called layer object applies: "softmax", "sigmoid", "log_softmax", or
+        "linear" for a dense layer without activation; None when `func` is no known layer.
+        The layer may be built in place (`nn.Softmax(dim=1)(z)`), bound to a local or module
+        name (`sm = nn.Softmax(dim=1)`), or set in `__init__` (`self.act = nn.Sigmoid()`)."""
+        built: cst.BaseExpression | None = func
+        if isinstance(func, cst.Name):
+            built = env.value(func.value) or self.index.constants.get(func.value)
+        elif isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and \
+                func.value.value == "self":
+            built = next((cls.init_values[func.attr.value] for cls in self.index.classes.values()
+                          if func.attr.value in cls.init_values), None)
+        if not isinstance(built, cst.Call):
+            return None
+        qualified = self.index.resolve(built.func)
+        found = ops.layer(qualified) if qualified else None
+        if found is None:
+            return None
+        _, _, kind = found
+        if kind in {"softmax", "sigmoid", "log_softmax"}:
+            return kind
+        if kind == "activation":
+            return _activation(positional(built, 0) or keyword(built, "activation"))
+        if kind == "dense":
+            activation = keyword(built, "activation")
+            return "linear" if activation is None else _activation(activation)
+        return None
+
+    def _subscript(self, node: cst.Subscript, env: Env) -> Fact:
+        """`x[i]` has the range of `x`; `y[mask]` with `mask = y > 0` is positive."""
+        fact = facts.replace_const(self.fact(node.value, env))
+        if len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Index):
+            return fact
+        selector = node.slice[0].slice.value
+        if isinstance(selector, cst.Name):
+            selector = env.value(selector.value) or selector
+        if isinstance(selector, cst.Comparison):
+            return self._refined(selector, node.value, env)
+        return fact
+
     def _is_max_of(self, node: cst.BaseExpression, value: cst.BaseExpression, env: Env) -> bool:
-        """`max(x, ...)` of `value` itself (the stable softmax/logsumexp shift)."""
-        if isinstance(node, cst.Name):
-            node = env.value(node.value) or node
+        """`max(x, ...)` of `value` itself (the stable softmax/logsumexp shift), also as
+        `x.max(dim=1)[0]`, `.values` or detached."""
+        for _ in range(4):
+            if isinstance(node, cst.Name):
+                node = env.value(node.value) or node
+            if isinstance(node, cst.Subscript):
+                node = node.value
+            elif isinstance(node, cst.Attribute) and node.attr.value == "values":
+                node = node.value
+            elif isinstance(node, cst.Call) and self.index.op_of(node) is not None and \
+                    self.index.op_of(node).kind == "stop_gradient":
+                node = self.operand(node, 0) or node
+            else:
+                break
         if not isinstance(node, cst.Call):
             return False
         op = self.index.op_of(node)
@@ -272,7 +326,26 @@ class Evaluator:
             return replace(fact, zero=None)
         return fact
 
+    def unpacked(self, value: cst.BaseExpression, count: int, env: Env) -> list[Fact]:
+        """The facts of the names a tuple target unpacks from `value`: element by element from a
+        tuple or list; the value's own fact from an input or a gradient (`x, y = vects`)."""
+        if isinstance(value, (cst.Tuple, cst.List)) and len(value.elements) == count and \
+                not any(isinstance(e, cst.StarredElement) for e in value.elements):
+            return [self.fact(e.value, env) for e in value.elements]
+        fact = self.fact(value, env)
+        if fact.tags & {"input", "gradient"}:
+            return [facts.replace_const(fact)] * count
+        return [UNKNOWN] * count
+
     def _maybe(self, node: cst.BaseExpression | None, env: Env) -> Fact | None:
         if node is None or (isinstance(node, cst.Name) and node.value == "None"):
             return None
         return self.fact(node, env)
+
+
+def _activation(node: cst.BaseExpression | None) -> str | None:
+    """The kind of a layer's `activation=` argument: "softmax", "sigmoid", or None."""
+    name = string(node) if node is not None else None
+    if name is None and node is not None:
+        name = code(node).rpartition(".")[2]
+    return name if name in {"softmax", "sigmoid", "log_softmax"} else None

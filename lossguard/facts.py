@@ -129,6 +129,12 @@ def negate(a: Fact, node: object) -> Fact:
     if -a.hi < 0:
         negative = a.negative if a.lo < 0 and a.negative else Reason(node, "is a negation")
     unbounded = a.negative if a.lo == -INF else None
+    if unbounded is None and "input" in a.tags and a.unbounded is not None:
+        # A raw prediction is taken to be >= 0 for `log`, but it has no sign: `exp(-d)` of one
+        # overflows as soon as `d` is very negative.
+        unbounded = Reason(node, "is a negated raw prediction, unbounded when it is negative")
+        return Fact(-INF, INF, False, False, a.zero, negative, unbounded,
+                    a.tags & {"difference"})
     return Fact(-a.hi, -a.lo, a.hi_open, a.lo_open, a.zero, negative, unbounded,
                 a.tags & {"difference"})
 
@@ -154,6 +160,11 @@ def subtract(a: Fact, b: Fact, node: object) -> Fact:
                 zero = Reason(node, "is 0 when the probability saturates to 1")
             elif known.zero or known.unbounded or known.tags & {"input"}:
                 zero = Reason(node, "can be 0")
+    if a.const == 1 and "input" in b.tags and "logits" not in b.tags:
+        # `1 - p` of an input: the code treats `p` as a probability (the two-sided cross-entropy
+        # `(1 - y) * log(1 - p + eps)`), so the complement is in [0, 1] and 0 when `p` is 1.
+        return Fact(0.0, 1.0, zero=Reason(node, "is 0 when the probability is 1"),
+                    tags=frozenset({"probability"}))
     negative = None
     if lo < 0 and (_known(b) or a.negative):
         negative = Reason(node, "is a difference and can be negative")
@@ -222,7 +233,8 @@ def power(a: Fact, exponent: float | None, node: object) -> Fact:
     even = float(exponent).is_integer() and int(exponent) % 2 == 0
     if even or a.nonneg:
         if exponent > 0:
-            tags = a.tags & {"error"} | ({"error"} if "difference" in a.tags else set())
+            tags = a.tags & {"error", "gradient"} | (
+                {"error"} if "difference" in a.tags else set())
             return Fact(0.0 if a.lo <= 0 or even else a.lo**exponent, INF, a.positive, False,
                         a.zero, None, a.unbounded or a.negative, frozenset(tags))
         return Fact(0.0, INF, True, unbounded=Reason(node, "has no upper bound"))
@@ -277,7 +289,7 @@ def _reduced_zero(a: Fact, node: object) -> Reason | None:
     """A reduction of values that can all be 0: say why in the terms of what it reduces."""
     if a.zero is None:
         return None
-    if a.tags & {"difference", "error"}:
+    if a.tags & {"difference", "error", "gradient"}:
         return a.zero
     return Reason(node, "is 0 when every element is 0 (an empty mask or no positive labels)")
 
@@ -294,7 +306,8 @@ def unary(kind: str, a: Fact, node: object) -> Fact:
         if a.const is not None:
             return constant(abs(a.const))
         hi = max(abs(a.lo), abs(a.hi))
-        tags = frozenset({"error"}) if "difference" in a.tags else frozenset()
+        tags = (frozenset({"error"}) if "difference" in a.tags else frozenset()) | (
+            a.tags & {"gradient"})
         return Fact(0.0 if a.lo <= 0 <= a.hi else min(abs(a.lo), abs(a.hi)), hi,
                     a.positive or a.hi < 0, False, a.zero, None,
                     (a.unbounded or a.negative) if hi == INF else None, tags)
@@ -304,7 +317,7 @@ def unary(kind: str, a: Fact, node: object) -> Fact:
         lo = 0.0 if a.lo >= 0 else -INF
         return Fact(lo if not a.positive else a.lo, INF if a.hi > 0 else a.hi, a.positive,
                     False, _reduced_zero(a, node), a.negative, a.unbounded,
-                    a.tags & {"error", "difference"})
+                    a.tags & {"error", "difference", "gradient"})
     if kind in {"mean", "max", "min"}:
         return replace(a, const=None, zero=_reduced_zero(a, node),
                        tags=a.tags & {"error", "difference", "probability", "softmax", "sigmoid"})
@@ -345,6 +358,17 @@ def unary(kind: str, a: Fact, node: object) -> Fact:
     if kind == "relu":
         return Fact(0.0, max(a.hi, 0.0), False, False,
                     Reason(node, "is 0 for every negative input"), None, a.unbounded)
+    if kind in {"gradients", "tape_gradient"}:
+        return Fact(zero=Reason(node, "is a gradient, exactly 0 wherever the loss is flat"),
+                    negative=Reason(node, "is a gradient and can be negative"),
+                    tags=frozenset({"gradient"}))
+    if kind == "linear":
+        return Fact(negative=Reason(node, "is a linear output (no activation) and can be "
+                                          "negative"),
+                    unbounded=Reason(node, "is a linear output with no upper bound"))
+    if kind == "cosine":
+        return Fact(-1.0, 1.0, False, False, Reason(node, "is a cosine and can be 0"),
+                    Reason(node, "is a cosine and can be negative"), tags=frozenset({"cosine"}))
     if kind in {"tanh", "sin", "cos"}:
         return Fact(-1.0, 1.0, False, False, Reason(node, f"is a {kind} output and can be 0"),
                     Reason(node, f"is a {kind} output and can be negative"))

@@ -119,7 +119,17 @@ class Body:
     returns: list[tuple[cst.Return, int]] = field(default_factory=list)
     calls: list[tuple[cst.Call, int]] = field(default_factory=list)
     tests: list[tuple[cst.CSTNode, cst.BaseExpression, int]] = field(default_factory=list)
+    at: dict[int, int] = field(default_factory=dict)  # id of a Name or Call read -> ordinal
     count: int = 0
+
+    def ordinal_of(self, node: cst.CSTNode) -> int:
+        """The statement an expression of this body is evaluated at (after the last statement
+        when it is not found: every definition reaches it)."""
+        for sub in walk_own(node):
+            found = self.at.get(id(sub))
+            if found is not None:
+                return found
+        return self.count + 1
 
 
 class _Scanner:
@@ -160,9 +170,13 @@ class _Scanner:
     def expressions(self, node: cst.CSTNode | None, ordinal: int) -> None:
         if node is None:
             return
+        at = self.body.at
         for sub in walk_own(node):
             if isinstance(sub, cst.Call):
                 self.body.calls.append((sub, ordinal))
+                at[id(sub)] = ordinal
+            elif isinstance(sub, cst.Name):
+                at[id(sub)] = ordinal
             elif isinstance(sub, cst.IfExp):
                 self.body.tests.append((sub, sub.test, ordinal))
 
@@ -228,8 +242,8 @@ class _Scanner:
             self.expressions(node.value, ordinal)
             for target in node.targets:
                 item = target.target
-                if isinstance(item, cst.Subscript) and isinstance(item.value, cst.Name):
-                    self.define(item.value, ordinal, node.value, "aug")  # `xs[i] = v`
+                if isinstance(item, cst.Subscript):  # `xs[i] = v`, `g[m][0] = v`
+                    self.define(_subscripted(item), ordinal, node.value, "aug")
                 else:
                     self.define(item, ordinal, node.value, "assign")
         elif isinstance(node, cst.AnnAssign):
@@ -238,7 +252,7 @@ class _Scanner:
                 self.define(node.target, ordinal, node.value, "assign")
         elif isinstance(node, cst.AugAssign):
             self.expressions(node.value, ordinal)
-            self.define(node.target, ordinal, node.value, "aug")
+            self.define(_subscripted(node.target), ordinal, node.value, "aug")
         elif isinstance(node, cst.Return):
             self.expressions(node.value, ordinal)
             self.body.returns.append((node, ordinal))
@@ -248,13 +262,31 @@ class _Scanner:
                 self.mutation(node.value, ordinal)
 
     def mutation(self, call: cst.BaseExpression, ordinal: int) -> None:
-        """`xs.append(v)` and the like: from here on `xs` also holds `v`."""
+        """A call that changes a value in place: from here on the value also holds what the
+        call puts in it. `xs.append(v)` and the like put their last argument; an in-place
+        tensor method (`g.mul_(dy)`, `g.masked_fill_(m, 0)`) mixes its arguments into its
+        receiver; `torch.mul(dy, 2, out=g)` writes its result into `out`."""
         if type(call) is not cst.Call or not call.args:
             return
         func = call.func
-        if type(func) is cst.Attribute and type(func.value) is cst.Name and \
-                func.attr.value in _MUTATORS:
+        out = keyword(call, "out")
+        if type(out) is cst.Name:
+            self.define(out, ordinal, call, "aug")
+        if type(func) is not cst.Attribute or type(func.value) is not cst.Name:
+            return
+        method = func.attr.value
+        if method in _MUTATORS:
             self.define(func.value, ordinal, call.args[-1].value, "aug")
+        elif method.endswith("_") and not method.startswith("_"):
+            self.define(func.value, ordinal, call, "aug")
+
+
+def _subscripted(target: cst.BaseExpression) -> cst.BaseExpression:
+    """The value a subscript target writes into (`g` for `g[m][0]`); other targets as they
+    are."""
+    while isinstance(target, cst.Subscript):
+        target = target.value
+    return target
 
 
 # Methods that put a value into the container they are called on.
@@ -657,6 +689,38 @@ class GradientFlow:
                 sources: Iterable[str]) -> bool:
         """Whether `expr` (at statement `ordinal` of `function`) depends on the `sources`."""
         return self.evaluator(function, sources).value(expr, ordinal).reaches
+
+    def carries_gradient(self, expr: cst.BaseExpression, function: Function | None,
+                         ordinal: int | None = None) -> bool:
+        """Whether `expr` (at statement `ordinal` of `function`; found from the tree when not
+        given) can carry a gradient: it depends, through a differentiable path, on a prediction
+        parameter (`predictions`) or on a model output (a call of a callable we cannot see).
+        A value built from labels, masks or weights alone (`tf.math.log(targets)`), or only
+        through `stop_gradient`/`argmax`, is never differentiated. Unsure answers are True:
+        module-level code, and a nested function reading its enclosing function's values."""
+        if function is None:
+            return True
+        body = self.body(function)
+        if ordinal is None:
+            ordinal = body.ordinal_of(expr)
+        if self.evaluator(function, self.predictions(function), models_live=True).value(
+                expr, ordinal).live:
+            return True
+        if function.parent is None:
+            return False
+        params = {p.name.value for p in function.params}
+        return any(type(n) is cst.Name and n.value not in body.defs and n.value not in params
+                   and not is_label_name(n.value) and self._bound_outside(function, n.value)
+                   for n in walk(expr))
+
+    def _bound_outside(self, function: Function, name: str) -> bool:
+        """Whether an enclosing function binds `name` (a closure reads it)."""
+        outer = function.parent
+        while outer is not None:
+            if name in self.body(outer).defs or any(p.name.value == name for p in outer.params):
+                return True
+            outer = outer.parent
+        return False
 
     def predictions(self, function: Function) -> tuple[str, ...]:
         """The prediction parameters of loss code: tensor inputs that are not labels, masks

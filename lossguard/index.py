@@ -34,6 +34,9 @@ class Function:
     cls_ref: Callable[[], Class | None] = field(default=_nothing, repr=False)
     parent_ref: Callable[[], Function | None] = field(default=_nothing, repr=False)
     calls: set[str] = field(default_factory=set)  # names of module functions it calls
+    # `(receiver, method)` of `rbm.energy(v)` and `self.rbm.energy(v)` ("self.rbm")
+    instance_calls: set[tuple[str, str]] = field(default_factory=set)
+    instances: dict[str, str] = field(default_factory=dict)  # `rbm = RBM(...)`: rbm -> RBM
     nested: dict[str, Function] = field(default_factory=dict)
     returned_names: set[str] = field(default_factory=set)
     trains: bool = False  # calls tape.gradient / .backward() / minimize
@@ -85,6 +88,11 @@ class ModuleIndex:
     module_assigns: list[tuple[list[str], cst.BaseExpression, cst.CSTNode]] = field(
         default_factory=list)
     minimize_targets: set[str] = field(default_factory=set)
+    # module-level names differentiated: `cost.backward()`, `tape.gradient(cost, ...)`
+    differentiated: set[str] = field(default_factory=set)
+    instances: dict[str, str] = field(default_factory=dict)  # module level `rbm = RBM(...)`
+    # module-level statements that train: `cost.backward()`, `train = opt.minimize(cost)`
+    training_statements: list[cst.CSTNode] = field(default_factory=list)
     call_bindings: list[tuple[str, cst.Call]] = field(default_factory=list)  # `name = f(...)`
     call_names: set[str] = field(default_factory=set)  # `f` of `f(...)` and `x.f(...)`
     sample_weighted: bool = False
@@ -159,7 +167,8 @@ def build(module: cst.Module, marked: frozenset[type] = frozenset()) -> ModuleIn
     return index
 
 
-_COLLECTED = frozenset({cst.Call, cst.Return, cst.With, cst.Assign, cst.AnnAssign})  # `visit`s
+_COLLECTED = frozenset({cst.Call, cst.Return, cst.With, cst.Assign, cst.AnnAssign,
+                        cst.Expr})  # `visit`s
 
 
 class _Indexer:
@@ -248,6 +257,20 @@ class _Indexer:
                 local = alias.asname.name.value
             table[local] = f"{base}.{name}"
 
+    def alias(self, name: str, value: cst.BaseExpression) -> None:
+        """A backend shim, `B = tf.linalg` or `K = tf.keras.backend`: a module-level name for a
+        framework namespace (or function) is one more import, so `B.norm` is `tf.linalg.norm`."""
+        if type(value) is not cst.Attribute and type(value) is not cst.Name:
+            return
+        full = dotted(value)
+        if full is None:
+            return
+        head, _, rest = full.partition(".")
+        base = self.index.imports.get(head)
+        if base is None or base.partition(".")[0] not in ops.FRAMEWORK_ROOTS:
+            return
+        self.index.imports[name] = f"{base}.{rest}" if rest else base
+
     def function(self, node: cst.FunctionDef, parent: Function | None,
                  cls: Class | None) -> Function:
         name = node.name.value
@@ -301,19 +324,31 @@ class _Indexer:
                     name = index.resolve(call.func) or dotted(call.func) or ""
                     if name.endswith("GradientTape"):
                         index.tape_withs.add(id(node))
+        elif kind is cst.Expr:
+            if function is None and cls is None and _trains(node.value, index.imports):
+                index.training_statements.append(node)
         elif kind is cst.AnnAssign:
             if type(node.value) is cst.Call and type(node.target) is cst.Name:
                 index.call_bindings.append((node.target.value, node.value))
         elif kind is cst.Assign:
-            if type(node.value) is cst.Call:
+            value = node.value
+            if type(value) is cst.Call:
+                func = value.func
+                instances = function.instances if function is not None else (
+                    index.instances if cls is None else None)
                 for target in node.targets:
                     if type(target.target) is cst.Name:
-                        index.call_bindings.append((target.target.value, node.value))
+                        index.call_bindings.append((target.target.value, value))
+                        if instances is not None and type(func) is cst.Name:
+                            instances[target.target.value] = func.value
             if function is None and cls is None:
                 names = [n for t in node.targets for n in assigned_names(t.target)]
-                index.module_assigns.append((names, node.value, node))
+                index.module_assigns.append((names, value, node))
                 if len(names) == 1 and len(node.targets) == 1:
-                    index.constants[names[0]] = node.value
+                    index.constants[names[0]] = value
+                    self.alias(names[0], value)
+                if _trains(value, index.imports):
+                    index.training_statements.append(node)
             elif function is not None and function.cls is not None and function.name == "__init__":
                 for target in node.targets:
                     t = target.target
@@ -332,10 +367,19 @@ class _Indexer:
                 function.calls.add(attr)
             elif kind is cst.Attribute:
                 receiver = func.value  # type: ignore[attr-defined]
-                if type(receiver) is cst.Name and receiver.value == "self":
+                owner = _receiver(receiver)
+                if owner == "self":
                     function.calls.add(attr)
+                elif owner is not None and owner not in index.imports:
+                    function.instance_calls.add((owner, attr))
                 if attr in TAPE_METHODS:
                     function.trains = True
+        elif attr in ("backward", "gradient") and _trains(node, index.imports):
+            # module-level training: what `cost.backward()` / `tape.gradient(cost, ...)` trains
+            target = func.value if attr == "backward" else (  # type: ignore[attr-defined]
+                positional(node, 0) or keyword(node, "target"))
+            if type(target) is cst.Name:
+                index.differentiated.add(target.value)  # type: ignore[union-attr]
         if kind is cst.Name:
             index.calls_by_name.setdefault(attr, []).append(node)
         index.call_names.add(attr)
@@ -367,6 +411,27 @@ class _Indexer:
             arg = positional(node, 0) or keyword(node, "name")
             if arg is not None and string(arg) == "mixed_float16":
                 index.mixed_float16 = True
+
+
+def _trains(value: cst.BaseExpression | None, imports: dict[str, str]) -> bool:
+    """`cost.backward()`, `tape.gradient(cost, ...)`, `opt.minimize(cost)`; not a module's
+    function (`np.gradient(y)`, `optimize.minimize(f, x0)`)."""
+    func = value.func if type(value) is cst.Call else None  # type: ignore[union-attr]
+    if type(func) is not cst.Attribute or func.attr.value not in TAPE_METHODS:  # type: ignore
+        return False
+    receiver = func.value  # type: ignore[union-attr]
+    return not (type(receiver) is cst.Name and receiver.value in imports)  # type: ignore
+
+
+def _receiver(node: cst.BaseExpression) -> str | None:
+    """"rbm" for `rbm.f(...)`, "self.rbm" for `self.rbm.f(...)`, "self" for `self.f(...)`."""
+    if type(node) is cst.Name:
+        return node.value  # type: ignore[attr-defined]
+    if type(node) is cst.Attribute:
+        inner = node.value  # type: ignore[attr-defined]
+        if type(inner) is cst.Name and inner.value == "self":  # type: ignore[attr-defined]
+            return f"self.{node.attr.value}"  # type: ignore[attr-defined]
+    return None
 
 
 def _loss_values(value: cst.BaseExpression | None) -> list[str]:

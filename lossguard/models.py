@@ -144,9 +144,9 @@ def _value(ctx: FileContext, node: cst.CSTNode, function: Function | None, at: c
         if not _assigned_somewhere(ctx, node.value, function):
             return None  # a parameter or a global: no definition to search for
         if function is not None:  # reaching definitions, computed once per function
-            assign = ctx.shapes.flow(function).definition(node)
-            if type(assign) is cst.Assign:
-                return assign.value
+            value = ctx.shapes.flow(function).value(node)
+            if value is not None:
+                return value
         return definition(ctx, node.value, at, function)[0]
     return _self_value(function, node)
 
@@ -494,8 +494,8 @@ def prediction_kind(ctx: FileContext, node: cst.BaseExpression, depth: int = 0
         return "logits", "are logits"
     if depth < _DEPTH and isinstance(node, cst.Name):
         value = ctx.value_of(node)
-        if value is node and ctx.function is not None:
-            value = ctx.shapes.local_values(ctx.function).get(node.value, node)
+        if value is node and ctx.function is not None:  # the definition reaching the read
+            value = ctx.shapes.flow(ctx.function).value(node) or node
         if value is not node:
             kind, why = prediction_kind(ctx, value, depth + 1)  # type: ignore[arg-type]
             if kind is not None:

@@ -52,12 +52,14 @@ KERAS_PRED_NAMES = frozenset({"y_pred", "y_hat", "yhat", "ypred", "y_predicted",
 SIZE_WORDS = frozenset({"size", "batch", "num", "count", "n", "b", "steps", "total", "len",
                         "length", "replicas", "scale"})
 # Tokens of parameters that are configuration, not tensors: counts, shapes, anchors, rates.
-# Such a parameter is never an input (never a structural zero), even without a default.
+# Such a parameter is never an input (never a structural zero), even without a default. Not
+# `anchor` (the anchor embedding of a triplet loss), `args` (the tensor list a Keras `Lambda`
+# passes) or `params` (the weights a JAX loss differentiates).
 HYPERPARAMETER_TOKENS = frozenset({
-    "num", "n", "size", "shape", "shapes", "anchors", "anchor", "classes", "keep", "rate",
+    "num", "n", "size", "shape", "shapes", "anchors", "classes", "keep", "rate",
     "thresh", "threshold", "margin", "alpha", "beta", "gamma", "delta", "temperature", "temp",
     "eps", "epsilon", "smooth", "smoothing", "scale", "lambda", "lam", "dim", "axis", "config",
-    "cfg", "args", "opt", "params", "reduction", "mode", "k", "tau", "order", "power",
+    "cfg", "opt", "reduction", "mode", "k", "tau", "order", "power", "fan",
 })
 
 _HUMP = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
@@ -115,3 +117,12 @@ def pred_like(name: str) -> bool:
 def label_like(name: str) -> bool:
     tokens = set(name_tokens(name))
     return bool(tokens & ARGUMENT_LABEL_TOKENS) and not tokens & PRED_TOKENS
+
+
+# Calls made only to report a value (logging, summaries, metrics): a value that reaches only
+# these never reaches the objective.
+REPORTING_CALLS = frozenset({
+    "print", "log", "log_dict", "scalar", "scalars", "histogram", "image", "add_scalar",
+    "add_scalars", "add_histogram", "add_image", "update_state", "add_metric", "info", "debug",
+    "warning", "warn", "write", "set_postfix", "set_description", "summary", "record",
+})

@@ -145,7 +145,7 @@ def _parses(text: str) -> cst.ParserSyntaxError | None:
 def lint_cells(path: str, cells: list[Cell], settings: config.Settings,
                rules: list[type[Rule]] | None) -> list[Finding]:
     """Findings of the code cells, in cell coordinates (line and fix edits)."""
-    from .runner import error_finding, lint_source, selected_rules
+    from .runner import lint_source, selected_rules, syntax_error_finding
 
     rules = selected_rules(settings) if rules is None else rules
     want_ll001 = any(r.code == "LL001" for r in rules)
@@ -159,8 +159,7 @@ def lint_cells(path: str, cells: list[Cell], settings: config.Settings,
                 good.append(cell)
             elif want_ll001:
                 findings.append(dataclasses.replace(
-                    error_finding(path, f"syntax error: {error.message}", error.raw_line,
-                                  error.raw_column + 1), cell=cell.number))
+                    syntax_error_finding(path, error, cell.masked), cell=cell.number))
     line = 1
     for cell in good:
         cell.first_line = line

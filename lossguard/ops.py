@@ -60,7 +60,8 @@ _COMMON = {
     "expand_dims": "reshape", "flatten": "reshape", "transpose": "identity",
     "stop_gradient": "stop_gradient", "shape": "shape", "size": "size", "norm": "norm",
     "identity": "identity", "negative": "negative", "add": "add", "subtract": "subtract",
-    "multiply": "multiply", "einsum": "opaque", "matmul": "opaque", "dot": "opaque",
+    "multiply": "multiply", "einsum": "linear", "matmul": "linear", "dot": "linear",
+    "tensordot": "linear", "cosine_similarity": "cosine",
     "concatenate": "identity", "stack": "identity", "gather": "identity",
     "one_hot": "one_hot", "ones": "ones", "zeros": "zeros", "count_nonzero": "size",
     "square_root": "sqrt", "l2_normalize": "normalize",
@@ -87,6 +88,8 @@ _TENSORFLOW = {
     "size": "size", "range": "size", "function": "tf_function",
     "placeholder": "placeholder", "assert_rank": "shape_assert",
     "assert_equal": "shape_assert",
+    # TensorFlow 0.x spellings, still in wide use in published code.
+    "mul": "multiply", "sub": "subtract", "neg": "negative", "batch_matmul": "linear",
 }
 
 _KERAS_BACKEND = {
@@ -95,7 +98,7 @@ _KERAS_BACKEND = {
     "categorical_crossentropy": "categorical_xent",
     "sparse_categorical_crossentropy": "categorical_xent",
     "switch": "where", "mean": "mean", "sum": "sum", "int_shape": "shape",
-    "floatx": "opaque", "get_value": "numpy", "eval": "numpy",
+    "floatx": "opaque", "get_value": "numpy", "eval": "numpy", "gradients": "gradients",
 }
 
 _KERAS_OPS = {
@@ -120,7 +123,15 @@ _TORCH = {
     "cdist": "norm", "pairwise_distance": "norm", "normalize": "normalize",
     "dist": "norm", "CrossEntropyLoss": "torch_cross_entropy", "NLLLoss": "torch_nll",
     "BCELoss": "torch_bce", "BCEWithLogitsLoss": "torch_bce_logits",
+    "cosine_similarity": "cosine", "mm": "linear", "bmm": "linear", "linear": "linear",
 }
+
+# Theano and PyTensor (`T.log`, `T.nnet.sigmoid`, `pt.log`): the losses of older published code.
+_THEANO = {**_COMMON, "clip": "clip", "switch": "where", "grad": "gradients",
+           "nnet": "opaque", "binary_crossentropy": "binary_xent",
+           "categorical_crossentropy": "categorical_xent", "softplus": "softplus",
+           "sigmoid": "sigmoid", "softmax": "softmax", "ultra_fast_sigmoid": "sigmoid",
+           "hard_sigmoid": "sigmoid", "relu": "relu"}
 
 _JAX = {**_COMMON, "clip": "clip", "log_sigmoid": "log_sigmoid", "stop_gradient": "stop_gradient"}
 _NUMPY = {**_COMMON, "clip": "clip", "log": "log"}
@@ -161,6 +172,13 @@ NAMESPACES: dict[str, tuple[str, dict[str, str]]] = {
     "numpy": ("numpy", _NUMPY),
     "numpy.linalg": ("numpy", {"norm": "norm"}),
     "math": ("math", _MATH),
+    "theano.tensor": ("theano", _THEANO),
+    "theano.tensor.nnet": ("theano", _THEANO),
+    "pytensor.tensor": ("theano", _THEANO),
+    "pytensor.tensor.nnet": ("theano", _THEANO),
+    "pytensor.tensor.math": ("theano", _THEANO),
+    "theano": ("theano", {"grad": "gradients"}),
+    "pytensor": ("theano", {"grad": "gradients"}),
 }
 
 # Tensor methods (`x.log()`, `x.sum()`, `x.clamp(min=...)`): PyTorch, NumPy and JAX arrays.
@@ -184,6 +202,10 @@ METHODS: dict[str, str] = {
     "contiguous": "identity", "clone": "identity", "exp_": "exp",
     "set_shape": "shape_assert", "assert_is_compatible_with": "shape_assert",
     "assert_has_rank": "shape_assert", "expand_dims": "reshape",
+    "add": "add", "sub": "subtract", "mul": "multiply", "neg": "negative", "matmul": "linear",
+    "mm": "linear", "bmm": "linear", "dot": "linear", "cosh": "cosh", "cos": "cos",
+    "sin": "sin", "softplus": "softplus", "log_sigmoid": "log_sigmoid", "add_": "add",
+    "mul_": "multiply", "square_": "square", "sqrt_": "sqrt", "log_": "log",
 }
 
 # What a fix may call: target -> framework -> qualified names that exist, preferred first.
@@ -367,4 +389,5 @@ INTEGER_DTYPES = {
     "bool_", "long", "short", "LongTensor", "IntTensor", "BoolTensor", "ByteTensor",
     "ShortTensor", "CharTensor",
 }
-FRAMEWORK_ROOTS = ("tensorflow", "keras", "torch", "jax", "numpy", "flax", "optax", "tf_keras")
+FRAMEWORK_ROOTS = ("tensorflow", "keras", "torch", "jax", "numpy", "flax", "optax", "tf_keras",
+                   "theano", "pytensor")

@@ -49,6 +49,10 @@ class Rule:
     # An info rule whose findings can be raised to warning (LL302 where the module passes
     # `sample_weight=`): it also runs by default, and then only its raised findings are kept.
     escalates: ClassVar[bool] = False
+    # A numerical hazard matters only where its value reaches the function's objective (its
+    # returned or differentiated loss): findings in statements whose values never do (a logged
+    # metric, a value only compared against a threshold) are dropped. See `objective.py`.
+    objective: ClassVar[bool] = False
     hint: ClassVar[str] = ""
     VALID: ClassVar[list[Valid | str]] = []
     INVALID: ClassVar[list[Invalid | str]] = []

@@ -3,6 +3,7 @@ that file; the run goes on."""
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,31 @@ def error_finding(path: str, message: str, line: int = 1, column: int = 1) -> Fi
                    message=message, hint=ParseError.hint)
 
 
+_ERROR_AT = re.compile(r"error at (\d+):(\d+)")
+_NEWLINE = re.compile(r"\r\n|\r|\n")  # the line ends of Python's tokenizer
+
+
+def syntax_error_position(error: cst.ParserSyntaxError, source: str) -> tuple[int, int]:
+    """The 1-based line and column of a libcst syntax error: those its message names ("error at
+    3:4"), within the text. libcst's own `raw_line` is one past that line (and clamped to the
+    last line at the end of the file)."""
+    lines = _NEWLINE.split(source)
+    if lines and not lines[-1]:
+        lines.pop()  # the text after the final newline
+    named = _ERROR_AT.search(error.message)
+    if named is None:
+        return error.raw_line, error.raw_column + 1
+    line, column = int(named.group(1)), int(named.group(2))
+    if line > len(lines) and lines:  # the end of the file: point at the end of its last line
+        return len(lines), len(lines[-1]) + 1
+    return max(line, 1), column + 1
+
+
+def syntax_error_finding(path: str, error: cst.ParserSyntaxError, source: str) -> Finding:
+    line, column = syntax_error_position(error, source)
+    return error_finding(path, f"syntax error: {error.message}", line, column)
+
+
 def lint_source(source: str, path: str, settings: config.Settings,
                 rules: list[type[Rule]] | None = None) -> list[Finding]:
     """Lint one decoded source text; parse failures become an LL001 finding."""
@@ -48,8 +74,7 @@ def lint_source(source: str, path: str, settings: config.Settings,
     except cst.ParserSyntaxError as error:
         if not want_ll001:
             return []
-        return [error_finding(path, f"syntax error: {error.message}", error.raw_line,
-                              error.raw_column + 1)]
+        return [syntax_error_finding(path, error, source)]
     except RecursionError:
         return [error_finding(path, "cannot parse: nested too deeply")] if want_ll001 else []
     except cst.CSTValidationError as error:  # what the tokenizer let through (found by fuzzing)

@@ -15,6 +15,8 @@ from .names import (
     INPUT_NAMES,
     LOSS_TARGET_WORDS,
     TRAINING_NAMES,
+    is_hyperparameter_name,
+    is_loss_module,
     is_loss_name,
     name_tokens,
 )
@@ -60,15 +62,19 @@ def class_kind(index: ModuleIndex, name: str) -> str | None:
 
 
 def compute(index: ModuleIndex, patterns: tuple[str, ...] = (),
-            all_code: bool = False) -> LossScope:
+            all_code: bool = False, path: str = "") -> LossScope:
+    """The loss code of a module; `path` is its file's (a loss module's public functions)."""
     scope = LossScope()
     roots: list[tuple[Function, str]] = []
+    loss_module = is_loss_module(path)
     for function in index.functions:
-        reason = _root_reason(index, function, patterns)
+        reason = _root_reason(index, function, patterns, loss_module)
         if reason:
             roots.append((function, reason))
         if all_code:
             roots.append((function, "--all-code"))
+    _module_statements(index, scope, all_code)
+    roots.extend(_module_callees(index, scope))
     # Keras-facing losses: what compile/add_loss receives, and Loss.call.
     for function in index.functions:
         if function.cls is None and function.parent is None and function.name in index.loss_args:
@@ -85,19 +91,80 @@ def compute(index: ModuleIndex, patterns: tuple[str, ...] = (),
             continue
         scope.functions.add(key)
         scope.reasons[key] = reason
+        called = f"called by `{function.qualname}`"
         for callee_name in function.calls:
             for callee in _callees(index, function, callee_name):
-                pending.append((callee, f"called by `{function.qualname}`"))
+                pending.append((callee, called))
+        for receiver, method_name in function.instance_calls:
+            method = _instance_method(index, function, receiver, method_name)
+            if method is not None:
+                pending.append((method, called))
         for nested in function.nested.values():
             pending.append((nested, f"defined in `{function.qualname}`"))
-    _module_statements(index, scope, all_code)
     return scope
+
+
+def _method(index: ModuleIndex, class_name: str, name: str, depth: int = 0) -> Function | None:
+    """The method `name` of a class of this module, or of its bases in this module."""
+    info = index.classes.get(class_name)
+    if info is None or depth > 20:
+        return None
+    if name in info.methods:
+        return info.methods[name]
+    for base in info.bases:
+        found = _method(index, base.rpartition(".")[2], name, depth + 1)
+        if found is not None:
+            return found
+    return None
+
+
+def _instance_method(index: ModuleIndex, caller: Function | None, receiver: str,
+                     name: str) -> Function | None:
+    """The method `receiver.name(...)` calls, where `receiver` is an instance of a class of
+    this module: built in the caller (or a function it is nested in), at module level, or in
+    `__init__` (`self.rbm = RBM(...)`)."""
+    class_name = None
+    if receiver.startswith("self."):
+        cls = caller.cls if caller is not None else None
+        value = cls.init_values.get(receiver[5:]) if cls is not None else None
+        if isinstance(value, cst.Call) and isinstance(value.func, cst.Name):
+            class_name = value.func.value
+    else:
+        scope_fn = caller
+        while scope_fn is not None and class_name is None:
+            class_name = scope_fn.instances.get(receiver)
+            scope_fn = scope_fn.parent
+        class_name = class_name or index.instances.get(receiver)
+    return _method(index, class_name, name) if class_name else None
+
+
+def _module_callees(index: ModuleIndex, scope: LossScope) -> list[tuple[Function, str]]:
+    """The module functions, and the methods of module-level instances, that the module-level
+    loss statements call (`loss = rbm.free_energy(v) - rbm.free_energy(v1)`)."""
+    found: list[tuple[Function, str]] = []
+    reason = "called by module-level loss code"
+    roots = [value for _, value, node in index.module_assigns if id(node) in scope.statements]
+    for root in [*roots, *index.training_statements]:
+        for sub in walk(root):
+            if not isinstance(sub, cst.Call):
+                continue
+            func = sub.func
+            if isinstance(func, cst.Name):
+                found.extend((f, reason) for f in index.by_name.get(func.value, [])
+                             if f.cls is None and f.parent is None)
+            elif isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
+                method = _instance_method(index, None, func.value.value, func.attr.value)
+                if method is not None:
+                    found.append((method, reason))
+    return found
 
 
 def _callees(index: ModuleIndex, caller: Function, name: str) -> list[Function]:
     found = []
-    if caller.cls is not None and name in caller.cls.methods:
-        found.append(caller.cls.methods[name])
+    if caller.cls is not None:
+        method = _method(index, caller.cls.name, name)
+        if method is not None:
+            found.append(method)
     scope_fn = caller
     while scope_fn is not None:
         if name in scope_fn.nested:
@@ -109,10 +176,18 @@ def _callees(index: ModuleIndex, caller: Function, name: str) -> list[Function]:
     return found
 
 
-def _root_reason(index: ModuleIndex, function: Function, patterns: tuple[str, ...]) -> str:
+def _root_reason(index: ModuleIndex, function: Function, patterns: tuple[str, ...],
+                 loss_module: bool = False) -> str:
     name = function.name
     if is_loss_name(name, patterns):
         return "its name is a loss name"
+    if loss_module and function.parent is None:
+        cls = function.cls
+        if cls is None and not name.startswith("_"):
+            return "it is a public function of a loss module"
+        if cls is not None and name in {"call", "__call__", "forward"} and \
+                not cls.name.startswith("_"):
+            return f"`{cls.name}` is a public class of a loss module"
     if function.parent is None and function.cls is None and name in index.loss_args:
         return "it is given to Keras as a loss"
     if any(d.endswith("custom_gradient") for d in function.decorators):
@@ -133,8 +208,12 @@ def _root_reason(index: ModuleIndex, function: Function, patterns: tuple[str, ..
 
 
 def _module_statements(index: ModuleIndex, scope: LossScope, all_code: bool) -> None:
-    """TF1-style scripts: `cross_entropy = -tf.reduce_sum(y_ * tf.log(y_conv))` at module level."""
-    wanted: set[str] = set(index.minimize_targets)
+    """Module-level loss code, at any nesting (a training loop, a `with`, an `if`): TF1-style
+    expressions (`cross_entropy = -tf.reduce_sum(y_ * tf.log(y_conv))`), what a script
+    differentiates (`cost.backward()`, `tape.gradient(cost, ...)`, `minimize(cost)`), and the
+    assignments whose values flow into them."""
+    wanted: set[str] = set(index.minimize_targets) | index.differentiated
+    scope.statements.update(id(node) for node in index.training_statements)
     for names, _, _ in index.module_assigns:
         for name in names:
             tokens = set(name_tokens(name))
@@ -157,8 +236,9 @@ def inputs_of(function: Function) -> set[str]:
     """Names of the tensor parameters of loss code.
 
     A parameter named like a tensor (`y_true`, `logits`, `mask`, ...) is an input. A parameter
-    without a default is an input too, unless it comes after every tensor-named one: in
-    `gce(y_true, y_pred, q)` Keras passes `q=0.5`, a hyperparameter, not a tensor.
+    without a default is an input too, unless it comes after every tensor-named one (in
+    `gce(y_true, y_pred, q)` Keras passes `q=0.5`, a hyperparameter, not a tensor) or is named
+    like configuration (`num_classes`, `anchors`, `keep_prob`, `input_shape`, `margin`).
     """
     params = [p for p in function.params if p.name.value not in ("self", "cls", "ctx")]
     named = [i for i, p in enumerate(params) if p.name.value in INPUT_NAMES]
@@ -166,6 +246,7 @@ def inputs_of(function: Function) -> set[str]:
     names = set()
     for position, param in enumerate(params):
         name = param.name.value
-        if name in INPUT_NAMES or (param.default is None and position <= last_named):
+        if name in INPUT_NAMES or (param.default is None and position <= last_named
+                                   and not is_hyperparameter_name(name)):
             names.add(name)
     return names

@@ -23,7 +23,7 @@ import libcst as cst
 from . import ops
 from .index import Function, ModuleIndex
 from .names import is_size_name
-from .tree import dotted, keyword, positional, string, walk, walk_own
+from .tree import assigned_names, dotted, keyword, positional, string, walk, walk_own
 
 Reduction = Literal["scalar", "per_sample", "elementwise", "unknown"]
 LossReduction = Literal["none", "sum", "mean"]
@@ -61,6 +61,21 @@ def _widest(values: list[Reduction]) -> Reduction:
     return max(known, key=_ORDER.__getitem__)
 
 
+def _element_index(node: cst.Subscript) -> bool:
+    """`x[0]`, `x[-1]`, `x[0, 1]`: integer literals only (a slice, a mask or an index tensor
+    keeps a dimension)."""
+    for element in node.slice:
+        index = element.slice
+        if not isinstance(index, cst.Index):
+            return False
+        value = index.value
+        if isinstance(value, cst.UnaryOperation) and isinstance(value.operator, cst.Minus):
+            value = value.expression
+        if not isinstance(value, cst.Integer):
+            return False
+    return True
+
+
 def is_variables(node: cst.CSTNode | None) -> bool:
     """Whether a `tape.gradient` source is model variables (a training objective), not inputs."""
     if node is None:
@@ -87,8 +102,13 @@ def reduces_batch(axis: cst.BaseExpression | None) -> bool:
     return False
 
 
-class _Flow:
-    """Reaching definitions of plain names in one body (a function's, or the module's)."""
+class ReachingDefinitions:
+    """Reaching definitions of plain names in one body (a function's, or the module's), in
+    source order: the binding of a name that a read sees is the last one that ends before it.
+
+    A binding is the statement for a plain assignment of the name alone (`Assign`, `AnnAssign`,
+    `AugAssign`); for any other binding (a tuple unpacked, a `for` or `with ... as` target) it
+    is the target node itself, whose value is unknown."""
 
     def __init__(self, body: cst.CSTNode) -> None:
         self.order: dict[int, int] = {}
@@ -104,25 +124,48 @@ class _Flow:
                 for target in targets:
                     if isinstance(target, cst.Name):
                         self.defs.setdefault(target.value, []).append((end, node))
+                    else:
+                        self._opaque(target, end)
+            elif isinstance(node, cst.For):
+                self._opaque(node.target, self._end(node.target))
+            elif isinstance(node, cst.WithItem) and node.asname is not None:
+                self._opaque(node.asname.name, self._end(node.asname.name))
+
+    def _end(self, node: cst.CSTNode) -> int:
+        return self.order[id(node)] + sum(1 for _ in walk_own(node)) - 1
+
+    def _opaque(self, target: cst.BaseExpression, end: int) -> None:
+        """A binding whose value is not the plain value of an expression (from `end` on)."""
+        for name in assigned_names(target):
+            self.defs.setdefault(name, []).append((end, target))
 
     def definition(self, name: cst.Name) -> cst.CSTNode | None:
-        """The assignment that gives `name` its value where it is read (the last one before it;
-        the last one of the body when the read is not in the body)."""
+        """The binding that gives `name` its value where it is read (the last one before it;
+        the last one of the body when the read is not in the body); None when the name is
+        not bound before the read (a parameter, a global)."""
         defs = self.defs.get(name.value)
         if not defs:
             return None
         use = self.order.get(id(name))
         if use is None:
-            return defs[-1][1]
-        before = [node for end, node in defs if end < use]
-        return before[-1] if before else None
+            return max(defs, key=lambda d: d[0])[1]
+        before = [(end, node) for end, node in defs if end < use]
+        return max(before, key=lambda d: d[0])[1] if before else None
+
+    def value(self, name: cst.Name) -> cst.BaseExpression | None:
+        """The expression a plain assignment of `name` alone gave it, as seen where it is
+        read; None when another kind of binding (or none) reaches the read."""
+        binding = self.definition(name)
+        if isinstance(binding, (cst.Assign, cst.AnnAssign)):
+            return binding.value
+        return None
 
 
 class Shapes:
     def __init__(self, index: ModuleIndex) -> None:
         self.index = index
         self._locals: dict[int, dict[str, cst.BaseExpression]] = {}
-        self._flows: dict[int, _Flow] = {}
+        self._flows: dict[int, ReachingDefinitions] = {}
         self._terms: dict[tuple[int, str], dict[int, cst.CSTNode]] = {}
         self._aligned: dict[int, bool] = {}
         self._active: set[int] = set()
@@ -141,12 +184,12 @@ class Shapes:
             self._locals[key] = table
         return table
 
-    def flow(self, function: Function | None) -> _Flow:
+    def flow(self, function: Function | None) -> ReachingDefinitions:
         body: cst.CSTNode = function.node.body if function is not None else self.index.module
         key = id(body)
         flow = self._flows.get(key)
         if flow is None:
-            flow = self._flows[key] = _Flow(body)
+            flow = self._flows[key] = ReachingDefinitions(body)
         return flow
 
     # --- how reduced a value is ------------------------------------------------------------------
@@ -171,6 +214,8 @@ class Shapes:
             return _widest([self.reduction(node.left, function),
                             self.reduction(node.right, function)])
         if isinstance(node, cst.Subscript):
+            if _element_index(node):
+                return "scalar"  # `losses[0]`: one element
             return self.reduction(node.value, function)
         if isinstance(node, cst.Call):
             return self._call(node, function)
@@ -178,20 +223,31 @@ class Shapes:
 
     def _name(self, node: cst.Name, function: Function | None) -> Reduction:
         if function is not None:
-            value = self.local_values(function).get(node.value)
-            if value is not None:
-                return self.reduction(value, function)
+            binding = self.flow(function).definition(node)
+            if binding is not None:  # the definition that reaches this read
+                return self._binding(binding, function)
             if function.parent is not None:
-                value = self.local_values(function.parent).get(node.value)
-                if value is not None:
-                    return self.reduction(value, function.parent)
-            if any(p.name.value == node.value and p.default is None for p in function.params):
-                if is_size_name(node.value):
-                    return "scalar"  # `batch_size`, `n`, `B`: a count
-                return "elementwise"  # a tensor parameter: one value per element
+                binding = self.flow(function.parent).definition(node)
+                if binding is not None:
+                    return self._binding(binding, function.parent)
+            if any(p.name.value == node.value for p in function.params):
+                if any(p.name.value == node.value and p.default is None
+                       for p in function.params):
+                    return "scalar" if is_size_name(node.value) else "elementwise"
+                return "unknown"  # a hyperparameter
+            if node.value in self.flow(function).defs:
+                return "unknown"  # bound only later (a loop carries it round)
         value = self.index.constants.get(node.value)
         if value is not None:
             return self.reduction(value, None)
+        return "unknown"
+
+    def _binding(self, binding: cst.CSTNode, function: Function) -> Reduction:
+        if isinstance(binding, (cst.Assign, cst.AnnAssign)) and binding.value is not None:
+            return self.reduction(binding.value, function)
+        if isinstance(binding, cst.AugAssign):  # `loss += term`: the old value and the term
+            return _widest([self.reduction(binding.target, function),
+                            self.reduction(binding.value, function)])
         return "unknown"
 
     def _call(self, node: cst.Call, function: Function | None) -> Reduction:
@@ -262,9 +318,9 @@ class Shapes:
             constructor = func
         elif isinstance(func, cst.Name):
             if function is not None:
-                constructor = self.local_values(function).get(func.value)
+                constructor = self.flow(function).value(func)
                 if constructor is None and function.parent is not None:
-                    constructor = self.local_values(function.parent).get(func.value)
+                    constructor = self.flow(function.parent).value(func)
             if constructor is None:
                 constructor = self.index.constants.get(func.value)
         elif isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and \
@@ -403,7 +459,7 @@ class Shapes:
             out.append(expr)
         return out
 
-    def _divides(self, expr: cst.CSTNode, flow: _Flow, depth: int = 0) -> bool:
+    def _divides(self, expr: cst.CSTNode, flow: ReachingDefinitions, depth: int = 0) -> bool:
         """Whether a product or quotient divides by something (`x / n`, `x * (1. / n)`)."""
         if depth > 8:
             return False

@@ -13,6 +13,7 @@ from lossguard.engine import shorten
 from lossguard.index import Function
 from lossguard.names import KERAS_PRED_NAMES, is_loss_name, label_like, name_tokens, pred_like
 from lossguard.rule import Invalid, Replace, Rule, Valid
+from lossguard.shapes import ReachingDefinitions
 from lossguard.tree import dotted, keyword, number, positional, walk_own
 
 _ACTIVATES = {"softmax_xent_logits": "softmax", "torch_cross_entropy": "softmax",
@@ -144,6 +145,23 @@ class FromLogitsMismatch(Rule):
         def loss_fn(params, x, y):
             return optax.softmax_cross_entropy(apply(params, x), y).mean()
         """),
+        Valid("""
+        import torch
+        import torch.nn.functional as F
+        def bce_loss(pred, target):
+            loss = F.binary_cross_entropy_with_logits(pred, target)
+            pred = torch.sigmoid(pred)
+            return loss, pred
+        """),
+        Valid("""
+        import torch
+        import torch.nn.functional as F
+        def evaluate(model, x, target):
+            scores = model(x)
+            loss = F.binary_cross_entropy_with_logits(scores, target)
+            scores = torch.sigmoid(scores)
+            return loss.item(), (scores > 0.5).float().mean().item()
+        """),
     ]
     INVALID = [
         Invalid("""
@@ -230,6 +248,23 @@ class FromLogitsMismatch(Rule):
         def loss_fn(logits, labels):
             return optax.softmax_cross_entropy(jax.nn.softmax(logits), labels).mean()
         """, line=4),
+        Invalid("""
+        import torch
+        import torch.nn.functional as F
+        def bce_loss(pred, target):
+            pred = torch.sigmoid(pred)
+            loss = F.binary_cross_entropy_with_logits(pred, target)
+            return loss, pred
+        """, line=5, message="`pred` is a sigmoid output"),
+        Invalid("""
+        import torch
+        import torch.nn.functional as F
+        def evaluate(model, x, target):
+            scores = model(x)
+            scores = torch.sigmoid(scores)
+            loss = F.binary_cross_entropy_with_logits(scores, target)
+            return loss.item()
+        """, line=6, message="sigmoid"),
     ]
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -712,15 +747,15 @@ class LossSignature(Rule):
                   if isinstance(n, cst.Return) and n.value is not None]
         if not values or function.nested:
             return False
-        local = self.ctx.shapes.local_values(function)
-        return all(self._tensor(v, local, 0) for v in values)
+        flow = self.ctx.shapes.flow(function)
+        return all(self._tensor(v, flow, 0) for v in values)
 
-    def _tensor(self, value: cst.BaseExpression, local: dict, depth: int) -> bool:
+    def _tensor(self, value: cst.BaseExpression, flow: ReachingDefinitions, depth: int) -> bool:
         if depth > 8:
             return False
-        if isinstance(value, cst.Name):
-            bound = local.get(value.value)
-            return bound is not None and self._tensor(bound, local, depth + 1)
+        if isinstance(value, cst.Name):  # the definition that reaches the read
+            bound = flow.value(value)
+            return bound is not None and self._tensor(bound, flow, depth + 1)
         if isinstance(value, (cst.BinaryOperation, cst.UnaryOperation)):
             return True
         if isinstance(value, cst.Call):

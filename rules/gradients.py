@@ -7,8 +7,10 @@ import libcst as cst
 from lossguard.engine import shorten
 from lossguard.flow import NO_PATH, Blocked
 from lossguard.index import Function
+from lossguard.names import name_tokens
 from lossguard.rule import Invalid, Rule, Valid
-from lossguard.tree import assigned_names, children, walk, walk_own
+from lossguard.shapes import is_variables
+from lossguard.tree import assigned_names, children, dotted, keyword, positional, walk, walk_own
 
 GRADIENT_KINDS = {"gradients", "tape_gradient"}
 
@@ -42,9 +44,16 @@ class DiscardedGradient(Rule):
     `gradient*`, `d_loss*`) that is never read or returned. A nested `def grad` (the gradient
     function of `tf.custom_gradient`) is LL202's business.
 
+    The PyTorch twin: a `loss.backward()` in a function that handles an optimizer (calls
+    `zero_grad()` or names an `optimizer`) but never calls `.step()` on anything, nor reads the
+    `.grad` it filled, nor returns the loss (a Lightning-style `training_step`, whose framework
+    steps the optimizer; an LBFGS closure), and that no code stepping an optimizer calls.
+
     ## Why is this bad?
     The author meant the gradient to shape training; it does not. The loss that is returned is
-    differentiated as written, so the hand-made gradient has no effect at all.
+    differentiated as written, so the hand-made gradient has no effect at all. Gradients of a
+    train step that are never applied (no `apply_gradients`, no `optimizer.step()`) leave the
+    weights where they are: the loss never goes down.
 
     ## Example
     ```python
@@ -87,6 +96,51 @@ class DiscardedGradient(Rule):
             grad = torch.autograd.grad(pred.sum(), x, create_graph=True)[0]
             return (grad.norm(dim=1) - 1).pow(2).mean()
         """),
+        Valid("""
+        import torch.nn.functional as F
+        def train_epoch(model, loader, optimizer, scaler, accumulate=4):
+            for i, (x, y) in enumerate(loader):
+                loss = F.cross_entropy(model(x), y) / accumulate
+                scaler.scale(loss).backward()
+                if (i + 1) % accumulate == 0:
+                    scaler.step(optimizer)
+                    scaler.update()
+                    optimizer.zero_grad()
+        """),
+        Valid("""
+        import torch.nn.functional as F
+        class Classifier:
+            def training_step(self, batch, batch_idx):
+                x, y = batch
+                opt = self.optimizers()
+                opt.zero_grad()
+                loss = F.cross_entropy(self(x), y)
+                loss.backward()
+                return loss
+        """),
+        Valid("""
+        import torch
+        import torch.nn.functional as F
+        def sgd_epoch(model, loader, lr=0.1, optimizer=None):
+            for x, y in loader:
+                loss = F.mse_loss(model(x), y)
+                loss.backward()
+                with torch.no_grad():
+                    for p in model.parameters():
+                        p -= lr * p.grad
+                        p.grad = None
+        """),
+        Valid("""
+        import torch.nn.functional as F
+        class Pix2Pix:
+            def backward_generator(self):
+                self.loss_g = F.l1_loss(self.fake, self.real)
+                self.loss_g.backward()
+            def optimize(self):
+                self.optimizer_g.zero_grad()
+                self.backward_generator()
+                self.optimizer_g.step()
+        """),
     ]
     INVALID = [
         Invalid("""
@@ -110,6 +164,15 @@ class DiscardedGradient(Rule):
             torch.autograd.grad(pred.sum(), x)
             return pred.mean()
         """, line=3),
+        Invalid("""
+        import torch.nn.functional as F
+        def train(model, loader, optimizer, epochs=10):
+            for _ in range(epochs):
+                for x, y in loader:
+                    optimizer.zero_grad()
+                    loss = F.cross_entropy(model(x), y)
+                    loss.backward()
+        """, line=7, message="no optimizer step in `train` applies"),
     ]
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
@@ -121,7 +184,7 @@ class DiscardedGradient(Rule):
             if isinstance(statement, cst.Expr) and self._is_gradient_call(statement.value):
                 text = shorten(self.ctx.text(statement.value))
                 self.report(statement.value, f"the gradient `{text}` is computed and its result"
-                            " is never used")
+                            " is never used", hint=self._hint(statement.value))
             if not isinstance(statement, cst.Assign):
                 continue
             names = [n for t in statement.targets for n in assigned_names(t.target)]
@@ -135,10 +198,138 @@ class DiscardedGradient(Rule):
             if unused and len(unused) == len(candidates):
                 self.report(statement, f"gradient `{unused[0]}` = "
                             f"`{shorten(self.ctx.text(statement.value))}` is computed and never"
-                            " used: the returned loss does not depend on it")
+                            " used: the returned loss does not depend on it",
+                            hint=self._hint(statement.value))
+        self._unstepped(function)
 
     def _is_gradient_call(self, node: cst.CSTNode) -> bool:
         return isinstance(node, cst.Call) and self.ctx.kind(node) in GRADIENT_KINDS
+
+    def _hint(self, value: cst.BaseExpression) -> str:
+        """Gradients of the model's variables are meant to be applied by an optimizer."""
+        if isinstance(value, cst.Call) and self.ctx.kind(value) in GRADIENT_KINDS and \
+                is_variables(positional(value, 1) or keyword(value, "sources") or
+                             keyword(value, "xs")):
+            return "apply the gradients: `optimizer.apply_gradients(zip(grads, " \
+                "model.trainable_variables))`"
+        return self.hint
+
+    # --- the PyTorch twin: `loss.backward()` that no optimizer step applies ----------------------
+    def _unstepped(self, function: Function) -> None:
+        """`loss.backward()` in a function that has an optimizer in sight but never steps it, does
+        not use the `.grad` it filled, does not return the loss (a Lightning `training_step`, an
+        LBFGS closure) and is not called by code that steps."""
+        ctx = self.ctx
+        calls = [call for call, _ in ctx.flow.body(function).calls
+                 if ctx.kind(call) == "backward" and isinstance(call.func, cst.Attribute)]
+        if not calls or self._steps(function) or _reads_grad(function.node) or \
+                not _optimizer_in_sight(function.node):
+            return
+        params = {p.name.value for p in function.params}
+        returned = {n.value for ret, _ in ctx.flow.body(function).returns
+                    if ret.value is not None for n in walk(ret.value) if type(n) is cst.Name}
+        for call in calls:
+            receiver = call.func.value  # type: ignore[attr-defined]
+            roots = {n.value for n in walk(receiver) if type(n) is cst.Name}
+            if roots & (params | returned):
+                continue  # the loss comes from, or goes back to, the caller
+            if self._stepped_by_caller(function):
+                return
+            self.report(call, f"`{shorten(ctx.text(call))}` computes gradients that no "
+                        f"optimizer step in `{function.name}` applies: the weights never "
+                        "change", hint="call `optimizer.step()` after `loss.backward()` (and "
+                        "`optimizer.zero_grad()` before it)")
+
+    def _steps(self, function: Function, depth: int = 0) -> bool:
+        """Whether a function steps an optimizer, itself or through the module functions and
+        methods it calls (`self.optimizer_update()`)."""
+        if _steps(function.node):
+            return True
+        if depth >= 3:
+            return False
+        for name in function.calls:
+            callees = [c for c in self.ctx.index.by_name.get(name, ())
+                       if c.cls is function.cls or c.cls is None]
+            if any(c is not function and self._steps(c, depth + 1) for c in callees):
+                return True
+        return False
+
+    def _stepped_by_caller(self, function: Function) -> bool:
+        """Whether code that refers to `function` steps an optimizer (then the step is the
+        caller's), or refers to it other than by a call (a callback: its caller is unknown)."""
+        ctx = self.ctx
+        pending, seen = [function], {id(function.node)}
+        while pending:
+            current = pending.pop()
+            owners: list[cst.CSTNode] = [f.node for f in ctx.index.functions]
+            owners.append(ctx.module)
+            for owner in owners:
+                if owner is current.node:
+                    continue
+                uses = _references(owner, current.name)
+                if uses is None:
+                    continue
+                steps = _steps(owner) if isinstance(owner, cst.FunctionDef) else any(
+                    _steps(statement) for statement in walk_own(owner)
+                    if isinstance(statement, cst.SimpleStatementLine))
+                if uses == "reference" or steps:
+                    return True
+                caller = ctx.index.function_of.get(id(owner))
+                if caller is not None and id(owner) not in seen:
+                    seen.add(id(owner))
+                    pending.append(caller)
+        return False
+
+
+# Tokens of a name that holds an optimizer.
+_OPTIMIZER_TOKENS = frozenset({"optimizer", "optimizers", "optim", "optimiser"})
+
+
+def _steps(node: cst.CSTNode) -> bool:
+    """Whether code calls `.step()` on anything (`optimizer.step()`, `scaler.step(opt)`) or an
+    `*_step` function, nested closures included."""
+    for sub in walk(node):
+        if type(sub) is cst.Call:
+            name = (dotted(sub.func) or "").rpartition(".")[2]
+            if name == "step" or name.endswith("_step"):
+                return True
+    return False
+
+
+def _reads_grad(node: cst.CSTNode) -> bool:
+    """Whether code uses the gradients `.backward()` leaves in `.grad` (a hand-written update
+    `p -= lr * p.grad`, gradient inspection)."""
+    return any(type(sub) is cst.Attribute and sub.attr.value == "grad" for sub in walk(node))
+
+
+def _optimizer_in_sight(node: cst.CSTNode) -> bool:
+    """Whether a function handles an optimizer: calls `zero_grad()`, or names one."""
+    for sub in walk(node):
+        if type(sub) is cst.Call and (dotted(sub.func) or "").endswith("zero_grad"):
+            return True
+        name = sub.value if type(sub) is cst.Name else \
+            sub.attr.value if type(sub) is cst.Attribute else None
+        if name is not None and set(name_tokens(name)) & _OPTIMIZER_TOKENS:
+            return True
+    return False
+
+
+def _references(owner: cst.CSTNode, name: str) -> str | None:
+    """How `owner`'s own code refers to `name`: "call" (`name(...)`, `self.name(...)`),
+    "reference" (any other use, such as a callback argument), or None."""
+    body = owner.body if isinstance(owner, cst.FunctionDef) else owner
+    called: set[int] = set()
+    found: str | None = None
+    for sub in walk_own(body):
+        if type(sub) is cst.Call:
+            func = sub.func
+            target = func.attr if type(func) is cst.Attribute else func
+            if type(target) is cst.Name and target.value == name:
+                called.add(id(target))
+                found = "call"
+        elif type(sub) is cst.Name and sub.value == name and id(sub) not in called:
+            return "reference"
+    return found
 
 
 def _own_statements(body: cst.CSTNode):
@@ -308,6 +499,48 @@ class CustomGradientContract(Rule):
                 return grads
             return [2.0 * x for x in xs], grad
         """),
+        Valid("""
+        import torch
+        class Double(torch.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                ctx.save_for_backward(x)
+                return 2 * x
+            @staticmethod
+            def backward(ctx, grad_out):
+                x, = ctx.saved_tensors
+                g = torch.ones_like(x) * 2
+                g.mul_(grad_out)
+                return g
+        """),
+        Valid("""
+        import torch
+        class Triple(torch.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                ctx.save_for_backward(x)
+                return 3 * x
+            @staticmethod
+            def backward(ctx, grad_output):
+                x, = ctx.saved_tensors
+                g = torch.empty_like(x)
+                torch.mul(grad_output, 3, out=g)
+                return g
+        """),
+        Valid("""
+        import torch
+        class MaskedIdentity(torch.autograd.Function):
+            @staticmethod
+            def forward(ctx, x, mask):
+                ctx.save_for_backward(mask)
+                return x * mask
+            @staticmethod
+            def backward(ctx, grad_output):
+                mask, = ctx.saved_tensors
+                grad_input = torch.zeros_like(grad_output)
+                grad_input[mask] += grad_output[mask]
+                return grad_input, None
+        """),
     ]
     INVALID = [
         Invalid("""
@@ -391,6 +624,20 @@ class CustomGradientContract(Rule):
             def backward(ctx, grad_output):
                 return torch.ones_like(grad_output)
         """, line=7, message="ignores the upstream gradient `grad_output`"),
+        Invalid("""
+        import torch
+        class Triple(torch.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                ctx.save_for_backward(x)
+                return 3 * x
+            @staticmethod
+            def backward(ctx, grad_output):
+                x, = ctx.saved_tensors
+                g = torch.ones_like(x)
+                g.mul_(3)
+                return g
+        """, line=8, message="ignores the upstream gradient `grad_output`"),
     ]
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
@@ -973,6 +1220,11 @@ class StoppedLossGradient(Rule):
 
 # --- LL204 ------------------------------------------------------------------------------------
 
+# Operation kinds whose result is Python metadata (a static shape, a dtype test, a config
+# value), not a tensor.
+_NOT_TENSORS = {"shape", "shape_assert", "epsilon", "meta", "opaque"}
+
+
 class GraphBreakingOp(Rule):
     """A NumPy call, `.numpy()`, `float()`/`int()` or a Python `if` on a tensor in a TF loss.
 
@@ -1047,6 +1299,32 @@ class GraphBreakingOp(Rule):
         def numpy_loss(y_true, y_pred):
             return np.mean(np.abs(y_true - y_pred))
         """),
+        Valid("""
+        import tensorflow as tf
+        def focal_loss(y_true, y_pred, gamma=2.0, mode="xent", reduction="sum"):
+            ce = -y_true * tf.math.log(tf.clip_by_value(y_pred, 1e-7, 1.0))
+            if gamma == 0.0:
+                loss = ce
+            else:
+                loss = tf.pow(1.0 - y_pred, gamma) * ce
+            if mode == "xent":
+                loss = tf.reduce_sum(loss, axis=-1)
+            if reduction == "sum":
+                return tf.reduce_sum(loss)
+            return tf.reduce_mean(loss)
+        """),
+        Valid("""
+        import tensorflow as tf
+        class FocalLoss(tf.keras.losses.Loss):
+            def __init__(self, gamma=2.0, **kwargs):
+                super().__init__(**kwargs)
+                self.gamma = gamma
+            def call(self, y_true, y_pred):
+                ce = tf.keras.losses.binary_crossentropy(y_true, y_pred)
+                if self.gamma > 0:
+                    ce = ce * tf.reduce_sum(tf.pow(1.0 - y_pred, self.gamma), axis=-1)
+                return ce
+        """),
     ]
     INVALID = [
         Invalid("""
@@ -1083,6 +1361,29 @@ class GraphBreakingOp(Rule):
             p = np.clip(y_pred, 1e-7, 1.0)
             return keras.ops.mean(keras.ops.square(y_true - p), axis=-1)
         """, line=4),
+        Invalid("""
+        from tensorflow.keras import backend as K
+        def dice_loss(y_true, y_pred):
+            if K.eval(K.sum(y_true)) == 0:
+                return K.mean(K.square(y_pred))
+            inter = K.sum(y_true * y_pred)
+            return 1.0 - 2.0 * inter / (K.sum(y_true) + K.sum(y_pred) + 1.0)
+        """, line=3, message="Python `if` on a tensor converted to a Python value"),
+        Invalid("""
+        import tensorflow as tf
+        def masked_loss(y_true, y_pred):
+            count = float(tf.math.count_nonzero(y_true))
+            if count > 0:
+                return tf.reduce_sum(tf.square(y_true - y_pred)) / count
+            return tf.reduce_mean(tf.square(y_pred))
+        """, line=4, message="Python `if`"),
+        Invalid("""
+        import tensorflow as tf
+        def scheduled_loss(y_true, y_pred, step):
+            if tf.constant(step).numpy().item() > 100:
+                return tf.reduce_mean(tf.abs(y_true - y_pred))
+            return tf.reduce_mean(tf.square(y_true - y_pred))
+        """, line=3, message="Python `if`"),
     ]
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
@@ -1112,10 +1413,15 @@ class GraphBreakingOp(Rule):
         for statement, test, ordinal in body.tests:
             if self._tensor_test(function, test, ordinal, inputs):
                 kind = "`if`" if isinstance(statement, cst.If) else "conditional expression"
-                self.report(statement, f"Python {kind} on the tensor "
+                converted = any(type(n) is cst.Call and self._converted(function, n, ordinal)
+                                for n in walk(test))
+                what = "a tensor converted to a Python value" if converted else "the tensor"
+                why = "the conversion fails on a symbolic tensor" if converted else \
+                    "a symbolic tensor has no Python truth value"
+                self.report(statement, f"Python {kind} on {what} "
                             f"`{shorten(ctx.text(test))}` in the TensorFlow loss "
-                            f"`{function.name}`: a symbolic tensor has no Python truth value in "
-                            "graph mode (use `tf.where` or `tf.cond`)")
+                            f"`{function.name}`: {why} in graph mode (use `tf.where` or "
+                            "`tf.cond`)")
 
     def _tensor_test(self, function: Function, test: cst.BaseExpression, ordinal: int,
                      inputs: list[str]) -> bool:
@@ -1157,11 +1463,59 @@ class GraphBreakingOp(Rule):
                 self._tensor(function, sub, ordinal, inputs, bare=True, depth=depth + 1)
                 for sub in children(expr) if isinstance(sub, cst.BaseExpression))
         if isinstance(expr, cst.Call):
+            converted = self._converted(function, expr, ordinal)
+            if converted is not None:
+                return converted
             op = self.ctx.op(expr)
             if op is None or op.kind in NO_PATH or op.framework not in (
                     "tensorflow", "keras", "tensor"):
                 return False
             return self.ctx.flow.depends(expr, function, ordinal, inputs)
+        return False
+
+    def _converted(self, function: Function, call: cst.Call, ordinal: int) -> bool | None:
+        """For a call that turns a tensor into a Python value (`K.eval(t)`, `t.numpy()`,
+        `float(t)`, `t.item()`): whether its operand is a TensorFlow value, whatever it is built
+        from (a test on it fails in graph mode); None for any other call."""
+        op = self.ctx.op(call)
+        if op is not None and op.kind == "numpy" and op.framework != "numpy":
+            return True  # `K.eval`, `K.get_value`, `.numpy()`: only tensors have them
+        operand: cst.BaseExpression | None = None
+        if op is not None and op.kind == "item" and isinstance(call.func, cst.Attribute):
+            operand = call.func.value
+        elif isinstance(call.func, cst.Name) and call.func.value in ("float", "int", "bool") \
+                and call.func.value not in self.ctx.flow.body(function).defs and call.args:
+            operand = call.args[0].value
+        if operand is None:
+            return None
+        return self._tf_value(function, operand, ordinal)
+
+    def _tf_value(self, function: Function, expr: cst.BaseExpression, ordinal: int,
+                  depth: int = 0) -> bool:
+        """Whether an expression is a TensorFlow tensor: a TensorFlow/Keras operation (not
+        metadata such as a static shape), a value converted from one, or a tensor input."""
+        if depth > 10:
+            return False
+        if isinstance(expr, cst.Name):
+            value = self.ctx.flow.definition(function, expr.value, ordinal)
+            if value is None:
+                return expr.value in self.ctx.inputs and \
+                    not self.ctx.flow.body(function).defs.get(expr.value)
+            return self._tf_value(function, value, ordinal, depth + 1)
+        if isinstance(expr, cst.Subscript):
+            return self._tf_value(function, expr.value, ordinal, depth + 1)
+        if isinstance(expr, (cst.BinaryOperation, cst.UnaryOperation)):
+            return any(self._tf_value(function, sub, ordinal, depth + 1)
+                       for sub in children(expr) if isinstance(sub, cst.BaseExpression))
+        if isinstance(expr, cst.Call):
+            op = self.ctx.op(expr)
+            if op is not None:
+                if op.kind == "size":  # `tf.size(x)`, `tf.math.count_nonzero(m)`: a tensor
+                    return op.framework in ("tensorflow", "keras")
+                return op.kind not in _NOT_TENSORS and op.framework in (
+                    "tensorflow", "keras", "tensor")
+            qualified = self.ctx.resolve(expr.func) or ""  # `tf.math.count_nonzero(mask)`
+            return qualified.split(".")[0] in ("tensorflow", "keras", "tf_keras")
         return False
 
     def _call(self, function: Function, call: cst.Call, ordinal: int,

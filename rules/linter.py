@@ -11,7 +11,8 @@ class ParseError(Rule):
     ## What it does
     Reports a file that cannot be read (permissions), decoded (invalid UTF-8, an unknown
     declared encoding, a NUL byte) or parsed (a syntax error, invalid notebook JSON), with the
-    reason. The other files are still linted.
+    reason; a syntax error is reported on the line its message names (`error at 3:4`). The
+    other files are still linted.
 
     ## Why is this bad?
     Nothing in that file was checked.

@@ -8,7 +8,7 @@ import libcst as cst
 
 from lossguard import rewrite
 from lossguard.engine import FileContext, shorten
-from lossguard.facts import INF, f32
+from lossguard.facts import FLOAT32_MAX_EXP, INF, f32
 from lossguard.rule import Invalid, Rule, Valid
 from lossguard.tree import walk
 
@@ -41,6 +41,7 @@ class UnguardedLog(Rule):
     """
 
     code = "LL101"
+    objective = True
     name = "unguarded-log"
     probe = "zero-operand"
     hint = "clip the operand to [eps, ...] or add an epsilon that survives float32 (`x + 1e-7`)"
@@ -146,6 +147,7 @@ class UnguardedDivision(Rule):
     """
 
     code = "LL102"
+    objective = True
     name = "unguarded-division"
     probe = "zero-denominator"
     hint = "add a smoothing term to the denominator, clip it away from 0, or use `divide_no_nan`"
@@ -227,6 +229,8 @@ class UnguardedDivision(Rule):
 
     def _check(self, node: cst.CSTNode, numerator: cst.CSTNode, denominator: cst.CSTNode) -> None:
         reason = division_hazard(self.ctx, numerator, denominator)
+        if reason is not None and _hidden_by_where(self.ctx, node):
+            return
         if reason is not None:
             text = self.ctx.text(denominator)
             self.report(node, f"denominator `{shorten(text)}` can be 0: {reason}",
@@ -260,6 +264,7 @@ class LogErrorObjective(Rule):
     """
 
     code = "LL108"
+    objective = True
     name = "log-error-objective"
     probe = "training-run"
     replaces = ("LL101",)
@@ -342,6 +347,7 @@ class SqrtAtZero(Rule):
     """
 
     code = "LL103"
+    objective = True
     name = "sqrt-at-zero"
     probe = "zero-operand-gradient"
     hint = "add an epsilon inside the root (`sqrt(x + 1e-12)`) or use the squared distance"
@@ -440,6 +446,7 @@ class UnboundedExp(Rule):
     """
 
     code = "LL104"
+    objective = True
     name = "unbounded-exp"
     severity = "warning"
     probe = "saturated-logits"
@@ -530,13 +537,23 @@ class UnboundedExp(Rule):
                 self.report(node, f"`exp` of `{shorten(self.ctx.text(operand))}` overflows "
                             f"float32 above 88.7: {self.ctx.explain(fact.unbounded)}")
 
+    def _sum_terms(self, node: cst.CSTNode | None) -> tuple[cst.CSTNode, cst.CSTNode] | None:
+        """The two terms of `a + b`, `add(a, b)` or `a.add(b)`, else None."""
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
+            return node.left, node.right
+        if isinstance(node, cst.Call) and self.ctx.kind(node) == "add":
+            first, second = self.ctx.operand(node, 0), self.ctx.operand(node, 1, "other")
+            if first is not None and second is not None:
+                return first, second
+        return None
+
     def _hand_written(self, node: cst.Call, kind: str) -> None:
         operand = self.ctx.operand(node)
         exp_call, name = None, ""
         if kind == "log1p" and self.ctx.kind(operand) == "exp":
             exp_call, name = operand, "softplus"
-        elif isinstance(operand, cst.BinaryOperation) and isinstance(operand.operator, cst.Add):
-            for one, other in ((operand.left, operand.right), (operand.right, operand.left)):
+        elif (terms := self._sum_terms(operand)) is not None:
+            for one, other in (terms, terms[::-1]):
                 if self.ctx.fact(one).const == 1.0 and self.ctx.kind(other) == "exp":
                     exp_call, name = other, "softplus"
         elif self.ctx.kind(operand) == "sum":
@@ -549,14 +566,17 @@ class UnboundedExp(Rule):
         if exponent is None:
             return
         fact = self.ctx.fact(exponent)
-        if fact.hi == INF and fact.unbounded is not None:
+        if fact.hi > FLOAT32_MAX_EXP:
+            # The pattern itself is the finding: nothing bounds the exponent, and the framework's
+            # own function is always the safe rewrite.
+            why = self.ctx.explain(fact.unbounded) if fact.unbounded else \
+                f"nothing bounds `{shorten(self.ctx.text(exponent))}` above"
             self.explained.add(id(exp_call))
             index = self.ctx.index
             new = rewrite.softplus_of(index, exp_call, exponent) if name == "softplus" else \
                 rewrite.logsumexp_of(index, operand, exponent)
             self.report(node, f"hand-written {name} of `{shorten(self.ctx.text(exponent))}`: "
-                        f"`exp` overflows float32 above 88.7 "
-                        f"({self.ctx.explain(fact.unbounded)}); use the framework's {name}",
+                        f"`exp` overflows float32 above 88.7 ({why}); use the framework's {name}",
                         fix=rewrite.replace(node, new, f"use `{name}`"))
 
 
@@ -585,6 +605,7 @@ class FractionalPow(Rule):
     """
 
     code = "LL105"
+    objective = True
     name = "fractional-pow"
     severity = "warning"
     probe = "zero-operand-gradient"
@@ -680,6 +701,7 @@ class EpsilonScale(Rule):
     """
 
     code = "LL106"
+    objective = True
     name = "epsilon-scale"
     severity = "warning"
     probe = "float-precision"
@@ -737,20 +759,23 @@ class EpsilonScale(Rule):
             self._check(node, node.right)
 
     def _check(self, node: cst.CSTNode, operand: cst.CSTNode) -> None:
-        terms = [t for t in _addends(self.ctx.value_of(operand))]
+        value = self.ctx.value_of(operand)
+        absorbed = self._absorbed(value)
+        if absorbed is not None:
+            literal, big = absorbed
+            self.report(node, f"epsilon `{literal}` is absorbed by `{big:g}` in float32 "
+                        "(which resolves only ~6e-8 near 1): the operand still reaches 0")
+            return
+        terms = _addends(value)
         constants = [(t, self.ctx.fact(t).const) for t in terms]
         small = [(t, c) for t, c in constants if c is not None and 0 < abs(c) < 1e-3]
-        if not small:
-            return
-        others = [c for _, c in constants if c is not None and abs(c) >= 1e-3]
+        # Through `sigmoid`, `softmax` or `exp` the value and its derivative vanish together:
+        # the gradient of `log(sigmoid(z) + eps)` with respect to `z` stays below 1.
+        vanishing = any(self.ctx.fact(t).tags & _VANISHING_DERIVATIVE for t, c in constants
+                        if c is None)
         for term, eps in small:
             literal = self.ctx.text(term)
-            for big in others:
-                if f32(big + eps) == f32(big):
-                    self.report(node, f"epsilon `{literal}` is absorbed by `{big:g}` in float32 "
-                                "(which resolves only ~6e-8 near 1): the operand still reaches 0")
-                    return
-            if eps < 1e-12:
+            if eps < 1e-12 and not vanishing:
                 self.report(node, f"epsilon `{literal}` is below 1e-12: the gradient 1/eps "
                             f"reaches {1 / eps:.0e} at the guarded point")
                 return
@@ -765,6 +790,25 @@ class EpsilonScale(Rule):
             return False
         return any(function.name in caller.calls and (caller.trains or caller is not function)
                    for caller in index.functions)
+
+
+    def _absorbed(self, node: cst.CSTNode) -> tuple[str, float] | None:
+        """An epsilon folded into a constant of magnitude about 1 before it meets the value:
+        `eps + 1 - p` and `(1 + eps) - p` are absorbed; in `1 - p + eps` the epsilon guards."""
+        if not isinstance(node, cst.BinaryOperation) or \
+                not isinstance(node.operator, (cst.Add, cst.Subtract)):
+            return None
+        left, right = self.ctx.fact(node.left).const, self.ctx.fact(node.right).const
+        if left is not None and right is not None:
+            for eps_node, eps, big in ((node.left, left, right), (node.right, right, left)):
+                if 0 < abs(eps) < 1e-3 <= abs(big) and f32(big + eps) == f32(big):
+                    return self.ctx.text(eps_node), big
+            return None
+        return self._absorbed(node.left) or self._absorbed(node.right)
+
+
+# Values whose derivative vanishes with the value (an epsilon beside them bounds nothing).
+_VANISHING_DERIVATIVE = frozenset({"sigmoid", "softmax", "exp", "one_minus_sigmoid"})
 
 
 def _addends(node: cst.CSTNode) -> list[cst.CSTNode]:
@@ -803,6 +847,7 @@ class LogOfProbability(Rule):
     """
 
     code = "LL107"
+    objective = True
     name = "log-of-probability"
     probe = "saturated-logits"
     replaces = ("LL101",)
@@ -949,6 +994,7 @@ class WhereNanGradient(Rule):
     """
 
     code = "LL109"
+    objective = True
     name = "where-nan-gradient"
     probe = "zero-operand-gradient"
     replaces = ("LL101", "LL102", "LL103")
@@ -988,46 +1034,82 @@ class WhereNanGradient(Rule):
     ]
 
     def visit_Call(self, node: cst.Call) -> None:
-        if self.ctx.kind(node) != "where":
-            return
-        condition = self.ctx.operand(node, 0)
-        if condition is None:
-            return
-        tested = {n.value for n in walk(condition) if isinstance(n, cst.Name)}
-        for index in (1, 2):
-            branch = self.ctx.operand(node, index)
-            if branch is None:
-                continue
-            for inner in walk(branch):
-                found = self._unsafe(inner)
-                if found is None:
-                    continue
-                operand, why = found
-                names = {n.value for n in walk(operand) if isinstance(n, cst.Name)}
-                if names & tested:
-                    self.report(inner, f"`{shorten(self.ctx.text(inner))}` inside `where`: "
-                                f"`{shorten(self.ctx.text(operand), 40)}` can reach its bad point "
-                                f"({why}); the condition hides the value, not the NaN gradient")
-
-    def _unsafe(self, node: cst.CSTNode) -> tuple[cst.CSTNode, str] | None:
-        hazard = log_hazard(self.ctx, node)
-        if hazard is not None:
-            return hazard[0], hazard[1]
-        hazard_sqrt = sqrt_hazard(self.ctx, node)
-        if hazard_sqrt is not None:
-            return hazard_sqrt
-        parts = division_parts(self.ctx, node)
-        if parts is not None:
-            reason = division_hazard(self.ctx, *parts)
-            if reason is not None:
-                return parts[1], reason
-        return None
+        for inner, operand, why in where_guarded(self.ctx, node):
+            # Only a value the prediction reaches gets a gradient: a `log` of labels alone
+            # inside `where` has no NaN gradient to hide.
+            if self.ctx.flow.carries_gradient(inner, self.ctx.function):
+                self.report(inner, f"`{shorten(self.ctx.text(inner))}` inside `where`: "
+                            f"`{shorten(self.ctx.text(operand), 40)}` can reach its bad point "
+                            f"({why}); the condition hides the value, not the NaN gradient")
 
 
 # --- the hazards, asked by several rules of this family -------------------------------------
 
+def where_guarded(ctx: FileContext, node: cst.Call
+                  ) -> list[tuple[cst.CSTNode, cst.CSTNode, str]]:
+    """The unsafe operations inside the branches of `where(cond, a, b)` whose operand `cond`
+    tests: (operation, operand, why). Their forward value is hidden by the condition (so LL101,
+    LL102 and LL103 stay quiet there); their gradient is not (LL109)."""
+    if ctx.kind(node) != "where":
+        return []
+    condition = ctx.operand(node, 0)
+    if condition is None:
+        return []
+    tested = {n.value for n in walk(condition) if isinstance(n, cst.Name)}
+    found = []
+    for index in (1, 2):
+        branch = ctx.operand(node, index)
+        if branch is None:
+            continue
+        for inner in walk(branch):
+            hazard = _unsafe(ctx, inner)
+            if hazard is None:
+                continue
+            operand, why = hazard
+            if {n.value for n in walk(operand) if isinstance(n, cst.Name)} & tested:
+                found.append((inner, operand, why))
+    return found
+
+
+def _hidden_by_where(ctx: FileContext, node: cst.CSTNode) -> bool:
+    """Whether `node` is an unsafe operation that a `where` condition hides (computed once per
+    module, only when some operation is unsafe)."""
+    hidden = ctx.memo.get("hidden_by_where")
+    if hidden is None:
+        hidden = ctx.memo["hidden_by_where"] = frozenset(
+            id(inner) for call in walk(ctx.module) if type(call) is cst.Call
+            for inner, _, _ in where_guarded(ctx, call))
+    return id(node) in hidden  # type: ignore[operator]
+
+
+def _unsafe(ctx: FileContext, node: cst.CSTNode) -> tuple[cst.CSTNode, str] | None:
+    hazard = _log_hazard(ctx, node)
+    if hazard is not None:
+        return hazard[0], hazard[1]
+    hazard_sqrt = _sqrt_hazard(ctx, node)
+    if hazard_sqrt is not None:
+        return hazard_sqrt
+    parts = division_parts(ctx, node)
+    if parts is not None:
+        reason = division_hazard(ctx, *parts)
+        if reason is not None:
+            return parts[1], reason
+    return None
+
+
 def log_hazard(ctx: FileContext, node: cst.CSTNode) -> tuple[cst.CSTNode, str, str] | None:
-    """For a `log`/`log1p` call whose operand can reach the bad point: (operand, why, effect)."""
+    """For a `log`/`log1p` call whose operand can reach the bad point, where no `where`
+    condition hides it: (operand, why, effect)."""
+    hazard = _log_hazard(ctx, node)
+    return None if hazard is None or _hidden_by_where(ctx, node) else hazard
+
+
+def sqrt_hazard(ctx: FileContext, node: cst.CSTNode) -> tuple[cst.CSTNode, str] | None:
+    """For `sqrt`/`norm` of a value that can be exactly 0, not hidden by `where`."""
+    hazard = _sqrt_hazard(ctx, node)
+    return None if hazard is None or _hidden_by_where(ctx, node) else hazard
+
+def _log_hazard(ctx: FileContext, node: cst.CSTNode) -> tuple[cst.CSTNode, str, str] | None:
     kind = ctx.kind(node)
     if kind not in ("log", "log1p"):
         return None
@@ -1078,8 +1160,7 @@ def _renormalization(ctx: FileContext, numerator: cst.CSTNode, denominator: cst.
     return "difference" not in tags and "error" not in tags
 
 
-def sqrt_hazard(ctx: FileContext, node: cst.CSTNode) -> tuple[cst.CSTNode, str] | None:
-    """For `sqrt`/`norm` of a value that can be exactly 0: (operand, why)."""
+def _sqrt_hazard(ctx: FileContext, node: cst.CSTNode) -> tuple[cst.CSTNode, str] | None:
     if ctx.kind(node) not in ("sqrt", "norm"):
         return None
     operand = ctx.operand(node)

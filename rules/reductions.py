@@ -74,6 +74,47 @@ class MissingReduction(Rule):
             loss.backward()
             optimizer.step()
         """),
+        Valid("""
+        import tensorflow as tf
+        def train_step(model, optimizer, x, y):
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_mean(tf.square(y - model(x)))
+            grads = tape.gradient(loss, model.trainable_variables)
+            optimizer.apply_gradients(zip(grads, model.trainable_variables))
+            loss = tf.square(y - model(x))
+            return loss
+        """),
+        Valid("""
+        import torch
+        import torch.nn as nn
+        import torch.nn.functional as F
+        def train_epoch(model, optimizer, batches):
+            criterion = nn.CrossEntropyLoss()
+            for x, y in batches:
+                out = model(x)
+                loss = criterion(out, y)
+                loss.backward()
+                F.cross_entropy(out.detach(), y)
+                nn.MSELoss()(model(x), y.float()).backward()
+                optimizer.step()
+        """),
+        Valid("""
+        import tensorflow as tf
+        def train_step(model, optimizer, x, y):
+            with tf.GradientTape() as tape:
+                p = model(x)
+                loss = tf.keras.losses.BinaryCrossentropy()(y, p)
+            grads = tape.gradient(loss, model.trainable_variables)
+            optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        """),
+        Valid("""
+        import torch
+        def train_step(model, optimizer, x, y):
+            losses = (model(x) - y) ** 2
+            losses[0].backward()
+            losses.sum().backward()
+            optimizer.step()
+        """),
     ]
     INVALID = [
         Invalid("""
@@ -100,6 +141,24 @@ class MissingReduction(Rule):
                 loss = mse(y, model(x))
             grads = tape.gradient(loss, model.trainable_variables)
         """, line=6),
+        Invalid("""
+        import tensorflow as tf
+        def train_step(model, optimizer, x, y):
+            with tf.GradientTape() as tape:
+                loss = tf.square(y - model(x))
+            grads = tape.gradient(loss, model.trainable_variables)
+            optimizer.apply_gradients(zip(grads, model.trainable_variables))
+            loss = tf.reduce_mean(loss)
+            return loss
+        """, line=5, message="(`tf.square(y - model(x))`)"),
+        Invalid("""
+        import torch.nn as nn
+        def train_step(model, optimizer, x, y):
+            criterion = nn.CrossEntropyLoss(reduction='none')
+            loss = criterion(model(x), y)
+            loss.backward()
+            optimizer.step()
+        """, line=5, message="element-wise"),
     ]
 
     def visit_Call(self, node: cst.Call) -> None:

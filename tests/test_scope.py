@@ -1,0 +1,330 @@
+"""Where rules look: the loss scope (RULES.md, "Where rules look: loss scope")."""
+
+from __future__ import annotations
+
+import re
+import textwrap
+
+import libcst as cst
+import pytest
+
+from lossguard.config import Settings
+from lossguard.index import build
+from lossguard.runner import lint_source
+from lossguard.scope import compute, inputs_of
+from tests.helpers import codes
+
+
+def _scope_of(code: str, path: str = "example.py"):
+    index = build(cst.parse_module(textwrap.dedent(code)))
+    return index, compute(index, (), False, path)
+
+
+# --- 1. loss modules -------------------------------------------------------------------------
+LOSS_MODULE = """
+import tensorflow as tf
+
+def relative_error(y_true, y_pred):
+    return tf.reduce_mean(tf.abs(y_true - y_pred) / tf.abs(y_true))
+
+def log_cosh(y_true, y_pred):
+    return tf.reduce_mean(_log_terms(tf.math.cosh(y_pred - y_true)))
+
+def _log_terms(x):
+    return tf.math.log(x)
+
+def _private(y_true, y_pred):
+    return tf.math.log(y_pred)
+
+class Poisson:
+    def call(self, y_true, y_pred):
+        return tf.reduce_mean(y_pred - y_true * tf.math.log(y_pred))
+
+    def describe(self, y_pred):
+        return tf.math.log(y_pred)
+
+class _Hidden:
+    def call(self, y_true, y_pred):
+        return tf.math.log(y_pred)
+"""
+
+
+def test_public_functions_of_a_loss_module_are_loss_code():
+    assert codes(LOSS_MODULE, select=["LL1"], path="pkg/losses.py") == [
+        (4, "LL102"), (10, "LL101"), (17, "LL101")]
+    for name in ("loss.py", "objectives.py", "criterion.py", "criterions.py"):
+        assert codes(LOSS_MODULE, select=["LL1"], path=f"pkg/{name}") == [
+            (4, "LL102"), (10, "LL101"), (17, "LL101")]
+
+
+def test_forward_and_call_of_public_classes_of_a_loss_module_are_loss_code():
+    code = """
+    import torch
+
+    class Relative:
+        def __init__(self, eps):
+            self.eps = eps
+
+        def forward(self, pred, target):
+            return ((pred - target).abs() / target.abs()).mean()
+
+    class Scaled:
+        def __call__(self, pred, target):
+            return torch.log(pred).mean()
+    """
+    assert codes(code, select=["LL1"], path="criterion.py") == [(8, "LL102"), (12, "LL101")]
+    assert codes(code, select=["LL1"], path="model.py") == []
+    _, scope = _scope_of(code, "criterion.py")
+    assert "public class of a loss module" in " ".join(scope.reasons.values())
+
+
+def test_other_modules_keep_name_based_scope():
+    assert codes(LOSS_MODULE, select=["LL1"], path="pkg/metrics.py") == []
+
+
+# --- 2. script-level training ----------------------------------------------------------------
+SCRIPT = """
+import torch
+
+X = torch.randn(64, 3)
+y = (torch.rand(64, 1) > 0.5).float()
+w = torch.zeros(3, 1, requires_grad=True)
+for epoch in range(100):
+    h = torch.sigmoid(X @ w)
+    cost = -(y * torch.log(h) + (1 - y) * torch.log(1 - h)).mean()
+    cost.backward()
+    with torch.no_grad():
+        w -= 0.1 * w.grad
+        w.grad.zero_()
+report = torch.log(torch.rand(3))
+"""
+
+
+def test_assignments_nested_in_a_module_level_training_loop_are_loss_code():
+    assert codes(SCRIPT, select=["LL1"]) == [(8, "LL107"), (8, "LL107")]
+
+
+def test_a_differentiated_module_level_name_is_wanted():
+    code = """
+    import torch
+
+    w = torch.ones(3, requires_grad=True)
+    x = torch.rand(3)
+    while True:
+        r = torch.log(x @ w)
+        r.backward()
+        break
+    """
+    assert codes(code, select=["LL1"]) == [(6, "LL101")]
+
+
+def test_a_module_level_training_call_is_loss_code():
+    code = """
+    import torch
+    import torch.nn.functional as F
+
+    model = torch.nn.Linear(3, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    for x, y in zip(torch.rand(10, 4, 3), torch.rand(10, 4, 1)):
+        loss = F.mse_loss(model(x), y, reduction="none")
+        loss.backward()
+        opt.step()
+    """
+    assert codes(code, select=["LL3"]) == [(8, "LL301")]
+
+
+def test_a_data_script_stays_out_of_scope():
+    code = """
+    import numpy as np
+
+    prices = np.loadtxt("prices.csv")
+    for column in range(3):
+        returns = np.log(prices[:, column])
+        slope = np.gradient(returns)
+        print(slope / slope.sum())
+    """
+    assert codes(code, select=["LL1"]) == []
+
+
+def test_a_tf1_script_reaches_the_model_builder_without_false_positives():
+    code = """
+    import numpy as np
+    import tensorflow as tf
+
+    def init_std(fan_in, fan_out):
+        return np.sqrt(2.0 / (fan_in + fan_out))
+
+    def deepnn(x, num_classes):
+        W = tf.Variable(tf.truncated_normal([784, num_classes], stddev=init_std(784, 10)))
+        keep_prob = tf.placeholder(tf.float32)
+        return tf.nn.dropout(tf.matmul(x, W), keep_prob) / num_classes, keep_prob
+
+    x = tf.placeholder(tf.float32, [None, 784])
+    y_ = tf.placeholder(tf.float32, [None, 10])
+    y_conv, keep_prob = deepnn(x, 10)
+    cross_entropy = tf.reduce_mean(
+        tf.nn.softmax_cross_entropy_with_logits(labels=y_, logits=y_conv))
+    train_step = tf.train.AdamOptimizer(1e-4).minimize(cross_entropy)
+    """
+    index, scope = _scope_of(code)
+    assert {f.name for f in index.functions if scope.contains(f)} == {"deepnn", "init_std"}
+    assert codes(code) == []
+
+
+# --- 3. methods reached through an instance --------------------------------------------------
+RBM_SCRIPT = """
+import torch
+
+class RBM:
+    def __init__(self, n):
+        self.W = torch.zeros(n, n)
+
+    def energy(self, v):
+        return -torch.log(torch.exp(v @ self.W).sum())
+
+    def sample(self, v):
+        return torch.log(v)
+
+model = RBM(8)
+x = torch.rand(8)
+x_neg = torch.rand(8)
+loss = model.energy(x) - model.energy(x_neg)
+loss.backward()
+"""
+
+
+def test_method_called_on_a_module_level_instance_is_loss_code():
+    assert codes(RBM_SCRIPT, select=["LL1"]) == [(8, "LL104")]
+
+
+def test_method_called_on_a_local_instance_is_loss_code():
+    code = """
+    import torch
+
+    class Critic:
+        def score(self, x):
+            return torch.log(x).sum()
+
+    def train(batches):
+        critic = Critic()
+        for x in batches:
+            loss = -critic.score(x)
+            loss.backward()
+    """
+    assert codes(code, select=["LL1"]) == [(5, "LL101")]
+
+
+def test_method_called_on_an_instance_built_in_init_is_loss_code():
+    code = """
+    import torch
+    import torch.nn as nn
+
+    class Energy:
+        def free_energy(self, v):
+            return -torch.log(v).sum()
+
+    class Trainer(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rbm = Energy()
+
+        def forward(self, v, v_neg):
+            return self.rbm.free_energy(v) - self.rbm.free_energy(v_neg)
+    """
+    assert codes(code, select=["LL1"]) == [(6, "LL101")]
+
+
+def test_a_function_a_module_level_training_call_calls_is_loss_code():
+    code = """
+    import torch
+
+    def energy_gap(v, v_neg):
+        return torch.log(v).sum() - torch.log(v_neg).sum()
+
+    v = torch.rand(8, requires_grad=True)
+    for step in range(10):
+        energy_gap(v, torch.rand(8)).backward()
+    """
+    assert codes(code, select=["LL1"]) == [(4, "LL101"), (4, "LL101")]
+
+
+# --- 4. backend shims ------------------------------------------------------------------------
+def test_a_module_level_alias_of_a_framework_namespace_resolves():
+    code = """
+    import tensorflow as tf
+
+    B = tf.linalg
+    K = tf.keras.backend
+
+    def contrastive_loss(y_true, y_pred):
+        d = B.norm(y_true - y_pred)
+        return K.mean(K.log(y_pred)) + d
+    """
+    assert codes(code, select=["LL1"]) == [(7, "LL103"), (8, "LL101")]
+    index = build(cst.parse_module(textwrap.dedent(code)))
+    assert index.imports["B"] == "tensorflow.linalg"
+
+
+def test_an_alias_of_a_non_framework_value_is_not_an_import():
+    index = build(cst.parse_module("import os\nimport tensorflow as tf\nP = os.path\n"
+                                   "v = tf.Variable(1.0)\n"))
+    assert "P" not in index.imports and "v" not in index.imports
+
+
+# --- 5. configuration parameters -------------------------------------------------------------
+def test_configuration_parameters_are_not_inputs():
+    code = """
+    import tensorflow as tf
+
+    def yolo_loss(args, anchors, num_classes, ignore_thresh=0.5):
+        y_true = args[1]
+        object_mask = y_true[..., 4:5]
+        n_obj = tf.reduce_sum(object_mask)
+        class_loss = tf.reduce_sum(args[0]) / num_classes
+        box_loss = class_loss / tf.cast(tf.shape(anchors)[0], tf.float32)
+        return box_loss / n_obj
+    """
+    assert codes(code, select=["LL102"]) == [(9, "LL102")]
+
+
+def test_which_parameters_are_inputs():
+    code = """
+    def yolo_loss(args, anchors, num_classes, ignore_thresh=0.5):
+        pass
+
+    def region_loss(keep_prob, input_shape, margin, y_true, y_pred, mask, weights, logits):
+        pass
+
+    def triplet_loss(anchor, positive, negative, margin):
+        pass
+
+    def loss_fn(params, x, y):
+        pass
+    """
+    index = build(cst.parse_module(textwrap.dedent(code)))
+    yolo, region, triplet, jax_style = index.functions
+    assert inputs_of(yolo) == {"args"}
+    assert inputs_of(region) == {"y_true", "y_pred", "mask", "weights", "logits"}
+    assert inputs_of(triplet) == {"anchor", "positive", "negative"}
+    assert inputs_of(jax_style) == {"params", "x", "y"}
+
+
+# --- 6. LL001 points at the line its message names --------------------------------------------
+def test_syntax_error_line_is_the_line_the_message_names():
+    source = "import torch\nx = 1 2\ny = 3\nz = 4\n"
+    [finding] = lint_source(source, "broken.py", Settings(select=["ALL"]), None)
+    assert (finding.line, finding.code) == (2, "LL001")
+    assert "error at 2:" in finding.message
+
+
+@pytest.mark.parametrize("source", [
+    "import torch\ndef loss(y_true, y_pred)\n    return y_true\n",
+    "import torch\ndef loss(y_true, y_pred)\n    return y_true\nx = 1\n",
+    "x = (1,\n",
+    "def f(:\n    pass\nx = 1\ny = 2\n",
+])
+def test_syntax_error_line_matches_the_message(source):
+    [finding] = lint_source(source, "broken.py", Settings(select=["ALL"]), None)
+    named = re.search(r"error at (\d+):(\d+)", finding.message)
+    assert named is not None and finding.code == "LL001"
+    assert finding.line == min(int(named.group(1)), source.count("\n") or 1)
