@@ -94,11 +94,13 @@ def mask(source: str) -> str:
             return "\n" * (source.count("\n") + (0 if source.endswith("\n") else 1))
     out = []
     continued = False
+    indent = ""
     for line in lines:
         stripped = line.strip()
         if continued or (stripped and not stripped.startswith("#") and _MAGIC.search(line)
                          and not _is_python(line)):
-            indent = line[: len(line) - len(line.lstrip())]
+            if not continued:  # a continued shell line keeps the indentation of its first
+                indent = line[: len(line) - len(line.lstrip())]
             out.append(indent + "pass")
             continued = line.rstrip().endswith("\\")
         else:

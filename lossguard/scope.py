@@ -236,13 +236,14 @@ def inputs_of(function: Function) -> set[str]:
     """Names of the tensor parameters of loss code.
 
     A parameter named like a tensor (`y_true`, `logits`, `mask`, ...) is an input. A parameter
-    without a default is an input too, unless it comes after every tensor-named one (in
-    `gce(y_true, y_pred, q)` Keras passes `q=0.5`, a hyperparameter, not a tensor) or is named
-    like configuration (`num_classes`, `anchors`, `keep_prob`, `input_shape`, `margin`).
+    without a default is an input too, unless it comes after the loss's pair of tensor-named
+    ones (in `gce(y_true, y_pred, q)` Keras passes `q=0.5`, a hyperparameter, not a tensor; in
+    `cost(y, p)` the pair is not complete, so `p` is the prediction) or is named like
+    configuration (`num_classes`, `anchors`, `keep_prob`, `input_shape`, `margin`).
     """
     params = [p for p in function.params if p.name.value not in ("self", "cls", "ctx")]
     named = [i for i, p in enumerate(params) if p.name.value in INPUT_NAMES]
-    last_named = named[-1] if named else len(params)
+    last_named = named[-1] if len(named) >= 2 else len(params)
     names = set()
     for position, param in enumerate(params):
         name = param.name.value

@@ -47,6 +47,25 @@ class UnguardedLog(Rule):
     hint = "clip the operand to [eps, ...] or add an epsilon that survives float32 (`x + 1e-7`)"
     VALID = [
         Valid("""
+        import torch
+        def bce_loss(p, y, eps=1e-7):
+            return -(y * torch.log(p + eps) + (1 - y) * torch.log(1 - p + eps)).mean()
+        """),
+        Valid("""
+        import tensorflow as tf
+        def mse_loss(y_true, y_pred):
+            loss = tf.reduce_mean(tf.square(y_true - y_pred))
+            log_acc = tf.reduce_mean(tf.math.log(y_pred))
+            tf.summary.scalar("log_acc", log_acc)
+            return loss
+        """),
+        Valid("""
+        import tensorflow as tf
+        def weighted_loss(y_pred, targets):
+            t = tf.where(targets == 0, tf.zeros_like(targets), tf.math.log(targets))
+            return tf.reduce_mean(tf.square(t - y_pred))
+        """),
+        Valid("""
         import tensorflow as tf
         def xent(y_true, y_pred):
             y_pred = tf.clip_by_value(y_pred, 1e-7, 1.0 - 1e-7)
@@ -74,6 +93,16 @@ class UnguardedLog(Rule):
         """),
     ]
     INVALID = [
+        Invalid("""
+        import tensorflow as tf
+        def linear_loss(h, W, y):
+            return -tf.reduce_mean(y * tf.math.log(tf.matmul(h, W)))
+        """, line=3, message='linear output'),
+        Invalid("""
+        import theano.tensor as T
+        def xent_cost(y, p):
+            return -T.mean(y * T.log(p) + (1 - y) * T.log(1 - p))
+        """, line=3, message='`1 - p` is 0 when the probability is 1'),
         Invalid("""
         import tensorflow as tf
         def xent(y_true, y_pred):
@@ -152,6 +181,19 @@ class UnguardedDivision(Rule):
     probe = "zero-denominator"
     hint = "add a smoothing term to the denominator, clip it away from 0, or use `divide_no_nan`"
     VALID = [
+        Valid("""
+        import torch
+        def ratio_loss(x, y):
+            mask = y > 0
+            return (x[mask] / y[mask]).mean()
+        """),
+        Valid("""
+        import tensorflow as tf
+        def gated_loss(y_true, y_pred):
+            iou = tf.reduce_sum(y_true * y_pred) / tf.reduce_sum(y_true)
+            keep = tf.cast(iou > 0.5, tf.float32)
+            return tf.reduce_mean(tf.square(y_true - y_pred) * keep)
+        """),
         Valid("""
         from tensorflow.keras import backend as K
         def dice_coef(y_true, y_pred, smooth=1.0):
@@ -374,6 +416,16 @@ class SqrtAtZero(Rule):
     ]
     INVALID = [
         Invalid("""
+        import tensorflow as tf
+        def gradient_penalty_loss(critic, x):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                out = critic(x)
+            g = tape.gradient(out, x)
+            norm = tf.sqrt(tf.reduce_sum(tf.square(g), axis=1))
+            return tf.reduce_mean((norm - 1.0) ** 2)
+        """, line=7, message='is a gradient'),
+        Invalid("""
         from tensorflow.keras import backend as K
         def rmse_loss(y_true, y_pred):
             return K.sqrt(K.mean(K.square(y_pred - y_true), axis=-1))
@@ -454,6 +506,17 @@ class UnboundedExp(Rule):
     hint = "use `softplus` / `reduce_logsumexp`, or bound the exponent (`minimum(x, 50)`)"
     VALID = [
         Valid("""
+        import torch
+        def shifted_loss(x, labels):
+            m = x.max(dim=1, keepdim=True)[0]
+            return torch.exp(x - m).sum(dim=1).mean()
+        """),
+        Valid("""
+        import torch
+        def stable_softplus_loss(m):
+            return torch.log1p(torch.exp(-torch.abs(m))).mean()
+        """),
+        Valid("""
         import tensorflow as tf
         def softplus_loss(y_true, logits):
             return tf.reduce_mean(tf.math.softplus(-y_true * logits))
@@ -476,6 +539,16 @@ class UnboundedExp(Rule):
         """),
     ]
     INVALID = [
+        Invalid("""
+        import torch
+        def logistic_loss(margin):
+            return torch.log(1 + torch.exp(-margin)).mean()
+        """, line=3, message='hand-written softplus'),
+        Invalid("""
+        import torch
+        def logistic_loss(x):
+            return x.exp().add(1).log().mean()
+        """, line=3, message='hand-written softplus'),
         Invalid("""
         import tensorflow as tf
         def softplus_by_hand_loss(y_true, logits):
@@ -710,6 +783,17 @@ class EpsilonScale(Rule):
     VALID = [
         Valid("""
         import tensorflow as tf
+        def sigmoid_loss(y_true, z):
+            p = tf.sigmoid(z) + 1e-15
+            return -tf.reduce_mean(y_true * tf.math.log(p))
+        """),
+        Valid("""
+        import torch
+        def bce_loss(p, y):
+            return -(y * torch.log(p + 1e-6) + (1 - y) * torch.log(1 - p + 1e-10)).mean()
+        """),
+        Valid("""
+        import tensorflow as tf
         def log_prob_loss(y_true, y_pred):
             return -tf.reduce_sum(y_true * tf.math.log(y_pred + 1e-7), axis=-1)
         """),
@@ -720,6 +804,11 @@ class EpsilonScale(Rule):
         """),
     ]
     INVALID = [
+        Invalid("""
+        import torch
+        def bce_loss(p, y):
+            return -(y * torch.log(p + 1e-6) + (1 - y) * torch.log((1 + 1e-10) - p)).mean()
+        """, line=3, message='absorbed'),
         Invalid("""
         import tensorflow as tf
         def log_prob_loss(y_true, y_pred):
@@ -873,6 +962,13 @@ class LogOfProbability(Rule):
     ]
     INVALID = [
         Invalid("""
+        import torch
+        import torch.nn as nn
+        def softmax_nll_loss(z, y):
+            sm = nn.Softmax(dim=1)
+            return -(y * torch.log(sm(z))).sum(1).mean()
+        """, line=5, message='softmax output'),
+        Invalid("""
         import tensorflow as tf
         def softmax_then_log_loss(y_true, logits):
             probs = tf.nn.softmax(logits)
@@ -1000,6 +1096,12 @@ class WhereNanGradient(Rule):
     replaces = ("LL101", "LL102", "LL103")
     hint = "guard the operand itself with an inner `where` (the double-where trick)"
     VALID = [
+        Valid("""
+        import tensorflow as tf
+        def target_log_loss(y_pred, targets):
+            t = tf.where(targets > 0, tf.math.log(targets), tf.zeros_like(targets))
+            return tf.reduce_mean(tf.square(t - y_pred))
+        """),
         Valid("""
         import tensorflow as tf
         def distance_loss(y_true, y_pred):

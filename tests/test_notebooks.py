@@ -118,3 +118,10 @@ def test_masking_keeps_lines():
                                   "    pass", "w = a % b", ""]
     assert notebook.mask("%%bash\necho hi\n") == "\n\n"
     assert notebook.mask("%%time\nx = 1") == "pass\nx = 1\n"
+
+
+def test_continued_shell_line_is_masked_at_its_own_indentation():
+    source = "! pip install \\\n  -r requirements.txt \\\n  tqdm\nimport torch\n"
+    masked = notebook.mask(source)
+    assert masked.split("\n") == ["pass", "pass", "pass", "import torch", ""]
+    compile(masked, "<cell>", "exec")
