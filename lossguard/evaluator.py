@@ -14,7 +14,7 @@ import libcst as cst
 from . import facts, ops
 from .facts import INF, UNKNOWN, Fact, Reason
 from .index import Function, ModuleIndex
-from .names import LABEL_NAMES, is_logit_name
+from .names import LABEL_NAMES, is_log_scale_name, is_logit_name
 from .tree import argument, code, keyword, number, positional, string
 
 
@@ -58,7 +58,8 @@ def input_fact(name: str, node: cst.CSTNode) -> Fact:
                     negative=Reason(node, "are logits and can be negative"),
                     unbounded=Reason(node, "are logits with no upper bound"),
                     tags=frozenset({"input", "logits"}))
-    unbounded = None if lowered in LABEL_NAMES else Reason(
+    # Labels are bounded data; a log-scale parameter (`log_var`) is meant to go through `exp`.
+    unbounded = None if lowered in LABEL_NAMES or is_log_scale_name(name) else Reason(
         node, "is a raw prediction with no upper bound")
     return Fact(0.0, INF, zero=Reason(node, "is an input and can be 0"), unbounded=unbounded,
                 tags=frozenset({"input"}))

@@ -126,3 +126,28 @@ REPORTING_CALLS = frozenset({
     "add_scalars", "add_histogram", "add_image", "update_state", "add_metric", "info", "debug",
     "warning", "warn", "write", "set_postfix", "set_description", "summary", "record",
 })
+
+
+def is_test_module(path: str) -> bool:
+    """`test_losses.py`, `losses_test.py`, `conftest.py`, or a file under a `tests/` folder."""
+    parts = path.replace("\\", "/").split("/")
+    stem = parts[-1].partition(".")[0]
+    return stem.startswith("test_") or stem.endswith("_test") or stem == "conftest" or \
+        any(part in ("tests", "test") for part in parts[:-1])
+
+
+def is_test_name(name: str) -> bool:
+    """A test function or class (`test_dice_loss`, `TestFocalLoss`, `FocalLossTest`)."""
+    tokens = name_tokens(name)
+    return bool(tokens) and (tokens[0] == "test" or tokens[-1] in ("test", "tests"))
+
+
+def is_log_scale_name(name: str) -> bool:
+    """`log_var`, `logvar`, `log_sigma`, `log_std`, `log_scale`: a parameter kept on a log
+    scale, whose `exp` is the intended way back (not logits)."""
+    tokens = name_tokens(name)
+    if not tokens or "logit" in name.lower() or "logits" in tokens:
+        return False
+    return tokens[0] == "log" and len(tokens) > 1 or (
+        tokens[0].startswith("log") and tokens[0][3:] in ("var", "sigma", "std", "scale",
+                                                          "variance", "stddev", "alpha"))

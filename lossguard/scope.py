@@ -18,6 +18,8 @@ from .names import (
     is_hyperparameter_name,
     is_loss_module,
     is_loss_name,
+    is_test_module,
+    is_test_name,
     name_tokens,
 )
 from .tree import dotted, walk
@@ -65,6 +67,8 @@ def compute(index: ModuleIndex, patterns: tuple[str, ...] = (),
             all_code: bool = False, path: str = "") -> LossScope:
     """The loss code of a module; `path` is its file's (a loss module's public functions)."""
     scope = LossScope()
+    if is_test_module(path) and not all_code:
+        return scope  # tests check losses; their reference arithmetic is not a training loss
     roots: list[tuple[Function, str]] = []
     loss_module = is_loss_module(path)
     for function in index.functions:
@@ -87,7 +91,7 @@ def compute(index: ModuleIndex, patterns: tuple[str, ...] = (),
     while pending:
         function, reason = pending.pop()
         key = id(function.node)
-        if key in scope.functions:
+        if key in scope.functions or (_is_test(function) and not all_code):
             continue
         scope.functions.add(key)
         scope.reasons[key] = reason
@@ -102,6 +106,12 @@ def compute(index: ModuleIndex, patterns: tuple[str, ...] = (),
         for nested in function.nested.values():
             pending.append((nested, f"defined in `{function.qualname}`"))
     return scope
+
+
+def _is_test(function: Function) -> bool:
+    """A test function, or a method of a test class."""
+    return is_test_name(function.name) or (
+        function.cls is not None and is_test_name(function.cls.name))
 
 
 def _method(index: ModuleIndex, class_name: str, name: str, depth: int = 0) -> Function | None:

@@ -22,7 +22,7 @@ import libcst as cst
 
 from . import ops
 from .index import Function, ModuleIndex
-from .names import is_size_name
+from .names import is_loss_name, is_size_name
 from .tree import assigned_names, dotted, keyword, positional, string, walk, walk_own
 
 Reduction = Literal["scalar", "per_sample", "elementwise", "unknown"]
@@ -233,6 +233,8 @@ class Shapes:
             if any(p.name.value == node.value for p in function.params):
                 if any(p.name.value == node.value and p.default is None
                        for p in function.params):
+                    if is_loss_name(node.value):
+                        return "unknown"  # a loss the caller computed: its shape is the caller's
                     return "scalar" if is_size_name(node.value) else "elementwise"
                 return "unknown"  # a hyperparameter
             if node.value in self.flow(function).defs:

@@ -862,6 +862,8 @@ class EpsilonScale(Rule):
         # the gradient of `log(sigmoid(z) + eps)` with respect to `z` stays below 1.
         vanishing = any(self.ctx.fact(t).tags & _VANISHING_DERIVATIVE for t, c in constants
                         if c is None)
+        # A value the prediction does not reach (random noise, labels) gets no gradient at all.
+        vanishing = vanishing or not self.ctx.flow.carries_gradient(value, self.ctx.function)
         for term, eps in small:
             literal = self.ctx.text(term)
             if eps < 1e-12 and not vanishing:

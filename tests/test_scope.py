@@ -328,3 +328,53 @@ def test_syntax_error_line_matches_the_message(source):
     named = re.search(r"error at (\d+):(\d+)", finding.message)
     assert named is not None and finding.code == "LL001"
     assert finding.line == min(int(named.group(1)), source.count("\n") or 1)
+
+
+# --- tests, log-scale parameters, a caller's loss ----------------------------------------------
+TESTED_LOSS = """
+import numpy as np
+
+def _reference_dice_loss(y, p):
+    return 1 - 2 * np.sum(y * p) / np.sum(y + p)
+
+def test_dice_loss():
+    assert _reference_dice_loss(np.ones(3), np.ones(3)) == 0
+"""
+
+
+@pytest.mark.parametrize("path", ["tests/test_losses.py", "pkg/losses_test.py", "conftest.py"])
+def test_test_modules_are_not_loss_code(path):
+    source = textwrap.dedent(TESTED_LOSS)
+    assert lint_source(source, path, Settings(), None) == []
+    assert [(f.line, f.code) for f in lint_source(source, "pkg/dice.py", Settings(), None)] \
+        == [(5, "LL102")]
+
+
+def test_test_functions_are_not_loss_code():
+    assert codes("""
+    import tensorflow as tf
+    class FocalLossTest(tf.test.TestCase):
+        def test_focal_loss(self):
+            p = tf.constant([0.0, 1.0])
+            self.assertAllClose(tf.math.log(p), [0.0, 0.0])
+    """) == []
+
+
+def test_exp_of_a_log_scale_parameter_is_the_intended_way_back():
+    assert codes("""
+    import torch
+    def reparameterize(mu, log_var):
+        std = torch.exp(log_var / 2)
+        return mu + torch.randn_like(std) * std
+    def vae_loss(x, x_hat, mu, log_var):
+        return torch.mean((x - x_hat) ** 2) + torch.mean(torch.exp(mu))
+    """) == [(6, "LL104")]
+
+
+def test_a_loss_handed_in_by_the_caller_is_not_taken_as_unreduced():
+    assert codes("""
+    import tensorflow as tf
+    def train_op_fn(loss, optimizer, model):
+        grads = tf.gradients(loss, model.trainable_variables)
+        return optimizer.apply_gradients(zip(grads, model.trainable_variables))
+    """) == []
