@@ -86,7 +86,7 @@ def language(notebook: dict) -> str:
 def mask(source: str) -> str:
     """IPython-only lines replaced by `pass` (same indentation, same line count); a cell under
     a non-Python cell magic becomes blank lines."""
-    lines = source.split("\n")
+    lines = _without_leading_indent(source.split("\n"))
     first = lines[0].strip() if lines else ""
     if first.startswith("%%"):
         name = first[2:].split()[0] if first[2:].split() else ""
@@ -107,6 +107,16 @@ def mask(source: str) -> str:
             out.append(line)
     text = "\n".join(out)
     return text if text.endswith("\n") else text + "\n"
+
+
+def _without_leading_indent(lines: list[str]) -> list[str]:
+    """IPython removes the indentation of a cell's first line from every line (its
+    `leading_indent` transform): a cell pasted with an indent runs as if it had none."""
+    first = next((line for line in lines if line.strip()), "")
+    indent = first[: len(first) - len(first.lstrip())]
+    if not indent:
+        return lines
+    return [line[len(indent):] if line.startswith(indent) else line for line in lines]
 
 
 def _is_python(line: str) -> bool:

@@ -125,3 +125,8 @@ def test_continued_shell_line_is_masked_at_its_own_indentation():
     masked = notebook.mask(source)
     assert masked.split("\n") == ["pass", "pass", "pass", "import torch", ""]
     compile(masked, "<cell>", "exec")
+
+
+def test_a_cell_indented_as_a_whole_runs_as_ipython_runs_it():
+    masked = notebook.mask("  import torch\n  x = torch.ones(3)\n  if x.sum():\n      pass\n")
+    compile(masked, "<cell>", "exec")
