@@ -384,6 +384,8 @@ def unary(kind: str, a: Fact, node: object) -> Fact:
         return Fact(0.0 if a.nonneg else -INF, INF, zero=a.zero, unbounded=a.unbounded)
     if kind in {"shape", "size"}:
         return Fact(1.0, INF)
+    if kind == "arange":
+        return Fact(0.0, INF, zero=Reason(node, "starts at 0"))
     if kind == "ones_like" or kind == "ones":
         return constant(1.0)
     if kind == "zeros_like" or kind == "zeros":

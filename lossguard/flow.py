@@ -41,7 +41,7 @@ _CUSTOM_GRADIENT = ops.names_of({"custom_gradient"})
 NON_DIFFERENTIABLE = {"argmax", "argmin", "round", "floor", "ceil", "sign", "compare"}
 STOPPING = {"stop_gradient", "item"}
 # Operation kinds whose output does not depend on the values of their input at all.
-NO_PATH = {"shape", "size", "ones_like", "zeros_like", "ones", "zeros", "epsilon", "meta",
+NO_PATH = {"shape", "size", "arange", "ones_like", "zeros_like", "ones", "zeros", "epsilon", "meta",
            "shape_assert"}
 # Attributes that are metadata of a tensor, not values computed from it.
 META_ATTRIBUTES = {"shape", "dtype", "ndim", "device", "name", "is_cuda", "requires_grad",

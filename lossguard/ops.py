@@ -64,7 +64,7 @@ _COMMON = {
     "tensordot": "linear", "cosine_similarity": "cosine",
     "concatenate": "identity", "stack": "identity", "gather": "identity",
     "one_hot": "one_hot", "ones": "ones", "zeros": "zeros", "count_nonzero": "size",
-    "square_root": "sqrt", "l2_normalize": "normalize",
+    "square_root": "sqrt", "l2_normalize": "normalize", "arange": "arange",
 }
 
 _TENSORFLOW = {
@@ -85,7 +85,7 @@ _TENSORFLOW = {
     "to_float": "cast", "ensure_shape": "reshape", "nan_to_num": "identity",
     "math_ops": "opaque", "reduce_all": "compare", "reduce_any": "compare",
     "is_nan": "compare", "is_finite": "compare", "logical_and": "compare",
-    "size": "size", "range": "size", "function": "tf_function",
+    "size": "size", "range": "arange", "function": "tf_function",
     "placeholder": "placeholder", "assert_rank": "shape_assert",
     "assert_equal": "shape_assert",
     # TensorFlow 0.x spellings, still in wide use in published code.
@@ -120,8 +120,10 @@ _TORCH = {
     "mse_loss": "mse", "l1_loss": "mae", "numel": "size", "no_grad": "no_grad",
     "inference_mode": "no_grad", "is_tensor": "meta",
     "detach": "stop_gradient", "softmin": "softmax", "logsigmoid": "log_sigmoid",
-    "cdist": "norm", "pairwise_distance": "norm", "normalize": "normalize",
-    "dist": "norm", "CrossEntropyLoss": "torch_cross_entropy", "NLLLoss": "torch_nll",
+    # Their backward masks a zero distance (gradient 0, as `torch.norm`'s does).
+    "cdist": "torch_norm", "pairwise_distance": "torch_norm", "normalize": "normalize",
+    "dist": "torch_norm", "pdist": "torch_norm",
+    "CrossEntropyLoss": "torch_cross_entropy", "NLLLoss": "torch_nll",
     "BCELoss": "torch_bce", "BCEWithLogitsLoss": "torch_bce_logits",
     "cosine_similarity": "cosine", "mm": "linear", "bmm": "linear", "linear": "linear",
 }

@@ -395,6 +395,19 @@ class SqrtAtZero(Rule):
     hint = "add an epsilon inside the root (`sqrt(x + 1e-12)`) or use the squared distance"
     VALID = [
         Valid("""
+        import torch
+        def pair_loss(a, b):
+            return torch.cdist(a, b).mean()
+        """),
+        Valid("""
+        import torch
+        def assignment_loss(z, codes):
+            with torch.no_grad():
+                d = torch.sqrt(((z[:, None] - codes[None]) ** 2).sum(-1))
+                idx = d.argmin(dim=1)
+            return ((z - codes[idx]) ** 2).mean()
+        """),
+        Valid("""
         from tensorflow.keras import backend as K
         def rmse_loss(y_true, y_pred):
             return K.sqrt(K.mean(K.square(y_pred - y_true), axis=-1) + K.epsilon())
@@ -461,7 +474,9 @@ class SqrtAtZero(Rule):
 
     def visit_Call(self, node: cst.Call) -> None:
         hazard = sqrt_hazard(self.ctx, node)
-        if hazard is not None:
+        # The hazard is the gradient's: where none flows (`no_grad`, labels, detached values),
+        # `sqrt(0) = 0` is harmless.
+        if hazard is not None and self.ctx.flow.carries_gradient(node, self.ctx.function):
             operand, why = hazard
             self.report(node, f"`{shorten(self.ctx.text(node.func), 30)}` of "
                         f"`{shorten(self.ctx.text(operand))}`, which can be 0: {why}; the "
@@ -505,6 +520,13 @@ class UnboundedExp(Rule):
     replaces = ("LL101",)
     hint = "use `softplus` / `reduce_logsumexp`, or bound the exponent (`minimum(x, 50)`)"
     VALID = [
+        Valid("""
+        import math
+        import torch
+        def timestep_embedding_loss(t, half=64):
+            freqs = torch.exp(-math.log(10000) * torch.arange(half) / half)
+            return (t[:, None] * freqs[None]).sin().mean()
+        """),
         Valid("""
         import torch
         def shifted_loss(x, labels):
@@ -782,6 +804,11 @@ class EpsilonScale(Rule):
     hint = "use an epsilon of about 1e-7 (`K.epsilon()`) added to the value it guards"
     VALID = [
         Valid("""
+        import torch
+        def log_loss(p, y):
+            return -(y * torch.log(p + 1e-12)).mean()
+        """),
+        Valid("""
         import tensorflow as tf
         def sigmoid_loss(y_true, z):
             p = tf.sigmoid(z) + 1e-15
@@ -866,7 +893,7 @@ class EpsilonScale(Rule):
         vanishing = vanishing or not self.ctx.flow.carries_gradient(value, self.ctx.function)
         for term, eps in small:
             literal = self.ctx.text(term)
-            if eps < 1e-12 and not vanishing:
+            if eps < f32(1e-12) and not vanishing:
                 self.report(node, f"epsilon `{literal}` is below 1e-12: the gradient 1/eps "
                             f"reaches {1 / eps:.0e} at the guarded point")
                 return
