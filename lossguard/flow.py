@@ -703,6 +703,8 @@ class GradientFlow:
         body = self.body(function)
         if ordinal is None:
             ordinal = body.ordinal_of(expr)
+        if ordinal is not None and ordinal in body.nograd:
+            return False  # computed under `torch.no_grad()`: no graph is recorded
         if self.evaluator(function, self.predictions(function), models_live=True).value(
                 expr, ordinal).live:
             return True
