@@ -303,7 +303,7 @@ class Evaluator:
         if not isinstance(node, cst.Call):
             return False
         op = self.index.op_of(node)
-        if op is None or op.kind != "max":
+        if op is None or op.kind not in ("max", "logsumexp"):
             return False
         inner = self.operand(node, 0)
         return inner is not None and code(inner) == code(value)

@@ -396,7 +396,8 @@ class _Indexer:
                 index.minimize_targets.add(target.value)
             for candidate in _loss_values(target):
                 index.loss_args.add(candidate)
-        if attr == "run" and isinstance(func, cst.Attribute):
+        if attr == "run" and isinstance(func, cst.Attribute) and \
+                not _imported_elsewhere(index, func.value):
             fn = positional(node, 0) or keyword(node, "fn")
             if isinstance(fn, cst.Name):
                 index.replica_fns.add(fn.value)
@@ -432,6 +433,14 @@ def _receiver(node: cst.BaseExpression) -> str | None:
         if type(inner) is cst.Name and inner.value == "self":  # type: ignore[attr-defined]
             return f"self.{node.attr.value}"  # type: ignore[attr-defined]
     return None
+
+
+def _imported_elsewhere(index: ModuleIndex, receiver: cst.BaseExpression) -> bool:
+    """Whether `receiver` is an imported module that is not TensorFlow (`absl.app` of
+    `app.run(main)`): its `run` is no distribution strategy's."""
+    head = dotted(receiver)
+    qualified = index.imports.get(head.partition(".")[0]) if head else None
+    return qualified is not None and not qualified.startswith("tensorflow")
 
 
 def _loss_values(value: cst.BaseExpression | None) -> list[str]:

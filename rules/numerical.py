@@ -521,6 +521,12 @@ class UnboundedExp(Rule):
     hint = "use `softplus` / `reduce_logsumexp`, or bound the exponent (`minimum(x, 50)`)"
     VALID = [
         Valid("""
+        import torch
+        def soft_loss(x, y):
+            p = torch.exp(x - torch.logsumexp(x, dim=1, keepdim=True))
+            return ((p - y) ** 2).mean()
+        """),
+        Valid("""
         import math
         import torch
         def timestep_embedding_loss(t, half=64):

@@ -620,6 +620,18 @@ class ReplicaReduction(Rule):
     VALID = [
         Valid("""
         import tensorflow as tf
+        from absl import app
+        def main(argv):
+            model = tf.keras.Sequential([tf.keras.layers.Dense(1)])
+            x, y = tf.ones((4, 3)), tf.ones((4, 1))
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_mean(tf.square(model(x) - y))
+            grads = tape.gradient(loss, model.trainable_variables)
+            return grads
+        app.run(main)
+        """),
+        Valid("""
+        import tensorflow as tf
         mse = tf.keras.losses.MeanSquaredError(reduction="none")
         def replica_step(strategy, model, optimizer, x, y):
             def step_fn(x, y):
