@@ -195,6 +195,11 @@ class Evaluator:
         first = self.operand(node, 0)
         if kind in {"epsilon", "gradients", "tape_gradient"}:
             return facts.unary(kind, UNKNOWN, node)
+        if kind == "arange":  # `arange(start, stop)` starts at `start`, `arange(stop)` at 0
+            start = number(positional(node, 0)) if positional(node, 1) is not None else 0.0
+            if start is not None and start > 0:
+                return Fact(start, INF)
+            return facts.unary(kind, UNKNOWN, node)
         if kind in {"ones_like", "zeros_like", "shape", "size", "ones", "zeros"}:
             return facts.unary(kind, UNKNOWN, node)
         if first is None:

@@ -74,8 +74,9 @@ class Fact:
         return self.negative if self.lo < 0 and self.negative else self.zero
 
     def division_hazard(self) -> Reason | None:
-        """Why `x / value` can divide by exactly 0 (structural zero), or None."""
-        if self.nonzero:
+        """Why `x / value` can divide by exactly 0 (structural zero), or None. An `exp` that
+        underflows only for exponents below -103 is no structural zero."""
+        if self.nonzero or "underflow" in self.tags:
             return None
         return self.zero
 
@@ -125,6 +126,8 @@ def add(a: Fact, b: Fact, node: object) -> Fact:
 def negate(a: Fact, node: object) -> Fact:
     if a.const is not None:
         return constant(-a.const)
+    if not _known(a):
+        return Fact(-a.hi, -a.lo, a.hi_open, a.lo_open)  # opaque: lossguard never guesses
     negative = None
     if -a.hi < 0:
         negative = a.negative if a.lo < 0 and a.negative else Reason(node, "is a negation")
@@ -289,7 +292,7 @@ def _reduced_zero(a: Fact, node: object) -> Reason | None:
     """A reduction of values that can all be 0: say why in the terms of what it reduces."""
     if a.zero is None:
         return None
-    if a.tags & {"difference", "error", "gradient"}:
+    if a.tags & {"difference", "error", "gradient", "underflow"}:
         return a.zero
     return Reason(node, "is 0 when every element is 0 (an empty mask or no positive labels)")
 
@@ -317,7 +320,7 @@ def unary(kind: str, a: Fact, node: object) -> Fact:
         lo = 0.0 if a.lo >= 0 else -INF
         return Fact(lo if not a.positive else a.lo, INF if a.hi > 0 else a.hi, a.positive,
                     False, _reduced_zero(a, node), a.negative, a.unbounded,
-                    a.tags & {"error", "difference", "gradient"})
+                    a.tags & {"error", "difference", "gradient", "underflow"})
     if kind in {"mean", "max", "min"}:
         return replace(a, const=None, zero=_reduced_zero(a, node),
                        tags=a.tags & {"error", "difference", "probability", "softmax", "sigmoid"})
@@ -342,6 +345,8 @@ def unary(kind: str, a: Fact, node: object) -> Fact:
         hi = math.exp(a.hi) if a.hi <= FLOAT32_MAX_EXP else INF
         # exp(x - max(x)): every element <= 1 and the largest is exactly 1.
         tags = frozenset({"exp", "holds_one"} if "max_shifted" in a.tags else {"exp"})
+        if underflow:
+            tags = tags | {"underflow"}
         return Fact(0.0, hi, not underflow, False,
                     Reason(node, "underflows to exactly 0 in float32") if underflow else None,
                     None, (a.unbounded or Reason(node, "has no upper bound"))
@@ -377,6 +382,11 @@ def unary(kind: str, a: Fact, node: object) -> Fact:
     if kind in {"log", "logsumexp"}:
         if a.const is not None and a.const > 0:
             return constant(math.log(a.const))
+        if kind == "log" and a.lo >= 1:  # `log2(1 + rank)` with rank >= 1 is > 0
+            return Fact(math.log(a.lo), INF, a.lo > 1 or a.lo_open, False,
+                        None if a.lo > 1 or a.lo_open else Reason(node, "is 0 where its operand "
+                                                                        "is 1"),
+                        None, a.unbounded)
         return Fact(negative=Reason(node, "is a logarithm and can be negative"),
                     zero=Reason(node, "is a logarithm and can be 0"),
                     unbounded=a.unbounded)

@@ -183,6 +183,18 @@ class UnguardedDivision(Rule):
     VALID = [
         Valid("""
         import torch
+        def dcg_loss(gains, n):
+            discount = torch.log2(1.0 + torch.arange(1, n + 1).float())
+            return -(gains / discount).sum()
+        """),
+        Valid("""
+        import torch
+        def weighted_mse_loss(pred, target, log_snr):
+            snr = log_snr.exp()
+            return (((pred - target) ** 2) / snr).mean()
+        """),
+        Valid("""
+        import torch
         def ratio_loss(x, y):
             mask = y > 0
             return (x[mask] / y[mask]).mean()
@@ -520,6 +532,20 @@ class UnboundedExp(Rule):
     replaces = ("LL101",)
     hint = "use `softplus` / `reduce_logsumexp`, or bound the exponent (`minimum(x, 50)`)"
     VALID = [
+        Valid("""
+        import math
+        import torch
+        import torch.nn as nn
+        class SinusoidalEmbedding(nn.Module):
+            def __init__(self, dim):
+                super().__init__()
+                self.dim = dim
+            def forward(self, t):
+                half = self.dim // 2
+                scale = math.log(10000) / (half - 1)
+                freqs = torch.exp(torch.arange(half) * -scale)
+                return torch.cat(((t[:, None] * freqs).sin(), (t[:, None] * freqs).cos()), -1)
+        """),
         Valid("""
         import torch
         def soft_loss(x, y):
