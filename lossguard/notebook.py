@@ -11,8 +11,10 @@ are still linted. `--fix` writes back notebook JSON that keeps outputs, metadata
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import re
+import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,8 +99,8 @@ def mask(source: str) -> str:
     indent = ""
     for line in lines:
         stripped = line.strip()
-        if continued or (stripped and not stripped.startswith("#") and _MAGIC.search(line)
-                         and not _is_python(line)):
+        if continued or (stripped and not stripped.startswith("#")
+                         and _MAGIC.search(_without_comment(line)) and not _is_python(line)):
             if not continued:  # a continued shell line keeps the indentation of its first
                 indent = line[: len(line) - len(line.lstrip())]
             out.append(indent + "pass")
@@ -117,6 +119,20 @@ def _without_leading_indent(lines: list[str]) -> list[str]:
     if not indent:
         return lines
     return [line[len(indent):] if line.startswith(indent) else line for line in lines]
+
+
+def _without_comment(line: str) -> str:
+    """The line without a trailing `# comment` (a `?` there is no help request: IPython looks
+    at the code's tokens). A line that does not tokenize on its own is kept whole."""
+    if "#" not in line:
+        return line
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(line).readline):
+            if token.type == tokenize.COMMENT:
+                return line[: token.start[1]].rstrip()
+    except (tokenize.TokenError, SyntaxError):
+        pass
+    return line
 
 
 def _is_python(line: str) -> bool:

@@ -130,3 +130,12 @@ def test_continued_shell_line_is_masked_at_its_own_indentation():
 def test_a_cell_indented_as_a_whole_runs_as_ipython_runs_it():
     masked = notebook.mask("  import torch\n  x = torch.ones(3)\n  if x.sum():\n      pass\n")
     compile(masked, "<cell>", "exec")
+
+
+def test_a_question_mark_in_a_comment_is_no_help_request():
+    source = ("dist = Normal(\n    loc=0.0,\n    scale=softplus(s),  # why not?\n)\n"
+              "obj?  # help\n")
+    masked = notebook.mask(source)
+    assert masked.split("\n")[:5] == ["dist = Normal(", "    loc=0.0,",
+                                      "    scale=softplus(s),  # why not?", ")", "pass"]
+    compile(masked, "<cell>", "exec")
