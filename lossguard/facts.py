@@ -367,7 +367,7 @@ def unary(kind: str, a: Fact, node: object) -> Fact:
         return Fact(zero=Reason(node, "is a gradient, exactly 0 wherever the loss is flat"),
                     negative=Reason(node, "is a gradient and can be negative"),
                     tags=frozenset({"gradient"}))
-    if kind == "linear":
+    if kind in {"linear", "inner"}:
         return Fact(negative=Reason(node, "is a linear output (no activation) and can be "
                                           "negative"),
                     unbounded=Reason(node, "is a linear output with no upper bound"))

@@ -55,6 +55,7 @@ SIZE_WORDS = frozenset({"size", "batch", "num", "count", "n", "b", "steps", "tot
 # Such a parameter is never an input (never a structural zero), even without a default. Not
 # `anchor` (the anchor embedding of a triplet loss), `args` (the tensor list a Keras `Lambda`
 # passes) or `params` (the weights a JAX loss differentiates).
+GRADIENT_WORDS = frozenset({"grad", "grads", "gradient", "gradients"})
 HYPERPARAMETER_TOKENS = frozenset({
     "num", "n", "size", "shape", "shapes", "anchors", "classes", "keep", "rate",
     "thresh", "threshold", "margin", "alpha", "beta", "gamma", "delta", "temperature", "temp",
@@ -97,6 +98,13 @@ def is_hyperparameter_name(name: str) -> bool:
     if name in INPUT_NAMES:
         return False
     return any(token in HYPERPARAMETER_TOKENS for token in name_tokens(name))
+
+
+def is_gradient_name(name: str) -> bool:
+    """`grads`, `gradients`, `grad_output`, `d_loss`: a gradient (or the upstream one)."""
+    tokens = name_tokens(name)
+    return bool(tokens) and tokens[0] in GRADIENT_WORDS or name.lower().startswith(
+        ("d_loss", "dloss"))
 
 
 def is_label_name(name: str) -> bool:

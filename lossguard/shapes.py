@@ -22,7 +22,7 @@ import libcst as cst
 
 from . import ops
 from .index import Function, ModuleIndex
-from .names import is_loss_name, is_size_name
+from .names import is_gradient_name, is_loss_name, is_size_name
 from .tree import assigned_names, dotted, keyword, positional, string, walk, walk_own
 
 Reduction = Literal["scalar", "per_sample", "elementwise", "unknown"]
@@ -233,8 +233,8 @@ class Shapes:
             if any(p.name.value == node.value for p in function.params):
                 if any(p.name.value == node.value and p.default is None
                        for p in function.params):
-                    if is_loss_name(node.value):
-                        return "unknown"  # a loss the caller computed: its shape is the caller's
+                    if is_loss_name(node.value) or is_gradient_name(node.value):
+                        return "unknown"  # a loss (or its gradient) the caller computed
                     return "scalar" if is_size_name(node.value) else "elementwise"
                 return "unknown"  # a hyperparameter
             if node.value in self.flow(function).defs:
@@ -262,6 +262,8 @@ class Shapes:
                     return "scalar"
                 return "scalar" if reduces_batch(self._axis(node, tensor_method)) \
                     else "per_sample"
+            if kind == "inner":
+                return "scalar"  # `torch.dot(a, b)`: a 0-d tensor
             if kind in PER_SAMPLE_LOSSES:
                 return "per_sample"
             if kind == "placeholder":

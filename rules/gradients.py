@@ -7,17 +7,12 @@ import libcst as cst
 from lossguard.engine import shorten
 from lossguard.flow import NO_PATH, Blocked
 from lossguard.index import Function
-from lossguard.names import name_tokens
+from lossguard.names import is_gradient_name, name_tokens
 from lossguard.rule import Invalid, Rule, Valid
 from lossguard.shapes import is_variables
 from lossguard.tree import assigned_names, children, dotted, keyword, positional, walk, walk_own
 
 GRADIENT_KINDS = {"gradients", "tape_gradient"}
-
-
-def is_gradient_name(name: str) -> bool:
-    lowered = name.lower()
-    return lowered in ("grad", "grads") or lowered.startswith(("gradient", "d_loss", "dloss"))
 
 
 def read_names(function: cst.FunctionDef) -> set[str]:

@@ -52,6 +52,13 @@ class MissingReduction(Rule):
     hint = "reduce the loss to a scalar (`reduce_mean`, `.mean()`) before differentiating it"
     VALID = [
         Valid("""
+        import torch
+        def replay_cached_gradients(grad_output, reps, cached_grads):
+            for rep, cached in zip(reps, cached_grads):
+                surrogate = torch.dot(rep.flatten(), cached.flatten()) * grad_output
+                surrogate.backward()
+        """),
+        Valid("""
         import tensorflow as tf
         def train_step(model, optimizer, x, y):
             with tf.GradientTape() as tape:
