@@ -684,6 +684,27 @@ class GradientFlow:
                 return True
         return False
 
+    def routes_gradients_by_hand(self, function: Function) -> bool:
+        """The function, or the class that holds it, registers a gradient hook
+        (`t.register_hook(...)`): gradients reach the model through the hook (the GradCache
+        pattern returns a detached leaf on purpose), not through the returned graph."""
+        owners = [function] if function.cls is None else list(function.cls.methods.values())
+        return any("register_hook" in owner.calls
+                   or any(method == "register_hook" for _, method in owner.instance_calls)
+                   for owner in owners)
+
+    def trains_own_state(self, function: Function,
+                         targets: list[tuple[cst.BaseExpression, int, str]],
+                         sources: tuple[str, ...]) -> bool:
+        """A method whose differentiated value still depends on the object's own state
+        (`self.log_alpha * stop_gradient(log_pi + target)`: SAC's temperature loss) through a
+        differentiable path: the stop is deliberate, the loss trains that state."""
+        params = [p.name.value for p in function.params]
+        if not params or params[0] != "self":
+            return False
+        evaluator = self.evaluator(function, (*sources, "self"), models_live=True)
+        return any(evaluator.statement(e, o).live for e, o, _ in targets)
+
     # --- questions --------------------------------------------------------------------------
     def depends(self, expr: cst.BaseExpression, function: Function, ordinal: int,
                 sources: Iterable[str]) -> bool:
@@ -825,6 +846,10 @@ class GradientFlow:
             training = not targets[0][2].startswith("the loss")
             evaluator = self.evaluator(function, sources, models_live=training)
             flows = [(evaluator.statement(e, o), label) for e, o, label in targets]
+            if any(flow.blocked for flow, _ in flows) and (
+                    self.routes_gradients_by_hand(function)
+                    or self.trains_own_state(function, targets, sources)):
+                continue
             for flow, label in flows:
                 if not flow.blocked:
                     continue

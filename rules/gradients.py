@@ -1119,6 +1119,30 @@ class StoppedLossGradient(Rule):
     VALID = [
         Valid("""
         import torch
+        class Temperature(torch.nn.Module):
+            def __init__(self, target_entropy):
+                super().__init__()
+                self.log_alpha = torch.nn.Parameter(torch.zeros(1))
+                self.target_entropy = target_entropy
+            def alpha_loss(self, log_prob):
+                return -(self.log_alpha * (log_prob + self.target_entropy).detach()).mean()
+        """),
+        Valid("""
+        import torch
+        from functools import partial
+        def _replay(grad, cache):
+            return grad
+        class CachedLoss(torch.nn.Module):
+            def forward(self, reps, labels):
+                loss = self.loss_and_cache(reps)
+                loss.register_hook(partial(_replay, cache=self.cache))
+                return loss
+            def loss_and_cache(self, reps):
+                loss = reps.pow(2).sum()
+                return loss.detach().requires_grad_()
+        """),
+        Valid("""
+        import torch
         import torch.nn.functional as F
         def train_step(model, optimizer, x, y):
             loss = F.mse_loss(model(x), y)
