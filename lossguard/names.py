@@ -55,13 +55,14 @@ SIZE_WORDS = frozenset({"size", "batch", "num", "count", "n", "b", "steps", "tot
 # Such a parameter is never an input (never a structural zero), even without a default. Not
 # `anchor` (the anchor embedding of a triplet loss), `args` (the tensor list a Keras `Lambda`
 # passes) or `params` (the weights a JAX loss differentiates).
-GRADIENT_WORDS = frozenset({"grad", "grads", "gradient", "gradients"})
 HYPERPARAMETER_TOKENS = frozenset({
     "num", "n", "size", "shape", "shapes", "anchors", "classes", "keep", "rate",
     "thresh", "threshold", "margin", "alpha", "beta", "gamma", "delta", "temperature", "temp",
     "eps", "epsilon", "smooth", "smoothing", "scale", "lambda", "lam", "dim", "axis", "config",
-    "cfg", "opt", "reduction", "mode", "k", "tau", "order", "power", "fan",
+    "cfg", "opt", "reduction", "mode", "k", "tau", "order", "power", "fan", "stride", "strides",
+    "units", "drop", "dropout", "kernel", "window", "padding", "dilation", "heads", "channels",
 })
+GRADIENT_WORDS = frozenset({"grad", "grads", "gradient", "gradients"})
 
 _HUMP = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 

@@ -807,8 +807,8 @@ class EpsilonScale(Rule):
     ## What it does
     Flags the `log`, division or `sqrt` whose epsilon guard fails in float32: absorbed by a term
     of magnitude about 1 (`log(1e-10 + 1 - p)`: float32 resolves only ~6e-8 near 1, so the
-    operand still reaches 0); below 1e-12 (the gradient `1/eps` exceeds 1e12); or flushed to 0
-    in float16 (below ~3e-8) when the module sets a `mixed_float16` policy and calls the loss
+    operand still reaches 0); so small that the gradient at the guarded point exceeds 1e12
+    (`1/eps` for log and division, `1/(2 sqrt(eps))` for sqrt); or flushed to 0 in float16 (below ~3e-8) when the module sets a `mixed_float16` policy and calls the loss
     directly in a custom training loop (through `compile`, Keras casts predictions to float32).
 
     ## Why is this bad?
@@ -835,6 +835,11 @@ class EpsilonScale(Rule):
     replaces = ("LL101", "LL102", "LL103")
     hint = "use an epsilon of about 1e-7 (`K.epsilon()`) added to the value it guards"
     VALID = [
+        Valid("""
+        import torch
+        def distance_loss(a, b):
+            return torch.sqrt(((a - b) ** 2).sum(-1) + 1e-14).mean()
+        """),
         Valid("""
         import torch
         def log_loss(p, y):
@@ -896,7 +901,7 @@ class EpsilonScale(Rule):
         if kind in ("log", "sqrt"):
             operand = self.ctx.operand(node)
             if operand is not None:
-                self._check(node, operand)
+                self._check(node, operand, sqrt=kind == "sqrt")
         elif kind == "divide":
             parts = division_parts(self.ctx, node)
             if parts is not None:
@@ -906,7 +911,7 @@ class EpsilonScale(Rule):
         if isinstance(node.operator, cst.Divide):
             self._check(node, node.right)
 
-    def _check(self, node: cst.CSTNode, operand: cst.CSTNode) -> None:
+    def _check(self, node: cst.CSTNode, operand: cst.CSTNode, sqrt: bool = False) -> None:
         value = self.ctx.value_of(operand)
         absorbed = self._absorbed(value)
         if absorbed is not None:
@@ -925,9 +930,13 @@ class EpsilonScale(Rule):
         vanishing = vanishing or not self.ctx.flow.carries_gradient(value, self.ctx.function)
         for term, eps in small:
             literal = self.ctx.text(term)
-            if eps < f32(1e-12) and not vanishing:
-                self.report(node, f"epsilon `{literal}` is below 1e-12: the gradient 1/eps "
-                            f"reaches {1 / eps:.0e} at the guarded point")
+            # The gradient at the guarded point: 1/eps for log and division, 1/(2 sqrt(eps))
+            # for sqrt (an epsilon of 1e-12 under a sqrt bounds it by 5e5).
+            gradient, formula = (0.5 / math.sqrt(abs(eps)), "1/(2 sqrt(eps))") if sqrt \
+                else (1 / abs(eps), "1/eps")
+            if gradient > 1e12 and eps < f32(1e-12) and not vanishing:
+                self.report(node, f"epsilon `{literal}` is too small: the gradient {formula} "
+                            f"reaches {gradient:.0e} at the guarded point")
                 return
             if eps < 3e-8 and self._float16_training():
                 self.report(node, f"epsilon `{literal}` flushes to 0 in float16 under the "
