@@ -61,6 +61,7 @@ HYPERPARAMETER_TOKENS = frozenset({
     "eps", "epsilon", "smooth", "smoothing", "scale", "lambda", "lam", "dim", "axis", "config",
     "cfg", "opt", "reduction", "mode", "k", "tau", "order", "power", "fan", "stride", "strides",
     "units", "drop", "dropout", "kernel", "window", "padding", "dilation", "heads", "channels",
+    "idx", "index",
 })
 GRADIENT_WORDS = frozenset({"grad", "grads", "gradient", "gradients"})
 

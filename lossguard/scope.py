@@ -251,7 +251,9 @@ def inputs_of(function: Function) -> set[str]:
     `cost(y, p)` the pair is not complete, so `p` is the prediction) or is named like
     configuration (`num_classes`, `anchors`, `keep_prob`, `input_shape`, `margin`).
     """
-    params = [p for p in function.params if p.name.value not in ("self", "cls", "ctx")]
+    scalars = python_scalars(function.node)
+    params = [p for p in function.params
+              if p.name.value not in ("self", "cls", "ctx") and p.name.value not in scalars]
     named = [i for i, p in enumerate(params) if p.name.value in INPUT_NAMES]
     last_named = named[-1] if len(named) >= 2 else len(params)
     names = set()
@@ -261,3 +263,35 @@ def inputs_of(function: Function) -> set[str]:
                                    and not is_hyperparameter_name(name)):
             names.add(name)
     return names
+
+
+_PYTHON_SCALARS = frozenset({"int", "float", "str", "bool"})
+
+
+def python_scalars(function: cst.FunctionDef) -> set[str]:
+    """Names the function asserts are Python scalars (`assert isinstance(shift, int)`, also
+    under `and`): configuration, never a tensor."""
+    names: set[str] = set()
+    body = function.body.body if isinstance(function.body, cst.IndentedBlock) else ()
+    for statement in body:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for small in statement.body:
+            if isinstance(small, cst.Assert):
+                _asserted_scalars(small.test, names)
+    return names
+
+
+def _asserted_scalars(test: cst.BaseExpression, names: set[str]) -> None:
+    if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
+        _asserted_scalars(test.left, names)
+        _asserted_scalars(test.right, names)
+        return
+    if not (isinstance(test, cst.Call) and isinstance(test.func, cst.Name)
+            and test.func.value == "isinstance" and len(test.args) == 2):
+        return
+    subject, kinds = test.args[0].value, test.args[1].value
+    types = [e.value for e in kinds.elements] if isinstance(kinds, cst.Tuple) else [kinds]
+    if isinstance(subject, cst.Name) and types and all(
+            isinstance(t, cst.Name) and t.value in _PYTHON_SCALARS for t in types):
+        names.add(subject.value)

@@ -1284,6 +1284,21 @@ class GraphBreakingOp(Rule):
     hint = "use the TensorFlow/Keras op (`tf.abs`, `tf.where`, `tf.cond`) instead"
     VALID = [
         Valid("""
+        import tensorflow as tf
+        def shift_targets(targets, shift):
+            assert isinstance(shift, int) and shift != 0
+            if shift > 0:
+                return tf.pad(targets, [[shift, 0], [0, 0]])[:-shift]
+            return tf.pad(targets, [[0, -shift], [0, 0]])[-shift:]
+        """),
+        Valid("""
+        import tensorflow as tf
+        def objective_loss(self, objective_idx, y_true, y_pred):
+            if objective_idx >= self.num_objectives or objective_idx < 0:
+                raise ValueError("no such objective")
+            return tf.reduce_mean(tf.square(y_true[:, objective_idx] - y_pred))
+        """),
+        Valid("""
         import numpy as np
         import tensorflow as tf
         def log_cosh_loss(y_true, y_pred):

@@ -808,8 +808,9 @@ class EpsilonScale(Rule):
     Flags the `log`, division or `sqrt` whose epsilon guard fails in float32: absorbed by a term
     of magnitude about 1 (`log(1e-10 + 1 - p)`: float32 resolves only ~6e-8 near 1, so the
     operand still reaches 0); so small that the gradient at the guarded point exceeds 1e12
-    (`1/eps` for log and division, `1/(2 sqrt(eps))` for sqrt); or flushed to 0 in float16 (below ~3e-8) when the module sets a `mixed_float16` policy and calls the loss
-    directly in a custom training loop (through `compile`, Keras casts predictions to float32).
+    (`1/eps` for log and division, `1/(2 sqrt(eps))` for sqrt); or flushed to 0 in float16
+    (below ~3e-8) when the module sets a `mixed_float16` policy and calls the loss directly
+    in a custom training loop (through `compile`, Keras casts predictions to float32).
 
     ## Why is this bad?
     The code looks guarded and is not: the loss is still -inf/NaN, or its gradient explodes.
