@@ -172,6 +172,8 @@ class Evaluator:
         if isinstance(op, cst.Multiply):
             return facts.multiply(left, right, node)
         if isinstance(op, cst.MatrixMultiply):
+            if self._cosine(left, right):
+                return facts.unary("cosine", left, node)
             return facts.unary("linear", left, node)
         if isinstance(op, (cst.Divide, cst.FloorDivide)):
             return facts.divide(left, right, node)
@@ -185,6 +187,12 @@ class Evaluator:
                 return call.func.value
             return argument(call, index - 1, name)
         return argument(call, index, name)
+
+    @staticmethod
+    def _cosine(a: Fact, b: Fact) -> bool:
+        """The product of two L2-normalised operands (`normalize(x) @ normalize(w).T`,
+        `F.linear(F.normalize(x), F.normalize(w))`) is a cosine similarity, in [-1, 1]."""
+        return "normalized" in a.tags and "normalized" in b.tags
 
     def _call(self, node: cst.Call, env: Env) -> Fact:
         op = self.index.op_of(node)
@@ -244,6 +252,10 @@ class Evaluator:
             return facts.join(self._refined(first, second, env), self.fact(third, env))
         if kind in {"stop_gradient", "item"}:
             return a
+        if kind in {"linear", "inner"}:
+            second = self.operand(node, 1)
+            if second is not None and self._cosine(a, self.fact(second, env)):
+                return facts.unary("cosine", a, node)
         if kind in {"max", "min"} and positional(node, 1) is not None and \
                 number(positional(node, 1)) is None and op.framework != "tensor":
             b = self.fact(positional(node, 1), env)

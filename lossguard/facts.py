@@ -205,7 +205,11 @@ def multiply(a: Fact, b: Fact, node: object) -> Fact:
         zero = Reason(node, "is 0")
     lo_open = lo == 0 and a.positive and b.positive
     negative = (a.negative or b.negative) if lo < 0 else None
-    unbounded = (a.unbounded or b.unbounded or a.negative or b.negative) if hi == INF else None
+    # A factor that can be negative without bound makes the product unbounded above when the
+    # other factor is known to reach below 0 too; a bounded factor (a cosine) never does.
+    unbounded = (a.unbounded or b.unbounded
+                 or (a.negative if a.lo == -INF and _known(b) else None)
+                 or (b.negative if b.lo == -INF and _known(a) else None)) if hi == INF else None
     tags = frozenset()
     if "error" in a.tags and b.positive or "error" in b.tags and a.positive:
         tags = frozenset({"error"})
@@ -220,6 +224,14 @@ def divide(a: Fact, b: Fact, node: object) -> Fact:
         hi = INF if b.lo == 0 else a.hi / b.lo
         return Fact(lo, hi, a.lo_open, False, a.zero, None,
                     a.unbounded if hi == INF else None, a.tags & {"error"})
+    if b.lo > 0:  # a divisor bounded away from 0 scales the range
+        quotients = [x / y for x in (a.lo, a.hi) for y in (b.lo, b.hi)
+                     if not (math.isinf(x) and math.isinf(y))]
+        if b.hi == INF:
+            quotients.append(0.0)
+        lo, hi = min(quotients), max(quotients)
+        return Fact(lo, hi, zero=a.zero, negative=a.negative if lo < 0 else None,
+                    unbounded=(a.unbounded or a.negative) if hi == INF else None)
     if b.positive:
         return Fact(zero=a.zero, negative=a.negative, unbounded=a.unbounded or a.negative)
     return Fact(zero=a.zero, negative=a.negative or b.negative)
@@ -403,7 +415,8 @@ def unary(kind: str, a: Fact, node: object) -> Fact:
     if kind == "epsilon":
         return constant(1e-7)
     if kind == "normalize":
-        return Fact(-1.0, 1.0, zero=a.zero, negative=a.negative)
+        return Fact(-1.0, 1.0, zero=a.zero, negative=a.negative,
+                    tags=frozenset({"normalized"}))
     if kind in {"one_hot", "compare"}:
         return Fact(0.0, 1.0, zero=Reason(node, "is 0 for most entries"))
     if kind == "negative":

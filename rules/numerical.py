@@ -533,6 +533,21 @@ class UnboundedExp(Rule):
     hint = "use `softplus` / `reduce_logsumexp`, or bound the exponent (`minimum(x, 50)`)"
     VALID = [
         Valid("""
+        import torch
+        import torch.nn.functional as F
+        def item_loss(user, items, target, tau=0.1):
+            logits = F.normalize(user, dim=-1) @ F.normalize(items, dim=-1).T / tau
+            probs = torch.exp(logits) / torch.exp(logits).sum(-1, keepdim=True)
+            return -(target * torch.log(probs + 1e-8)).sum(-1).mean()
+        """),
+        Valid("""
+        import torch
+        import torch.nn.functional as F
+        def margin_scale(features, weight, scale):
+            cos_theta = F.linear(F.normalize(features), F.normalize(weight))
+            return torch.exp(scale * cos_theta).sum(-1).mean()
+        """),
+        Valid("""
         import math
         import torch
         import torch.nn as nn
