@@ -154,6 +154,8 @@ class Evaluator:
             return facts.constant(1e-7)
         if node.attr.value in ("shape", "size", "ndim"):
             return Fact(1.0, INF)
+        if node.attr.value in ("T", "mT"):  # a transpose keeps the values
+            return self.fact(node.value, env)
         return UNKNOWN
 
     def _binary(self, node: cst.BinaryOperation, env: Env) -> Fact:
