@@ -18,6 +18,10 @@ from .names import LABEL_NAMES, is_log_scale_name, is_logit_name
 from .tree import argument, code, keyword, number, positional, string
 
 
+# Operations that keep the values of their operand (a shift by `x.max(1)[0].repeat(...)` is
+# still a shift by the maximum).
+_SAME_VALUES = frozenset({"stop_gradient", "identity", "reshape"})
+
 class Env:
     """Facts (and defining expressions) of names, innermost scope first."""
 
@@ -165,6 +169,8 @@ class Evaluator:
             return facts.power(left, self.fact(node.right, env).const, node)
         right = self.fact(node.right, env)
         if isinstance(op, cst.Add):
+            if self._exp_pair(node.left, node.right):  # `exp(x) + exp(-x)` = 2 cosh(x) >= 2
+                return Fact(2.0, INF, unbounded=left.unbounded or right.unbounded)
             return facts.add(left, right, node)
         if isinstance(op, cst.Subtract):
             if self._is_max_of(node.right, node.left, env):
@@ -189,6 +195,19 @@ class Evaluator:
                 return call.func.value
             return argument(call, index - 1, name)
         return argument(call, index, name)
+
+    def _exp_pair(self, left: cst.BaseExpression, right: cst.BaseExpression) -> bool:
+        """`exp(x)` and `exp(-x)` of the same `x` (in either order)."""
+        exponents = []
+        for side in (left, right):
+            op = self.index.op_of(side) if isinstance(side, cst.Call) else None
+            operand = self.operand(side, 0) if op is not None and op.kind == "exp" else None
+            if operand is None:
+                return False
+            exponents.append(operand)
+        a, b = exponents
+        return any(isinstance(n, cst.UnaryOperation) and isinstance(n.operator, cst.Minus)
+                   and code(n.expression) == code(m) for n, m in ((a, b), (b, a)))
 
     @staticmethod
     def _cosine(a: Fact, b: Fact) -> bool:
@@ -306,8 +325,8 @@ class Evaluator:
 
     def _is_max_of(self, node: cst.BaseExpression, value: cst.BaseExpression, env: Env) -> bool:
         """`max(x, ...)` of `value` itself (the stable softmax/logsumexp shift), also as
-        `x.max(dim=1)[0]`, `.values` or detached."""
-        for _ in range(4):
+        `x.max(dim=1)[0]`, `.values`, detached, repeated or reshaped."""
+        for _ in range(6):
             if isinstance(node, cst.Name):
                 node = env.value(node.value) or node
             if isinstance(node, cst.Subscript):
@@ -315,7 +334,7 @@ class Evaluator:
             elif isinstance(node, cst.Attribute) and node.attr.value == "values":
                 node = node.value
             elif isinstance(node, cst.Call) and self.index.op_of(node) is not None and \
-                    self.index.op_of(node).kind == "stop_gradient":
+                    self.index.op_of(node).kind in _SAME_VALUES:
                 node = self.operand(node, 0) or node
             else:
                 break

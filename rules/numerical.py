@@ -47,6 +47,12 @@ class UnguardedLog(Rule):
     hint = "clip the operand to [eps, ...] or add an epsilon that survives float32 (`x + 1e-7`)"
     VALID = [
         Valid("""
+        import tensorflow as tf
+        def log_cosh_error(y_true, y_pred):
+            x = tf.clip_by_value(y_pred - y_true, -50.0, 50.0)
+            return tf.reduce_mean(tf.math.log((tf.exp(x) + tf.exp(-x)) / 2.0))
+        """),
+        Valid("""
         import torch
         def bce_loss(p, y, eps=1e-7):
             return -(y * torch.log(p + eps) + (1 - y) * torch.log(1 - p + eps)).mean()
@@ -532,6 +538,15 @@ class UnboundedExp(Rule):
     replaces = ("LL101",)
     hint = "use `softplus` / `reduce_logsumexp`, or bound the exponent (`minimum(x, 50)`)"
     VALID = [
+        Valid("""
+        import torch
+        def channel_softmax(x):
+            repeats = [1] * x.dim()
+            repeats[1] = x.size(1)
+            x_max = x.max(1, keepdim=True)[0].repeat(*repeats)
+            e_x = torch.exp(x - x_max)
+            return e_x / e_x.sum(1, keepdim=True).repeat(*repeats)
+        """),
         Valid("""
         import torch
         import torch.nn.functional as F
