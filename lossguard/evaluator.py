@@ -17,7 +17,6 @@ from .index import Function, ModuleIndex
 from .names import LABEL_NAMES, is_log_scale_name, is_logit_name
 from .tree import argument, code, keyword, number, positional, string
 
-
 # Operations that keep the values of their operand (a shift by `x.max(1)[0].repeat(...)` is
 # still a shift by the maximum).
 _SAME_VALUES = frozenset({"stop_gradient", "identity", "reshape"})

@@ -213,6 +213,10 @@ def multiply(a: Fact, b: Fact, node: object) -> Fact:
     tags = frozenset()
     if "error" in a.tags and b.positive or "error" in b.tags and a.positive:
         tags = frozenset({"error"})
+    if unbounded is not None and "input" in a.tags | b.tags:
+        # `y_true * y_pred` (a margin) is as signless as the raw prediction it scales: its
+        # negation is unbounded too (`log(1 + exp(-y * f))`).
+        tags |= {"input"}
     return Fact(lo, hi, lo_open, False, zero, negative, unbounded, tags)
 
 

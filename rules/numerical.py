@@ -624,6 +624,12 @@ class UnboundedExp(Rule):
     ]
     INVALID = [
         Invalid("""
+        import tensorflow as tf
+        def logistic_margin_loss(y_true, y_pred):
+            margin = y_true * y_pred
+            return tf.reduce_mean(tf.math.log(1.0 + tf.exp(-margin)))
+        """, line=4, message="hand-written softplus of `-margin`"),
+        Invalid("""
         import torch
         def logistic_loss(margin):
             return torch.log(1 + torch.exp(-margin)).mean()
