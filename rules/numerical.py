@@ -10,7 +10,7 @@ from lossguard import rewrite
 from lossguard.engine import FileContext, shorten
 from lossguard.facts import FLOAT32_MAX_EXP, INF, f32
 from lossguard.rule import Invalid, Rule, Valid
-from lossguard.tree import walk
+from lossguard.tree import keyword, positional, walk
 
 
 class UnguardedLog(Rule):
@@ -907,6 +907,12 @@ class EpsilonScale(Rule):
     INVALID = [
         Invalid("""
         import torch
+        def clamped_bce_loss(p, y):
+            p = torch.clamp(p, 1e-8, 1 - 1e-8)
+            return -(y * torch.log(p) + (1 - y) * torch.log(1 - p)).mean()
+        """, line=4, message="epsilon `1e-8` is absorbed by `1`"),
+        Invalid("""
+        import torch
         def bce_loss(p, y):
             return -(y * torch.log(p + 1e-6) + (1 - y) * torch.log((1 + 1e-10) - p)).mean()
         """, line=3, message='absorbed'),
@@ -950,7 +956,7 @@ class EpsilonScale(Rule):
 
     def _check(self, node: cst.CSTNode, operand: cst.CSTNode, sqrt: bool = False) -> None:
         value = self.ctx.value_of(operand)
-        absorbed = self._absorbed(value)
+        absorbed = self._absorbed(value) or self._absorbed_bound(value)
         if absorbed is not None:
             literal, big = absorbed
             self.report(node, f"epsilon `{literal}` is absorbed by `{big:g}` in float32 "
@@ -987,6 +993,22 @@ class EpsilonScale(Rule):
         return any(function.name in caller.calls and (caller.trains or caller is not function)
                    for caller in index.functions)
 
+
+    def _absorbed_bound(self, node: cst.CSTNode) -> tuple[str, float] | None:
+        """`1 - p` where `p` was clipped to `1 - eps` and `1 - eps` rounds to 1 in float32
+        (`clamp(p, 1e-8, 1 - 1e-8)`): the clip does not keep the complement above 0."""
+        if not (isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Subtract)):
+            return None
+        big = self.ctx.fact(node.left).const
+        clipped = self.ctx.value_of(node.right)
+        if big is None or not isinstance(clipped, cst.Call) or self.ctx.kind(clipped) != "clip":
+            return None
+        bound = positional(clipped, 2)
+        for name in ("max", "a_max", "clip_value_max", "max_value"):
+            bound = keyword(clipped, name) or bound
+        if bound is None or self.ctx.fact(bound).const != big:
+            return None
+        return self._absorbed(bound)
 
     def _absorbed(self, node: cst.CSTNode) -> tuple[str, float] | None:
         """An epsilon folded into a constant of magnitude about 1 before it meets the value:
