@@ -24,8 +24,9 @@ _SAME_VALUES = frozenset({"stop_gradient", "identity", "reshape"})
 class Env:
     """Facts (and defining expressions) of names, innermost scope first."""
 
-    def __init__(self, parent: Env | None = None) -> None:
+    def __init__(self, parent: Env | None = None, cls: str | None = None) -> None:
         self.parent = parent
+        self.cls = cls  # the class whose method this scope is: what `self` is
         self.facts: dict[str, Fact] = {}
         self.values: dict[str, cst.BaseExpression] = {}
 
@@ -41,6 +42,15 @@ class Env:
         while env is not None:
             if name in env.facts:
                 return env.facts[name]
+            env = env.parent
+        return None
+
+    def owner(self) -> str | None:
+        """The class of the innermost enclosing method, if any."""
+        env: Env | None = self
+        while env is not None:
+            if env.cls is not None:
+                return env.cls
             env = env.parent
         return None
 
@@ -77,7 +87,7 @@ class Evaluator:
 
     # --- environments ----------------------------------------------------------------------
     def function_env(self, function: Function, inputs: set[str], parent: Env | None) -> Env:
-        env = Env(parent or self.module_env)
+        env = Env(parent or self.module_env, function.cls.name if function.cls else None)
         for param in function.params:
             name = param.name.value
             if name in ("self", "cls", "ctx"):
@@ -141,7 +151,10 @@ class Evaluator:
 
     def _attribute(self, node: cst.Attribute, env: Env) -> Fact:
         if isinstance(node.value, cst.Name) and node.value.value == "self":
+            lineage = self._lineage(env.owner())
             for cls in self.index.classes.values():
+                if lineage is not None and cls.name not in lineage:
+                    continue  # `self` is the enclosing method's object, not another class's
                 expr = cls.init_values.get(node.attr.value)
                 if expr is None:
                     continue
@@ -160,6 +173,21 @@ class Evaluator:
         if node.attr.value in ("T", "mT"):  # a transpose keeps the values
             return self.fact(node.value, env)
         return UNKNOWN
+
+    def _lineage(self, name: str | None) -> set[str] | None:
+        """A module class and its module base classes (None when `self` is not known)."""
+        if name is None:
+            return None
+        found: set[str] = set()
+        pending = [name]
+        while pending:
+            current = pending.pop()
+            cls = self.index.classes.get(current)
+            if current in found or cls is None:
+                continue
+            found.add(current)
+            pending.extend(base.rpartition(".")[2] for base in cls.bases)
+        return found
 
     def _binary(self, node: cst.BinaryOperation, env: Env) -> Fact:
         op = node.operator

@@ -12,6 +12,8 @@ from lossguard.engine import Linter
 from lossguard.facts import INF, Fact, Reason
 from lossguard.rule import Rule
 
+from .helpers import lint
+
 
 def test_constants_fold_in_float32():
     assert facts.f32(1.0 + 1e-10) == 1.0
@@ -156,3 +158,21 @@ class _ReportsEarlierStatement(Rule):
 def test_a_node_of_another_statement_gets_its_own_position():
     findings = Linter([_ReportsEarlierStatement]).lint("t.py", "a = f(1)\n\nb = g(2)\n")
     assert [(f.line, f.column, f.end_column) for f in findings] == [(1, 5, 9)]
+
+
+def test_self_is_the_enclosing_class_not_another_with_the_same_attribute():
+    source = (
+        "import torch\n"
+        "class First(torch.nn.Module):\n"
+        "    def __init__(self, gamma=0.75):\n"
+        "        super().__init__()\n"
+        "        self.gamma = gamma\n"
+        "class Second(torch.nn.Module):\n"
+        "    def __init__(self, gamma=0.3):\n"
+        "        super().__init__()\n"
+        "        self.gamma = gamma\n"
+        "    def forward(self, pred, target):\n"
+        "        return (-torch.log(torch.clamp(pred, 1e-6))) ** self.gamma\n"
+    )
+    messages = [f.message for f in lint(source, select=["LL105"])]
+    assert messages and "power 0.3" in messages[0]
