@@ -20,6 +20,7 @@ from .tree import argument, code, keyword, number, positional, string
 # Operations that keep the values of their operand (a shift by `x.max(1)[0].repeat(...)` is
 # still a shift by the maximum).
 _SAME_VALUES = frozenset({"stop_gradient", "identity", "reshape"})
+_HELPER_DEPTH = 2
 
 class Env:
     """Facts (and defining expressions) of names, innermost scope first."""
@@ -79,8 +80,9 @@ def input_fact(name: str, node: cst.CSTNode) -> Fact:
 
 
 class Evaluator:
-    def __init__(self, index: ModuleIndex) -> None:
+    def __init__(self, index: ModuleIndex, depth: int = 0) -> None:
         self.index = index
+        self.depth = depth  # helpers evaluated inside helpers, at most _HELPER_DEPTH deep
         self.module_env = Env()
         self._memo: dict[int, Fact] = {}
         self._constants_in_progress: set[str] = set()
@@ -174,6 +176,57 @@ class Evaluator:
             return self.fact(node.value, env)
         return UNKNOWN
 
+    # --- helpers of the same module --------------------------------------------------------
+    def _helper(self, func: cst.BaseExpression, env: Env) -> Function | None:
+        """The module function (`_probs(z)`) or method of the enclosing class (`self._probs(z)`)
+        a call reaches, when exactly one is defined."""
+        candidates: list[Function] = []
+        if isinstance(func, cst.Name) and env.lookup(func.value) is None:
+            candidates = [f for f in self.index.by_name.get(func.value, ())
+                          if f.cls is None and f.parent is None]
+        elif isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and \
+                func.value.value == "self" and env.owner() is not None:
+            cls = self.index.classes.get(env.owner() or "")
+            method = cls.methods.get(func.attr.value) if cls is not None else None
+            candidates = [method] if method is not None else []
+        return candidates[0] if len(candidates) == 1 else None
+
+    def _returned(self, helper: Function, call: cst.Call, env: Env) -> Fact:
+        """The fact of what a straight-line helper returns, its parameters bound to the facts
+        of the call's arguments. Evaluated with an evaluator of its own: the helper's nodes keep
+        their own facts for when the walk reaches them."""
+        body = helper.node.body
+        if self.depth >= _HELPER_DEPTH or not isinstance(body, cst.IndentedBlock):
+            return UNKNOWN
+        inner = Evaluator(self.index, self.depth + 1)
+        scope = Env(inner.module_env, helper.cls.name if helper.cls else None)
+        params = [p for p in helper.params if p.name.value not in ("self", "cls")]
+        positional_args = [a for a in call.args if a.keyword is None and not a.star]
+        for position, param in enumerate(params):
+            arg = next((a for a in call.args if a.keyword is not None
+                        and a.keyword.value == param.name.value), None)
+            if arg is None and position < len(positional_args):
+                arg = positional_args[position]
+            if arg is not None:
+                scope.bind(param.name.value, self.fact(arg.value, env))
+            elif param.default is not None:
+                scope.bind(param.name.value, inner.fact(param.default, inner.module_env))
+            else:
+                scope.bind(param.name.value, UNKNOWN)
+        for statement in body.body:
+            if not isinstance(statement, cst.SimpleStatementLine):
+                return UNKNOWN  # a branch or a loop: more than one value may come back
+            for small in statement.body:
+                if isinstance(small, cst.Return):
+                    return inner.fact(small.value, scope) if small.value is not None else UNKNOWN
+                if isinstance(small, cst.Assign) and len(small.targets) == 1 and \
+                        isinstance(small.targets[0].target, cst.Name):
+                    name = small.targets[0].target.value
+                    scope.bind(name, inner.fact(small.value, scope), small.value)
+                elif isinstance(small, (cst.Assign, cst.AugAssign, cst.AnnAssign)):
+                    return UNKNOWN
+        return UNKNOWN
+
     def _lineage(self, name: str | None) -> set[str] | None:
         """A module class and its module base classes (None when `self` is not known)."""
         if name is None:
@@ -246,7 +299,10 @@ class Evaluator:
         op = self.index.op_of(node)
         if op is None:
             layer = self.layer_kind(node.func, env)
-            return facts.unary(layer, UNKNOWN, node) if layer else UNKNOWN
+            if layer:
+                return facts.unary(layer, UNKNOWN, node)
+            helper = self._helper(node.func, env)
+            return self._returned(helper, node, env) if helper is not None else UNKNOWN
         kind = op.kind
         first = self.operand(node, 0)
         if kind in {"epsilon", "gradients", "tape_gradient"}:

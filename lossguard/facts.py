@@ -163,9 +163,10 @@ def subtract(a: Fact, b: Fact, node: object) -> Fact:
                 zero = Reason(node, "is 0 when the probability saturates to 1")
             elif known.zero or known.unbounded or known.tags & {"input"}:
                 zero = Reason(node, "can be 0")
-    if a.const == 1 and "input" in b.tags and "logits" not in b.tags:
+    if a.const == 1 and ("input" in b.tags and "logits" not in b.tags or "ratio" in b.tags):
         # `1 - p` of an input: the code treats `p` as a probability (the two-sided cross-entropy
         # `(1 - y) * log(1 - p + eps)`), so the complement is in [0, 1] and 0 when `p` is 1.
+        # So it does for a score that is a ratio of non-negative values (`1 - dice`).
         return Fact(0.0, 1.0, zero=Reason(node, "is 0 when the probability is 1"),
                     tags=frozenset({"probability"}))
     negative = None
@@ -227,7 +228,7 @@ def divide(a: Fact, b: Fact, node: object) -> Fact:
         lo = 0.0 if b.hi == INF else a.lo / b.hi
         hi = INF if b.lo == 0 else a.hi / b.lo
         return Fact(lo, hi, a.lo_open, False, a.zero, None,
-                    a.unbounded if hi == INF else None, a.tags & {"error"})
+                    a.unbounded if hi == INF else None, a.tags & {"error"} | {"ratio"})
     if b.lo > 0:  # a divisor bounded away from 0 scales the range
         quotients = [x / y for x in (a.lo, a.hi) for y in (b.lo, b.hi)
                      if not (math.isinf(x) and math.isinf(y))]

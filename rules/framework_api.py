@@ -166,6 +166,14 @@ class FromLogitsMismatch(Rule):
     INVALID = [
         Invalid("""
         import tensorflow as tf
+        def _probabilities(z):
+            return tf.sigmoid(z)
+        def sigmoid_loss(labels, z):
+            p = _probabilities(z)
+            return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=p))
+        """, line=6, message="`p` is a sigmoid output"),
+        Invalid("""
+        import tensorflow as tf
         def double_softmax(labels, logits):
             return tf.nn.softmax_cross_entropy_with_logits(
                 labels=labels, logits=tf.nn.softmax(logits))

@@ -539,6 +539,17 @@ class UnboundedExp(Rule):
     hint = "use `softplus` / `reduce_logsumexp`, or bound the exponent (`minimum(x, 50)`)"
     VALID = [
         Valid("""
+        import tensorflow as tf
+        class SegmentationLosses:
+            def dice_coefficient(self, y_true, y_pred, smooth=1.0):
+                inter = tf.reduce_sum(y_true * y_pred)
+                total = tf.reduce_sum(y_true) + tf.reduce_sum(y_pred)
+                return (2.0 * inter + smooth) / (total + smooth)
+            def log_cosh_dice_loss(self, y_true, y_pred):
+                x = 1.0 - self.dice_coefficient(y_true, y_pred)
+                return tf.math.log((tf.exp(x) + tf.exp(-x)) / 2.0)
+        """),
+        Valid("""
         import torch
         def channel_softmax(x):
             repeats = [1] * x.dim()
