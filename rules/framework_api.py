@@ -1,20 +1,27 @@
 """LL4xx framework API: losses, models and calls that do not fit each other.
 
 These rules run on all code (a `compile` call or a model definition is rarely inside a loss
-function). They read the model and the loss from the same file through `lossguard.models`.
+function). They read the model and the loss from the same file through `lossguard.analysis.models`.
 """
 
 from __future__ import annotations
 
 import libcst as cst
 
-from lossguard import models, ops
-from lossguard.engine import shorten
-from lossguard.index import Function
-from lossguard.names import KERAS_PRED_NAMES, is_loss_name, label_like, name_tokens, pred_like
-from lossguard.rule import Invalid, Replace, Rule, Valid
-from lossguard.shapes import ReachingDefinitions
-from lossguard.tree import dotted, keyword, number, positional, walk_own
+from lossguard.analysis import models
+from lossguard.analysis.index import Function
+from lossguard.analysis.reductions import ReachingDefinitions
+from lossguard.analysis.tree import dotted, keyword, number, positional, walk_own
+from lossguard.api import Invalid, Replace, Rule, Valid
+from lossguard.engine.walk import shorten
+from lossguard.knowledge import ops
+from lossguard.knowledge.names import (
+    KERAS_PRED_NAMES,
+    is_loss_name,
+    label_like,
+    name_tokens,
+    pred_like,
+)
 
 _ACTIVATES = {"softmax_xent_logits": "softmax", "torch_cross_entropy": "softmax",
               "categorical": "softmax", "categorical_xent": "softmax",

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import libcst as cst
 
-from lossguard.engine import shorten
-from lossguard.flow import NO_PATH, Blocked
-from lossguard.index import Function
-from lossguard.names import name_tokens
-from lossguard.rule import Invalid, Rule, Valid
-from lossguard.shapes import is_variables
-from lossguard.tree import assigned_names, children, dotted, keyword, positional, walk, walk_own
+from lossguard.analysis.gradient_flow import NO_PATH, Blocked
+from lossguard.analysis.index import Function
+from lossguard.analysis.reductions import is_variables
+from lossguard.analysis.tree import (
+    assigned_names,
+    children,
+    dotted,
+    keyword,
+    positional,
+    walk,
+    walk_own,
+)
+from lossguard.api import Invalid, Rule, Valid
+from lossguard.engine.walk import shorten
+from lossguard.knowledge.names import name_tokens
 
 GRADIENT_KINDS = {"gradients", "tape_gradient"}
 

@@ -6,11 +6,11 @@ import math
 
 import libcst as cst
 
-from lossguard import rewrite
-from lossguard.engine import FileContext, shorten
-from lossguard.facts import FLOAT32_MAX_EXP, INF, f32
-from lossguard.rule import Invalid, Rule, Valid
-from lossguard.tree import walk
+from lossguard.analysis import rewrite
+from lossguard.analysis.facts import FLOAT32_MAX_EXP, INF, f32
+from lossguard.analysis.tree import walk
+from lossguard.api import Invalid, Rule, Valid
+from lossguard.engine.walk import FileContext, shorten
 
 
 class UnguardedLog(Rule):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import libcst as cst
 
-from lossguard.engine import FileContext, shorten
-from lossguard.index import Function
-from lossguard.rule import Invalid, Rule, Valid
-from lossguard.tree import walk_own
+from lossguard.analysis.index import Function
+from lossguard.analysis.tree import walk_own
+from lossguard.api import Invalid, Rule, Valid
+from lossguard.engine.walk import FileContext, shorten
 
 TRAINING_KINDS = ("tape_gradient", "minimize", "backward")
 

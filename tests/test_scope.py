@@ -8,10 +8,10 @@ import textwrap
 import libcst as cst
 import pytest
 
-from lossguard.config import Settings
-from lossguard.index import build
-from lossguard.runner import lint_source
-from lossguard.scope import compute, inputs_of
+from lossguard.analysis.index import build
+from lossguard.analysis.losscode import compute, inputs_of
+from lossguard.pipeline.config import Settings
+from lossguard.pipeline.lint import lint_source
 from tests.helpers import codes
 
 

@@ -14,7 +14,7 @@ import os
 import re
 from dataclasses import dataclass, field
 
-from ..finding import Finding
+from ..engine.results import Finding
 from .patch import patch_source
 
 # The probe each rule names (RULES.md); the worker dispatches on the probe.

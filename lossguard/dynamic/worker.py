@@ -109,7 +109,7 @@ def build(target: dict, namespace: dict | None, for_training: bool = False) -> A
 
 
 def run_target(target: dict, module: Any, path: str) -> dict:
-    from . import checks
+    from . import probes as checks
 
     code = target["code"]
     ns = vars(module)

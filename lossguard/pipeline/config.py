@@ -7,7 +7,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .rule import Rule
+from ..api import Rule
 
 
 class ConfigError(Exception):

@@ -19,8 +19,8 @@ import tempfile
 from functools import lru_cache
 from pathlib import Path
 
-from . import __version__
-from .finding import Confirmation, Edit, Finding, Fix
+from .. import __version__
+from ..engine.results import Confirmation, Edit, Finding, Fix
 
 DIRNAME = ".lossguard_cache"
 _LAYOUT = ",".join(f.name for f in dataclasses.fields(Finding))
@@ -101,10 +101,10 @@ class Cache:
 
 @lru_cache(maxsize=1)
 def code_stamp() -> str:
-    from . import rules
+    from .. import rules
 
     digest = hashlib.sha256()
-    for package in (Path(__file__).parent, *map(Path, rules.__path__)):
+    for package in (Path(__file__).parents[1], *map(Path, rules.__path__)):
         for source in sorted(package.rglob("*.py")):
             try:
                 stat = source.stat()

@@ -22,12 +22,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import engine, files, guard, notebook, prefilter
+from ..api import Rule
+from ..engine import walk as engine
+from ..engine.results import Finding
+from ..rules import all_rules
+from . import files, guard, notebook, prefilter
 from .cache import Cache, default_dir
 from .config import Settings, ignored_for
-from .finding import Finding
-from .rule import Rule
-from .rules import all_rules
 
 if TYPE_CHECKING:
     from concurrent.futures import Future, ProcessPoolExecutor
@@ -87,7 +88,7 @@ def lint_data(data: bytes, path: str, settings: Settings, rules: list[type[Rule]
               use_prefilter: bool = True) -> list[Finding]:
     """Lint one file's bytes: decode, prefilter, then `runner.lint_source` (or the notebook's
     cells). A file that cannot be decoded is one LL001 finding."""
-    from .runner import error_finding, lint_source
+    from .lint import error_finding, lint_source
 
     want_ll001 = any(r.code == "LL001" for r in rules)
     if notebook.is_notebook(path):
@@ -114,7 +115,7 @@ def lint_data(data: bytes, path: str, settings: Settings, rules: list[type[Rule]
 def run(paths: list[str], settings: Settings, options: RunOptions) -> tuple[list[Finding], int,
                                                                             list[str]]:
     """Findings (sorted), the number of files, internal errors."""
-    from .runner import error_finding, selected_rules
+    from .lint import error_finding, selected_rules
 
     rules = selected_rules(settings)
     codes = [r.code for r in rules]

@@ -21,10 +21,10 @@ from pathlib import Path
 
 import libcst as cst
 
+from ..api import Rule
+from ..engine.results import Edit, Finding
+from ..engine.walk import NAMED_IGNORE, NOQA
 from . import config, files
-from .engine import NAMED_IGNORE, NOQA
-from .finding import Edit, Finding
-from .rule import Rule
 
 MAX_ROUNDS = 10
 _NEWLINE = re.compile(r"\r\n|\r|\n")
@@ -260,7 +260,7 @@ def fix_file(path: Path, settings: config.Settings, rules: list[type[Rule]], *,
 def fix_source(text: str, name: str, settings: config.Settings, rules: list[type[Rule]], *,
                unsafe: bool = False, add_noqa: bool = False) -> tuple[str, int]:
     """The fixed text (or the text with noqa comments) and the number of changes."""
-    from . import runner
+    from . import lint as runner
 
     def lint(source: str) -> list[Finding]:
         return runner.lint_source(source, name, settings, rules)
@@ -273,7 +273,7 @@ def fix_source(text: str, name: str, settings: config.Settings, rules: list[type
 def run(paths: list[str], settings: config.Settings, *, unsafe: bool = False,
         diff: bool = False, add_noqa: bool = False) -> FixResult:
     """Fix (or add noqa comments to) every file under `paths`; with `diff`, write nothing."""
-    from . import runner
+    from . import lint as runner
 
     rules = runner.selected_rules(settings)
     result = FixResult()
@@ -344,8 +344,8 @@ def from_stdin(args: argparse.Namespace, settings: config.Settings) -> int:
     """`--fix -`, `--diff -` and `--add-noqa -`, as ruff does for an editor: the source is read
     from stdin and the fixed source (or the diff) written to stdout; what is left to fix goes
     to stderr. Nothing is lost: a source that does not parse comes back unchanged."""
-    from . import runner
-    from .report import text as text_report
+    from ..report import text as text_report
+    from . import lint as runner
 
     name = args.stdin_filename or "<stdin>"
     source = sys.stdin.read()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..finding import Confirmation
+from ..engine.results import Confirmation
 
 LABELS = {"confirmed": "confirmed", "not_reproduced": "not reproduced",
           "not_checked": "not checked"}

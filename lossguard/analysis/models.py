@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from . import ops
+from ..knowledge import ops
+from ..knowledge.names import name_tokens
 from .index import Function
-from .names import name_tokens
 from .tree import assigned_names, dotted, keyword, positional, string, walk, walk_own
 
 if TYPE_CHECKING:
-    from .engine import FileContext
+    from ..engine.walk import FileContext
 
 PROBABILITY_KINDS = ("softmax", "sigmoid")
 _DEPTH = 12

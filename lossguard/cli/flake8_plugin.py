@@ -15,7 +15,7 @@ import argparse
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from . import __version__
+from .. import __version__
 
 Result = tuple[int, int, str, type]
 
@@ -86,10 +86,10 @@ class LossGuardChecker:
         yield from findings
 
     def _findings(self) -> Iterator[Result]:
-        from .batch import fewer_collections
-        from .config import Settings
-        from .prefilter import may_hold_loss
-        from .runner import lint_source
+        from ..pipeline.batch import fewer_collections
+        from ..pipeline.config import Settings
+        from ..pipeline.lint import lint_source
+        from ..pipeline.prefilter import may_hold_loss
 
         source = "".join(self.lines)
         if not source.strip() or not may_hold_loss(source, tuple(self.loss_names),
@@ -105,7 +105,7 @@ class LossGuardChecker:
 
 
 def _off_by_default() -> list[str]:
-    from .rules import all_rules
+    from ..rules import all_rules
 
     return [rule.code for rule in all_rules() if not rule.default_enabled()]
 
@@ -117,7 +117,7 @@ def _rules(selectors: list[str]) -> list:
     """The default rules plus the off-by-default ones a specific selector names."""
     key = tuple(selectors)
     if key not in _RULES:
-        from .rules import all_rules
+        from ..rules import all_rules
 
         _RULES[key] = [rule for rule in all_rules() if rule.default_enabled()
                        or any(rule.code.startswith(s) for s in selectors)]

@@ -15,17 +15,18 @@ from time import perf_counter
 
 import libcst as cst
 
-from . import objective, positions
-from . import scope as scope_mod
-from .evaluator import Env, Evaluator
-from .facts import Fact, Reason
-from .finding import Edit, Finding, Fix, Severity
-from .flow import GradientFlow
-from .index import Function, ModuleIndex, build
-from .ops import Op
-from .rule import Replace, Rule
-from .shapes import Reduction, Shapes
-from .tree import NODE_TYPES, argument, assigned_names, code
+from ..analysis import losscode as scope_mod
+from ..analysis import objective
+from ..analysis.evaluator import Env, Evaluator
+from ..analysis.facts import Fact, Reason
+from ..analysis.gradient_flow import GradientFlow
+from ..analysis.index import Function, ModuleIndex, build
+from ..analysis.reductions import Reduction, Shapes
+from ..analysis.tree import NODE_TYPES, argument, assigned_names, code
+from ..api import Replace, Rule
+from ..knowledge.ops import Op
+from . import positions
+from .results import Edit, Finding, Fix, Severity
 
 NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]*(?:[,\s]+[A-Z]+[0-9]*)*))?", re.I)
 NAMED_IGNORE = re.compile(r"#\s*lossguard:\s*ignore\[(?P<codes>[A-Z0-9,\s]+)\]")
@@ -473,7 +474,7 @@ def _unused_noqa(ctx: FileContext, used: dict[int, set[str]],
     import io
     import tokenize
 
-    from .rules.linter import UnusedNoqa
+    from ..rules.linter import UnusedNoqa
 
     try:
         tokens = [t for t in tokenize.generate_tokens(io.StringIO(ctx.source).readline)

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import libcst as cst
 
+from ..api import Rule
+from ..engine.results import Finding
+from ..engine.walk import Linter, Options
+from ..rules import all_rules
+from ..rules.linter import ParseError
 from . import batch, config, files, guard, notebook
-from .engine import Linter, Options
-from .finding import Finding
-from .rule import Rule
-from .rules import all_rules
-from .rules.linter import ParseError
 
 
 @dataclass

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from ..finding import Finding
-from .options import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, DynamicOptions
+from ..dynamic.options import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, DynamicOptions
+from ..engine.results import Finding
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -50,7 +50,7 @@ def run(findings: list[Finding], args: argparse.Namespace, config: dict | None =
     """The findings with `.dynamic` set when `--dynamic` (or `--dynamic-report`) is given."""
     if not (args.dynamic or args.dynamic_report):
         return findings
-    from . import confirm
+    from ..dynamic import confirm
 
     return confirm(findings, options_from(args, config))
 

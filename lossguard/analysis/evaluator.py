@@ -11,10 +11,11 @@ from dataclasses import replace
 
 import libcst as cst
 
-from . import facts, ops
+from ..knowledge import ops
+from ..knowledge.names import LABEL_NAMES, is_log_scale_name, is_logit_name
+from . import facts
 from .facts import INF, UNKNOWN, Fact, Reason
 from .index import Function, ModuleIndex
-from .names import LABEL_NAMES, is_log_scale_name, is_logit_name
 from .tree import argument, code, keyword, number, positional, string
 
 

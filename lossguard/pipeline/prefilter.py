@@ -22,8 +22,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from . import ops
-from .names import LOSS_WORDS, TRAINING_NAMES
+from ..knowledge import ops
+from ..knowledge.names import LOSS_WORDS, TRAINING_NAMES
 
 _EXTRA_WORDS = (
     "entropy", "kl_div", "kldiv", "gradient", "backward", "minimize", "compile", "add_loss",

@@ -11,11 +11,13 @@ import json
 import sys
 from pathlib import Path
 
-from . import __version__, batch, config, fix, runner
-from .dynamic import cli as dynamic_cli
-from .report import json as json_report
-from .report import text as text_report
-from .rules import all_rules
+from .. import __version__
+from ..pipeline import batch, config, fix
+from ..pipeline import lint as runner
+from ..report import json as json_report
+from ..report import text as text_report
+from ..rules import all_rules
+from . import dynamic as dynamic_cli
 
 
 def _codes(value: str) -> list[str]:
@@ -87,7 +89,7 @@ def list_rules(fmt: str) -> str:
 
 
 def explain(code: str) -> str | None:
-    from .docs import rule_markdown
+    from ..report.docs import rule_markdown
 
     for rule in all_rules():
         if rule.code == code.upper() or rule.name == code:
@@ -197,7 +199,7 @@ def _missing_reason(path: str) -> str:
 
 
 def _clean_cache(args: argparse.Namespace) -> None:
-    from .cache import Cache, default_dir
+    from ..pipeline.cache import Cache, default_dir
 
     roots = {settings_for(args, start).root for start, _ in _groups(args.paths or ["."])}
     folders = {args.cache_dir} if args.cache_dir else {default_dir(root) for root in roots}
@@ -207,7 +209,7 @@ def _clean_cache(args: argparse.Namespace) -> None:
 
 
 def _reporter(fmt: str):  # noqa: ANN202 - a report module
-    from .report import github, sarif
+    from ..report import github, sarif
 
     return sarif if fmt == "sarif" else github
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from .names import REPORTING_CALLS
+from ..knowledge.names import REPORTING_CALLS
 from .tree import assigned_names, children, dotted, walk
 
 _COMPOUND = (cst.If, cst.While, cst.For, cst.With, cst.Try, cst.TryStar, cst.Match)

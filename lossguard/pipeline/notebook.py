@@ -18,9 +18,9 @@ from pathlib import Path
 
 import libcst as cst
 
+from ..api import Rule
+from ..engine.results import Edit, Finding, Fix
 from . import config, files
-from .finding import Edit, Finding, Fix
-from .rule import Rule
 
 SUFFIX = ".ipynb"
 # Cell magics whose body is still Python.
@@ -157,7 +157,7 @@ def _parses(text: str) -> cst.ParserSyntaxError | None:
 def lint_cells(path: str, cells: list[Cell], settings: config.Settings,
                rules: list[type[Rule]] | None) -> list[Finding]:
     """Findings of the code cells, in cell coordinates (line and fix edits)."""
-    from .runner import lint_source, selected_rules, syntax_error_finding
+    from .lint import lint_source, selected_rules, syntax_error_finding
 
     rules = selected_rules(settings) if rules is None else rules
     want_ll001 = any(r.code == "LL001" for r in rules)
@@ -217,7 +217,7 @@ def _to_cell(finding: Finding, cells: list[Cell]) -> Finding | None:
 
 def lint_notebook(path: str, data: bytes, settings: config.Settings,
                   rules: list[type[Rule]] | None = None) -> list[Finding]:
-    from .runner import error_finding, selected_rules
+    from .lint import error_finding, selected_rules
 
     rules = selected_rules(settings) if rules is None else rules
     try:

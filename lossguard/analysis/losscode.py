@@ -9,9 +9,8 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from . import ops
-from .index import Function, ModuleIndex
-from .names import (
+from ..knowledge import ops
+from ..knowledge.names import (
     INPUT_NAMES,
     LOSS_TARGET_WORDS,
     TRAINING_NAMES,
@@ -22,6 +21,7 @@ from .names import (
     is_test_name,
     name_tokens,
 )
+from .index import Function, ModuleIndex
 from .tree import dotted, walk
 
 

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, ClassVar
 
 import libcst as cst
 
-from .finding import Severity
+from .engine.results import Severity
 
 if TYPE_CHECKING:
-    from .engine import FileContext
+    from .engine.walk import FileContext
 
 
 @dataclass(frozen=True)

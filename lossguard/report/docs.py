@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
-from .rule import Invalid, Rule, Valid
+from ..api import Invalid, Rule, Valid
 
 
 def _example(example: Valid | Invalid | str) -> str:

@@ -20,9 +20,9 @@ from typing import Literal
 
 import libcst as cst
 
-from . import ops
+from ..knowledge import ops
+from ..knowledge.names import is_loss_name, is_size_name
 from .index import Function, ModuleIndex
-from .names import is_loss_name, is_size_name
 from .tree import assigned_names, dotted, keyword, positional, string, walk, walk_own
 
 Reduction = Literal["scalar", "per_sample", "elementwise", "unknown"]

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from . import ops
+from ..knowledge import ops
 from .tree import CHILDREN, NO_CHILDREN, assigned_names, dotted, keyword, positional, string
 
 TAPE_METHODS = {"gradient", "backward", "minimize"}

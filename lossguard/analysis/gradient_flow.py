@@ -28,10 +28,10 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from . import ops
+from ..knowledge import ops
+from ..knowledge.names import is_label_name, is_loss_name, name_tokens
 from .index import Function, ModuleIndex
-from .names import is_label_name, is_loss_name, name_tokens
-from .scope import LossScope, class_kind, inputs_of
+from .losscode import LossScope, class_kind, inputs_of
 from .tree import assigned_names, children, dotted, keyword, positional, string, walk, walk_own
 
 # The names `custom_gradient` is called by in the frameworks' tables.

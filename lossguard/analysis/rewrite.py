@@ -23,12 +23,12 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from . import ops
+from ..api import Replace
+from ..knowledge import ops
 from .index import ModuleIndex
-from .rule import Replace
 
 if TYPE_CHECKING:
-    from .engine import FileContext
+    from ..engine.walk import FileContext
 
 EPSILON = "1e-7"
 

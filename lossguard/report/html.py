@@ -15,8 +15,8 @@ import math
 import os
 from typing import Any
 
-from ..finding import Finding
-from .render import LABELS
+from ..engine.results import Finding
+from .confirmation import LABELS
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:960px;
