@@ -8,19 +8,26 @@ from __future__ import annotations
 
 import libcst as cst
 
-from lossguard.analysis import models
-from lossguard.analysis.index import Function
-from lossguard.analysis.reductions import ReachingDefinitions
-from lossguard.analysis.tree import dotted, keyword, number, positional, walk_own
-from lossguard.api import Invalid, Replace, Rule, Valid
-from lossguard.engine.walk import shorten
-from lossguard.knowledge import ops
-from lossguard.knowledge.names import (
+from lossguard.api import (
     KERAS_PRED_NAMES,
+    Function,
+    Invalid,
+    ReachingDefinitions,
+    Replace,
+    Rule,
+    Valid,
+    dotted,
     is_loss_name,
+    keyword,
     label_like,
+    models,
     name_tokens,
+    number,
+    ops,
+    positional,
     pred_like,
+    shorten,
+    walk_own,
 )
 
 _ACTIVATES = {"softmax_xent_logits": "softmax", "torch_cross_entropy": "softmax",

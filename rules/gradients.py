@@ -4,21 +4,24 @@ from __future__ import annotations
 
 import libcst as cst
 
-from lossguard.analysis.gradient_flow import NO_PATH, Blocked
-from lossguard.analysis.index import Function
-from lossguard.analysis.reductions import is_variables
-from lossguard.analysis.tree import (
+from lossguard.api import (
+    NO_PATH,
+    Blocked,
+    Function,
+    Invalid,
+    Rule,
+    Valid,
     assigned_names,
     children,
     dotted,
+    is_variables,
     keyword,
+    name_tokens,
     positional,
+    shorten,
     walk,
     walk_own,
 )
-from lossguard.api import Invalid, Rule, Valid
-from lossguard.engine.walk import shorten
-from lossguard.knowledge.names import name_tokens
 
 GRADIENT_KINDS = {"gradients", "tape_gradient"}
 

@@ -6,11 +6,20 @@ import math
 
 import libcst as cst
 
-from lossguard.analysis import rewrite
-from lossguard.analysis.facts import FLOAT32_MAX_EXP, INF, f32
-from lossguard.analysis.tree import walk
-from lossguard.api import Invalid, Rule, Valid
-from lossguard.engine.walk import FileContext, shorten
+from lossguard.api import (
+    FLOAT32_MAX_EXP,
+    INF,
+    Invalid,
+    Rule,
+    Valid,
+    f32,
+    rewrite,
+    shorten,
+    walk,
+)
+from lossguard.api import (
+    Context as FileContext,
+)
 
 
 class UnguardedLog(Rule):

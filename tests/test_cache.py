@@ -13,10 +13,9 @@ import pytest
 
 from lossguard.cli import main as cli
 from lossguard.pipeline import batch
-from lossguard.pipeline.batch import RunOptions
+from lossguard.pipeline.batch import RunOptions, run
 from lossguard.pipeline.cache import Cache
 from lossguard.pipeline.config import Settings
-from lossguard.pipeline.lint import run
 
 ROOT = Path(__file__).resolve().parent.parent
 

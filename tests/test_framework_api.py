@@ -6,7 +6,7 @@ import textwrap
 
 import libcst as cst
 
-from lossguard.engine.walk import FileContext, Options
+from lossguard.engine.context import FileContext, Options
 from lossguard.pipeline import fix
 from lossguard.pipeline.config import Settings
 from lossguard.pipeline.lint import lint_source

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from lossguard.pipeline import files, prefilter
+from lossguard.pipeline.batch import run
 from lossguard.pipeline.config import Settings
-from lossguard.pipeline.lint import run
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "corpus" / "dev"

@@ -70,16 +70,15 @@ def test_a_cli_run_collects_garbage_rarely_and_restores_the_collector(monkeypatc
 
     from lossguard.cli import main as cli
     from lossguard.pipeline import batch
-    from lossguard.pipeline import lint as runner
 
     during = []
-    real_run = runner.run
+    real_run = batch.run
 
     def spy(*args, **kwargs):
         during.append(gc.get_threshold())
         return real_run(*args, **kwargs)
 
-    monkeypatch.setattr(runner, "run", spy)
+    monkeypatch.setattr(batch, "run", spy)
     before = gc.get_threshold()
     assert before != batch.GC_THRESHOLD
     assert cli.main(["--exit-zero", "--format", "json", str(ROOT / "examples")]) == 0

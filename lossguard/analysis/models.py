@@ -24,7 +24,7 @@ from .index import Function
 from .tree import assigned_names, dotted, keyword, positional, string, walk, walk_own
 
 if TYPE_CHECKING:
-    from ..engine.walk import FileContext
+    from .module import ModuleAnalyses as FileContext
 
 PROBABILITY_KINDS = ("softmax", "sigmoid")
 _DEPTH = 12

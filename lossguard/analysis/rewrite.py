@@ -19,16 +19,16 @@ How a rule uses them (`ctx.index` is the module index):
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from ..api import Replace
 from ..knowledge import ops
 from .index import ModuleIndex
 
 if TYPE_CHECKING:
-    from ..engine.walk import FileContext
+    from .module import ModuleAnalyses as FileContext
 
 EPSILON = "1e-7"
 
@@ -41,6 +41,21 @@ METHODS: dict[str, str] = {
 EPSILON_CALLS: dict[str, tuple[str, ...]] = {
     "keras": ("keras.backend.epsilon", "keras.config.epsilon"),
 }
+
+
+@dataclass(frozen=True)
+class Replace:
+    """A fix expressed on the tree: put `new` where `old` is. The engine turns it into a text
+    edit once positions are known, so rules never deal with line numbers."""
+
+    old: cst.CSTNode
+    new: cst.CSTNode
+    description: str
+    safe: bool = True
+    also: tuple[tuple[cst.CSTNode, cst.CSTNode], ...] = ()  # more (old, new) pairs, one fix
+
+    def pairs(self) -> tuple[tuple[cst.CSTNode, cst.CSTNode], ...]:
+        return ((self.old, self.new), *self.also)
 
 
 def parse(text: str) -> cst.BaseExpression:

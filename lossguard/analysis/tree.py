@@ -199,6 +199,11 @@ def code(node: cst.CSTNode) -> str:
     return " ".join(text.split())
 
 
+def shorten(text: str, limit: int = 60) -> str:
+    """`text`, cut to `limit` characters with "..." (for code quoted in a message)."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def assigned_names(target: cst.BaseExpression) -> list[str]:
     """Plain names bound by an assignment target (tuples unpacked)."""
     if isinstance(target, cst.Name):

@@ -1,4 +1,4 @@
-"""The `--dynamic` options of the command line, kept here so `lossguard/cli.py` stays small."""
+"""The `--dynamic` options of the command line, kept here so `cli/main.py` stays small."""
 
 from __future__ import annotations
 
@@ -52,7 +52,13 @@ def run(findings: list[Finding], args: argparse.Namespace, config: dict | None =
         return findings
     from ..dynamic import confirm
 
-    return confirm(findings, options_from(args, config))
+    options = options_from(args, config)
+    confirmed = confirm(findings, options)
+    if options.report_dir:
+        from ..report.html import write_report
+
+        write_report(confirmed, options.report_dir)
+    return confirmed
 
 
 def failing(findings: list[Finding], args: argparse.Namespace) -> bool:

@@ -12,12 +12,13 @@ import sys
 from pathlib import Path
 
 from .. import __version__
-from ..pipeline import batch, config, fix
+from ..pipeline import batch, config
 from ..pipeline import lint as runner
 from ..report import json as json_report
 from ..report import text as text_report
 from ..rules import all_rules
 from . import dynamic as dynamic_cli
+from . import fixes
 
 
 def _codes(value: str) -> list[str]:
@@ -48,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--color", choices=["auto", "always", "never"], default="auto")
     parser.add_argument("--explain", metavar="CODE", help="print a rule's documentation")
     parser.add_argument("--list-rules", action="store_true", help="list every rule")
-    fix.add_arguments(parser)
+    fixes.add_arguments(parser)
     dynamic_cli.add_arguments(parser)
     batch.add_arguments(parser)
     return parser
@@ -137,11 +138,11 @@ def _main(args: argparse.Namespace) -> int:
             print("lossguard: error: with --fix, --diff or --add-noqa, `-` (stdin) must be the "
                   "only path: the fixed source is written to stdout", file=sys.stderr)
             return 2
-        return fix.from_stdin(args, settings_for(args, Path.cwd()))
-    fixed = fix.from_cli(args, _groups(args.paths), settings_for)
+        return fixes.from_stdin(args, settings_for(args, Path.cwd()))
+    fixed = fixes.from_cli(args, _groups(args.paths), settings_for)
     if fixed is not None and fixed.exit_code is not None:
         return fixed.exit_code
-    result = runner.RunResult()
+    result = batch.RunResult()
     sources: dict[str, list[str]] = {}
     dynamic_config: dict = {}
     timings: dict[str, float] | None = {} if args.statistics else None
@@ -158,7 +159,7 @@ def _main(args: argparse.Namespace) -> int:
             continue
         options = batch.options_from(args, settings)
         options.timings = timings
-        part = runner.run(paths, settings, options)
+        part = batch.run(paths, settings, options)
         result.findings.extend(part.findings)
         result.files += part.files
         result.internal_errors.extend(part.internal_errors)

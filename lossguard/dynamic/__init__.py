@@ -95,8 +95,4 @@ def confirm(findings: list[Finding], options: DynamicOptions | None = None) -> l
     for i, f in enumerate(findings):
         conf = statuses.get(i) or Confirmation("not_checked", "", "", {}, "not planned")
         out.append(dataclasses.replace(f, probe=f.probe or conf.probe or None, dynamic=conf))
-    if options.report_dir:
-        from ..report.html import write_report
-
-        write_report(out, options.report_dir)
     return out

@@ -438,7 +438,7 @@ def fit(loss: Any, x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | Non
 
 
 def _keras_version() -> str:
-    from .worker import keras_version
+    from .tfenv import keras_version
 
     return keras_version()
 

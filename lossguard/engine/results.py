@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-Severity = Literal["error", "warning", "info"]
+from ..api import Severity
 
 
 @dataclass(frozen=True)

@@ -1,221 +1,25 @@
 """Parse once, index once, walk once: run the enabled rules over a module and collect findings.
 
-The engine owns the walk. While it walks it keeps the context rules ask about: the function
-being visited, whether it is loss code, and the environment of facts of the names assigned so
-far. Rules of scope "loss" are only called inside loss code; disabled rules are never built.
+The engine owns the walk. While it walks it keeps the context rules ask about (`context.py`):
+the function being visited, whether it is loss code, and the environment of facts of the names
+assigned so far. Rules of scope "loss" are only called inside loss code; disabled rules are
+never built. What the rules report becomes findings here: one per node, placed, suppressed
+(`suppression.py`), with fixes turned into text edits.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from functools import cache
 from time import perf_counter
 
 import libcst as cst
 
-from ..analysis import losscode as scope_mod
-from ..analysis import objective
-from ..analysis.evaluator import Env, Evaluator
-from ..analysis.facts import Fact, Reason
-from ..analysis.gradient_flow import GradientFlow
-from ..analysis.index import Function, ModuleIndex, build
-from ..analysis.reductions import Reduction, Shapes
-from ..analysis.tree import NODE_TYPES, argument, assigned_names, code
-from ..api import Replace, Rule
-from ..knowledge.ops import Op
-from . import positions
-from .results import Edit, Finding, Fix, Severity
-
-NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]*(?:[,\s]+[A-Z]+[0-9]*)*))?", re.I)
-NAMED_IGNORE = re.compile(r"#\s*lossguard:\s*ignore\[(?P<codes>[A-Z0-9,\s]+)\]")
-FILE_NOQA = re.compile(r"#\s*lossguard:\s*noqa\b")
-
-
-@dataclass
-class Options:
-    """What changes the result of linting one file."""
-
-    all_code: bool = False
-    loss_names: tuple[str, ...] = ()
-
-
-@dataclass
-class _Report:
-    rule: type[Rule]  # the class: an instance would make a cycle through the context
-    node: cst.CSTNode
-    statement: int  # index of the enclosing top-level statement
-    message: str
-    hint: str
-    fix: Replace | None
-    severity: Severity
-    function: str | None
-
-
-@dataclass
-class _Frame:
-    function: Function | None
-    env: Env
-    loss: bool
-    inputs: set[str] = field(default_factory=set)
-
-
-class FileContext:
-    """What a rule may ask while it visits one module."""
-
-    def __init__(self, path: str, source: str, module: cst.Module, options: Options,
-                 marked: frozenset[type] = frozenset()) -> None:
-        """`marked`: the node classes the rule walk visits (see `index.build`)."""
-        self.path = path
-        self.source = source
-        self.module = module
-        self.options = options
-        self.index: ModuleIndex = build(module, marked)
-        self.scope = scope_mod.compute(self.index, options.loss_names,
-                                       options.all_code, path)
-        self.evaluator = Evaluator(self.index)
-        self.shapes = Shapes(self.index)
-        self._flow: GradientFlow | None = None
-        self.frames: list[_Frame] = [_Frame(None, self.evaluator.module_env, False)]
-        self.statement = 0
-        self.module_loss_statement = False
-        # open `with GradientTape()` blocks and module-level loss statements nested in a block
-        self.loss_depth = 0
-        self.reports: list[_Report] = []
-        self.memo: dict[str, object] = {}  # module-wide answers an analysis computes once
-
-    # --- questions --------------------------------------------------------------------------
-    @property
-    def function(self) -> Function | None:
-        """The innermost function being visited (None at module level)."""
-        return self.frames[-1].function
-
-    @property
-    def in_loss_code(self) -> bool:
-        return self.frames[-1].loss or self.module_loss_statement or (
-            self.loss_depth > 0)
-
-    @property
-    def env(self) -> Env:
-        return self.frames[-1].env
-
-    @property
-    def inputs(self) -> set[str]:
-        """Tensor parameters of the loss function being visited."""
-        return self.frames[-1].inputs
-
-    def op(self, call: cst.Call) -> Op | None:
-        return self.index.op_of(call)
-
-    def kind(self, node: cst.CSTNode) -> str | None:
-        """The operation kind of a call node ("log", "sum", ...), else None."""
-        if type(node) is cst.Call:
-            op = self.index.op_of(node)
-            return op.kind if op else None
-        return None
-
-    def operand(self, call: cst.Call, index: int = 0, name: str = "x") -> cst.BaseExpression | None:
-        return self.evaluator.operand(call, index, name)
-
-    def fact(self, node: cst.CSTNode) -> Fact:
-        return self.evaluator.fact(node, self.env)
-
-    def value_of(self, node: cst.CSTNode) -> cst.CSTNode:
-        """Follow local assignments: the expression a name was last assigned, else the node."""
-        seen = 0
-        while isinstance(node, cst.Name) and seen < 20:
-            value = self.env.value(node.value)
-            if value is None:
-                break
-            node = value
-            seen += 1
-        return node
-
-    def resolve(self, node: cst.CSTNode) -> str | None:
-        return self.index.resolve(node)
-
-    def reduction(self, node: cst.CSTNode) -> Reduction:
-        """How reduced the value of `node` is (scalar, per-sample, element-wise, unknown)."""
-        return self.shapes.reduction(node, self.function)
-
-    def is_keras_loss(self, function: Function | None) -> bool:
-        return function is not None and id(function.node) in self.scope.keras_losses
-
-    @property
-    def flow(self) -> GradientFlow:
-        """The gradient-flow analysis of the module (built on first use)."""
-        if self._flow is None:
-            self._flow = GradientFlow(self.index, self.scope, self.options.loss_names,
-                                      self.options.all_code)
-        return self._flow
-
-    def is_loss_function(self, function: Function | None) -> bool:
-        return self.scope.contains(function)
-
-    @staticmethod
-    def text(node: cst.CSTNode) -> str:
-        return code(node)
-
-    def explain(self, reason: Reason | None) -> str:
-        """"`y_true` is an input and can be 0" for a reason."""
-        if reason is None:
-            return ""
-        return f"`{shorten(code(reason.node))}` {reason.why}"
-
-    def argument(self, call: cst.Call, index: int, name: str) -> cst.BaseExpression | None:
-        return argument(call, index, name)
-
-    # --- reporting --------------------------------------------------------------------------
-    def report(self, rule: Rule, node: cst.CSTNode, message: str, *, hint: str,
-               fix: Replace | None, severity: Severity | None) -> None:
-        function = self.function
-        if rule.objective and function is not None and id(node) in self.unreached(function):
-            return
-        self.reports.append(_Report(type(rule), node, self.statement, message, hint, fix,
-                                    severity or rule.severity,
-                                    function.qualname if function else None))
-
-    def unreached(self, function: Function) -> frozenset[int]:
-        """The nodes of `function` whose values never reach its objective (computed once, and
-        only for a function where an objective rule reports)."""
-        key = f"unreached:{id(function.node)}"
-        found = self.memo.get(key)
-        if found is None:
-            found = self.memo[key] = objective.unreached(function.node)
-        return found  # type: ignore[return-value]
-
-    # --- environment upkeep, called by the walk -----------------------------------------------
-    def enter_function(self, node: cst.FunctionDef) -> None:
-        function = self.index.function_of.get(id(node))
-        loss = self.scope.contains(function)
-        parent = self.frames[-1].env
-        if function is not None and loss:
-            inputs = scope_mod.inputs_of(function)
-            env = self.evaluator.function_env(function, inputs, parent)
-        else:
-            inputs, env = set(), Env(parent)
-        self.frames.append(_Frame(function, env, loss, inputs))
-
-    def leave_function(self) -> None:
-        self.frames.pop()
-
-    def bind(self, targets: Iterable[cst.BaseExpression], value: cst.BaseExpression | None) -> None:
-        fact = self.fact(value) if value is not None else Fact()
-        for target in targets:
-            if isinstance(target, cst.Name):
-                self.env.bind(target.value, fact, value)
-                continue
-            names = assigned_names(target)
-            flat = isinstance(target, (cst.Tuple, cst.List)) and len(names) == len(target.elements)
-            unpacked = self.evaluator.unpacked(value, len(names), self.env) \
-                if flat and value is not None else [Fact()] * len(names)
-            for name, element in zip(names, unpacked, strict=True):
-                self.env.bind(name, element)
-
-
-def shorten(text: str, limit: int = 60) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+from ..analysis.tree import NODE_TYPES
+from ..api import Rule
+from . import positions, suppression
+from .context import FileContext, Options, _Report
+from .results import Edit, Finding, Fix
 
 
 class Linter:
@@ -235,7 +39,7 @@ class Linter:
         rules = [cls(ctx) for cls in self.rule_classes
                  if cls.calls is None or ctx.index.calls_any(cls.calls)]
         _Walker(ctx, rules).run()
-        return _finish(ctx, frozenset(cls.code for cls in self.rule_classes))
+        return _finish(ctx, self.rule_classes)
 
 
 Visitor = Callable[[cst.CSTNode], object]
@@ -373,8 +177,11 @@ class _Walker:
             ctx.bind([node.target], None)  # type: ignore[attr-defined]
 
 
-def _finish(ctx: FileContext, enabled: frozenset[str] = frozenset()) -> list[Finding]:
-    check_noqa = UNUSED_NOQA in enabled and ("noqa" in ctx.source or "lossguard:" in ctx.source)
+def _finish(ctx: FileContext, rules: list[type[Rule]]) -> list[Finding]:
+    enabled = frozenset(rule.code for rule in rules)
+    unused_noqa = next((r for r in rules if r.code == suppression.UNUSED_NOQA), None)
+    check_noqa = unused_noqa is not None and (
+        "noqa" in ctx.source or "lossguard:" in ctx.source)
     if not ctx.reports and not check_noqa:
         return []
     # One location, one finding: a specific rule replaces a general one on the same node.
@@ -392,7 +199,7 @@ def _finish(ctx: FileContext, enabled: frozenset[str] = frozenset()) -> list[Fin
             kept.append(report)
     positions = _positions(ctx.module, kept)
     lines = ctx.source.splitlines()
-    if any(FILE_NOQA.search(line) for line in lines[:50] if line.lstrip().startswith("#")):
+    if suppression.file_suppressed(lines):
         return []
     findings = []
     used: dict[int, set[str]] = {}  # line -> noqa codes that suppressed a finding
@@ -400,7 +207,7 @@ def _finish(ctx: FileContext, enabled: frozenset[str] = frozenset()) -> list[Fin
         if id(report.node) not in positions:
             continue  # not a node of this module: nothing to point at
         start, end = positions[id(report.node)]
-        matched = _suppressing(lines, start[0], report.rule.code)
+        matched = suppression.suppressing(lines, start[0], report.rule.code)
         if matched is not None:
             used.setdefault(start[0], set()).update(matched)
             continue
@@ -418,8 +225,9 @@ def _finish(ctx: FileContext, enabled: frozenset[str] = frozenset()) -> list[Fin
             message=report.message, hint=report.hint, function=report.function,
             probe=cls.probe, fix=fix,
         ))
-    if check_noqa:
-        findings.extend(_unused_noqa(ctx, used, enabled))
+    if unused_noqa is not None and check_noqa:
+        findings.extend(suppression.unused_noqa(ctx.path, ctx.source, used, enabled,
+                                                unused_noqa))
     findings.sort(key=lambda f: f.sort_key)
     return findings
 
@@ -430,89 +238,6 @@ def _replacement(module: cst.Module, old: cst.CSTNode, new: cst.CSTNode) -> str:
     if getattr(old, "lpar", None) and getattr(new, "lpar", None):
         new = new.with_changes(lpar=[], rpar=[])
     return module.code_for_node(new)
-
-
-def noqa_codes(line: str) -> set[str] | None:
-    """The codes a line's `# noqa` suppresses: None for none, an empty set for all."""
-    match = NAMED_IGNORE.search(line)
-    if match:
-        return {c.strip().upper() for c in re.split(r"[,\s]+", match.group("codes")) if c.strip()}
-    match = NOQA.search(line)
-    if not match:
-        return None
-    codes = match.group("codes")
-    if not codes:
-        return set()
-    return {c.strip().upper() for c in re.split(r"[,\s]+", codes) if c.strip()}
-
-
-def _suppressed(lines: list[str], line: int, rule_code: str) -> bool:
-    return _suppressing(lines, line, rule_code) is not None
-
-
-def _suppressing(lines: list[str], line: int, rule_code: str) -> set[str] | None:
-    """The noqa codes of `line` that suppress `rule_code` (empty for a bare noqa), else None."""
-    if not 0 < line <= len(lines):
-        return None
-    codes = noqa_codes(lines[line - 1])
-    if codes is None:
-        return None
-    if not codes:
-        return set()
-    matched = {c for c in codes if rule_code.startswith(c)}
-    return matched or None
-
-
-UNUSED_NOQA = "LL002"
-_CODE = re.compile(r"^[A-Z]+[0-9]+$")
-
-
-def _unused_noqa(ctx: FileContext, used: dict[int, set[str]],
-                 enabled: frozenset[str]) -> list[Finding]:
-    """LL002: `# noqa: LLxxx` comments (and `# lossguard: ignore[...]`) naming an enabled rule
-    that reported nothing on that line. Comments only: text in strings is not a noqa."""
-    import io
-    import tokenize
-
-    from ..rules.linter import UnusedNoqa
-
-    try:
-        tokens = [t for t in tokenize.generate_tokens(io.StringIO(ctx.source).readline)
-                  if t.type == tokenize.COMMENT]
-    except (tokenize.TokenError, SyntaxError):
-        return []
-    findings = []
-    for token in tokens:
-        comment = token.string
-        match = NAMED_IGNORE.search(comment) or NOQA.search(comment)
-        if match is None or not match.group("codes"):
-            continue
-        raw = [c for c in re.split(r"[,\s]+", match.group("codes")) if c]
-        unused = [c for c in raw if c.upper() in enabled and c.upper() != UNUSED_NOQA
-                  and c.upper() not in used.get(token.start[0], set())]
-        if not unused:
-            continue
-        line, column = token.start
-        start, end = match.span("codes")
-        fix = None
-        if all(_CODE.match(c.upper()) for c in raw):
-            kept = [c for c in raw if c not in unused]
-            if kept:
-                edit = Edit((line, column + start), (line, column + end), ", ".join(kept))
-                fix = Fix("remove the unused codes", (edit,), True)
-            elif not comment[match.end():].strip() and not comment[:match.start()].strip():
-                text = ctx.source.splitlines()[line - 1]
-                begin = len(text[:column].rstrip())
-                fix = Fix("remove the unused noqa comment",
-                          (Edit((line, begin), (line, column + len(comment)), ""),), True)
-        names = ", ".join(f"`{c}`" for c in unused)
-        findings.append(Finding(
-            path=ctx.path, line=line, column=column + start + 1, end_line=line,
-            end_column=column + end + 1, code=UnusedNoqa.code, name=UnusedNoqa.name,
-            severity=UnusedNoqa.severity,
-            message=f"unused noqa: {names} suppress{'es' if len(unused) == 1 else ''} "
-                    f"nothing on this line", hint=UnusedNoqa.hint, fix=fix))
-    return findings
 
 
 def _positions(module: cst.Module, reports: list[_Report]

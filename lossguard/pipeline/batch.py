@@ -1,4 +1,5 @@
-"""Many files fast: prefilter, cache, size limit and a process pool around `runner.lint_source`.
+"""Many files: one by one, or fast (prefilter, cache, size limit and a process pool) around
+`lint.lint_source`.
 
 The parent discovers and reads every file, answers what it can from the cache, and hands the
 rest out in chunks (the largest files first, so the tail is short) to a pool of worker
@@ -25,10 +26,12 @@ from typing import TYPE_CHECKING
 from ..api import Rule
 from ..engine import walk as engine
 from ..engine.results import Finding
+from ..engine.suppression import ignored_for
 from ..rules import all_rules
 from . import files, guard, notebook, prefilter
 from .cache import Cache, default_dir
-from .config import Settings, ignored_for
+from .config import Settings
+from .lint import error_finding, lint_source, selected_rules
 
 if TYPE_CHECKING:
     from concurrent.futures import Future, ProcessPoolExecutor
@@ -78,18 +81,10 @@ def options_from(args: argparse.Namespace, settings: Settings) -> RunOptions:
                       timings=timings)
 
 
-@dataclass
-class _Outcome:
-    findings: list[Finding] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-
-
 def lint_data(data: bytes, path: str, settings: Settings, rules: list[type[Rule]],
               use_prefilter: bool = True) -> list[Finding]:
-    """Lint one file's bytes: decode, prefilter, then `runner.lint_source` (or the notebook's
+    """Lint one file's bytes: decode, prefilter, then `lint.lint_source` (or the notebook's
     cells). A file that cannot be decoded is one LL001 finding."""
-    from .lint import error_finding, lint_source
-
     want_ll001 = any(r.code == "LL001" for r in rules)
     if notebook.is_notebook(path):
         if use_prefilter:
@@ -112,11 +107,9 @@ def lint_data(data: bytes, path: str, settings: Settings, rules: list[type[Rule]
     return lint_source(source, path, settings, rules)
 
 
-def run(paths: list[str], settings: Settings, options: RunOptions) -> tuple[list[Finding], int,
-                                                                            list[str]]:
+def _run_pooled(paths: list[str], settings: Settings, options: RunOptions
+                ) -> tuple[list[Finding], int, list[str]]:
     """Findings (sorted), the number of files, internal errors."""
-    from .lint import error_finding, selected_rules
-
     rules = selected_rules(settings)
     codes = [r.code for r in rules]
     want_ll001 = "LL001" in codes
@@ -154,6 +147,50 @@ def run(paths: list[str], settings: Settings, options: RunOptions) -> tuple[list
             options.cache.put(key, findings)
     found.sort(key=lambda f: f.sort_key)
     return found, count, errors
+
+
+@dataclass
+class RunResult:
+    """What a run found: the findings (sorted), how many files, and the internal errors."""
+
+
+    findings: list[Finding] = field(default_factory=list)
+    files: int = 0
+    internal_errors: list[str] = field(default_factory=list)
+
+
+def lint_path(path: Path, settings: Settings,
+              rules: list[type[Rule]] | None = None) -> list[Finding]:
+    if notebook.is_notebook(path):
+        try:
+            return notebook.read_and_lint(path, settings, rules)
+        except files.SourceError as error:
+            return [error_finding(str(path), str(error))]
+    try:
+        source = files.read(path)
+    except files.SourceError as error:
+        return [error_finding(str(path), str(error))]
+    return lint_source(source, str(path), settings, rules)
+
+
+def run(paths: list[str], settings: Settings, options: RunOptions | None = None) -> RunResult:
+    """Lint every file under `paths`: one by one, or with `options` (prefilter, cache, pool)."""
+    if options is not None:
+        findings, count, errors = _run_pooled(paths, settings, options)
+        return RunResult(findings, count, errors)
+    result = RunResult()
+    rules = selected_rules(settings)
+    for path in files.discover(paths, settings.exclude):
+        result.files += 1
+        try:
+            result.findings.extend(lint_path(path, settings, rules))
+        except Exception as error:  # noqa: BLE001 - one file's crash must not end the run
+            result.internal_errors.append(
+                f"{path}: internal error: {type(error).__name__}: {error}")
+            print(f"lossguard: {path}: internal error: {type(error).__name__}: {error}",
+                  file=sys.stderr)
+    result.findings.sort(key=lambda f: f.sort_key)
+    return result
 
 
 def _read(path: Path, max_bytes: int) -> tuple[bytes, str | None]:

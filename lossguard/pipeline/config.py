@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fnmatch
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -110,11 +109,3 @@ def enabled(rule: type[Rule], select: list[str] | None, ignore: list[str],
     chosen = max(chosen, _matches(rule.code, extend_select))
     ignored = _matches(rule.code, ignore)
     return chosen > 0 and chosen >= ignored if ignored else chosen > 0
-
-
-def ignored_for(path: str, per_file_ignores: dict[str, list[str]]) -> list[str]:
-    codes: list[str] = []
-    for pattern, patterns_codes in per_file_ignores.items():
-        if fnmatch.fnmatch(path, pattern) or fnmatch.fnmatch(Path(path).name, pattern):
-            codes.extend(patterns_codes)
-    return codes

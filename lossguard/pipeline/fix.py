@@ -4,12 +4,11 @@ A fix is a set of text edits (computed by the engine from a rule's `Replace`). E
 not overlap are applied together, then the file is linted again and the next round applied,
 until no fix applies (at most `MAX_ROUNDS`). The result is kept only if it parses; a file is
 written atomically (temporary file in the same folder, then `os.replace`) with its original
-encoding and line endings. Notebooks are fixed cell by cell (see `notebook.py`).
+encoding and line endings. Notebooks are fixed cell by cell (`fix_notebook`).
 """
 
 from __future__ import annotations
 
-import argparse
 import difflib
 import os
 import re
@@ -23,8 +22,9 @@ import libcst as cst
 
 from ..api import Rule
 from ..engine.results import Edit, Finding
-from ..engine.walk import NAMED_IGNORE, NOQA
-from . import config, files
+from ..engine.suppression import NAMED_IGNORE, NOQA
+from . import config, files, notebook
+from .lint import lint_source, selected_rules
 
 MAX_ROUNDS = 10
 _NEWLINE = re.compile(r"\r\n|\r|\n")
@@ -239,15 +239,12 @@ def write_atomic(path: Path, data: bytes) -> None:
 def fix_file(path: Path, settings: config.Settings, rules: list[type[Rule]], *,
              unsafe: bool = False, add_noqa: bool = False) -> FileFix | None:
     """The fixed text of one file (nothing written); None when it cannot be read."""
-    from . import notebook
-
     try:
         data = path.read_bytes()
     except OSError:
         return None
     if notebook.is_notebook(path):
-        return notebook.fix_notebook(path, data, settings, rules, unsafe=unsafe,
-                                     add_noqa=add_noqa)
+        return fix_notebook(path, data, settings, rules, unsafe=unsafe, add_noqa=add_noqa)
     try:
         text = files.decode(data, str(path))
     except files.SourceError:
@@ -257,13 +254,63 @@ def fix_file(path: Path, settings: config.Settings, rules: list[type[Rule]], *,
     return FileFix(path, text, after, count, files.encoding_of(data))
 
 
+def fix_notebook(path: Path, data: bytes, settings: config.Settings, rules: list[type[Rule]],
+                 *, unsafe: bool = False, add_noqa: bool = False) -> FileFix | None:
+    """The fixed notebook, cell by cell (a fix that would break its cell is not applied)."""
+    try:
+        document = notebook.load(data)
+    except notebook.NotebookError:
+        return None
+    if notebook.language(document) != "python":
+        return None
+    before = data.decode("utf-8-sig", errors="replace")
+    name = str(path)
+    cells = notebook.code_cells(document)
+    count = 0
+    rounds = 1 if add_noqa else MAX_ROUNDS
+    for _ in range(rounds):
+        findings = notebook.lint_cells(name, cells, settings, rules)
+        by_cell: dict[int, list[Finding]] = {}
+        for finding in findings:
+            if finding.cell is not None and finding.code != "LL001":
+                by_cell.setdefault(finding.cell, []).append(finding)
+        changed = False
+        for cell in cells:
+            own = by_cell.get(cell.number, [])
+            if add_noqa:
+                edits = noqa_edits(cell.source, own)
+                applied = len(edits)
+            else:
+                chosen = choose(own, unsafe)
+                edits = [e for f in chosen for e in f.fix.edits]  # type: ignore[union-attr]
+                applied = len(chosen)
+            if not edits:
+                continue
+            try:
+                new = apply_edits(cell.source, edits)
+            except ValueError:
+                continue
+            masked = notebook.mask(new)
+            if new == cell.source or notebook.syntax_error(masked) is not None:
+                continue
+            cell.source, cell.masked = new, masked
+            count += applied
+            changed = True
+        if not changed:
+            break
+    raw_cells = document.get("cells", [])
+    for cell in cells:
+        if notebook.cell_source(raw_cells[cell.index]) != cell.source:
+            notebook.set_cell_source(raw_cells[cell.index], cell.source)
+    after = notebook.dumps(document, data) if count else before
+    return FileFix(path, before, after, count, "utf-8")
+
+
 def fix_source(text: str, name: str, settings: config.Settings, rules: list[type[Rule]], *,
                unsafe: bool = False, add_noqa: bool = False) -> tuple[str, int]:
     """The fixed text (or the text with noqa comments) and the number of changes."""
-    from . import lint as runner
-
     def lint(source: str) -> list[Finding]:
-        return runner.lint_source(source, name, settings, rules)
+        return lint_source(source, name, settings, rules)
 
     if add_noqa:
         return add_noqa_text(text, [f for f in lint(text) if f.code != "LL001"])
@@ -273,9 +320,7 @@ def fix_source(text: str, name: str, settings: config.Settings, rules: list[type
 def run(paths: list[str], settings: config.Settings, *, unsafe: bool = False,
         diff: bool = False, add_noqa: bool = False) -> FixResult:
     """Fix (or add noqa comments to) every file under `paths`; with `diff`, write nothing."""
-    from . import lint as runner
-
-    rules = runner.selected_rules(settings)
+    rules = selected_rules(settings)
     result = FixResult()
     for path in files.discover(paths, settings.exclude):
         try:
@@ -290,95 +335,3 @@ def run(paths: list[str], settings: config.Settings, *, unsafe: bool = False,
         if fixed.changed and not diff:
             write_atomic(path, fixed.encoded())
     return result
-
-
-# --- command line -------------------------------------------------------------------------------
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("fixes")
-    group.add_argument("--fix", action="store_true",
-                       help="apply safe fixes, then report what is left")
-    group.add_argument("--unsafe-fixes", action="store_true",
-                       help="with --fix or --diff, also apply fixes that change values slightly "
-                            "(epsilon guards, divide_no_nan, smoothing terms)")
-    group.add_argument("--diff", action="store_true",
-                       help="print the fixes as a unified diff and write nothing")
-    group.add_argument("--exit-non-zero-on-fix", action="store_true",
-                       help="with --fix, exit 1 when a fix was applied, even if nothing is left")
-    group.add_argument("--add-noqa", action="store_true",
-                       help="add `# noqa: CODE` comments for the current findings")
-
-
-@dataclass
-class Outcome:
-    """What the fix step did; `exit_code` is set when the run ends there (--diff, --add-noqa)."""
-
-    fixed: int = 0
-    files: int = 0
-    exit_code: int | None = None
-    exit_non_zero: bool = False
-
-
-def from_cli(args: argparse.Namespace, groups: list[tuple[Path, list[str]]],
-             settings_for: Callable[[argparse.Namespace, Path], config.Settings]
-             ) -> Outcome | None:
-    """Run the fix step the arguments ask for (None when they ask for none)."""
-    if not (args.fix or args.diff or args.add_noqa):
-        return None
-    outcome = Outcome()
-    for start, paths in groups:
-        paths = [p for p in paths if p != "-"]
-        if not paths:
-            continue
-        settings = settings_for(args, start)
-        result = run(paths, settings, unsafe=args.unsafe_fixes, diff=args.diff,
-                     add_noqa=args.add_noqa)
-        outcome.fixed += result.fixed
-        outcome.files += len(result.changed)
-        if args.diff:
-            for changed in result.changed:
-                sys.stdout.write(changed.diff())
-    return _summarise(outcome, args)
-
-
-def from_stdin(args: argparse.Namespace, settings: config.Settings) -> int:
-    """`--fix -`, `--diff -` and `--add-noqa -`, as ruff does for an editor: the source is read
-    from stdin and the fixed source (or the diff) written to stdout; what is left to fix goes
-    to stderr. Nothing is lost: a source that does not parse comes back unchanged."""
-    from ..report import text as text_report
-    from . import lint as runner
-
-    name = args.stdin_filename or "<stdin>"
-    source = sys.stdin.read()
-    rules = runner.selected_rules(settings)
-    after, count = fix_source(source, name, settings, rules, unsafe=args.unsafe_fixes,
-                              add_noqa=args.add_noqa)
-    change = FileFix(Path(name), source, after, count)
-    sys.stdout.write(change.diff() if args.diff else after)
-    outcome = _summarise(Outcome(fixed=count, files=int(change.changed)), args)
-    if outcome.exit_code is not None:
-        return outcome.exit_code
-    left = runner.lint_source(after, name, settings, rules)
-    sys.stderr.write(text_report.render(left, sources={name: after.splitlines()}, files=1))
-    if outcome.exit_non_zero or (left and not args.exit_zero):
-        return 1
-    return 0
-
-
-def _summarise(outcome: Outcome, args: argparse.Namespace) -> Outcome:
-    """Say on stderr what the fix step did, and set how the run ends."""
-    if args.diff:
-        noun = "comment" if args.add_noqa else "fix"
-        plural = "" if outcome.fixed == 1 else ("es" if noun == "fix" else "s")
-        print(f"lossguard: would apply {outcome.fixed} {noun}{plural} to {outcome.files} "
-              f"file{'s' if outcome.files != 1 else ''}", file=sys.stderr)
-        outcome.exit_code = 1 if outcome.files else 0
-    elif args.add_noqa:
-        print(f"lossguard: added {outcome.fixed} noqa comment{'s' if outcome.fixed != 1 else ''} "
-              f"in {outcome.files} file{'s' if outcome.files != 1 else ''}", file=sys.stderr)
-        outcome.exit_code = 0
-    else:
-        if outcome.fixed:
-            print(f"lossguard: fixed {outcome.fixed} finding{'s' if outcome.fixed != 1 else ''} "
-                  f"in {outcome.files} file{'s' if outcome.files != 1 else ''}", file=sys.stderr)
-        outcome.exit_non_zero = bool(args.exit_non_zero_on_fix and outcome.fixed)
-    return outcome

@@ -1,28 +1,21 @@
-"""A run: settings and paths in, findings out. Every failure on one file becomes a finding for
-that file; the run goes on."""
+"""Lint one source: the selected rules, the parser guarded, parse failures as LL001 findings,
+per-file ignores applied. Many files (and notebooks) build on this (`batch.py`, `notebook.py`).
+"""
 
 from __future__ import annotations
 
 import re
-import sys
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import libcst as cst
 
 from ..api import Rule
+from ..engine.context import Options
 from ..engine.results import Finding
-from ..engine.walk import Linter, Options
+from ..engine.suppression import ignored_for
+from ..engine.walk import Linter
 from ..rules import all_rules
 from ..rules.linter import ParseError
-from . import batch, config, files, guard, notebook
-
-
-@dataclass
-class RunResult:
-    findings: list[Finding] = field(default_factory=list)
-    files: int = 0
-    internal_errors: list[str] = field(default_factory=list)
+from . import config, guard
 
 
 def selected_rules(settings: config.Settings) -> list[type[Rule]]:
@@ -85,7 +78,7 @@ def lint_source(source: str, path: str, settings: config.Settings,
         findings = linter.lint(path, source, module)
     except RecursionError:
         return [error_finding(path, "cannot analyse: nested too deeply")] if want_ll001 else []
-    ignored = config.ignored_for(path, settings.per_file_ignores)
+    ignored = ignored_for(path, settings.per_file_ignores)
     if ignored:
         findings = [f for f in findings if not any(f.code.startswith(c) for c in ignored)]
     raised_only = {r.code for r in rules if r.escalates and not config.enabled(
@@ -93,37 +86,3 @@ def lint_source(source: str, path: str, settings: config.Settings,
     if raised_only:  # an info rule running by default: keep only its raised findings
         findings = [f for f in findings if not (f.code in raised_only and f.severity == "info")]
     return findings
-
-
-def lint_path(path: Path, settings: config.Settings,
-              rules: list[type[Rule]] | None = None) -> list[Finding]:
-    if notebook.is_notebook(path):
-        try:
-            return notebook.read_and_lint(path, settings, rules)
-        except files.SourceError as error:
-            return [error_finding(str(path), str(error))]
-    try:
-        source = files.read(path)
-    except files.SourceError as error:
-        return [error_finding(str(path), str(error))]
-    return lint_source(source, str(path), settings, rules)
-
-
-def run(paths: list[str], settings: config.Settings,
-        options: batch.RunOptions | None = None) -> RunResult:
-    if options is not None:  # prefilter, cache, pool: see batch.py
-        findings, count, errors = batch.run(paths, settings, options)
-        return RunResult(findings, count, errors)
-    result = RunResult()
-    rules = selected_rules(settings)
-    for path in files.discover(paths, settings.exclude):
-        result.files += 1
-        try:
-            result.findings.extend(lint_path(path, settings, rules))
-        except Exception as error:  # noqa: BLE001 - one file's crash must not end the run
-            result.internal_errors.append(
-                f"{path}: internal error: {type(error).__name__}: {error}")
-            print(f"lossguard: {path}: internal error: {type(error).__name__}: {error}",
-                  file=sys.stderr)
-    result.findings.sort(key=lambda f: f.sort_key)
-    return result

@@ -21,6 +21,7 @@ import libcst as cst
 from ..api import Rule
 from ..engine.results import Edit, Finding, Fix
 from . import config, files
+from .lint import error_finding, lint_source, selected_rules, syntax_error_finding
 
 SUFFIX = ".ipynb"
 # Cell magics whose body is still Python.
@@ -144,7 +145,7 @@ def code_cells(notebook: dict) -> list[Cell]:
     return cells
 
 
-def _parses(text: str) -> cst.ParserSyntaxError | None:
+def syntax_error(text: str) -> cst.ParserSyntaxError | None:
     try:
         cst.parse_module(text)
     except cst.ParserSyntaxError as error:
@@ -157,16 +158,14 @@ def _parses(text: str) -> cst.ParserSyntaxError | None:
 def lint_cells(path: str, cells: list[Cell], settings: config.Settings,
                rules: list[type[Rule]] | None) -> list[Finding]:
     """Findings of the code cells, in cell coordinates (line and fix edits)."""
-    from .lint import lint_source, selected_rules, syntax_error_finding
-
     rules = selected_rules(settings) if rules is None else rules
     want_ll001 = any(r.code == "LL001" for r in rules)
     findings: list[Finding] = []
     good = cells
-    if _parses("".join(c.masked for c in cells)) is not None:
+    if syntax_error("".join(c.masked for c in cells)) is not None:
         good = []
         for cell in cells:
-            error = _parses(cell.masked)
+            error = syntax_error(cell.masked)
             if error is None:
                 good.append(cell)
             elif want_ll001:
@@ -217,8 +216,6 @@ def _to_cell(finding: Finding, cells: list[Cell]) -> Finding | None:
 
 def lint_notebook(path: str, data: bytes, settings: config.Settings,
                   rules: list[type[Rule]] | None = None) -> list[Finding]:
-    from .lint import error_finding, selected_rules
-
     rules = selected_rules(settings) if rules is None else rules
     try:
         notebook = load(data)
@@ -242,59 +239,6 @@ def dumps(notebook: dict, original: bytes) -> str:
     if "\r\n" in text:
         out = out.replace("\n", "\r\n")
     return out
-
-
-def fix_notebook(path: Path, data: bytes, settings: config.Settings, rules: list[type[Rule]],
-                 *, unsafe: bool = False, add_noqa: bool = False):  # -> fix.FileFix | None
-    from . import fix as fix_mod
-
-    try:
-        notebook = load(data)
-    except NotebookError:
-        return None
-    if language(notebook) != "python":
-        return None
-    before = data.decode("utf-8-sig", errors="replace")
-    name = str(path)
-    cells = code_cells(notebook)
-    count = 0
-    rounds = 1 if add_noqa else fix_mod.MAX_ROUNDS
-    for _ in range(rounds):
-        findings = lint_cells(name, cells, settings, rules)
-        by_cell: dict[int, list[Finding]] = {}
-        for finding in findings:
-            if finding.cell is not None and finding.code != "LL001":
-                by_cell.setdefault(finding.cell, []).append(finding)
-        changed = False
-        for cell in cells:
-            own = by_cell.get(cell.number, [])
-            if add_noqa:
-                edits = fix_mod.noqa_edits(cell.source, own)
-                applied = len(edits)
-            else:
-                chosen = fix_mod.choose(own, unsafe)
-                edits = [e for f in chosen for e in f.fix.edits]  # type: ignore[union-attr]
-                applied = len(chosen)
-            if not edits:
-                continue
-            try:
-                new = fix_mod.apply_edits(cell.source, edits)
-            except ValueError:
-                continue
-            masked = mask(new)
-            if new == cell.source or _parses(masked) is not None:
-                continue
-            cell.source, cell.masked = new, masked
-            count += applied
-            changed = True
-        if not changed:
-            break
-    raw_cells = notebook.get("cells", [])
-    for cell in cells:
-        if cell_source(raw_cells[cell.index]) != cell.source:
-            set_cell_source(raw_cells[cell.index], cell.source)
-    after = dumps(notebook, data) if count else before
-    return fix_mod.FileFix(path, before, after, count, "utf-8")
 
 
 def read_and_lint(path: Path, settings: config.Settings,
