@@ -504,9 +504,6 @@ class SqrtAtZero(Rule):
                         "gradient is inf there")
 
 
-SOFTPLUS_FIX = {"log": "softplus", "log1p": "softplus"}
-
-
 class UnboundedExp(Rule):
     """`exp` of a value with no upper bound, or a hand-written softplus / logsumexp.
 

@@ -1,4 +1,4 @@
-"""Where rules look: the loss scope (RULES.md, "Where rules look: loss scope")."""
+"""Where rules look: the loss scope (README, "Where rules look")."""
 
 from __future__ import annotations
 

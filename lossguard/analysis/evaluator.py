@@ -97,9 +97,6 @@ class Evaluator:
             self._memo[key] = cached
         return cached
 
-    def forget(self, node: cst.CSTNode) -> None:
-        self._memo.pop(id(node), None)
-
     def _fact(self, node: cst.CSTNode, env: Env) -> Fact:
         value = number(node)
         if value is not None:

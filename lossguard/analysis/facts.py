@@ -80,9 +80,6 @@ class Fact:
             return None
         return self.zero
 
-    def with_tags(self, *tags: str) -> Fact:
-        return replace(self, tags=self.tags | frozenset(tags))
-
 
 UNKNOWN = Fact()
 
@@ -90,10 +87,6 @@ UNKNOWN = Fact()
 def constant(value: float) -> Fact:
     v = f32(value)
     return Fact(lo=v, hi=v, const=v)
-
-
-def interval(lo: float, hi: float, **kw) -> Fact:
-    return Fact(lo=lo, hi=hi, **kw)
 
 
 # --- arithmetic ---------------------------------------------------------------------------

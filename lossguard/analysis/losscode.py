@@ -1,6 +1,6 @@
 """Which code is loss code: the functions and module-level statements the LL1xx-LL3xx rules read.
 
-See RULES.md, "Where rules look". Every question about scope is answered here, once per module.
+See the README, "Where rules look". Every question about scope is answered here, once per module.
 """
 
 from __future__ import annotations

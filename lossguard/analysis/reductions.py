@@ -43,7 +43,6 @@ TORCH_LOSSES = {"torch_cross_entropy", "torch_nll", "torch_bce", "torch_bce_logi
 # Element-wise arithmetic between two tensors (operator or framework call).
 ARITHMETIC_OPS = {"add", "subtract", "multiply", "divide", "divide_no_nan", "maximum",
                   "minimum", "pow", "xlogy"}
-ARITHMETIC_OPERATORS = (cst.Add, cst.Subtract, cst.Multiply, cst.Divide, cst.Power)
 # Calls that set or check the shape of a tensor (ops kinds).
 ALIGNING = {"reshape", "shape_assert", "one_hot"}
 # Training calls whose first argument (or receiver) is the differentiated value.

@@ -5,7 +5,7 @@ can call (the user's module, and copies with the finding's node guarded or tappe
 and returns a result dict: status, probe, summary, evidence, reason. A failure is
 confirmed only when it is tied to the finding's node: the traceback of the failing
 forward op names its line, or the same probe with that one node guarded no longer
-fails (RULES.md, "Dynamic confirmation").
+fails (README, "Dynamic confirmation").
 """
 
 from __future__ import annotations

@@ -139,9 +139,6 @@ class FileContext:
                                       self.options.all_code)
         return self._flow
 
-    def is_loss_function(self, function: Function | None) -> bool:
-        return self.scope.contains(function)
-
     @staticmethod
     def text(node: cst.CSTNode) -> str:
         return code(node)

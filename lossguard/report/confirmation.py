@@ -14,11 +14,3 @@ def text_line(conf: Confirmation) -> str:
     if conf.status == "confirmed":
         return f"{label}: {conf.summary}"
     return f"{label}: {conf.reason or conf.summary}"
-
-
-def summary_counts(confirmations: list[Confirmation]) -> str:
-    """`dynamic: 12 confirmed, 2 not reproduced, 5 not checked`."""
-    counts = {key: 0 for key in LABELS}
-    for conf in confirmations:
-        counts[conf.status] = counts.get(conf.status, 0) + 1
-    return "dynamic: " + ", ".join(f"{n} {LABELS[k]}" for k, n in counts.items())
