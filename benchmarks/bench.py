@@ -67,7 +67,7 @@ sys.exit(main(sys.argv[1:]))
 def parse_only_collecting_like_lossguard() -> str:
     """The floor with lossguard's garbage-collector threshold (`batch.GC_THRESHOLD`), to show
     what the engine costs apart from what that setting saves."""
-    from lossguard.batch import GC_THRESHOLD
+    from lossguard.pipeline.batch import GC_THRESHOLD
 
     return f"import gc\ngc.set_threshold{GC_THRESHOLD}\n{PARSE_ONLY}"
 
@@ -80,7 +80,7 @@ def default_paths(tensorflow: bool) -> list[str]:
 
 
 def discover(paths: list[str]) -> list[str]:
-    from lossguard import files
+    from lossguard.pipeline import files
 
     return [str(p) for p in files.discover(paths) if str(p).endswith(".py")]
 
@@ -98,7 +98,7 @@ def compile_lossguard() -> None:
 def prefiltered(sources: list[str]) -> list[str]:
     """The files the prefilter lets through with default settings (the ones the flake8
     plugin parses)."""
-    from lossguard import files, prefilter
+    from lossguard.pipeline import files, prefilter
 
     kept = []
     for source in sources:

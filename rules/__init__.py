@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from lossguard.rule import Rule
+from lossguard.api import Rule
 
 FAMILIES = ("numerical", "gradients", "reductions", "framework_api", "linter")
 

@@ -1,20 +1,34 @@
 """LL4xx framework API: losses, models and calls that do not fit each other.
 
 These rules run on all code (a `compile` call or a model definition is rarely inside a loss
-function). They read the model and the loss from the same file through `lossguard.models`.
+function). They read the model and the loss from the same file through `lossguard.analysis.models`.
 """
 
 from __future__ import annotations
 
 import libcst as cst
 
-from lossguard import models, ops
-from lossguard.engine import shorten
-from lossguard.index import Function
-from lossguard.names import KERAS_PRED_NAMES, is_loss_name, label_like, name_tokens, pred_like
-from lossguard.rule import Invalid, Replace, Rule, Valid
-from lossguard.shapes import ReachingDefinitions
-from lossguard.tree import dotted, keyword, number, positional, walk_own
+from lossguard.api import (
+    KERAS_PRED_NAMES,
+    Function,
+    Invalid,
+    ReachingDefinitions,
+    Replace,
+    Rule,
+    Valid,
+    dotted,
+    is_loss_name,
+    keyword,
+    label_like,
+    models,
+    name_tokens,
+    number,
+    ops,
+    positional,
+    pred_like,
+    shorten,
+    walk_own,
+)
 
 _ACTIVATES = {"softmax_xent_logits": "softmax", "torch_cross_entropy": "softmax",
               "categorical": "softmax", "categorical_xent": "softmax",

@@ -4,13 +4,25 @@ from __future__ import annotations
 
 import libcst as cst
 
-from lossguard.engine import shorten
-from lossguard.flow import NO_PATH, Blocked
-from lossguard.index import Function
-from lossguard.names import is_gradient_name, name_tokens
-from lossguard.rule import Invalid, Rule, Valid
-from lossguard.shapes import is_variables
-from lossguard.tree import assigned_names, children, dotted, keyword, positional, walk, walk_own
+from lossguard.api import (
+    NO_PATH,
+    Blocked,
+    Function,
+    Invalid,
+    Rule,
+    Valid,
+    assigned_names,
+    children,
+    dotted,
+    is_gradient_name,
+    is_variables,
+    keyword,
+    name_tokens,
+    positional,
+    shorten,
+    walk,
+    walk_own,
+)
 
 GRADIENT_KINDS = {"gradients", "tape_gradient"}
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lossguard.rule import Invalid, Rule, Valid
+from lossguard.api import Invalid, Rule, Valid
 
 
 class ParseError(Rule):

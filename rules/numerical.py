@@ -6,11 +6,22 @@ import math
 
 import libcst as cst
 
-from lossguard import rewrite
-from lossguard.engine import FileContext, shorten
-from lossguard.facts import FLOAT32_MAX_EXP, INF, f32
-from lossguard.rule import Invalid, Rule, Valid
-from lossguard.tree import keyword, positional, walk
+from lossguard.api import (
+    FLOAT32_MAX_EXP,
+    INF,
+    Invalid,
+    Rule,
+    Valid,
+    f32,
+    keyword,
+    positional,
+    rewrite,
+    shorten,
+    walk,
+)
+from lossguard.api import (
+    Context as FileContext,
+)
 
 
 class UnguardedLog(Rule):
@@ -499,9 +510,6 @@ class SqrtAtZero(Rule):
             self.report(node, f"`{shorten(self.ctx.text(node.func), 30)}` of "
                         f"`{shorten(self.ctx.text(operand))}`, which can be 0: {why}; the "
                         "gradient is inf there")
-
-
-SOFTPLUS_FIX = {"log": "softplus", "log1p": "softplus"}
 
 
 class UnboundedExp(Rule):

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import libcst as cst
 
-from lossguard.engine import FileContext, shorten
-from lossguard.index import Function
-from lossguard.rule import Invalid, Rule, Valid
-from lossguard.tree import walk_own
+from lossguard.api import Context as FileContext
+from lossguard.api import Function, Invalid, Rule, Valid, shorten, walk_own
 
 TRAINING_KINDS = ("tape_gradient", "minimize", "backward")
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from lossguard.rules import all_rules
 
-from lossguard.docs import rules_document, with_table
+from lossguard.report.docs import rules_document, with_table
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -14,7 +14,7 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from lossguard.dynamic.patch import _preferred, call_name
-from lossguard.finding import Finding
+from lossguard.engine.results import Finding
 
 OPS = {
     "LL101": {"log", "log2", "log10", "log1p"}, "LL107": {"log"}, "LL106": {"log", "sqrt"},

@@ -1,4 +1,4 @@
-"""Fuzz the engine entry point, `lossguard.runner.lint_source`, with hypothesis.
+"""Fuzz the engine entry point, `lossguard.pipeline.lint.lint_source`, with hypothesis.
 
     python -m tests.fuzz_engine --seconds 60      # CI (.ci/run)
     python -m tests.fuzz_engine --seconds 600     # before a release
@@ -21,9 +21,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
-from lossguard.config import Settings
-from lossguard.finding import Finding
-from lossguard.runner import lint_source
+from lossguard.engine.results import Finding
+from lossguard.pipeline.config import Settings
+from lossguard.pipeline.lint import lint_source
 
 ROOT = Path(__file__).resolve().parent.parent
 REGRESSIONS = Path(__file__).resolve().parent / "fuzz_regressions"

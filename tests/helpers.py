@@ -6,9 +6,9 @@ import textwrap
 
 from lossguard.rules import all_rules
 
-from lossguard.config import Settings
-from lossguard.finding import Finding
-from lossguard.runner import lint_source
+from lossguard.engine.results import Finding
+from lossguard.pipeline.config import Settings
+from lossguard.pipeline.lint import lint_source
 
 
 def lint(code: str, *, select: list[str] | None = None, path: str = "example.py",

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from lossguard import batch, cli
-from lossguard.batch import RunOptions
-from lossguard.cache import Cache
-from lossguard.config import Settings
-from lossguard.runner import run
+from lossguard.cli import main as cli
+from lossguard.pipeline import batch
+from lossguard.pipeline.batch import RunOptions, run
+from lossguard.pipeline.cache import Cache
+from lossguard.pipeline.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 

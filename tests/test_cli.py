@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from lossguard.cli import main
+from lossguard.cli.main import main
 
 ROOT = Path(__file__).resolve().parent.parent
 BAD = "import tensorflow as tf\n\ndef xent_loss(y_true, y_pred):\n    return tf.math.log(y_pred)\n"

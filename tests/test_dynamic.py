@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
+from lossguard.cli.dynamic import failing
 from lossguard.dynamic import DynamicOptions, confirm
-from lossguard.dynamic.cli import failing
 from lossguard.dynamic.patch import patch_source
 from lossguard.dynamic.plan import import_root, plan
-from lossguard.dynamic.render import text_line
-from lossguard.finding import Confirmation, Finding
+from lossguard.engine.results import Confirmation, Finding
+from lossguard.report.confirmation import text_line
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "dynamic"
@@ -47,8 +47,8 @@ def finding_at(path: Path, needle: str, code: str = "LL101", function: str = "lo
 
 
 def test_static_path_does_not_import_tensorflow() -> None:
-    code = ("import sys, lossguard.dynamic, lossguard.dynamic.cli, lossguard.dynamic.plan; "
-            "import lossguard.dynamic.report, lossguard.dynamic.render; "
+    code = ("import sys, lossguard.dynamic, lossguard.cli.dynamic, lossguard.dynamic.plan; "
+            "import lossguard.report.html, lossguard.report.confirmation; "
             "bad = [m for m in ('tensorflow', 'numpy', 'keras', 'matplotlib') "
             "if m in sys.modules]; "
             "print(bad); sys.exit(1 if bad else 0)")
@@ -204,7 +204,7 @@ def test_dev_corpus_confirmation_rate(corpus_run: list[Finding]) -> None:
 def test_report_renders_in_chromium(corpus_run: list[Finding], tmp_path: Path) -> None:
     import shutil
 
-    from lossguard.dynamic.report import write_report
+    from lossguard.report.html import write_report
 
     page = Path(write_report(corpus_run, str(tmp_path / "report")))
     text = page.read_text()

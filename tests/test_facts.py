@@ -7,10 +7,10 @@ import textwrap
 import libcst as cst
 import pytest
 
-from lossguard import facts
-from lossguard.engine import Linter
-from lossguard.facts import INF, Fact, Reason
-from lossguard.rule import Rule
+from lossguard.analysis import facts
+from lossguard.analysis.facts import INF, Fact, Reason
+from lossguard.api import Rule
+from lossguard.engine.walk import Linter
 
 from .helpers import lint
 

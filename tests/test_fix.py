@@ -11,14 +11,16 @@ from pathlib import Path
 import libcst as cst
 import pytest
 
-from lossguard import cli, fix, rewrite
-from lossguard.config import Settings
-from lossguard.engine import Linter
-from lossguard.finding import Edit
-from lossguard.index import build
-from lossguard.rule import Rule
-from lossguard.runner import lint_source
-from lossguard.tree import walk
+from lossguard.analysis import rewrite
+from lossguard.analysis.index import build
+from lossguard.analysis.tree import walk
+from lossguard.api import Rule
+from lossguard.cli import main as cli
+from lossguard.engine.results import Edit
+from lossguard.engine.walk import Linter
+from lossguard.pipeline import fix
+from lossguard.pipeline.config import Settings
+from lossguard.pipeline.lint import lint_source
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from lossguard import flake8_plugin
+from lossguard.cli import flake8_plugin
 
 pytest.importorskip("flake8")
 
@@ -152,7 +152,7 @@ def test_plugin_skips_files_with_nothing_to_lint(monkeypatch):
     def parse_fails(*args, **kwargs):
         raise AssertionError("parsed a file the prefilter should skip")
 
-    monkeypatch.setattr("lossguard.runner.lint_source", parse_fails)
+    monkeypatch.setattr("lossguard.pipeline.lint.lint_source", parse_fails)
     monkeypatch.setattr(flake8_plugin.LossGuardChecker, "all_code", False)
     monkeypatch.setattr(flake8_plugin.LossGuardChecker, "loss_names", ())
     checker = flake8_plugin.LossGuardChecker(None, ["import os\n", "x = 1\n"], "x.py")
@@ -164,7 +164,8 @@ def test_plugin_collects_garbage_rarely_only_while_it_lints(monkeypatch):
     also when the lint fails."""
     import gc
 
-    from lossguard import batch, runner
+    from lossguard.pipeline import batch
+    from lossguard.pipeline import lint as runner
 
     real = runner.lint_source
     during = []
@@ -173,7 +174,7 @@ def test_plugin_collects_garbage_rarely_only_while_it_lints(monkeypatch):
         during.append(gc.get_threshold())
         return real(*args, **kwargs)
 
-    monkeypatch.setattr("lossguard.runner.lint_source", spy)
+    monkeypatch.setattr("lossguard.pipeline.lint.lint_source", spy)
     before = gc.get_threshold()
     lines = ["import tensorflow as tf\n", "def xent_loss(y_true, y_pred):\n",
              "    return tf.math.log(y_pred)\n"]
@@ -185,7 +186,7 @@ def test_plugin_collects_garbage_rarely_only_while_it_lints(monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("lossguard.runner.lint_source", broken)
+    monkeypatch.setattr("lossguard.pipeline.lint.lint_source", broken)
     list(flake8_plugin.LossGuardChecker(None, lines, "x.py").run())
     assert gc.get_threshold() == before
 
@@ -194,7 +195,7 @@ def test_internal_error_becomes_ll001(monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("lossguard.runner.lint_source", broken)
+    monkeypatch.setattr("lossguard.pipeline.lint.lint_source", broken)
     checker = flake8_plugin.LossGuardChecker(None, ["import tensorflow as tf\n"], "x.py")
     results = list(checker.run())
     assert len(results) == 1
@@ -203,7 +204,7 @@ def test_internal_error_becomes_ll001(monkeypatch):
 
 
 def test_plugin_does_not_import_tensorflow():
-    code = ("import sys, lossguard.flake8_plugin as p\n"
+    code = ("import sys, lossguard.cli.flake8_plugin as p\n"
             "list(p.LossGuardChecker(None, ['import tensorflow as tf\\n'], 'x.py').run())\n"
             "print(sorted(m for m in sys.modules if m.split('.')[0] in "
             "('tensorflow', 'torch', 'jax', 'numpy')))")

@@ -6,10 +6,10 @@ import textwrap
 
 import libcst as cst
 
-from lossguard import fix
-from lossguard.config import Settings
-from lossguard.engine import FileContext, Options
-from lossguard.runner import lint_source
+from lossguard.engine.context import FileContext, Options
+from lossguard.pipeline import fix
+from lossguard.pipeline.config import Settings
+from lossguard.pipeline.lint import lint_source
 
 from .helpers import lint
 
@@ -233,7 +233,7 @@ def test_model_reader_answers_without_rules():
         "model = build()\n"
         "model.compile(loss='binary_crossentropy')\n"
     )
-    from lossguard import models
+    from lossguard.analysis import models
 
     module = cst.parse_module(source)
     ctx = FileContext("m.py", source, module, Options())

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from lossguard import cli
-from lossguard.finding import Finding
+from lossguard.cli import main as cli
+from lossguard.engine.results import Finding
 from lossguard.report import github
 
 COMMAND = re.compile(r"^::(?P<command>error|warning|notice) (?P<props>[^:]*)::(?P<message>.*)$")

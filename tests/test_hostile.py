@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from lossguard import cli
-from lossguard.batch import RunOptions
-from lossguard.config import Settings
-from lossguard.runner import lint_source, run
+from lossguard.cli import main as cli
+from lossguard.pipeline.batch import RunOptions, run
+from lossguard.pipeline.config import Settings
+from lossguard.pipeline.lint import lint_source
 
 LOSS = "import torch\n\n\ndef nll(pred, target):\n    return -(target * torch.log(pred)).mean()\n"
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from lossguard import cli, fix
-from lossguard.config import Settings
-from lossguard.runner import lint_source
+from lossguard.cli import main as cli
+from lossguard.pipeline import fix
+from lossguard.pipeline.config import Settings
+from lossguard.pipeline.lint import lint_source
 
 from .helpers import lint
 

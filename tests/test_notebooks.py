@@ -7,8 +7,9 @@ import json
 
 import pytest
 
-from lossguard import cli, notebook
-from lossguard.config import Settings
+from lossguard.cli import main as cli
+from lossguard.pipeline import notebook
+from lossguard.pipeline.config import Settings
 
 nbformat = pytest.importorskip("nbformat")
 v4 = nbformat.v4

@@ -9,8 +9,8 @@ import libcst as cst
 import pytest
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from lossguard import positions
-from lossguard.tree import walk
+from lossguard.analysis.tree import walk
+from lossguard.engine import positions
 
 ROOT = Path(__file__).resolve().parent.parent
 TRICKY = (

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from lossguard import files, prefilter
-from lossguard.config import Settings
-from lossguard.runner import run
+from lossguard.pipeline import files, prefilter
+from lossguard.pipeline.batch import run
+from lossguard.pipeline.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "corpus" / "dev"
@@ -62,14 +62,14 @@ def test_loss_names_and_all_code():
 
 
 def test_every_framework_import_passes():
-    from lossguard import ops
+    from lossguard.knowledge import ops
 
     for root in ops.FRAMEWORK_ROOTS:
         assert prefilter.may_hold_loss(f"import {root}\n"), root
 
 
 def test_skipped_file_is_counted_not_parsed(tmp_path):
-    from lossguard.batch import RunOptions
+    from lossguard.pipeline.batch import RunOptions
 
     (tmp_path / "plain.py").write_text("def add(a, b)\n    return a + b\n")  # syntax error
     on = run([str(tmp_path)], Settings(), RunOptions(prefilter=True))

@@ -14,11 +14,11 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lossguard.batch import RunOptions
-from lossguard.cache import Cache
-from lossguard.config import Settings
-from lossguard.fix import apply_edits
-from lossguard.runner import lint_source, run
+from lossguard.pipeline.batch import RunOptions, run
+from lossguard.pipeline.cache import Cache
+from lossguard.pipeline.config import Settings
+from lossguard.pipeline.fix import apply_edits
+from lossguard.pipeline.lint import lint_source
 
 FAST = settings(max_examples=40, deadline=None, database=None,
                 suppress_health_check=list(HealthCheck))

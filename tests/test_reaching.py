@@ -8,10 +8,10 @@ import textwrap
 
 import libcst as cst
 
-from lossguard.flow import GradientFlow
-from lossguard.index import build
-from lossguard.scope import compute
-from lossguard.tree import walk
+from lossguard.analysis.gradient_flow import GradientFlow
+from lossguard.analysis.index import build
+from lossguard.analysis.losscode import compute
+from lossguard.analysis.tree import walk
 
 from .helpers import lint
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import textwrap
 
-from lossguard.config import Settings
-from lossguard.runner import lint_source
+from lossguard.pipeline.config import Settings
+from lossguard.pipeline.lint import lint_source
 
 from .helpers import codes, lint
 

@@ -7,10 +7,10 @@ import textwrap
 
 import pytest
 
-from lossguard import fix
-from lossguard.config import Settings
-from lossguard.rule import Invalid, Valid
-from lossguard.runner import lint_source
+from lossguard.api import Invalid, Valid
+from lossguard.pipeline import fix
+from lossguard.pipeline.config import Settings
+from lossguard.pipeline.lint import lint_source
 
 from .helpers import RULES, lint
 

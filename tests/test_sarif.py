@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from lossguard.rules import all_rules
 
-from lossguard import cli
+from lossguard.cli import main as cli
 from lossguard.report import sarif
 
 jsonschema = pytest.importorskip("jsonschema")

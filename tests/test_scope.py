@@ -1,4 +1,4 @@
-"""Where rules look: the loss scope (RULES.md, "Where rules look: loss scope")."""
+"""Where rules look: the loss scope (README, "Where rules look")."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import textwrap
 import libcst as cst
 import pytest
 
-from lossguard.config import Settings
-from lossguard.index import build
-from lossguard.runner import lint_source
-from lossguard.scope import compute, inputs_of
+from lossguard.analysis.index import build
+from lossguard.analysis.losscode import compute, inputs_of
+from lossguard.pipeline.config import Settings
+from lossguard.pipeline.lint import lint_source
 from tests.helpers import codes
 
 

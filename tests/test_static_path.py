@@ -20,13 +20,13 @@ def _imported_after(code: str) -> list[str]:
 
 
 def test_linting_imports_no_heavy_framework():
-    code = ("from lossguard.cli import main\n"
+    code = ("from lossguard.cli.main import main\n"
             "main(['--exit-zero', '--format', 'json', 'examples'])")
     assert _imported_after(code) == []
 
 
 def test_flake8_plugin_imports_no_heavy_framework():
-    assert _imported_after("import lossguard.flake8_plugin") == []
+    assert _imported_after("import lossguard.cli.flake8_plugin") == []
 
 
 def test_a_linted_tree_is_freed_without_the_garbage_collector():
@@ -37,11 +37,12 @@ def test_a_linted_tree_is_freed_without_the_garbage_collector():
 
     import libcst as cst
 
-    from lossguard.config import Settings
-    from lossguard.runner import lint_source
+    from lossguard.pipeline.config import Settings
+    from lossguard.pipeline.lint import lint_source
 
     sources = [p.read_text() for p in sorted((ROOT / "examples").rglob("*.py"))]
-    sources.append((ROOT / "lossguard" / "flow.py").read_text())  # nested functions, classes
+    # nested functions, classes
+    sources.append((ROOT / "lossguard" / "analysis" / "gradient_flow.py").read_text())
     assert sources
     gc.collect()
     enabled = gc.isenabled()
@@ -67,16 +68,17 @@ def test_a_cli_run_collects_garbage_rarely_and_restores_the_collector(monkeypatc
     `main` (a test, an editor) gets its own settings back."""
     import gc
 
-    from lossguard import batch, cli, runner
+    from lossguard.cli import main as cli
+    from lossguard.pipeline import batch
 
     during = []
-    real_run = runner.run
+    real_run = batch.run
 
     def spy(*args, **kwargs):
         during.append(gc.get_threshold())
         return real_run(*args, **kwargs)
 
-    monkeypatch.setattr(runner, "run", spy)
+    monkeypatch.setattr(batch, "run", spy)
     before = gc.get_threshold()
     assert before != batch.GC_THRESHOLD
     assert cli.main(["--exit-zero", "--format", "json", str(ROOT / "examples")]) == 0

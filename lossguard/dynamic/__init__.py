@@ -15,7 +15,7 @@ import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from ..finding import Confirmation, Finding
+from ..engine.results import Confirmation, Finding
 from .options import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, DynamicOptions
 from .plan import PROBES, plan
 
@@ -95,8 +95,4 @@ def confirm(findings: list[Finding], options: DynamicOptions | None = None) -> l
     for i, f in enumerate(findings):
         conf = statuses.get(i) or Confirmation("not_checked", "", "", {}, "not planned")
         out.append(dataclasses.replace(f, probe=f.probe or conf.probe or None, dynamic=conf))
-    if options.report_dir:
-        from .report import write_report
-
-        write_report(out, options.report_dir)
     return out

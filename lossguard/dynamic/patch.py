@@ -1,6 +1,6 @@
 """In-memory source patches that tie a dynamic failure to one node.
 
-A finding points at one node (RULES.md, "Where a finding points"). To show that a
+A finding points at one node (the node its rule reports). To show that a
 measured failure comes from that node and not from another part of the loss, the
 worker re-runs the probe on a copy of the function in which only that node is
 changed: the rule's own fix (guard a `log`/`sqrt` operand, add an epsilon to a
@@ -12,8 +12,6 @@ namespace the patched statement is executed in; nothing here imports TensorFlow.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
@@ -33,14 +31,6 @@ _SQRT_NAMES = {"sqrt", "norm", "rsqrt"}
 _POW_NAMES = {"pow", "power", "float_power"}
 _DIV_NAMES = {"divide", "truediv", "realdiv", "div", "true_divide"}
 _EXP_NAMES = {"exp", "expm1"}
-
-
-@dataclass(frozen=True)
-class Located:
-    """The libcst node found at a finding's position and its kind."""
-
-    node: cst.CSTNode
-    kind: str  # call name ("log", "sqrt", ...), "/" , "**", "assign", "expr", "def"
 
 
 def call_name(node: cst.CSTNode) -> str | None:

@@ -1,6 +1,6 @@
 """Probe planning: from findings to one job per module (no TensorFlow here).
 
-For each finding the plan says which probe its rule names (RULES.md, "Dynamic
+For each finding the plan says which probe its rule names (README, "Dynamic
 confirmation"), how the worker can call the code that holds it (a loss function,
 a factory, a Keras `Loss` subclass, a `tf.custom_gradient` function, a training
 step), what inputs suit it, and carries the in-memory patches that tie a failure
@@ -14,10 +14,10 @@ import os
 import re
 from dataclasses import dataclass, field
 
-from ..finding import Finding
+from ..engine.results import Finding
 from .patch import patch_source
 
-# The probe each rule names (RULES.md); the worker dispatches on the probe.
+# The probe each rule names; the worker dispatches on the probe.
 PROBES: dict[str, str] = {
     "LL101": "zero-operand",
     "LL102": "zero-denominator",
@@ -275,7 +275,7 @@ def plan(findings: list[Finding], overrides: dict | None = None) -> Plan:
     by_path: dict[str, list[int]] = {}
     for i, f in enumerate(findings):
         if f.code not in PROBES:
-            skipped[i] = f"{f.code} has no dynamic probe (RULES.md lists the probed rules)"
+            skipped[i] = f"{f.code} has no dynamic probe"
             continue
         if f.cell is not None or f.path.endswith(".ipynb"):
             skipped[i] = "notebook cells are not executed by the dynamic pass"

@@ -22,6 +22,8 @@ import time
 import traceback
 from typing import Any
 
+from .tfenv import configure_tensorflow, keras_version
+
 RESULTS = ""
 
 
@@ -109,7 +111,7 @@ def build(target: dict, namespace: dict | None, for_training: bool = False) -> A
 
 
 def run_target(target: dict, module: Any, path: str) -> dict:
-    from . import checks
+    from . import probes as checks
 
     code = target["code"]
     ns = vars(module)
@@ -146,18 +148,6 @@ def run_target(target: dict, module: Any, path: str) -> dict:
     return checks.probe_numeric(target, original, patched, path)
 
 
-def configure_tensorflow() -> Any:
-    import tensorflow as tf
-
-    tf.config.threading.set_intra_op_parallelism_threads(1)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
-    try:
-        tf.config.experimental.enable_op_determinism()
-    except Exception:  # noqa: BLE001, S110 - older TensorFlow
-        pass
-    return tf
-
-
 def _vm_peak_kb() -> int | None:
     """Peak address space of this process (what RLIMIT_AS limits), from /proc."""
     try:
@@ -168,15 +158,6 @@ def _vm_peak_kb() -> int | None:
     except OSError:
         pass
     return None
-
-
-def keras_version() -> str:
-    """`tf.keras`'s version: Keras 3, or tf_keras with TF_USE_LEGACY_KERAS=1."""
-    name = "tf_keras" if os.environ.get("TF_USE_LEGACY_KERAS") == "1" else "keras"
-    try:
-        return f"{name} {importlib.import_module(name).__version__}"
-    except Exception:  # noqa: BLE001
-        return name
 
 
 def main(argv: list[str]) -> int:

@@ -7,7 +7,7 @@ runner expects (`%`, CR, LF everywhere; also `:` and `,` in properties).
 
 from __future__ import annotations
 
-from ..finding import Finding
+from ..engine.results import Finding
 
 COMMANDS = {"error": "error", "warning": "warning", "info": "notice"}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from ..finding import Finding
+from ..engine.results import Finding
 
 
 def render(findings: list[Finding], **_: object) -> str:

@@ -13,9 +13,9 @@ from pathlib import Path
 from urllib.parse import quote
 
 from .. import __version__
-from ..docs import rule_markdown
-from ..finding import Finding
-from ..rule import Rule
+from ..api import Rule
+from ..engine.results import Finding
+from .docs import rule_markdown
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/lossguard/lossguard"

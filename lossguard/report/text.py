@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from ..dynamic.render import text_line
-from ..finding import Finding
+from ..engine.results import Finding
+from .confirmation import text_line
 
 COLORS = {"error": "\033[31m", "warning": "\033[33m", "info": "\033[36m"}
 BOLD, DIM, RESET = "\033[1m", "\033[2m", "\033[0m"

@@ -1,0 +1,471 @@
+"""The expression evaluator: from a libcst expression and an environment to a `Fact`.
+
+Names are looked up in the environment the engine keeps while it walks loss code (the facts of
+local assignments so far, parameters, hyperparameter defaults, `self.x` set in `__init__`,
+module constants); calls are looked up in the operation table and mapped to transfer functions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import libcst as cst
+
+from ..knowledge import ops
+from ..knowledge.names import LABEL_NAMES, is_log_scale_name, is_logit_name
+from . import facts
+from .facts import INF, UNKNOWN, Fact, Reason
+from .index import Function, ModuleIndex
+from .tree import argument, code, keyword, number, positional, string
+
+# Operations that keep the values of their operand (a shift by `x.max(1)[0].repeat(...)` is
+# still a shift by the maximum).
+_SAME_VALUES = frozenset({"stop_gradient", "identity", "reshape"})
+_HELPER_DEPTH = 2
+
+class Env:
+    """Facts (and defining expressions) of names, innermost scope first."""
+
+    def __init__(self, parent: Env | None = None, cls: str | None = None) -> None:
+        self.parent = parent
+        self.cls = cls  # the class whose method this scope is: what `self` is
+        self.facts: dict[str, Fact] = {}
+        self.values: dict[str, cst.BaseExpression] = {}
+
+    def bind(self, name: str, fact: Fact, value: cst.BaseExpression | None = None) -> None:
+        self.facts[name] = fact
+        if value is not None:
+            self.values[name] = value
+        else:
+            self.values.pop(name, None)
+
+    def lookup(self, name: str) -> Fact | None:
+        env: Env | None = self
+        while env is not None:
+            if name in env.facts:
+                return env.facts[name]
+            env = env.parent
+        return None
+
+    def owner(self) -> str | None:
+        """The class of the innermost enclosing method, if any."""
+        env: Env | None = self
+        while env is not None:
+            if env.cls is not None:
+                return env.cls
+            env = env.parent
+        return None
+
+    def value(self, name: str) -> cst.BaseExpression | None:
+        env: Env | None = self
+        while env is not None:
+            if name in env.facts:
+                return env.values.get(name)
+            env = env.parent
+        return None
+
+
+def input_fact(name: str, node: cst.CSTNode) -> Fact:
+    """The fact of a tensor parameter of loss code."""
+    lowered = name.lower()
+    if is_logit_name(name):
+        return Fact(-INF, INF, zero=Reason(node, "is an input and can be 0"),
+                    negative=Reason(node, "are logits and can be negative"),
+                    unbounded=Reason(node, "are logits with no upper bound"),
+                    tags=frozenset({"input", "logits"}))
+    # Labels are bounded data; a log-scale parameter (`log_var`) is meant to go through `exp`.
+    unbounded = None if lowered in LABEL_NAMES or is_log_scale_name(name) else Reason(
+        node, "is a raw prediction with no upper bound")
+    return Fact(0.0, INF, zero=Reason(node, "is an input and can be 0"), unbounded=unbounded,
+                tags=frozenset({"input"}))
+
+
+class Evaluator:
+    def __init__(self, index: ModuleIndex, depth: int = 0) -> None:
+        self.index = index
+        self.depth = depth  # helpers evaluated inside helpers, at most _HELPER_DEPTH deep
+        self.module_env = Env()
+        self._memo: dict[int, Fact] = {}
+        self._constants_in_progress: set[str] = set()
+
+    # --- environments ----------------------------------------------------------------------
+    def function_env(self, function: Function, inputs: set[str], parent: Env | None) -> Env:
+        env = Env(parent or self.module_env, function.cls.name if function.cls else None)
+        for param in function.params:
+            name = param.name.value
+            if name in ("self", "cls", "ctx"):
+                continue
+            if name in inputs:
+                env.bind(name, input_fact(name, param.name))
+            elif param.default is not None:
+                env.bind(name, self.fact(param.default, self.module_env), param.default)
+            else:
+                env.bind(name, UNKNOWN)
+        return env
+
+    # --- evaluation ------------------------------------------------------------------------
+    def fact(self, node: cst.CSTNode, env: Env) -> Fact:
+        key = id(node)
+        cached = self._memo.get(key)
+        if cached is None:
+            cached = self._fact(node, env)
+            self._memo[key] = cached
+        return cached
+
+    def _fact(self, node: cst.CSTNode, env: Env) -> Fact:
+        value = number(node)
+        if value is not None:
+            return facts.constant(value)
+        if isinstance(node, cst.Name):
+            return self._name(node, env)
+        if isinstance(node, cst.UnaryOperation):
+            inner = self.fact(node.expression, env)
+            if isinstance(node.operator, cst.Minus):
+                return facts.negate(inner, node)
+            return inner if isinstance(node.operator, cst.Plus) else UNKNOWN
+        if isinstance(node, cst.BinaryOperation):
+            return self._binary(node, env)
+        if isinstance(node, cst.Call):
+            return self._call(node, env)
+        if isinstance(node, cst.Subscript):
+            return self._subscript(node, env)
+        if isinstance(node, cst.Attribute):
+            return self._attribute(node, env)
+        if isinstance(node, cst.IfExp):
+            return facts.join(self.fact(node.body, env), self.fact(node.orelse, env))
+        return UNKNOWN
+
+    def _name(self, node: cst.Name, env: Env) -> Fact:
+        known = env.lookup(node.value)
+        if known is not None:
+            return known
+        expr = self.index.constants.get(node.value)
+        if expr is not None and node.value not in self._constants_in_progress:
+            self._constants_in_progress.add(node.value)
+            try:
+                result = self.fact(expr, self.module_env)
+            finally:
+                self._constants_in_progress.discard(node.value)
+            return result
+        return UNKNOWN
+
+    def _attribute(self, node: cst.Attribute, env: Env) -> Fact:
+        if isinstance(node.value, cst.Name) and node.value.value == "self":
+            lineage = self._lineage(env.owner())
+            for cls in self.index.classes.values():
+                if lineage is not None and cls.name not in lineage:
+                    continue  # `self` is the enclosing method's object, not another class's
+                expr = cls.init_values.get(node.attr.value)
+                if expr is None:
+                    continue
+                init = cls.methods.get("__init__")
+                if isinstance(expr, cst.Name) and init is not None:
+                    for param in init.params:
+                        if param.name.value == expr.value and param.default is not None:
+                            return self.fact(param.default, self.module_env)
+                    return UNKNOWN
+                return self.fact(expr, self.module_env)
+        resolved = self.index.resolve(node)
+        if resolved is not None and resolved.endswith(".epsilon"):
+            return facts.constant(1e-7)
+        if node.attr.value in ("shape", "size", "ndim"):
+            return Fact(1.0, INF)
+        if node.attr.value in ("T", "mT"):  # a transpose keeps the values
+            return self.fact(node.value, env)
+        return UNKNOWN
+
+    # --- helpers of the same module --------------------------------------------------------
+    def _helper(self, func: cst.BaseExpression, env: Env) -> Function | None:
+        """The module function (`_probs(z)`) or method of the enclosing class (`self._probs(z)`)
+        a call reaches, when exactly one is defined."""
+        candidates: list[Function] = []
+        if isinstance(func, cst.Name) and env.lookup(func.value) is None:
+            candidates = [f for f in self.index.by_name.get(func.value, ())
+                          if f.cls is None and f.parent is None]
+        elif isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and \
+                func.value.value == "self" and env.owner() is not None:
+            cls = self.index.classes.get(env.owner() or "")
+            method = cls.methods.get(func.attr.value) if cls is not None else None
+            candidates = [method] if method is not None else []
+        return candidates[0] if len(candidates) == 1 else None
+
+    def _returned(self, helper: Function, call: cst.Call, env: Env) -> Fact:
+        """The fact of what a straight-line helper returns, its parameters bound to the facts
+        of the call's arguments. Evaluated with an evaluator of its own: the helper's nodes keep
+        their own facts for when the walk reaches them."""
+        body = helper.node.body
+        if self.depth >= _HELPER_DEPTH or not isinstance(body, cst.IndentedBlock):
+            return UNKNOWN
+        inner = Evaluator(self.index, self.depth + 1)
+        scope = Env(inner.module_env, helper.cls.name if helper.cls else None)
+        params = [p for p in helper.params if p.name.value not in ("self", "cls")]
+        positional_args = [a for a in call.args if a.keyword is None and not a.star]
+        for position, param in enumerate(params):
+            arg = next((a for a in call.args if a.keyword is not None
+                        and a.keyword.value == param.name.value), None)
+            if arg is None and position < len(positional_args):
+                arg = positional_args[position]
+            if arg is not None:
+                scope.bind(param.name.value, self.fact(arg.value, env))
+            elif param.default is not None:
+                scope.bind(param.name.value, inner.fact(param.default, inner.module_env))
+            else:
+                scope.bind(param.name.value, UNKNOWN)
+        for statement in body.body:
+            if not isinstance(statement, cst.SimpleStatementLine):
+                return UNKNOWN  # a branch or a loop: more than one value may come back
+            for small in statement.body:
+                if isinstance(small, cst.Return):
+                    return inner.fact(small.value, scope) if small.value is not None else UNKNOWN
+                if isinstance(small, cst.Assign) and len(small.targets) == 1 and \
+                        isinstance(small.targets[0].target, cst.Name):
+                    name = small.targets[0].target.value
+                    scope.bind(name, inner.fact(small.value, scope), small.value)
+                elif isinstance(small, (cst.Assign, cst.AugAssign, cst.AnnAssign)):
+                    return UNKNOWN
+        return UNKNOWN
+
+    def _lineage(self, name: str | None) -> set[str] | None:
+        """A module class and its module base classes (None when `self` is not known)."""
+        if name is None:
+            return None
+        found: set[str] = set()
+        pending = [name]
+        while pending:
+            current = pending.pop()
+            cls = self.index.classes.get(current)
+            if current in found or cls is None:
+                continue
+            found.add(current)
+            pending.extend(base.rpartition(".")[2] for base in cls.bases)
+        return found
+
+    def _binary(self, node: cst.BinaryOperation, env: Env) -> Fact:
+        op = node.operator
+        left = self.fact(node.left, env)
+        if isinstance(op, cst.Power):
+            return facts.power(left, self.fact(node.right, env).const, node)
+        right = self.fact(node.right, env)
+        if isinstance(op, cst.Add):
+            if self._exp_pair(node.left, node.right):  # `exp(x) + exp(-x)` = 2 cosh(x) >= 2
+                return Fact(2.0, INF, unbounded=left.unbounded or right.unbounded)
+            return facts.add(left, right, node)
+        if isinstance(op, cst.Subtract):
+            if self._is_max_of(node.right, node.left, env):
+                return Fact(-INF, 0.0, negative=Reason(node, "is shifted by its maximum"),
+                            tags=frozenset({"difference", "max_shifted"}))
+            return facts.subtract(left, right, node)
+        if isinstance(op, cst.Multiply):
+            return facts.multiply(left, right, node)
+        if isinstance(op, cst.MatrixMultiply):
+            if self._cosine(left, right):
+                return facts.unary("cosine", left, node)
+            return facts.unary("linear", left, node)
+        if isinstance(op, (cst.Divide, cst.FloorDivide)):
+            return facts.divide(left, right, node)
+        return UNKNOWN
+
+    def operand(self, call: cst.Call, index: int = 0, name: str = "x") -> cst.BaseExpression | None:
+        """The `index`-th operand of an operation call; a tensor method's receiver is operand 0."""
+        op = self.index.op_of(call)
+        if op is not None and op.framework == "tensor" and isinstance(call.func, cst.Attribute):
+            if index == 0:
+                return call.func.value
+            return argument(call, index - 1, name)
+        return argument(call, index, name)
+
+    def _exp_pair(self, left: cst.BaseExpression, right: cst.BaseExpression) -> bool:
+        """`exp(x)` and `exp(-x)` of the same `x` (in either order)."""
+        exponents = []
+        for side in (left, right):
+            op = self.index.op_of(side) if isinstance(side, cst.Call) else None
+            operand = self.operand(side, 0) if op is not None and op.kind == "exp" else None
+            if operand is None:
+                return False
+            exponents.append(operand)
+        a, b = exponents
+        return any(isinstance(n, cst.UnaryOperation) and isinstance(n.operator, cst.Minus)
+                   and code(n.expression) == code(m) for n, m in ((a, b), (b, a)))
+
+    @staticmethod
+    def _cosine(a: Fact, b: Fact) -> bool:
+        """The product of two L2-normalised operands (`normalize(x) @ normalize(w).T`,
+        `F.linear(F.normalize(x), F.normalize(w))`) is a cosine similarity, in [-1, 1]."""
+        return "normalized" in a.tags and "normalized" in b.tags
+
+    def _call(self, node: cst.Call, env: Env) -> Fact:
+        op = self.index.op_of(node)
+        if op is None:
+            layer = self.layer_kind(node.func, env)
+            if layer:
+                return facts.unary(layer, UNKNOWN, node)
+            helper = self._helper(node.func, env)
+            return self._returned(helper, node, env) if helper is not None else UNKNOWN
+        kind = op.kind
+        first = self.operand(node, 0)
+        if kind in {"epsilon", "gradients", "tape_gradient"}:
+            return facts.unary(kind, UNKNOWN, node)
+        if kind == "arange":  # `arange(start, stop)` starts at `start`, `arange(stop)` at 0
+            start = number(positional(node, 0)) if positional(node, 1) is not None else 0.0
+            if start is not None and start > 0:
+                return Fact(start, INF)
+            return facts.unary(kind, UNKNOWN, node)
+        if kind in {"ones_like", "zeros_like", "shape", "size", "ones", "zeros"}:
+            return facts.unary(kind, UNKNOWN, node)
+        if first is None:
+            return UNKNOWN
+        a = self.fact(first, env)
+        if kind == "clip":
+            low = self.operand(node, 1, "clip_value_min")
+            for name in ("min", "a_min", "x_min", "clip_value_min", "min_value"):
+                low = keyword(node, name) or low
+            high = self.operand(node, 2, "clip_value_max")
+            for name in ("max", "a_max", "x_max", "clip_value_max", "max_value"):
+                high = keyword(node, name) or high
+            return facts.clip(a, self._maybe(low, env), self._maybe(high, env))
+        if kind == "clamp_min":
+            return facts.clip(a, self._maybe(self.operand(node, 1, "min"), env), None)
+        if kind == "clamp_max":
+            return facts.clip(a, None, self._maybe(self.operand(node, 1, "max"), env))
+        if kind in {"maximum", "minimum", "add", "subtract", "multiply", "divide", "pow"}:
+            second = self.operand(node, 1, "y")
+            if second is None:
+                return UNKNOWN
+            b = self.fact(second, env)
+            if kind == "maximum":
+                return facts.maximum(a, b)
+            if kind == "minimum":
+                return facts.minimum(a, b)
+            if kind == "add":
+                return facts.add(a, b, node)
+            if kind == "subtract":
+                return facts.subtract(a, b, node)
+            if kind == "multiply":
+                return facts.multiply(a, b, node)
+            if kind == "divide":
+                return facts.divide(a, b, node)
+            return facts.power(a, b.const, node)
+        if kind == "divide_no_nan":
+            return Fact(zero=a.zero, negative=a.negative)
+        if kind == "where":
+            second, third = self.operand(node, 1), self.operand(node, 2)
+            if second is None or third is None:
+                return UNKNOWN
+            return facts.join(self._refined(first, second, env), self.fact(third, env))
+        if kind in {"stop_gradient", "item"}:
+            return a
+        if kind in {"linear", "inner"}:
+            second = self.operand(node, 1)
+            if second is not None and self._cosine(a, self.fact(second, env)):
+                return facts.unary("cosine", a, node)
+        if kind in {"max", "min"} and positional(node, 1) is not None and \
+                number(positional(node, 1)) is None and op.framework != "tensor":
+            b = self.fact(positional(node, 1), env)
+            return facts.maximum(a, b) if kind == "max" else facts.minimum(a, b)
+        return facts.unary(kind, a, node)
+
+    def layer_kind(self, func: cst.BaseExpression, env: Env) -> str | None:
+        """The activation a called layer object applies: "softmax", "sigmoid", "log_softmax", or
+        "linear" for a dense layer without activation; None when `func` is no known layer.
+        The layer may be built in place (`nn.Softmax(dim=1)(z)`), bound to a local or module
+        name (`sm = nn.Softmax(dim=1)`), or set in `__init__` (`self.act = nn.Sigmoid()`)."""
+        built: cst.BaseExpression | None = func
+        if isinstance(func, cst.Name):
+            built = env.value(func.value) or self.index.constants.get(func.value)
+        elif isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and \
+                func.value.value == "self":
+            built = next((cls.init_values[func.attr.value] for cls in self.index.classes.values()
+                          if func.attr.value in cls.init_values), None)
+        if not isinstance(built, cst.Call):
+            return None
+        qualified = self.index.resolve(built.func)
+        found = ops.layer(qualified) if qualified else None
+        if found is None:
+            return None
+        _, _, kind = found
+        if kind in {"softmax", "sigmoid", "log_softmax"}:
+            return kind
+        if kind == "activation":
+            return _activation(positional(built, 0) or keyword(built, "activation"))
+        if kind == "dense":
+            activation = keyword(built, "activation")
+            return "linear" if activation is None else _activation(activation)
+        return None
+
+    def _subscript(self, node: cst.Subscript, env: Env) -> Fact:
+        """`x[i]` has the range of `x`; `y[mask]` with `mask = y > 0` is positive."""
+        fact = facts.replace_const(self.fact(node.value, env))
+        if len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Index):
+            return fact
+        selector = node.slice[0].slice.value
+        if isinstance(selector, cst.Name):
+            selector = env.value(selector.value) or selector
+        if isinstance(selector, cst.Comparison):
+            return self._refined(selector, node.value, env)
+        return fact
+
+    def _is_max_of(self, node: cst.BaseExpression, value: cst.BaseExpression, env: Env) -> bool:
+        """`max(x, ...)` of `value` itself (the stable softmax/logsumexp shift), also as
+        `x.max(dim=1)[0]`, `.values`, detached, repeated or reshaped."""
+        for _ in range(6):
+            if isinstance(node, cst.Name):
+                node = env.value(node.value) or node
+            if isinstance(node, cst.Subscript):
+                node = node.value
+            elif isinstance(node, cst.Attribute) and node.attr.value == "values":
+                node = node.value
+            elif isinstance(node, cst.Call) and self.index.op_of(node) is not None and \
+                    self.index.op_of(node).kind in _SAME_VALUES:
+                node = self.operand(node, 0) or node
+            else:
+                break
+        if not isinstance(node, cst.Call):
+            return False
+        op = self.index.op_of(node)
+        if op is None or op.kind not in ("max", "logsumexp"):
+            return False
+        inner = self.operand(node, 0)
+        return inner is not None and code(inner) == code(value)
+
+    def _refined(self, condition: cst.BaseExpression, value: cst.BaseExpression,
+                 env: Env) -> Fact:
+        """The fact of `value` where `condition` holds: `where(d > 0, d, 1)` selects `d > 0`."""
+        fact = self.fact(value, env)
+        if not isinstance(condition, cst.Comparison) or len(condition.comparisons) != 1:
+            return fact
+        target = condition.comparisons[0]
+        bound = number(target.comparator)
+        if bound is None or code(condition.left) != code(value):
+            return fact
+        operator = target.operator
+        if isinstance(operator, cst.GreaterThan) and bound >= 0:
+            return replace(fact, lo=max(fact.lo, bound), lo_open=True, zero=None, negative=None)
+        if isinstance(operator, cst.GreaterThanEqual) and bound > 0:
+            return replace(fact, lo=max(fact.lo, bound), zero=None, negative=None)
+        if isinstance(operator, cst.NotEqual) and bound == 0:
+            return replace(fact, zero=None)
+        return fact
+
+    def unpacked(self, value: cst.BaseExpression, count: int, env: Env) -> list[Fact]:
+        """The facts of the names a tuple target unpacks from `value`: element by element from a
+        tuple or list; the value's own fact from an input or a gradient (`x, y = vects`)."""
+        if isinstance(value, (cst.Tuple, cst.List)) and len(value.elements) == count and \
+                not any(isinstance(e, cst.StarredElement) for e in value.elements):
+            return [self.fact(e.value, env) for e in value.elements]
+        fact = self.fact(value, env)
+        if fact.tags & {"input", "gradient"}:
+            return [facts.replace_const(fact)] * count
+        return [UNKNOWN] * count
+
+    def _maybe(self, node: cst.BaseExpression | None, env: Env) -> Fact | None:
+        if node is None or (isinstance(node, cst.Name) and node.value == "None"):
+            return None
+        return self.fact(node, env)
+
+
+def _activation(node: cst.BaseExpression | None) -> str | None:
+    """The kind of a layer's `activation=` argument: "softmax", "sigmoid", or None."""
+    name = string(node) if node is not None else None
+    if name is None and node is not None:
+        name = code(node).rpartition(".")[2]
+    return name if name in {"softmax", "sigmoid", "log_softmax"} else None

@@ -1,0 +1,427 @@
+"""The sign/range domain: what can be proven about the value of an expression.
+
+A `Fact` is an interval `[lo, hi]` (each end open or closed) plus the *reasons* the value can
+reach a bad point: exactly 0 (`zero`), below 0 (`negative`), or without upper bound (`unbounded`),
+and tags that say where it came from (`softmax`, `sigmoid`, a cancelling `difference`, an
+`error` magnitude). Rules never look at syntax to decide safety; they ask for a fact.
+
+Convention: an unknown *input* (a tensor parameter of loss code) is taken to be `>= 0` and
+unbounded above: labels, masks and probabilities are, and `log(y_pred + 1e-7)` is the idiom
+people use. A value that the facts show can go negative (a difference, a negation, `tanh`)
+carries a `negative` reason, so an offset does not guard it. An opaque value (the result of a
+call the table does not know) has no reasons at all: lossguard never guesses.
+
+Constants are folded in float32, so `1 + 1e-10` is exactly 1 and guards nothing.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from dataclasses import dataclass, replace
+
+INF = math.inf
+FLOAT32_MAX_EXP = 88.72  # exp(x) overflows float32 above this
+FLOAT32_MIN_EXP = -103.9  # exp(x) underflows to exactly 0 below this
+
+
+def f32(value: float) -> float:
+    """Round a Python float to the nearest float32 (inf when it overflows)."""
+    try:
+        return struct.unpack("f", struct.pack("f", value))[0]
+    except OverflowError:
+        return math.copysign(INF, value)
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """Why a value can reach a bad point: a sentence about the expression `node`."""
+
+    node: object
+    why: str  # e.g. "is an input and can be 0"; rendered as "`<code of node>` <why>"
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    lo: float = -INF
+    hi: float = INF
+    lo_open: bool = False  # True: value > lo; False: value >= lo
+    hi_open: bool = False
+    zero: Reason | None = None  # can be exactly 0 (structurally)
+    negative: Reason | None = None  # can be < 0
+    unbounded: Reason | None = None  # no upper bound (for exp overflow)
+    tags: frozenset[str] = frozenset()
+    const: float | None = None  # folded float32 value when the expression is a constant
+
+    # --- questions rules ask -------------------------------------------------------------
+    @property
+    def positive(self) -> bool:
+        """Proven > 0."""
+        return self.lo > 0 or (self.lo == 0 and self.lo_open)
+
+    @property
+    def nonneg(self) -> bool:
+        return self.lo >= 0
+
+    @property
+    def nonzero(self) -> bool:
+        return self.positive or self.hi < 0 or (self.hi == 0 and self.hi_open)
+
+    def log_hazard(self) -> Reason | None:
+        """Why `log(value)` can be -inf or NaN, or None when it cannot (or nothing is known)."""
+        if self.positive:
+            return None
+        return self.negative if self.lo < 0 and self.negative else self.zero
+
+    def division_hazard(self) -> Reason | None:
+        """Why `x / value` can divide by exactly 0 (structural zero), or None. An `exp` that
+        underflows only for exponents below -103 is no structural zero."""
+        if self.nonzero or "underflow" in self.tags:
+            return None
+        return self.zero
+
+
+UNKNOWN = Fact()
+
+
+def constant(value: float) -> Fact:
+    v = f32(value)
+    return Fact(lo=v, hi=v, const=v)
+
+
+# --- arithmetic ---------------------------------------------------------------------------
+
+def _add_bound(a: float, b: float) -> float:
+    if math.isinf(a) and math.isinf(b) and a != b:
+        return -INF  # conservative: only reached for lower bounds of opposite infinities
+    return a + b
+
+
+def add(a: Fact, b: Fact, node: object) -> Fact:
+    if a.const is not None and b.const is not None:
+        return constant(f32(a.const + b.const))
+    lo = _add_bound(a.lo, b.lo)
+    hi = -_add_bound(-a.hi, -b.hi)
+    zero = None
+    if a.zero and (b.zero or b.const == 0):
+        zero = a.zero if b.const == 0 else Reason(node, "is 0 when both terms are 0")
+    elif b.zero and a.const == 0:
+        zero = b.zero
+    negative = None
+    if lo < 0:
+        negative = a.negative or b.negative
+    unbounded = (a.unbounded or b.unbounded) if hi == INF else None
+    tags = (a.tags | b.tags) & {"error", "difference"}
+    return Fact(lo, hi, a.lo_open or b.lo_open, a.hi_open or b.hi_open,
+                zero, negative, unbounded, tags)
+
+
+def negate(a: Fact, node: object) -> Fact:
+    if a.const is not None:
+        return constant(-a.const)
+    if not _known(a):
+        return Fact(-a.hi, -a.lo, a.hi_open, a.lo_open)  # opaque: lossguard never guesses
+    negative = None
+    if -a.hi < 0:
+        negative = a.negative if a.lo < 0 and a.negative else Reason(node, "is a negation")
+    unbounded = a.negative if a.lo == -INF else None
+    if unbounded is None and "input" in a.tags and a.unbounded is not None:
+        # A raw prediction is taken to be >= 0 for `log`, but it has no sign: `exp(-d)` of one
+        # overflows as soon as `d` is very negative.
+        unbounded = Reason(node, "is a negated raw prediction, unbounded when it is negative")
+        return Fact(-INF, INF, False, False, a.zero, negative, unbounded,
+                    a.tags & {"difference"})
+    return Fact(-a.hi, -a.lo, a.hi_open, a.lo_open, a.zero, negative, unbounded,
+                a.tags & {"difference"})
+
+
+def subtract(a: Fact, b: Fact, node: object) -> Fact:
+    if a.const is not None and b.const is not None:
+        return constant(f32(a.const - b.const))
+    lo = -_add_bound(-a.lo, b.hi) if not (a.lo == -INF or b.hi == INF) else -INF
+    hi = _add_bound(a.hi, -b.lo) if not (a.hi == INF or b.lo == -INF) else INF
+    lo_open = a.lo_open or b.hi_open
+    zero = None
+    if not (_known(a) or _known(b)):
+        return Fact(lo, hi, lo_open, a.hi_open or b.lo_open)  # opaque: lossguard never guesses
+    # A difference cancels when both sides can take the same value.
+    if lo <= 0 <= hi and not (lo == 0 and lo_open) and not (hi == 0 and (a.hi_open or b.lo_open)):
+        if a.const is None and b.const is None:
+            zero = Reason(node, "is 0 when both sides are equal")
+        elif a.zero and b.const == 0:
+            zero = a.zero
+        elif b.const is not None or a.const is not None:
+            known = b if a.const is not None else a
+            if known.tags & {"sigmoid", "softmax", "probability"}:
+                zero = Reason(node, "is 0 when the probability saturates to 1")
+            elif known.zero or known.unbounded or known.tags & {"input"}:
+                zero = Reason(node, "can be 0")
+    if a.const == 1 and ("input" in b.tags and "logits" not in b.tags or "ratio" in b.tags):
+        # `1 - p` of an input: the code treats `p` as a probability (the two-sided cross-entropy
+        # `(1 - y) * log(1 - p + eps)`), so the complement is in [0, 1] and 0 when `p` is 1.
+        # So it does for a score that is a ratio of non-negative values (`1 - dice`).
+        return Fact(0.0, 1.0, zero=Reason(node, "is 0 when the probability is 1"),
+                    tags=frozenset({"probability"}))
+    negative = None
+    if lo < 0 and (_known(b) or a.negative):
+        negative = Reason(node, "is a difference and can be negative")
+    unbounded = (a.unbounded or b.negative) if hi == INF else None
+    tags = frozenset({"difference"}) if a.const is None and b.const is None else frozenset()
+    if a.const == 1 and b.tags & {"sigmoid"}:
+        tags = tags | {"one_minus_sigmoid", "probability"}
+    elif a.const == 1 and b.tags & {"probability", "softmax"}:
+        tags = tags | {"probability"}
+    return Fact(lo, hi, lo_open, a.hi_open or b.lo_open, zero, negative, unbounded, tags)
+
+
+def _known(a: Fact) -> bool:
+    """Whether anything is known about a non-constant value (an opaque call result is not)."""
+    return a.const is None and bool(a.zero or a.negative or a.unbounded or a.tags)
+
+
+def _mul_bounds(a: Fact, b: Fact) -> tuple[float, float]:
+    products = []
+    for x in (a.lo, a.hi):
+        for y in (b.lo, b.hi):
+            if (x == 0 and math.isinf(y)) or (y == 0 and math.isinf(x)):
+                products.append(0.0)
+            else:
+                products.append(x * y)
+    return min(products), max(products)
+
+
+def multiply(a: Fact, b: Fact, node: object) -> Fact:
+    if a.const is not None and b.const is not None:
+        return constant(f32(a.const * b.const))
+    lo, hi = _mul_bounds(a, b)
+    zero = a.zero or b.zero
+    if a.const == 0 or b.const == 0:
+        zero = Reason(node, "is 0")
+    lo_open = lo == 0 and a.positive and b.positive
+    negative = (a.negative or b.negative) if lo < 0 else None
+    # A factor that can be negative without bound makes the product unbounded above when the
+    # other factor is known to reach below 0 too; a bounded factor (a cosine) never does.
+    unbounded = (a.unbounded or b.unbounded
+                 or (a.negative if a.lo == -INF and _known(b) else None)
+                 or (b.negative if b.lo == -INF and _known(a) else None)) if hi == INF else None
+    tags = frozenset()
+    if "error" in a.tags and b.positive or "error" in b.tags and a.positive:
+        tags = frozenset({"error"})
+    if unbounded is not None and "input" in a.tags | b.tags:
+        # `y_true * y_pred` (a margin) is as signless as the raw prediction it scales: its
+        # negation is unbounded too (`log(1 + exp(-y * f))`).
+        tags |= {"input"}
+    return Fact(lo, hi, lo_open, False, zero, negative, unbounded, tags)
+
+
+def divide(a: Fact, b: Fact, node: object) -> Fact:
+    if a.const is not None and b.const is not None and b.const != 0:
+        return constant(f32(a.const / b.const))
+    if b.positive and a.nonneg:
+        lo = 0.0 if b.hi == INF else a.lo / b.hi
+        hi = INF if b.lo == 0 else a.hi / b.lo
+        return Fact(lo, hi, a.lo_open, False, a.zero, None,
+                    a.unbounded if hi == INF else None, a.tags & {"error"} | {"ratio"})
+    if b.lo > 0:  # a divisor bounded away from 0 scales the range
+        quotients = [x / y for x in (a.lo, a.hi) for y in (b.lo, b.hi)
+                     if not (math.isinf(x) and math.isinf(y))]
+        if b.hi == INF:
+            quotients.append(0.0)
+        lo, hi = min(quotients), max(quotients)
+        return Fact(lo, hi, zero=a.zero, negative=a.negative if lo < 0 else None,
+                    unbounded=(a.unbounded or a.negative) if hi == INF else None)
+    if b.positive:
+        return Fact(zero=a.zero, negative=a.negative, unbounded=a.unbounded or a.negative)
+    return Fact(zero=a.zero, negative=a.negative or b.negative)
+
+
+def power(a: Fact, exponent: float | None, node: object) -> Fact:
+    if exponent is None:
+        return UNKNOWN
+    if a.const is not None:
+        try:
+            return constant(f32(a.const**exponent))
+        except (OverflowError, ValueError, ZeroDivisionError):
+            return UNKNOWN
+    even = float(exponent).is_integer() and int(exponent) % 2 == 0
+    if even or a.nonneg:
+        if exponent > 0:
+            tags = a.tags & {"error", "gradient"} | (
+                {"error"} if "difference" in a.tags else set())
+            return Fact(0.0 if a.lo <= 0 or even else a.lo**exponent, INF, a.positive, False,
+                        a.zero, None, a.unbounded or a.negative, frozenset(tags))
+        return Fact(0.0, INF, True, unbounded=Reason(node, "has no upper bound"))
+    return Fact(zero=a.zero, negative=a.negative)
+
+
+def join(a: Fact, b: Fact) -> Fact:
+    """The fact of a value that is either `a` or `b`."""
+    return Fact(
+        min(a.lo, b.lo),
+        max(a.hi, b.hi),
+        a.lo_open and b.lo_open if a.lo == b.lo else (a.lo_open if a.lo < b.lo else b.lo_open),
+        a.hi_open and b.hi_open,
+        a.zero or b.zero,
+        a.negative or b.negative,
+        a.unbounded or b.unbounded,
+        a.tags & b.tags,
+        a.const if a.const == b.const else None,
+    )
+
+
+def maximum(a: Fact, b: Fact) -> Fact:
+    lo = max(a.lo, b.lo)
+    lo_open = a.lo_open if a.lo > b.lo else b.lo_open if b.lo > a.lo else a.lo_open or b.lo_open
+    hi = max(a.hi, b.hi)
+    result = Fact(lo, hi, lo_open, False,
+                  None if lo > 0 or (lo == 0 and lo_open) else (a.zero or b.zero),
+                  (a.negative and b.negative) if lo < 0 else None,
+                  (a.unbounded or b.unbounded) if hi == INF else None)
+    return result
+
+
+def minimum(a: Fact, b: Fact) -> Fact:
+    hi = min(a.hi, b.hi)
+    lo = min(a.lo, b.lo)
+    return Fact(lo, hi, a.lo_open and b.lo_open, False,
+                (a.zero or b.zero) if lo <= 0 <= hi else None,
+                (a.negative or b.negative) if lo < 0 else None,
+                (a.unbounded and b.unbounded) if hi == INF else None)
+
+
+def clip(a: Fact, low: Fact | None, high: Fact | None) -> Fact:
+    result = a
+    if low is not None and low.const is not None:
+        result = maximum(result, low)
+    if high is not None and high.const is not None:
+        result = minimum(result, high)
+    return result
+
+
+def _reduced_zero(a: Fact, node: object) -> Reason | None:
+    """A reduction of values that can all be 0: say why in the terms of what it reduces."""
+    if a.zero is None:
+        return None
+    if a.tags & {"difference", "error", "gradient", "underflow"}:
+        return a.zero
+    return Reason(node, "is 0 when every element is 0 (an empty mask or no positive labels)")
+
+
+# --- unary operations by kind: the transfer functions -------------------------------------
+
+def unary(kind: str, a: Fact, node: object) -> Fact:
+    """The fact of `kind(a)` for a unary operation of the table in `ops.py`."""
+    if kind in {"identity", "reshape", "cast", "normalize_identity"}:
+        return a
+    if kind in {"square"}:
+        return power(a, 2, node)
+    if kind == "abs":
+        if a.const is not None:
+            return constant(abs(a.const))
+        hi = max(abs(a.lo), abs(a.hi))
+        tags = (frozenset({"error"}) if "difference" in a.tags else frozenset()) | (
+            a.tags & {"gradient"})
+        return Fact(0.0 if a.lo <= 0 <= a.hi else min(abs(a.lo), abs(a.hi)), hi,
+                    a.positive or a.hi < 0, False, a.zero, None,
+                    (a.unbounded or a.negative) if hi == INF else None, tags)
+    if kind == "sum" and "holds_one" in a.tags:
+        return Fact(1.0, INF)  # a sum of values in [0, 1] of which one is 1
+    if kind in {"sum", "prod"}:
+        lo = 0.0 if a.lo >= 0 else -INF
+        return Fact(lo if not a.positive else a.lo, INF if a.hi > 0 else a.hi, a.positive,
+                    False, _reduced_zero(a, node), a.negative, a.unbounded,
+                    a.tags & {"error", "difference", "gradient", "underflow"})
+    if kind in {"mean", "max", "min"}:
+        return replace(a, const=None, zero=_reduced_zero(a, node),
+                       tags=a.tags & {"error", "difference", "probability", "softmax", "sigmoid"})
+    if kind == "std":
+        return Fact(0.0, INF, zero=Reason(node, "is 0 when all values are equal"))
+    if kind in {"norm", "torch_norm"}:
+        return Fact(0.0, INF, zero=a.zero, unbounded=a.unbounded or a.negative,
+                    tags=a.tags & {"error"} | ({"error"} if "difference" in a.tags else set()))
+    if kind == "sqrt":
+        return Fact(0.0 if a.lo <= 0 else math.sqrt(a.lo), INF if a.hi == INF else
+                    math.sqrt(max(a.hi, 0.0)), a.positive, False, a.zero, None, a.unbounded,
+                    a.tags & {"error"})
+    if kind == "rsqrt":
+        return Fact(0.0, INF, True)
+    if kind == "exp":
+        if a.const is not None:
+            try:
+                return constant(math.exp(a.const))
+            except OverflowError:
+                return constant(INF)
+        underflow = a.lo < FLOAT32_MIN_EXP
+        hi = math.exp(a.hi) if a.hi <= FLOAT32_MAX_EXP else INF
+        # exp(x - max(x)): every element <= 1 and the largest is exactly 1.
+        tags = frozenset({"exp", "holds_one"} if "max_shifted" in a.tags else {"exp"})
+        if underflow:
+            tags = tags | {"underflow"}
+        return Fact(0.0, hi, not underflow, False,
+                    Reason(node, "underflows to exactly 0 in float32") if underflow else None,
+                    None, (a.unbounded or Reason(node, "has no upper bound"))
+                    if hi == INF else None, tags)
+    if kind in {"sigmoid", "softmax"}:
+        return Fact(0.0, 1.0, False, False,
+                    Reason(node, f"is a {kind} output, which underflows to exactly 0"), None,
+                    None, frozenset({kind, "probability"}))
+    if kind in {"log_softmax", "log_sigmoid"}:
+        return Fact(-INF, 0.0, False, False, None, Reason(node, "is a log-probability"), None)
+    if kind == "softplus":
+        return Fact(0.0, INF, False, False, Reason(node, "underflows to exactly 0"), None,
+                    a.unbounded)
+    if kind == "relu":
+        return Fact(0.0, max(a.hi, 0.0), False, False,
+                    Reason(node, "is 0 for every negative input"), None, a.unbounded)
+    if kind in {"gradients", "tape_gradient"}:
+        return Fact(zero=Reason(node, "is a gradient, exactly 0 wherever the loss is flat"),
+                    negative=Reason(node, "is a gradient and can be negative"),
+                    tags=frozenset({"gradient"}))
+    if kind in {"linear", "inner"}:
+        return Fact(negative=Reason(node, "is a linear output (no activation) and can be "
+                                          "negative"),
+                    unbounded=Reason(node, "is a linear output with no upper bound"))
+    if kind == "cosine":
+        return Fact(-1.0, 1.0, False, False, Reason(node, "is a cosine and can be 0"),
+                    Reason(node, "is a cosine and can be negative"), tags=frozenset({"cosine"}))
+    if kind in {"tanh", "sin", "cos"}:
+        return Fact(-1.0, 1.0, False, False, Reason(node, f"is a {kind} output and can be 0"),
+                    Reason(node, f"is a {kind} output and can be negative"))
+    if kind == "cosh":
+        return Fact(1.0, INF, unbounded=a.unbounded or a.negative)
+    if kind in {"log", "logsumexp"}:
+        if a.const is not None and a.const > 0:
+            return constant(math.log(a.const))
+        if kind == "log" and a.lo >= 1:  # `log2(1 + rank)` with rank >= 1 is > 0
+            return Fact(math.log(a.lo), INF, a.lo > 1 or a.lo_open, False,
+                        None if a.lo > 1 or a.lo_open else Reason(node, "is 0 where its operand "
+                                                                        "is 1"),
+                        None, a.unbounded)
+        return Fact(negative=Reason(node, "is a logarithm and can be negative"),
+                    zero=Reason(node, "is a logarithm and can be 0"),
+                    unbounded=a.unbounded)
+    if kind == "log1p":
+        return Fact(0.0 if a.nonneg else -INF, INF, zero=a.zero, unbounded=a.unbounded)
+    if kind in {"shape", "size"}:
+        return Fact(1.0, INF)
+    if kind == "arange":
+        return Fact(0.0, INF, zero=Reason(node, "starts at 0"))
+    if kind == "ones_like" or kind == "ones":
+        return constant(1.0)
+    if kind == "zeros_like" or kind == "zeros":
+        return Fact(0.0, 0.0, zero=Reason(node, "is all zeros"), const=0.0)
+    if kind == "epsilon":
+        return constant(1e-7)
+    if kind == "normalize":
+        return Fact(-1.0, 1.0, zero=a.zero, negative=a.negative,
+                    tags=frozenset({"normalized"}))
+    if kind in {"one_hot", "compare"}:
+        return Fact(0.0, 1.0, zero=Reason(node, "is 0 for most entries"))
+    if kind == "negative":
+        return negate(a, node)
+    return UNKNOWN
+
+
+def replace_const(a: Fact) -> Fact:
+    """The fact of a part of a value (`x[i]`): the same range, no longer a folded constant."""
+    return replace(a, const=None) if a.const is not None else a

@@ -1,0 +1,867 @@
+"""Gradient flow: does a value reach another one, and through a differentiable path?
+
+One small analysis that the gradient rules ask instead of each keeping a copy:
+
+- `GradientFlow.blocked()`: for every differentiated value of the module (the value a loss
+  function returns; in training-step code, the target of `.backward()` / `tape.gradient` /
+  `minimize` / `add_loss`), whether the prediction reaches it only through non-differentiable
+  operations (`argmax`, `round`, a comparison, a cast to an integer dtype, ...) or stopped ones
+  (`stop_gradient`, `detach()`, `.item()`, `torch.no_grad()`). Each blocked path is reported at
+  its *first* blocking node, counted from the prediction (LL203, LL205).
+- `GradientFlow.depends(expr, function, sources)`: whether an expression depends on some names
+  at all (LL202: is the upstream gradient used; LL204: is an `if` test a tensor).
+
+The analysis follows local assignments (with reaching definitions, so `pred = sigmoid(pred)`
+does not loop and a branch does not hide an earlier value), same-module helper calls (through a
+summary per helper parameter), `with torch.no_grad()` blocks, and the operation table.
+Every path counts: one differentiable path from the prediction keeps the value live, so a
+straight-through estimator written with `x + stop_gradient(round(x) - x)` is quiet. The forward
+of a `tf.custom_gradient` function or of a `torch.autograd.Function` is not analysed: there the
+custom gradient replaces the forward's own.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from ..knowledge import ops
+from ..knowledge.names import is_label_name, is_loss_name, name_tokens
+from .index import Function, ModuleIndex
+from .losscode import LossScope, class_kind, inputs_of
+from .tree import assigned_names, children, dotted, keyword, positional, string, walk, walk_own
+
+# The names `custom_gradient` is called by in the frameworks' tables.
+_CUSTOM_GRADIENT = ops.names_of({"custom_gradient"})
+
+# Operation kinds whose output carries no gradient to their input.
+NON_DIFFERENTIABLE = {"argmax", "argmin", "round", "floor", "ceil", "sign", "compare"}
+STOPPING = {"stop_gradient", "item"}
+# Operation kinds whose output does not depend on the values of their input at all.
+NO_PATH = {"shape", "size", "arange", "ones_like", "zeros_like", "ones", "zeros", "epsilon", "meta",
+           "shape_assert"}
+# Attributes that are metadata of a tensor, not values computed from it.
+META_ATTRIBUTES = {"shape", "dtype", "ndim", "device", "name", "is_cuda", "requires_grad",
+                   "grad_fn", "layout"}
+# Python builtins: those that return metadata, and those that pass values through.
+BUILTIN_META = {"len", "isinstance", "hasattr", "getattr", "callable", "type", "id", "print",
+                "range", "str", "repr", "issubclass", "super"}
+BUILTIN_PASS = {"float", "int", "abs", "sum", "min", "max", "list", "tuple", "zip", "map",
+                "enumerate", "reversed", "sorted", "dict", "iter", "next", "bool", "round"}
+TRAINING_KINDS = {"backward", "tape_gradient", "minimize", "add_loss"}
+@dataclass(frozen=True)
+class Flow:
+    """How a value depends on the sources: `live` (through some differentiable path), blocked
+    (only through the `blockers`, the first blocking node of each path), or not at all."""
+
+    live: bool = False
+    blockers: tuple[cst.CSTNode, ...] = ()
+
+    @property
+    def reaches(self) -> bool:
+        return self.live or bool(self.blockers)
+
+    @property
+    def blocked(self) -> bool:
+        return not self.live and bool(self.blockers)
+
+
+NONE = Flow()
+LIVE = Flow(True)
+
+
+def join(flows: Iterable[Flow]) -> Flow:
+    blockers: list[cst.CSTNode] = []
+    for flow in flows:
+        if flow.live:
+            return LIVE
+        for node in flow.blockers:
+            if all(node is not b for b in blockers):
+                blockers.append(node)
+    return Flow(False, tuple(blockers)) if blockers else NONE
+
+
+@dataclass
+class Blocked:
+    """A blocking node on every path from the prediction to a differentiated value."""
+
+    node: cst.CSTNode
+    kind: str  # "non-differentiable" or "stopped"
+    what: str  # "argmax", "stop_gradient", "torch.no_grad()", "comparison", ...
+    owner: cst.FunctionDef  # the function that holds the node
+    root: Function  # the function whose differentiated value it blocks
+    target: str  # "the returned loss", "the target of `.backward()`", ...
+    sources: tuple[str, ...]  # the prediction parameters ("" when a model output)
+
+
+@dataclass
+class _Def:
+    name: str
+    ordinal: int
+    chain: tuple[int, ...]
+    value: cst.BaseExpression | None
+    kind: str  # "assign", "aug", "for", "with", "function"
+    direct: bool = True  # the name is the whole target (not unpacked from a tuple)
+    position: int | None = None  # where an unpacked name sits in a flat tuple target
+
+
+@dataclass
+class Body:
+    """One function's own statements, numbered in source order, with what each defines."""
+
+    function: Function
+    chain: dict[int, tuple[int, ...]] = field(default_factory=dict)  # ordinal -> branches
+    nograd: dict[int, cst.With] = field(default_factory=dict)  # ordinal -> `with no_grad()`
+    defs: dict[str, list[_Def]] = field(default_factory=dict)
+    returns: list[tuple[cst.Return, int]] = field(default_factory=list)
+    calls: list[tuple[cst.Call, int]] = field(default_factory=list)
+    tests: list[tuple[cst.CSTNode, cst.BaseExpression, int]] = field(default_factory=list)
+    at: dict[int, int] = field(default_factory=dict)  # id of a Name or Call read -> ordinal
+    count: int = 0
+
+    def ordinal_of(self, node: cst.CSTNode) -> int:
+        """The statement an expression of this body is evaluated at (after the last statement
+        when it is not found: every definition reaches it)."""
+        for sub in walk_own(node):
+            found = self.at.get(id(sub))
+            if found is not None:
+                return found
+        return self.count + 1
+
+
+class _Scanner:
+    def __init__(self, index: ModuleIndex, body: Body) -> None:
+        self.index = index
+        self.body = body
+
+    def run(self) -> None:
+        node = self.body.function.node.body
+        if isinstance(node, cst.IndentedBlock):
+            self.block(node.body, (), None)
+        elif isinstance(node, cst.SimpleStatementSuite):
+            for small in node.body:
+                self.small(small, (), None)
+
+    def next(self, chain: tuple[int, ...], nograd: cst.With | None) -> int:
+        self.body.count += 1
+        ordinal = self.body.count
+        self.body.chain[ordinal] = chain
+        if nograd is not None:
+            self.body.nograd[ordinal] = nograd
+        return ordinal
+
+    def define(self, target: cst.BaseExpression, ordinal: int, value: cst.BaseExpression | None,
+               kind: str) -> None:
+        chain = self.body.chain[ordinal]
+        direct = isinstance(target, cst.Name)
+        positions: dict[str, int] = {}
+        if isinstance(target, (cst.Tuple, cst.List)) and all(
+                isinstance(e, cst.Element) for e in target.elements):
+            for position, element in enumerate(target.elements):
+                if isinstance(element.value, cst.Name):
+                    positions[element.value.value] = position
+        for name in assigned_names(target):
+            self.body.defs.setdefault(name, []).append(
+                _Def(name, ordinal, chain, value, kind, direct, positions.get(name)))
+
+    def expressions(self, node: cst.CSTNode | None, ordinal: int) -> None:
+        if node is None:
+            return
+        at = self.body.at
+        for sub in walk_own(node):
+            if isinstance(sub, cst.Call):
+                self.body.calls.append((sub, ordinal))
+                at[id(sub)] = ordinal
+            elif isinstance(sub, cst.Name):
+                at[id(sub)] = ordinal
+            elif isinstance(sub, cst.IfExp):
+                self.body.tests.append((sub, sub.test, ordinal))
+
+    def block(self, statements: Iterable[cst.CSTNode], chain: tuple[int, ...],
+              nograd: cst.With | None) -> None:
+        for statement in statements:
+            self.statement(statement, chain, nograd)
+
+    def suite(self, node: cst.CSTNode, chain: tuple[int, ...], nograd: cst.With | None) -> None:
+        if isinstance(node, cst.IndentedBlock):
+            self.block(node.body, chain, nograd)
+        elif isinstance(node, cst.SimpleStatementSuite):
+            for small in node.body:
+                self.small(small, chain, nograd)
+        elif isinstance(node, (cst.If, cst.BaseCompoundStatement)):
+            self.statement(node, chain, nograd)
+        else:
+            for child in children(node):
+                if isinstance(child, (cst.BaseSuite, cst.If, cst.Else, cst.ExceptHandler,
+                                      cst.Finally, cst.ExceptStarHandler)):
+                    self.suite(child, chain, nograd)
+
+    def statement(self, node: cst.CSTNode, chain: tuple[int, ...],
+                  nograd: cst.With | None) -> None:
+        if isinstance(node, cst.SimpleStatementLine):
+            for small in node.body:
+                self.small(small, chain, nograd)
+            return
+        ordinal = self.next(chain, nograd)
+        if isinstance(node, cst.FunctionDef):
+            self.body.defs.setdefault(node.name.value, []).append(
+                _Def(node.name.value, ordinal, chain, None, "function"))
+            return
+        if isinstance(node, cst.ClassDef):
+            return
+        if isinstance(node, cst.With):
+            inner = nograd
+            for item in node.items:
+                self.expressions(item.item, ordinal)
+                if isinstance(item.item, cst.Call) and self.index.op_of(item.item) is not None \
+                        and self.index.op_of(item.item).kind == "no_grad":
+                    inner = node
+                if item.asname is not None:
+                    self.define(item.asname.name, ordinal, item.item, "with")  # type: ignore[arg-type]
+            self.suite(node.body, chain, inner)
+            return
+        if isinstance(node, cst.For):
+            self.expressions(node.iter, ordinal)
+            self.define(node.target, ordinal, node.iter, "for")
+        elif isinstance(node, (cst.If, cst.While)):
+            self.expressions(node.test, ordinal)
+            if isinstance(node, cst.If):
+                self.body.tests.append((node, node.test, ordinal))
+        inner_chain = (*chain, id(node))
+        for child in children(node):
+            if isinstance(child, (cst.BaseSuite, cst.If, cst.Else, cst.ExceptHandler,
+                                  cst.Finally, cst.ExceptStarHandler)):
+                self.suite(child, inner_chain, nograd)
+
+    def small(self, node: cst.CSTNode, chain: tuple[int, ...], nograd: cst.With | None) -> None:
+        ordinal = self.next(chain, nograd)
+        if isinstance(node, cst.Assign):
+            self.expressions(node.value, ordinal)
+            for target in node.targets:
+                item = target.target
+                if isinstance(item, cst.Subscript):  # `xs[i] = v`, `g[m][0] = v`
+                    self.define(_subscripted(item), ordinal, node.value, "aug")
+                else:
+                    self.define(item, ordinal, node.value, "assign")
+        elif isinstance(node, cst.AnnAssign):
+            self.expressions(node.value, ordinal)
+            if node.value is not None:
+                self.define(node.target, ordinal, node.value, "assign")
+        elif isinstance(node, cst.AugAssign):
+            self.expressions(node.value, ordinal)
+            self.define(_subscripted(node.target), ordinal, node.value, "aug")
+        elif isinstance(node, cst.Return):
+            self.expressions(node.value, ordinal)
+            self.body.returns.append((node, ordinal))
+        else:
+            self.expressions(node, ordinal)
+            if isinstance(node, cst.Expr):
+                self.mutation(node.value, ordinal)
+
+    def mutation(self, call: cst.BaseExpression, ordinal: int) -> None:
+        """A call that changes a value in place: from here on the value also holds what the
+        call puts in it. `xs.append(v)` and the like put their last argument; an in-place
+        tensor method (`g.mul_(dy)`, `g.masked_fill_(m, 0)`) mixes its arguments into its
+        receiver; `torch.mul(dy, 2, out=g)` writes its result into `out`."""
+        if type(call) is not cst.Call or not call.args:
+            return
+        func = call.func
+        out = keyword(call, "out")
+        if type(out) is cst.Name:
+            self.define(out, ordinal, call, "aug")
+        if type(func) is not cst.Attribute or type(func.value) is not cst.Name:
+            return
+        method = func.attr.value
+        if method in _MUTATORS:
+            self.define(func.value, ordinal, call.args[-1].value, "aug")
+        elif method.endswith("_") and not method.startswith("_"):
+            self.define(func.value, ordinal, call, "aug")
+
+
+def _subscripted(target: cst.BaseExpression) -> cst.BaseExpression:
+    """The value a subscript target writes into (`g` for `g[m][0]`); other targets as they
+    are."""
+    while isinstance(target, cst.Subscript):
+        target = target.value
+    return target
+
+
+# Methods that put a value into the container they are called on.
+_MUTATORS = frozenset({"append", "extend", "insert", "add", "update", "appendleft",
+                       "extendleft", "setdefault"})
+
+
+def _dominates(definition: tuple[int, ...], use: tuple[int, ...]) -> bool:
+    return use[: len(definition)] == definition
+
+
+class _Eval:
+    """Flows of one function's expressions with respect to a set of source names."""
+
+    def __init__(self, flow: GradientFlow, function: Function, sources: frozenset[str],
+                 models_live: bool) -> None:
+        self.flow = weakref.proxy(flow)  # the flow owns its evaluators: no cycle
+        self.index = flow.index
+        self.function = function
+        self.body = flow.body(function)
+        self.sources = sources
+        self.models_live = models_live  # a call of an unknown callable (a model) is a source
+        self.params = {p.name.value for p in function.params}
+        star = function.node.params.star_arg
+        if isinstance(star, cst.Param):
+            self.params.add(star.name.value)
+        self.memo: dict[object, Flow] = {}
+        self.active: set[object] = set()
+
+    # --- entry points -----------------------------------------------------------------------
+    def statement(self, expr: cst.BaseExpression, ordinal: int) -> Flow:
+        """The flow of an expression evaluated at a statement, `no_grad` blocks applied."""
+        result = self.value(expr, ordinal)
+        nograd = self.body.nograd.get(ordinal)
+        if nograd is not None and result.live:
+            self.flow.note(nograd, "stopped", "torch.no_grad()", self.function)
+            return Flow(False, (nograd,))
+        return result
+
+    def returned(self, position: int | None = None) -> Flow:
+        flows = []
+        for ret, ordinal in self.body.returns:
+            value = ret.value
+            if value is None:
+                continue
+            if position is not None and isinstance(value, (cst.Tuple, cst.List)) and all(
+                    isinstance(e, cst.Element) for e in value.elements) and \
+                    position < len(value.elements):
+                value = value.elements[position].value
+            flows.append(self.statement(value, ordinal))
+        return join(flows)
+
+    # --- evaluation -------------------------------------------------------------------------
+    def value(self, node: cst.CSTNode, at: int) -> Flow:
+        return self._memoized(id(node), lambda: self._value(node, at))
+
+    def _memoized(self, key: object, compute: Callable[[], Flow]) -> Flow:
+        """`compute()` once per key; NONE for a key already being computed (a cycle)."""
+        found = self.memo.get(key)
+        if found is not None:
+            return found
+        if key in self.active:
+            return NONE
+        self.active.add(key)
+        try:
+            result = compute()
+        finally:
+            self.active.discard(key)
+        self.memo[key] = result
+        return result
+
+    def _value(self, node: cst.CSTNode, at: int) -> Flow:
+        if isinstance(node, cst.Name):
+            if node.value in ("None", "True", "False"):
+                return NONE
+            return self.name(node.value, at)
+        if isinstance(node, (cst.BaseNumber, cst.BaseString)):
+            return NONE
+        if isinstance(node, cst.Attribute):
+            if node.attr.value in META_ATTRIBUTES:
+                return NONE
+            return self.value(node.value, at)
+        if isinstance(node, cst.Subscript):
+            return self.value(node.value, at)
+        if isinstance(node, cst.Comparison):
+            if all(isinstance(c.operator, (cst.Is, cst.IsNot, cst.In, cst.NotIn))
+                   for c in node.comparisons):
+                return NONE
+            inner = join([self.value(node.left, at),
+                          *(self.value(c.comparator, at) for c in node.comparisons)])
+            return self.block(inner, node, "non-differentiable", "comparison")
+        if isinstance(node, cst.IfExp):
+            return join([self.value(node.body, at), self.value(node.orelse, at)])
+        if isinstance(node, cst.Call):
+            return self.call(node, at)
+        if isinstance(node, cst.Lambda):
+            return self.value(node.body, at)  # `tf.cond(c, lambda: a, lambda: b)`
+        if isinstance(node, cst.FunctionDef):
+            return NONE
+        return join(self.value(child, at) for child in children(node))
+
+    def block(self, inner: Flow, node: cst.CSTNode, kind: str, what: str) -> Flow:
+        if not inner.live:
+            return inner
+        self.flow.note(node, kind, what, self.function)
+        return Flow(False, (node,))
+
+    def name(self, name: str, at: int) -> Flow:
+        return self._memoized((name, at), lambda: self._name(name, at))
+
+    def _name(self, name: str, at: int) -> Flow:
+        chain = self.body.chain.get(at, ())
+        defs = [d for d in self.body.defs.get(name, ()) if d.ordinal < at]
+        start, dominated = 0, False
+        for position in range(len(defs) - 1, -1, -1):
+            if _dominates(defs[position].chain, chain):
+                start, dominated = position, True
+                break
+        flows = [self.definition(d) for d in defs[start:]]
+        if not dominated:
+            flows.append(LIVE if name in self.sources and name in self.params else NONE)
+        return join(flows)
+
+    def definition(self, d: _Def) -> Flow:
+        if d.value is None or d.kind == "function":
+            return NONE
+        if d.kind == "aug":
+            result = join([self.name(d.name, d.ordinal), self.value(d.value, d.ordinal)])
+        elif d.position is not None and d.kind == "assign":
+            result = self.element(d.value, d.position, d.ordinal)
+        else:
+            result = self.value(d.value, d.ordinal)
+        nograd = self.body.nograd.get(d.ordinal)
+        if nograd is not None and result.live:
+            self.flow.note(nograd, "stopped", "torch.no_grad()", self.function)
+            return Flow(False, (nograd,))
+        return result
+
+    def element(self, value: cst.BaseExpression, position: int, at: int) -> Flow:
+        """The flow of element `position` of a value unpacked into a tuple of names."""
+        if isinstance(value, (cst.Tuple, cst.List)) and all(
+                isinstance(e, cst.Element) for e in value.elements) and \
+                position < len(value.elements):
+            return self.value(value.elements[position].value, at)
+        if isinstance(value, cst.Call) and self.index.op_of(value) is None:
+            callee = self.flow.module_function(self.function, value)
+            if callee is not None and not self.flow.is_custom_gradient(callee):
+                return self.apply(callee, value, at, position)
+        return self.value(value, at)
+
+    def call(self, node: cst.Call, at: int) -> Flow:
+        op = self.index.op_of(node)
+        if op is not None:
+            kind = op.kind
+            if kind in NO_PATH:
+                return NONE
+            operands = [a.value for a in node.args]
+            if op.framework == "tensor" and isinstance(node.func, cst.Attribute):
+                operands.insert(0, node.func.value)
+            inner = join(self.value(o, at) for o in operands)
+            if kind in NON_DIFFERENTIABLE:
+                return self.block(inner, node, "non-differentiable", kind)
+            if kind in STOPPING:
+                return self.block(inner, node, "stopped",
+                                  "item()" if kind == "item" else _callee_text(node))
+            if kind in ("cast", "int_cast") or (op.framework == "tensor" and op.name == "to"):
+                if kind == "int_cast" or _integer_cast(node, op):
+                    return self.block(inner, node, "non-differentiable", "cast")
+            return inner
+        func = node.func
+        args = [a.value for a in node.args]
+        callee = self.flow.module_function(self.function, node)
+        if callee is not None:
+            if self.flow.is_custom_gradient(callee):
+                return join(self.value(a, at) for a in args)
+            return self.apply(callee, node, at)
+        if isinstance(func, cst.Name) and func.value in BUILTIN_META and \
+                func.value not in self.body.defs:
+            return NONE
+        if isinstance(func, cst.Name) and func.value in BUILTIN_PASS and \
+                func.value not in self.body.defs:
+            return join(self.value(a, at) for a in args)
+        if self.flow.framework_callable(self.function, func):
+            return join(self.value(a, at) for a in args)
+        if isinstance(func, cst.Attribute):
+            receiver = self.value(func.value, at)
+            if receiver.reaches:  # a method of a tensor
+                return join([receiver, *(self.value(a, at) for a in args)])
+        if at in self.body.nograd:
+            return NONE  # a model evaluated under `no_grad`: there is no graph to stop
+        if self.models_live:
+            return LIVE  # a model, a layer or a callable we cannot see: it may hold weights
+        return join(self.value(a, at) for a in args)
+
+    def apply(self, callee: Function, node: cst.Call, at: int,
+              position: int | None = None) -> Flow:
+        """A call of a module function: the callee's summary per parameter, composed (for
+        element `position` of the tuple it returns, when given)."""
+        params = [p.name.value for p in callee.positional_params]
+        if callee.cls is not None and params and params[0] in ("self", "cls"):
+            params = params[1:]
+        flows = [self.flow.summary(callee, None, self.models_live, position)]
+        index = 0
+        for arg in node.args:
+            arg_flow = self.value(arg.value, at)
+            if not arg_flow.reaches:
+                if arg.keyword is None and not arg.star:
+                    index += 1
+                continue
+            if arg.star:
+                flows.append(arg_flow)
+                continue
+            if arg.keyword is not None:
+                param = arg.keyword.value
+            else:
+                param = params[index] if index < len(params) else None
+                index += 1
+            if param is None:
+                flows.append(arg_flow)
+                continue
+            summary = self.flow.summary(callee, param, self.models_live, position)
+            if not summary.reaches:
+                continue
+            flows.append(summary if arg_flow.live else Flow(False, arg_flow.blockers))
+        return join(flows)
+
+
+def _callee_text(node: cst.Call) -> str:
+    name = dotted(node.func) or ""
+    return name.rpartition(".")[2] + "()" if name else "stop_gradient"
+
+
+def _integer_cast(node: cst.Call, op: ops.Op) -> bool:
+    dtype = keyword(node, "dtype")
+    if dtype is None:
+        dtype = positional(node, 0 if op.framework == "tensor" else 1)
+    if dtype is None:
+        return False
+    text = string(dtype)
+    if text is None:
+        text = dotted(dtype)
+    if text is None:
+        return False
+    return text.rpartition(".")[2] in ops.INTEGER_DTYPES
+
+
+class GradientFlow:
+    """The gradient-flow questions of one module, answered lazily and cached."""
+
+    def __init__(self, index: ModuleIndex, scope: LossScope, loss_names: tuple[str, ...] = (),
+                 all_code: bool = False) -> None:
+        self.index = index
+        self.scope = scope
+        self.loss_names = loss_names
+        self.all_code = all_code
+        self._bodies: dict[int, Body] = {}
+        self._evals: dict[tuple[int, frozenset[str], bool], _Eval] = {}
+        self._summaries: dict[tuple[int, str | None, bool, int | None], Flow] = {}
+        self._summary_active: set[tuple[int, str | None, bool, int | None]] = set()
+        self._notes: dict[int, tuple[str, str, Function]] = {}
+        self._blocked: dict[int, list[Blocked]] | None = None
+        self._custom: set[int] | None = None
+        self._loss_functions: set[int] | None = None
+
+    # --- building blocks --------------------------------------------------------------------
+    def body(self, function: Function) -> Body:
+        key = id(function.node)
+        body = self._bodies.get(key)
+        if body is None:
+            body = Body(function)
+            _Scanner(self.index, body).run()
+            self._bodies[key] = body
+        return body
+
+    def evaluator(self, function: Function, sources: Iterable[str],
+                  models_live: bool = False) -> _Eval:
+        frozen = frozenset(sources)
+        key = (id(function.node), frozen, models_live)
+        found = self._evals.get(key)
+        if found is None:
+            found = _Eval(self, function, frozen, models_live)
+            self._evals[key] = found
+        return found
+
+    def note(self, node: cst.CSTNode, kind: str, what: str, function: Function) -> None:
+        self._notes.setdefault(id(node), (kind, what, function))
+
+    def summary(self, callee: Function, param: str | None, models_live: bool,
+                position: int | None = None) -> Flow:
+        """How a helper's returned value (or element `position` of it) depends on `param`."""
+        key = (id(callee.node), param, models_live, position)
+        found = self._summaries.get(key)
+        if found is not None:
+            return found
+        if key in self._summary_active:
+            return NONE
+        self._summary_active.add(key)
+        try:
+            sources = () if param is None else (param,)
+            result = self.evaluator(callee, sources, models_live).returned(position)
+        finally:
+            self._summary_active.discard(key)
+        self._summaries[key] = result
+        return result
+
+    def module_function(self, caller: Function, call: cst.Call) -> Function | None:
+        """The function of this module a call invokes (a nested, module-level or `self.` one)."""
+        func = call.func
+        if isinstance(func, cst.Name):
+            scope_fn: Function | None = caller
+            while scope_fn is not None:
+                if func.value in scope_fn.nested:
+                    return scope_fn.nested[func.value]
+                scope_fn = scope_fn.parent
+            for candidate in self.index.by_name.get(func.value, ()):
+                if candidate.cls is None and candidate.parent is None:
+                    return candidate
+            return None
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and \
+                func.value.value == "self":
+            owner = caller
+            while owner is not None and owner.cls is None:
+                owner = owner.parent
+            if owner is not None and owner.cls is not None:
+                return owner.cls.methods.get(func.attr.value)
+        return None
+
+    def framework_callable(self, function: Function, func: cst.BaseExpression) -> bool:
+        """A framework function (`tf.keras.losses.mse`) or a framework loss object
+        (`mse = tf.keras.losses.MeanSquaredError()`): no weights of its own."""
+        qualified = self.index.resolve(func)
+        if qualified is not None:
+            return qualified.split(".")[0] in ops.FRAMEWORK_ROOTS and (
+                qualified.rpartition(".")[2][:1].islower() or
+                ops.framework_loss(qualified) is not None)
+        constructor: cst.CSTNode | None = None
+        if isinstance(func, cst.Call):
+            constructor = func
+        elif isinstance(func, cst.Name):
+            defs = self.body(function).defs.get(func.value)
+            if defs:
+                constructor = defs[-1].value
+            else:
+                constructor = self.index.constants.get(func.value)
+        elif isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and \
+                func.value.value == "self" and function.cls is not None:
+            constructor = function.cls.init_values.get(func.attr.value)
+        if isinstance(constructor, cst.Call):
+            qualified = self.index.resolve(constructor.func)
+            return qualified is not None and ops.framework_loss(qualified) is not None
+        return False
+
+    # --- custom gradients -------------------------------------------------------------------
+    def custom_gradient_functions(self) -> set[int]:
+        """ids of functions decorated with, or passed to, `tf.custom_gradient`."""
+        if self._custom is None:
+            found = {id(f.node) for f in self.index.functions
+                     if any(d.endswith("custom_gradient") for d in f.decorators)}
+            if self.index.calls_any(_CUSTOM_GRADIENT):
+                for node in walk(self.index.module):
+                    if type(node) is not cst.Call:
+                        continue
+                    op = self.index.op_of(node)
+                    if op is None or op.kind != "custom_gradient":
+                        continue
+                    target = positional(node, 0)
+                    if isinstance(target, cst.Name):
+                        for candidate in self.index.by_name.get(target.value, ()):
+                            found.add(id(candidate.node))
+            self._custom = found
+        return self._custom
+
+    def is_custom_gradient(self, function: Function) -> bool:
+        return id(function.node) in self.custom_gradient_functions()
+
+    def autograd_method(self, function: Function) -> bool:
+        return function.cls is not None and \
+            class_kind(self.index, function.cls.name) == "autograd"
+
+    def straight_through(self, function: Function) -> bool:
+        """Inside the forward of a custom gradient: its own gradient does not matter."""
+        current: Function | None = function
+        while current is not None:
+            if self.is_custom_gradient(current) or self.autograd_method(current):
+                return True
+            current = current.parent
+        return False
+
+    def without_gradient(self, function: Function) -> bool:
+        """Declared to run without a graph: decorated with `@torch.no_grad()` (DETR's
+        `loss_cardinality` logs an argmax-based error that is never differentiated)."""
+        for decorator in function.decorators:
+            op = ops.lookup(decorator) if decorator else None
+            if op is not None and op.kind == "no_grad":
+                return True
+        return False
+
+    def routes_gradients_by_hand(self, function: Function) -> bool:
+        """The function, or the class that holds it, registers a gradient hook
+        (`t.register_hook(...)`): gradients reach the model through the hook (the GradCache
+        pattern returns a detached leaf on purpose), not through the returned graph."""
+        owners = [function] if function.cls is None else list(function.cls.methods.values())
+        return any("register_hook" in owner.calls
+                   or any(method == "register_hook" for _, method in owner.instance_calls)
+                   for owner in owners)
+
+    def trains_own_state(self, function: Function,
+                         targets: list[tuple[cst.BaseExpression, int, str]],
+                         sources: tuple[str, ...]) -> bool:
+        """A method whose differentiated value still depends on the object's own state
+        (`self.log_alpha * stop_gradient(log_pi + target)`: SAC's temperature loss) through a
+        differentiable path: the stop is deliberate, the loss trains that state."""
+        params = [p.name.value for p in function.params]
+        if not params or params[0] != "self":
+            return False
+        evaluator = self.evaluator(function, (*sources, "self"), models_live=True)
+        return any(evaluator.statement(e, o).live for e, o, _ in targets)
+
+    # --- questions --------------------------------------------------------------------------
+    def depends(self, expr: cst.BaseExpression, function: Function, ordinal: int,
+                sources: Iterable[str]) -> bool:
+        """Whether `expr` (at statement `ordinal` of `function`) depends on the `sources`."""
+        return self.evaluator(function, sources).value(expr, ordinal).reaches
+
+    def carries_gradient(self, expr: cst.BaseExpression, function: Function | None,
+                         ordinal: int | None = None) -> bool:
+        """Whether `expr` (at statement `ordinal` of `function`; found from the tree when not
+        given) can carry a gradient: it depends, through a differentiable path, on a prediction
+        parameter (`predictions`) or on a model output (a call of a callable we cannot see).
+        A value built from labels, masks or weights alone (`tf.math.log(targets)`), or only
+        through `stop_gradient`/`argmax`, is never differentiated. Unsure answers are True:
+        module-level code, and a nested function reading its enclosing function's values."""
+        if function is None:
+            return True
+        body = self.body(function)
+        if ordinal is None:
+            ordinal = body.ordinal_of(expr)
+        if ordinal is not None and ordinal in body.nograd:
+            return False  # computed under `torch.no_grad()`: no graph is recorded
+        if self.evaluator(function, self.predictions(function), models_live=True).value(
+                expr, ordinal).live:
+            return True
+        if function.parent is None:
+            return False
+        params = {p.name.value for p in function.params}
+        return any(type(n) is cst.Name and n.value not in body.defs and n.value not in params
+                   and not is_label_name(n.value) and self._bound_outside(function, n.value)
+                   for n in walk(expr))
+
+    def _bound_outside(self, function: Function, name: str) -> bool:
+        """Whether an enclosing function binds `name` (a closure reads it)."""
+        outer = function.parent
+        while outer is not None:
+            if name in self.body(outer).defs or any(p.name.value == name for p in outer.params):
+                return True
+            outer = outer.parent
+        return False
+
+    def predictions(self, function: Function) -> tuple[str, ...]:
+        """The prediction parameters of loss code: tensor inputs that are not labels, masks
+        or weights."""
+        names = []
+        for name in sorted(inputs_of(function)):
+            if is_label_name(name) or is_loss_name(name):
+                continue  # labels, masks, weights; a `loss` parameter is a loss, not a prediction
+            names.append(name)
+        return tuple(names)
+
+    def returns_loss(self, function: Function) -> bool:
+        """A function whose return value is differentiated: a loss by its own name, one handed
+        to Keras, or the `call`/`forward` of a loss class (not a helper it calls)."""
+        if name_tokens(function.name)[:1] in (("is",), ("has",), ("should",), ("use",)):
+            return False  # a predicate about a loss (`is_categorical_crossentropy`)
+        if self.all_code or is_loss_name(function.name, self.loss_names):
+            return True
+        if function.cls is None and function.parent is None and \
+                function.name in self.index.loss_args:
+            return True
+        if function.cls is not None and function.name in ("call", "__call__", "forward"):
+            return class_kind(self.index, function.cls.name) == "loss"
+        return False
+
+    def loss_functions(self) -> set[int]:
+        """ids of the loss functions proper (`returns_loss`) and the module functions they call
+        or define, transitively: loss code without model `call`s and training steps."""
+        if self._loss_functions is None:
+            found: set[int] = set()
+            pending = [f for f in self.index.functions
+                       if self.scope.contains(f) and self.returns_loss(f)]
+            while pending:
+                function = pending.pop()
+                if id(function.node) in found:
+                    continue
+                found.add(id(function.node))
+                pending.extend(function.nested.values())
+                for name in function.calls:
+                    if function.cls is not None and name in function.cls.methods:
+                        pending.append(function.cls.methods[name])
+                    outer: Function | None = function
+                    while outer is not None:
+                        if name in outer.nested:
+                            pending.append(outer.nested[name])
+                        outer = outer.parent
+                    pending.extend(c for c in self.index.by_name.get(name, ())
+                                   if c.cls is None and c.parent is None)
+            self._loss_functions = found
+        return self._loss_functions
+
+    def definition(self, function: Function, name: str, at: int) -> cst.BaseExpression | None:
+        """The value last assigned to `name` before statement `at`, when that is a plain
+        assignment of the name alone."""
+        defs = [d for d in self.body(function).defs.get(name, ()) if d.ordinal < at]
+        if defs and defs[-1].kind == "assign" and defs[-1].direct:
+            return defs[-1].value
+        return None
+
+    def targets(self, function: Function) -> list[tuple[cst.BaseExpression, int, str]]:
+        """The differentiated values of a function: (expression, statement, description)."""
+        body = self.body(function)
+        found = []
+        for call, ordinal in body.calls:
+            op = self.index.op_of(call)
+            if op is None or op.kind not in TRAINING_KINDS:
+                continue
+            if op.kind == "backward":
+                if isinstance(call.func, cst.Attribute):
+                    found.append((call.func.value, ordinal, "the target of `.backward()`"))
+                continue
+            target = positional(call, 0) or keyword(call, "target") or keyword(call, "loss") \
+                or keyword(call, "losses")
+            if target is not None:
+                label = {"tape_gradient": "`tape.gradient`", "minimize": "`minimize`",
+                         "add_loss": "`add_loss`"}[op.kind]
+                found.append((target, ordinal, f"the target of {label}"))
+        if found:
+            return found
+        if self.returns_loss(function):
+            return [(r.value, o, f"the loss `{function.qualname}` returns")
+                    for r, o in body.returns if r.value is not None]
+        return []
+
+    def blocked(self) -> dict[int, list[Blocked]]:
+        """Blocking nodes on every path to a differentiated value, by id of the FunctionDef
+        that holds them."""
+        if self._blocked is not None:
+            return self._blocked
+        result: dict[int, list[Blocked]] = {}
+        seen: set[int] = set()
+        for function in self.index.functions:
+            if not self.scope.contains(function) or self.straight_through(function) or \
+                    self.without_gradient(function):
+                continue
+            targets = self.targets(function)
+            if not targets:
+                continue
+            sources = self.predictions(function)
+            training = not targets[0][2].startswith("the loss")
+            evaluator = self.evaluator(function, sources, models_live=training)
+            flows = [(evaluator.statement(e, o), label) for e, o, label in targets]
+            if any(flow.blocked for flow, _ in flows) and (
+                    self.routes_gradients_by_hand(function)
+                    or self.trains_own_state(function, targets, sources)):
+                continue
+            for flow, label in flows:
+                if not flow.blocked:
+                    continue
+                if label.startswith("the loss") and any(f.live for f, _ in flows):
+                    continue  # another return path is live
+                for node in flow.blockers:
+                    note = self._notes.get(id(node))
+                    if note is None or id(node) in seen:
+                        continue
+                    seen.add(id(node))
+                    kind, what, owner = note
+                    result.setdefault(id(owner.node), []).append(Blocked(
+                        node, kind, what, owner.node, function, label, sources))
+        self._blocked = result
+        return result

@@ -1,0 +1,463 @@
+"""One cheap pass over a module: its imports, functions, classes and the calls that matter.
+
+Everything later stages ask about the module as a whole (which names are imported from where,
+which function calls which, what is passed to `compile(loss=...)`) is collected here, once.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from ..knowledge import ops
+from .tree import CHILDREN, NO_CHILDREN, assigned_names, dotted, keyword, positional, string
+
+TAPE_METHODS = {"gradient", "backward", "minimize"}
+
+
+def _nothing() -> None:
+    return None
+
+
+@dataclass(eq=False)
+class Function:
+    """A function or method. The index owns its functions and classes; the pointers back up
+    (`cls`, `parent`) are weak, so that nothing here is a reference cycle and a module's tree
+    is freed as soon as its lint is done (cycles would keep it for the garbage collector)."""
+
+    node: cst.FunctionDef
+    name: str
+    qualname: str
+    cls_ref: Callable[[], Class | None] = field(default=_nothing, repr=False)
+    parent_ref: Callable[[], Function | None] = field(default=_nothing, repr=False)
+    calls: set[str] = field(default_factory=set)  # names of module functions it calls
+    # `(receiver, method)` of `rbm.energy(v)` and `self.rbm.energy(v)` ("self.rbm")
+    instance_calls: set[tuple[str, str]] = field(default_factory=set)
+    instances: dict[str, str] = field(default_factory=dict)  # `rbm = RBM(...)`: rbm -> RBM
+    nested: dict[str, Function] = field(default_factory=dict)
+    returned_names: set[str] = field(default_factory=set)
+    trains: bool = False  # calls tape.gradient / .backward() / minimize
+    decorators: list[str] = field(default_factory=list)  # resolved qualified names
+
+    @property
+    def cls(self) -> Class | None:
+        """The class this is a method of."""
+        return self.cls_ref()
+
+    @property
+    def parent(self) -> Function | None:
+        """The function this is nested in."""
+        return self.parent_ref()
+
+    @property
+    def params(self) -> list[cst.Param]:
+        p = self.node.params
+        return [*p.posonly_params, *p.params, *p.kwonly_params]
+
+    @property
+    def positional_params(self) -> list[cst.Param]:
+        p = self.node.params
+        return [*p.posonly_params, *p.params]
+
+
+@dataclass(eq=False)
+class Class:
+    node: cst.ClassDef
+    name: str
+    bases: list[str]  # resolved qualified names (or plain names of module classes)
+    methods: dict[str, Function] = field(default_factory=dict)
+    init_values: dict[str, cst.BaseExpression] = field(default_factory=dict)  # self.x = <expr>
+
+
+@dataclass(eq=False)
+class ModuleIndex:
+    module: cst.Module
+    imports: dict[str, str] = field(default_factory=dict)  # local name -> qualified name
+    functions: list[Function] = field(default_factory=list)
+    by_name: dict[str, list[Function]] = field(default_factory=dict)
+    classes: dict[str, Class] = field(default_factory=dict)
+    constants: dict[str, cst.BaseExpression] = field(default_factory=dict)
+    loss_args: set[str] = field(default_factory=set)  # names given as loss= / add_loss / ...
+    replica_fns: set[str] = field(default_factory=set)  # `f`, `self.f` in strategy.run(f)
+    compile_calls: list[cst.Call] = field(default_factory=list)
+    calls_by_name: dict[str, list[cst.Call]] = field(default_factory=dict)
+    tape_withs: set[int] = field(default_factory=set)  # ids of `with GradientTape()` nodes
+    module_assigns: list[tuple[list[str], cst.BaseExpression, cst.CSTNode]] = field(
+        default_factory=list)
+    minimize_targets: set[str] = field(default_factory=set)
+    # module-level names differentiated: `cost.backward()`, `tape.gradient(cost, ...)`
+    differentiated: set[str] = field(default_factory=set)
+    instances: dict[str, str] = field(default_factory=dict)  # module level `rbm = RBM(...)`
+    # module-level statements that train: `cost.backward()`, `train = opt.minimize(cost)`
+    training_statements: list[cst.CSTNode] = field(default_factory=list)
+    call_bindings: list[tuple[str, cst.Call]] = field(default_factory=list)  # `name = f(...)`
+    call_names: set[str] = field(default_factory=set)  # `f` of `f(...)` and `x.f(...)`
+    sample_weighted: bool = False
+    mixed_float16: bool = False
+    function_of: dict[int, Function] = field(default_factory=dict)  # id(FunctionDef) -> info
+    _resolved: dict[int, str | None] = field(default_factory=dict, repr=False)
+    _ops: dict[int, ops.Op | None] = field(default_factory=dict, repr=False)
+    # For the rule walk: the nodes of the classes `build` was asked to mark, in pre-order; for
+    # each, the number of marks once its subtree is done; for each top-level statement, the
+    # number of marks before it (and after the last, the total).
+    marks: list[cst.CSTNode] = field(default_factory=list, repr=False)
+    mark_ends: list[int] = field(default_factory=list, repr=False)
+    statement_marks: list[int] = field(default_factory=list, repr=False)
+
+    def calls_any(self, names: frozenset[str]) -> bool:
+        """Whether the module calls a function or class of one of these names, directly or
+        through an import alias (`from torch.nn.functional import cross_entropy as ce`)."""
+        if not self.call_names.isdisjoint(names):
+            return True
+        imports = self.imports
+        return any(imports[local].rpartition(".")[2] in names
+                   for local in self.call_names if local in imports)
+
+    # --- name resolution --------------------------------------------------------------------
+    def resolve(self, node: cst.CSTNode) -> str | None:
+        """The normalised qualified name of a dotted expression, through the imports."""
+        key = id(node)
+        if key in self._resolved:
+            return self._resolved[key]
+        result = self._resolve(node)
+        self._resolved[key] = result
+        return result
+
+    def _resolve(self, node: cst.CSTNode) -> str | None:
+        name = dotted(node)
+        if name is None:
+            return None
+        head, _, rest = name.partition(".")
+        base = self.imports.get(head)
+        if base is None:
+            return None
+        return ops.normalize(f"{base}.{rest}" if rest else base)
+
+    def op_of(self, call: cst.Call) -> ops.Op | None:
+        """The framework operation a call denotes, or None (asked by every rule: cached)."""
+        key = id(call)
+        if key in self._ops:
+            return self._ops[key]
+        result = self._op_of(call)
+        self._ops[key] = result
+        return result
+
+    def _op_of(self, call: cst.Call) -> ops.Op | None:
+        func = call.func
+        qualified = self.resolve(func)
+        if qualified is not None:
+            return ops.lookup(qualified)
+        if type(func) is cst.Attribute:
+            receiver = func.value
+            if type(receiver) is cst.Name and (
+                receiver.value in self.imports or receiver.value in ("self", "cls")
+            ):
+                return None
+            return ops.method(func.attr.value)
+        return None
+
+
+def build(module: cst.Module, marked: frozenset[type] = frozenset()) -> ModuleIndex:
+    """Index `module`, keeping the nodes of the `marked` classes for the rule walk."""
+    index = ModuleIndex(module)
+    _Indexer(index).run(marked)
+    return index
+
+
+_COLLECTED = frozenset({cst.Call, cst.Return, cst.With, cst.Assign, cst.AnnAssign,
+                        cst.Expr})  # `visit`s
+
+
+class _Indexer:
+    def __init__(self, index: ModuleIndex) -> None:
+        self.index = index
+
+    def run(self, marked: frozenset[type]) -> None:
+        """One pre-order pass; imports are recorded as they come (they precede their uses).
+
+        The stack holds nodes still to visit and, below the children of a function, a class
+        or a marked node, a tuple that closes its subtree and restores the function and class
+        enclosing it. Other nodes change nothing when their subtree is done."""
+        index = self.index
+        marks, mark_ends = index.marks, index.mark_ends
+        children_of, collected, leaf = CHILDREN, _COLLECTED, NO_CHILDREN
+        import_, import_from, function_def, class_def = (cst.Import, cst.ImportFrom,
+                                                         cst.FunctionDef, cst.ClassDef)
+        function: Function | None = None
+        cls: Class | None = None
+        stack: list = []
+        pop, push, extend, mark = stack.pop, stack.append, stack.extend, marks.append
+        for statement in index.module.body:
+            index.statement_marks.append(len(marks))
+            push(statement)
+            while stack:
+                node = pop()
+                kind = type(node)  # node classes are final: `is` for speed (no ABC check)
+                if kind is tuple:  # the subtree of a function, class or marked node is done
+                    slot, function, cls = node
+                    if slot >= 0:
+                        mark_ends[slot] = len(marks)
+                    continue
+                slot = -1
+                if kind in marked:
+                    slot = len(marks)
+                    mark(node)
+                    mark_ends.append(slot + 1)
+                children = children_of[kind]
+                if children is leaf:
+                    continue
+                if kind is import_ or kind is import_from:
+                    self.imports(node)
+                    continue  # nothing below an import is code
+                if kind in collected:
+                    self.visit(node, function, cls)
+                kids = children(node)
+                if not kids:
+                    continue
+                if kind is function_def:
+                    push((slot, function, cls))
+                    function, cls = self.function(node, function, cls), None
+                elif kind is class_def:
+                    push((slot, function, cls))
+                    function, cls = None, self.klass(node)
+                elif slot >= 0:
+                    push((slot, function, cls))
+                kids.reverse()
+                extend(kids)
+        index.statement_marks.append(len(marks))
+
+    # --- collectors ---------------------------------------------------------------------------
+    def imports(self, node: cst.Import | cst.ImportFrom) -> None:
+        table = self.index.imports
+        if isinstance(node, cst.Import):
+            for alias in node.names:
+                full = dotted(alias.name)
+                if full is None:
+                    continue
+                if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                    table[alias.asname.name.value] = full
+                else:
+                    head = full.split(".")[0]
+                    table[head] = head
+            return
+        if node.relative or node.module is None or isinstance(node.names, cst.ImportStar):
+            return
+        base = dotted(node.module)
+        if base is None:
+            return
+        for alias in node.names:
+            name = dotted(alias.name)
+            if name is None:
+                continue
+            local = name
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                local = alias.asname.name.value
+            table[local] = f"{base}.{name}"
+
+    def alias(self, name: str, value: cst.BaseExpression) -> None:
+        """A backend shim, `B = tf.linalg` or `K = tf.keras.backend`: a module-level name for a
+        framework namespace (or function) is one more import, so `B.norm` is `tf.linalg.norm`."""
+        if type(value) is not cst.Attribute and type(value) is not cst.Name:
+            return
+        full = dotted(value)
+        if full is None:
+            return
+        head, _, rest = full.partition(".")
+        base = self.index.imports.get(head)
+        if base is None or base.partition(".")[0] not in ops.FRAMEWORK_ROOTS:
+            return
+        self.index.imports[name] = f"{base}.{rest}" if rest else base
+
+    def function(self, node: cst.FunctionDef, parent: Function | None,
+                 cls: Class | None) -> Function:
+        name = node.name.value
+        if cls is not None:
+            qualname = f"{cls.name}.{name}"
+        elif parent is not None:
+            qualname = f"{parent.qualname}.{name}"
+        else:
+            qualname = name
+        info = Function(node, name, qualname, weakref.ref(cls) if cls else _nothing,
+                        weakref.ref(parent) if parent else _nothing)
+        for decorator in node.decorators:
+            target = decorator.decorator
+            if isinstance(target, cst.Call):
+                target = target.func
+            info.decorators.append(self.index.resolve(target) or dotted(target) or "")
+        if cls is not None:
+            cls.methods[name] = info
+        if parent is not None:
+            parent.nested[name] = info
+        self.index.functions.append(info)
+        self.index.by_name.setdefault(name, []).append(info)
+        self.index.function_of[id(node)] = info
+        return info
+
+    def klass(self, node: cst.ClassDef) -> Class:
+        bases = []
+        for arg in node.bases:
+            bases.append(self.index.resolve(arg.value) or dotted(arg.value) or "")
+        info = Class(node, node.name.value, bases)
+        self.index.classes[info.name] = info
+        return info
+
+    def visit(self, node: cst.CSTNode, function: Function | None, cls: Class | None) -> None:
+        index = self.index
+        kind = type(node)
+        if kind is cst.Call:
+            self.call(node, function)
+        elif kind is cst.Return and function is not None and node.value is not None:
+            value = node.value
+            if isinstance(value, cst.Name):
+                function.returned_names.add(value.value)
+            elif isinstance(value, cst.Tuple):
+                for element in value.elements:
+                    if isinstance(element.value, cst.Name):
+                        function.returned_names.add(element.value.value)
+        elif kind is cst.With:
+            for item in node.items:
+                call = item.item
+                if isinstance(call, cst.Call):
+                    name = index.resolve(call.func) or dotted(call.func) or ""
+                    if name.endswith("GradientTape"):
+                        index.tape_withs.add(id(node))
+        elif kind is cst.Expr:
+            if function is None and cls is None and _trains(node.value, index.imports):
+                index.training_statements.append(node)
+        elif kind is cst.AnnAssign:
+            if type(node.value) is cst.Call and type(node.target) is cst.Name:
+                index.call_bindings.append((node.target.value, node.value))
+        elif kind is cst.Assign:
+            value = node.value
+            if type(value) is cst.Call:
+                func = value.func
+                instances = function.instances if function is not None else (
+                    index.instances if cls is None else None)
+                for target in node.targets:
+                    if type(target.target) is cst.Name:
+                        index.call_bindings.append((target.target.value, value))
+                        if instances is not None and type(func) is cst.Name:
+                            instances[target.target.value] = func.value
+            if function is None and cls is None:
+                names = [n for t in node.targets for n in assigned_names(t.target)]
+                index.module_assigns.append((names, value, node))
+                if len(names) == 1 and len(node.targets) == 1:
+                    index.constants[names[0]] = value
+                    self.alias(names[0], value)
+                if _trains(value, index.imports):
+                    index.training_statements.append(node)
+            elif function is not None and function.cls is not None and function.name == "__init__":
+                for target in node.targets:
+                    t = target.target
+                    if (isinstance(t, cst.Attribute) and isinstance(t.value, cst.Name)
+                            and t.value.value == "self"):
+                        function.cls.init_values[t.attr.value] = node.value
+
+    def call(self, node: cst.Call, function: Function | None) -> None:
+        index = self.index
+        func = node.func
+        kind = type(func)  # node classes are final: `is` skips the ABC check
+        attr = func.attr.value if kind is cst.Attribute else (  # type: ignore[attr-defined]
+            func.value if kind is cst.Name else "")  # type: ignore[attr-defined]
+        if function is not None:
+            if kind is cst.Name:
+                function.calls.add(attr)
+            elif kind is cst.Attribute:
+                receiver = func.value  # type: ignore[attr-defined]
+                owner = _receiver(receiver)
+                if owner == "self":
+                    function.calls.add(attr)
+                elif owner is not None and owner not in index.imports:
+                    function.instance_calls.add((owner, attr))
+                if attr in TAPE_METHODS:
+                    function.trains = True
+        elif attr in ("backward", "gradient") and _trains(node, index.imports):
+            # module-level training: what `cost.backward()` / `tape.gradient(cost, ...)` trains
+            target = func.value if attr == "backward" else (  # type: ignore[attr-defined]
+                positional(node, 0) or keyword(node, "target"))
+            if type(target) is cst.Name:
+                index.differentiated.add(target.value)  # type: ignore[union-attr]
+        if kind is cst.Name:
+            index.calls_by_name.setdefault(attr, []).append(node)
+        index.call_names.add(attr)
+        if attr == "compile":
+            index.compile_calls.append(node)
+        if attr in {"compile", "add_loss"} or attr == "Lambda" or attr == "LossFunctionWrapper":
+            value = keyword(node, "loss") if attr == "compile" else (
+                keyword(node, "fn") or positional(node, 0))
+            for candidate in _loss_values(value):
+                index.loss_args.add(candidate)
+        if attr == "minimize":
+            target = positional(node, 0) or keyword(node, "loss")
+            if isinstance(target, cst.Name):
+                index.minimize_targets.add(target.value)
+            for candidate in _loss_values(target):
+                index.loss_args.add(candidate)
+        if attr == "run" and isinstance(func, cst.Attribute) and \
+                not _imported_elsewhere(index, func.value):
+            fn = positional(node, 0) or keyword(node, "fn")
+            if isinstance(fn, cst.Name):
+                index.replica_fns.add(fn.value)
+            elif isinstance(fn, cst.Attribute) and isinstance(fn.value, cst.Name) and \
+                    fn.value.value == "self":  # `strategy.run(self.replica_step, ...)`
+                index.replica_fns.add(fn.attr.value)
+        if attr in {"fit", "evaluate", "train_on_batch", "test_on_batch"} and (
+            keyword(node, "sample_weight") is not None or keyword(node, "class_weight") is not None
+        ):
+            index.sample_weighted = True
+        if attr in {"set_global_policy", "Policy", "set_policy"}:
+            arg = positional(node, 0) or keyword(node, "name")
+            if arg is not None and string(arg) == "mixed_float16":
+                index.mixed_float16 = True
+
+
+def _trains(value: cst.BaseExpression | None, imports: dict[str, str]) -> bool:
+    """`cost.backward()`, `tape.gradient(cost, ...)`, `opt.minimize(cost)`; not a module's
+    function (`np.gradient(y)`, `optimize.minimize(f, x0)`)."""
+    func = value.func if type(value) is cst.Call else None  # type: ignore[union-attr]
+    if type(func) is not cst.Attribute or func.attr.value not in TAPE_METHODS:  # type: ignore
+        return False
+    receiver = func.value  # type: ignore[union-attr]
+    return not (type(receiver) is cst.Name and receiver.value in imports)  # type: ignore
+
+
+def _receiver(node: cst.BaseExpression) -> str | None:
+    """"rbm" for `rbm.f(...)`, "self.rbm" for `self.rbm.f(...)`, "self" for `self.f(...)`."""
+    if type(node) is cst.Name:
+        return node.value  # type: ignore[attr-defined]
+    if type(node) is cst.Attribute:
+        inner = node.value  # type: ignore[attr-defined]
+        if type(inner) is cst.Name and inner.value == "self":  # type: ignore[attr-defined]
+            return f"self.{node.attr.value}"  # type: ignore[attr-defined]
+    return None
+
+
+def _imported_elsewhere(index: ModuleIndex, receiver: cst.BaseExpression) -> bool:
+    """Whether `receiver` is an imported module that is not TensorFlow (`absl.app` of
+    `app.run(main)`): its `run` is no distribution strategy's."""
+    head = dotted(receiver)
+    qualified = index.imports.get(head.partition(".")[0]) if head else None
+    return qualified is not None and not qualified.startswith("tensorflow")
+
+
+def _loss_values(value: cst.BaseExpression | None) -> list[str]:
+    """Names of functions a `loss=` argument refers to (a name, a factory call, a dict/list)."""
+    if value is None:
+        return []
+    if isinstance(value, cst.Name):
+        return [value.value]
+    if isinstance(value, cst.Attribute):
+        return [value.attr.value]
+    if isinstance(value, cst.Call):
+        return _loss_values(value.func)
+    if isinstance(value, (cst.List, cst.Tuple)):
+        return [n for e in value.elements for n in _loss_values(e.value)]
+    if isinstance(value, cst.Dict):
+        return [n for e in value.elements if isinstance(e, cst.DictElement)
+                for n in _loss_values(e.value)]
+    if isinstance(value, cst.Lambda):
+        return ["<lambda>"]
+    return []

@@ -1,0 +1,297 @@
+"""Which code is loss code: the functions and module-level statements the LL1xx-LL3xx rules read.
+
+See the README, "Where rules look". Every question about scope is answered here, once per module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from ..knowledge import ops
+from ..knowledge.names import (
+    INPUT_NAMES,
+    LOSS_TARGET_WORDS,
+    TRAINING_NAMES,
+    is_hyperparameter_name,
+    is_loss_module,
+    is_loss_name,
+    is_test_module,
+    is_test_name,
+    name_tokens,
+)
+from .index import Function, ModuleIndex
+from .tree import dotted, walk
+
+
+@dataclass
+class LossScope:
+    functions: set[int] = field(default_factory=set)  # ids of FunctionDef nodes
+    statements: set[int] = field(default_factory=set)  # ids of module-level statements
+    keras_losses: set[int] = field(default_factory=set)  # handed to Keras (compile, Loss.call)
+    reasons: dict[int, str] = field(default_factory=dict)
+
+    def contains(self, function: Function | None) -> bool:
+        return function is not None and id(function.node) in self.functions
+
+
+def _class_kind(index: ModuleIndex, name: str, seen: set[str] | None = None) -> str | None:
+    """"loss", "module", "autograd" or None for a class of this module (through its bases)."""
+    info = index.classes.get(name)
+    if info is None:
+        return None
+    seen = seen or set()
+    if name in seen:
+        return None
+    seen.add(name)
+    for base in info.bases:
+        if base in ops.LOSS_BASES or base.endswith(".Loss") or base.endswith("._Loss"):
+            return "loss"
+        if base == ops.AUTOGRAD_FUNCTION or base.endswith("autograd.Function"):
+            return "autograd"
+        if base in ops.MODULE_BASES or base.endswith((".Layer", ".Model", ".Module")):
+            return "loss" if name.endswith("Loss") else "module"
+        inner = _class_kind(index, base.rpartition(".")[2], seen)
+        if inner:
+            return inner
+    return "loss" if name.endswith("Loss") else None
+
+
+def class_kind(index: ModuleIndex, name: str) -> str | None:
+    """"loss", "module", "autograd" or None for a class of this module (through its bases)."""
+    return _class_kind(index, name)
+
+
+def compute(index: ModuleIndex, patterns: tuple[str, ...] = (),
+            all_code: bool = False, path: str = "") -> LossScope:
+    """The loss code of a module; `path` is its file's (a loss module's public functions)."""
+    scope = LossScope()
+    if is_test_module(path) and not all_code:
+        return scope  # tests check losses; their reference arithmetic is not a training loss
+    roots: list[tuple[Function, str]] = []
+    loss_module = is_loss_module(path)
+    for function in index.functions:
+        reason = _root_reason(index, function, patterns, loss_module)
+        if reason:
+            roots.append((function, reason))
+        if all_code:
+            roots.append((function, "--all-code"))
+    _module_statements(index, scope, all_code)
+    roots.extend(_module_callees(index, scope))
+    # Keras-facing losses: what compile/add_loss receives, and Loss.call.
+    for function in index.functions:
+        if function.cls is None and function.parent is None and function.name in index.loss_args:
+            scope.keras_losses.add(id(function.node))
+        if function.cls is not None and function.name == "call" and \
+                _class_kind(index, function.cls.name) == "loss":
+            scope.keras_losses.add(id(function.node))
+    # Transitive closure: callees, nested functions and returned closures.
+    pending = list(roots)
+    while pending:
+        function, reason = pending.pop()
+        key = id(function.node)
+        if key in scope.functions or (_is_test(function) and not all_code):
+            continue
+        scope.functions.add(key)
+        scope.reasons[key] = reason
+        called = f"called by `{function.qualname}`"
+        for callee_name in function.calls:
+            for callee in _callees(index, function, callee_name):
+                pending.append((callee, called))
+        for receiver, method_name in function.instance_calls:
+            method = _instance_method(index, function, receiver, method_name)
+            if method is not None:
+                pending.append((method, called))
+        for nested in function.nested.values():
+            pending.append((nested, f"defined in `{function.qualname}`"))
+    return scope
+
+
+def _is_test(function: Function) -> bool:
+    """A test function, or a method of a test class."""
+    return is_test_name(function.name) or (
+        function.cls is not None and is_test_name(function.cls.name))
+
+
+def _method(index: ModuleIndex, class_name: str, name: str, depth: int = 0) -> Function | None:
+    """The method `name` of a class of this module, or of its bases in this module."""
+    info = index.classes.get(class_name)
+    if info is None or depth > 20:
+        return None
+    if name in info.methods:
+        return info.methods[name]
+    for base in info.bases:
+        found = _method(index, base.rpartition(".")[2], name, depth + 1)
+        if found is not None:
+            return found
+    return None
+
+
+def _instance_method(index: ModuleIndex, caller: Function | None, receiver: str,
+                     name: str) -> Function | None:
+    """The method `receiver.name(...)` calls, where `receiver` is an instance of a class of
+    this module: built in the caller (or a function it is nested in), at module level, or in
+    `__init__` (`self.rbm = RBM(...)`)."""
+    class_name = None
+    if receiver.startswith("self."):
+        cls = caller.cls if caller is not None else None
+        value = cls.init_values.get(receiver[5:]) if cls is not None else None
+        if isinstance(value, cst.Call) and isinstance(value.func, cst.Name):
+            class_name = value.func.value
+    else:
+        scope_fn = caller
+        while scope_fn is not None and class_name is None:
+            class_name = scope_fn.instances.get(receiver)
+            scope_fn = scope_fn.parent
+        class_name = class_name or index.instances.get(receiver)
+    return _method(index, class_name, name) if class_name else None
+
+
+def _module_callees(index: ModuleIndex, scope: LossScope) -> list[tuple[Function, str]]:
+    """The module functions, and the methods of module-level instances, that the module-level
+    loss statements call (`loss = rbm.free_energy(v) - rbm.free_energy(v1)`)."""
+    found: list[tuple[Function, str]] = []
+    reason = "called by module-level loss code"
+    roots = [value for _, value, node in index.module_assigns if id(node) in scope.statements]
+    for root in [*roots, *index.training_statements]:
+        for sub in walk(root):
+            if not isinstance(sub, cst.Call):
+                continue
+            func = sub.func
+            if isinstance(func, cst.Name):
+                found.extend((f, reason) for f in index.by_name.get(func.value, [])
+                             if f.cls is None and f.parent is None)
+            elif isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
+                method = _instance_method(index, None, func.value.value, func.attr.value)
+                if method is not None:
+                    found.append((method, reason))
+    return found
+
+
+def _callees(index: ModuleIndex, caller: Function, name: str) -> list[Function]:
+    found = []
+    if caller.cls is not None:
+        method = _method(index, caller.cls.name, name)
+        if method is not None:
+            found.append(method)
+    scope_fn = caller
+    while scope_fn is not None:
+        if name in scope_fn.nested:
+            found.append(scope_fn.nested[name])
+        scope_fn = scope_fn.parent
+    for candidate in index.by_name.get(name, []):
+        if candidate.cls is None and candidate.parent is None:
+            found.append(candidate)
+    return found
+
+
+def _root_reason(index: ModuleIndex, function: Function, patterns: tuple[str, ...],
+                 loss_module: bool = False) -> str:
+    name = function.name
+    if is_loss_name(name, patterns):
+        return "its name is a loss name"
+    if loss_module and function.parent is None:
+        cls = function.cls
+        if cls is None and not name.startswith("_"):
+            return "it is a public function of a loss module"
+        if cls is not None and name in {"call", "__call__", "forward"} and \
+                not cls.name.startswith("_"):
+            return f"`{cls.name}` is a public class of a loss module"
+    if function.parent is None and function.cls is None and name in index.loss_args:
+        return "it is given to Keras as a loss"
+    if any(d.endswith("custom_gradient") for d in function.decorators):
+        return "it defines a custom gradient"
+    if function.cls is not None:
+        kind = _class_kind(index, function.cls.name)
+        if kind == "loss" and name in {"call", "__call__", "forward"}:
+            return f"`{function.cls.name}` is a loss class"
+        if kind == "autograd" and name in {"forward", "backward"}:
+            return "it is part of a `torch.autograd.Function`"
+        if kind == "module" and name in {"call", "forward", "train_step"}:
+            return "it is on the model's gradient path"
+    if name in TRAINING_NAMES or name in index.replica_fns:
+        return "it is a training step"
+    if function.trains:
+        return "it computes gradients"
+    return ""
+
+
+def _module_statements(index: ModuleIndex, scope: LossScope, all_code: bool) -> None:
+    """Module-level loss code, at any nesting (a training loop, a `with`, an `if`): TF1-style
+    expressions (`cross_entropy = -tf.reduce_sum(y_ * tf.log(y_conv))`), what a script
+    differentiates (`cost.backward()`, `tape.gradient(cost, ...)`, `minimize(cost)`), and the
+    assignments whose values flow into them."""
+    wanted: set[str] = set(index.minimize_targets) | index.differentiated
+    scope.statements.update(id(node) for node in index.training_statements)
+    for names, _, _ in index.module_assigns:
+        for name in names:
+            tokens = set(name_tokens(name))
+            if tokens & LOSS_TARGET_WORDS or all_code:
+                wanted.add(name)
+    if not wanted:
+        return
+    # Walk backwards: a statement that defines a wanted name makes its inputs wanted.
+    for names, value, node in reversed(index.module_assigns):
+        if set(names) & wanted:
+            scope.statements.add(id(node))
+            for sub in walk(value):
+                if isinstance(sub, cst.Name):
+                    wanted.add(sub.value)
+                elif isinstance(sub, cst.Attribute) and dotted(sub):
+                    pass
+
+
+def inputs_of(function: Function) -> set[str]:
+    """Names of the tensor parameters of loss code.
+
+    A parameter named like a tensor (`y_true`, `logits`, `mask`, ...) is an input. A parameter
+    without a default is an input too, unless it comes after the loss's pair of tensor-named
+    ones (in `gce(y_true, y_pred, q)` Keras passes `q=0.5`, a hyperparameter, not a tensor; in
+    `cost(y, p)` the pair is not complete, so `p` is the prediction) or is named like
+    configuration (`num_classes`, `anchors`, `keep_prob`, `input_shape`, `margin`).
+    """
+    scalars = python_scalars(function.node)
+    params = [p for p in function.params
+              if p.name.value not in ("self", "cls", "ctx") and p.name.value not in scalars]
+    named = [i for i, p in enumerate(params) if p.name.value in INPUT_NAMES]
+    last_named = named[-1] if len(named) >= 2 else len(params)
+    names = set()
+    for position, param in enumerate(params):
+        name = param.name.value
+        if name in INPUT_NAMES or (param.default is None and position <= last_named
+                                   and not is_hyperparameter_name(name)):
+            names.add(name)
+    return names
+
+
+_PYTHON_SCALARS = frozenset({"int", "float", "str", "bool"})
+
+
+def python_scalars(function: cst.FunctionDef) -> set[str]:
+    """Names the function asserts are Python scalars (`assert isinstance(shift, int)`, also
+    under `and`): configuration, never a tensor."""
+    names: set[str] = set()
+    body = function.body.body if isinstance(function.body, cst.IndentedBlock) else ()
+    for statement in body:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for small in statement.body:
+            if isinstance(small, cst.Assert):
+                _asserted_scalars(small.test, names)
+    return names
+
+
+def _asserted_scalars(test: cst.BaseExpression, names: set[str]) -> None:
+    if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
+        _asserted_scalars(test.left, names)
+        _asserted_scalars(test.right, names)
+        return
+    if not (isinstance(test, cst.Call) and isinstance(test.func, cst.Name)
+            and test.func.value == "isinstance" and len(test.args) == 2):
+        return
+    subject, kinds = test.args[0].value, test.args[1].value
+    types = [e.value for e in kinds.elements] if isinstance(kinds, cst.Tuple) else [kinds]
+    if isinstance(subject, cst.Name) and types and all(
+            isinstance(t, cst.Name) and t.value in _PYTHON_SCALARS for t in types):
+        names.add(subject.value)

@@ -1,0 +1,1 @@
+"""The front ends: the `lossguard` command and the flake8 plugin."""

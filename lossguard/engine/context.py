@@ -1,0 +1,200 @@
+"""What a rule may ask while it visits one module: the context the walk keeps (the function
+being visited, whether it is loss code, the environment of facts of the names assigned so far)
+and the module's analyses, built once per file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from ..analysis import losscode as scope_mod
+from ..analysis import objective
+from ..analysis.evaluator import Env, Evaluator
+from ..analysis.facts import Fact, Reason
+from ..analysis.gradient_flow import GradientFlow
+from ..analysis.index import Function, ModuleIndex, build
+from ..analysis.reductions import Reduction, Shapes
+from ..analysis.tree import argument, assigned_names, code, shorten
+from ..api import Replace, Rule, Severity
+from ..knowledge.ops import Op
+
+
+@dataclass
+class Options:
+    """What changes the result of linting one file."""
+
+    all_code: bool = False
+    loss_names: tuple[str, ...] = ()
+
+
+@dataclass
+class _Report:
+    rule: type[Rule]  # the class: an instance would make a cycle through the context
+    node: cst.CSTNode
+    statement: int  # index of the enclosing top-level statement
+    message: str
+    hint: str
+    fix: Replace | None
+    severity: Severity
+    function: str | None
+
+
+@dataclass
+class _Frame:
+    function: Function | None
+    env: Env
+    loss: bool
+    inputs: set[str] = field(default_factory=set)
+
+
+class FileContext:
+    """What a rule may ask while it visits one module."""
+
+    def __init__(self, path: str, source: str, module: cst.Module, options: Options,
+                 marked: frozenset[type] = frozenset()) -> None:
+        """`marked`: the node classes the rule walk visits (see `index.build`)."""
+        self.path = path
+        self.source = source
+        self.module = module
+        self.options = options
+        self.index: ModuleIndex = build(module, marked)
+        self.scope = scope_mod.compute(self.index, options.loss_names,
+                                       options.all_code, path)
+        self.evaluator = Evaluator(self.index)
+        self.shapes = Shapes(self.index)
+        self._flow: GradientFlow | None = None
+        self.frames: list[_Frame] = [_Frame(None, self.evaluator.module_env, False)]
+        self.statement = 0
+        self.module_loss_statement = False
+        # open `with GradientTape()` blocks and module-level loss statements nested in a block
+        self.loss_depth = 0
+        self.reports: list[_Report] = []
+        self.memo: dict[str, object] = {}  # module-wide answers an analysis computes once
+
+    # --- questions --------------------------------------------------------------------------
+    @property
+    def function(self) -> Function | None:
+        """The innermost function being visited (None at module level)."""
+        return self.frames[-1].function
+
+    @property
+    def in_loss_code(self) -> bool:
+        return self.frames[-1].loss or self.module_loss_statement or (
+            self.loss_depth > 0)
+
+    @property
+    def env(self) -> Env:
+        return self.frames[-1].env
+
+    @property
+    def inputs(self) -> set[str]:
+        """Tensor parameters of the loss function being visited."""
+        return self.frames[-1].inputs
+
+    def op(self, call: cst.Call) -> Op | None:
+        return self.index.op_of(call)
+
+    def kind(self, node: cst.CSTNode) -> str | None:
+        """The operation kind of a call node ("log", "sum", ...), else None."""
+        if type(node) is cst.Call:
+            op = self.index.op_of(node)
+            return op.kind if op else None
+        return None
+
+    def operand(self, call: cst.Call, index: int = 0, name: str = "x") -> cst.BaseExpression | None:
+        return self.evaluator.operand(call, index, name)
+
+    def fact(self, node: cst.CSTNode) -> Fact:
+        return self.evaluator.fact(node, self.env)
+
+    def value_of(self, node: cst.CSTNode) -> cst.CSTNode:
+        """Follow local assignments: the expression a name was last assigned, else the node."""
+        seen = 0
+        while isinstance(node, cst.Name) and seen < 20:
+            value = self.env.value(node.value)
+            if value is None:
+                break
+            node = value
+            seen += 1
+        return node
+
+    def resolve(self, node: cst.CSTNode) -> str | None:
+        return self.index.resolve(node)
+
+    def reduction(self, node: cst.CSTNode) -> Reduction:
+        """How reduced the value of `node` is (scalar, per-sample, element-wise, unknown)."""
+        return self.shapes.reduction(node, self.function)
+
+    def is_keras_loss(self, function: Function | None) -> bool:
+        return function is not None and id(function.node) in self.scope.keras_losses
+
+    @property
+    def flow(self) -> GradientFlow:
+        """The gradient-flow analysis of the module (built on first use)."""
+        if self._flow is None:
+            self._flow = GradientFlow(self.index, self.scope, self.options.loss_names,
+                                      self.options.all_code)
+        return self._flow
+
+    @staticmethod
+    def text(node: cst.CSTNode) -> str:
+        return code(node)
+
+    def explain(self, reason: Reason | None) -> str:
+        """"`y_true` is an input and can be 0" for a reason."""
+        if reason is None:
+            return ""
+        return f"`{shorten(code(reason.node))}` {reason.why}"
+
+    def argument(self, call: cst.Call, index: int, name: str) -> cst.BaseExpression | None:
+        return argument(call, index, name)
+
+    # --- reporting --------------------------------------------------------------------------
+    def report(self, rule: Rule, node: cst.CSTNode, message: str, *, hint: str,
+               fix: Replace | None, severity: Severity | None) -> None:
+        function = self.function
+        if rule.objective and function is not None and id(node) in self.unreached(function):
+            return
+        self.reports.append(_Report(type(rule), node, self.statement, message, hint, fix,
+                                    severity or rule.severity,
+                                    function.qualname if function else None))
+
+    def unreached(self, function: Function) -> frozenset[int]:
+        """The nodes of `function` whose values never reach its objective (computed once, and
+        only for a function where an objective rule reports)."""
+        key = f"unreached:{id(function.node)}"
+        found = self.memo.get(key)
+        if found is None:
+            found = self.memo[key] = objective.unreached(function.node)
+        return found  # type: ignore[return-value]
+
+    # --- environment upkeep, called by the walk -----------------------------------------------
+    def enter_function(self, node: cst.FunctionDef) -> None:
+        function = self.index.function_of.get(id(node))
+        loss = self.scope.contains(function)
+        parent = self.frames[-1].env
+        if function is not None and loss:
+            inputs = scope_mod.inputs_of(function)
+            env = self.evaluator.function_env(function, inputs, parent)
+        else:
+            inputs, env = set(), Env(parent)
+        self.frames.append(_Frame(function, env, loss, inputs))
+
+    def leave_function(self) -> None:
+        self.frames.pop()
+
+    def bind(self, targets: Iterable[cst.BaseExpression], value: cst.BaseExpression | None) -> None:
+        fact = self.fact(value) if value is not None else Fact()
+        for target in targets:
+            if isinstance(target, cst.Name):
+                self.env.bind(target.value, fact, value)
+                continue
+            names = assigned_names(target)
+            flat = isinstance(target, (cst.Tuple, cst.List)) and len(names) == len(target.elements)
+            unpacked = self.evaluator.unpacked(value, len(names), self.env) \
+                if flat and value is not None else [Fact()] * len(names)
+            for name, element in zip(names, unpacked, strict=True):
+                self.env.bind(name, element)

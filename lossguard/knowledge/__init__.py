@@ -1,0 +1,2 @@
+"""What lossguard knows about the world: framework operations (`ops`), their kinds, and what
+names say about the values they hold (`names`). Imports nothing else of lossguard."""

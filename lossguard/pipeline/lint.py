@@ -1,0 +1,88 @@
+"""Lint one source: the selected rules, the parser guarded, parse failures as LL001 findings,
+per-file ignores applied. Many files (and notebooks) build on this (`batch.py`, `notebook.py`).
+"""
+
+from __future__ import annotations
+
+import re
+
+import libcst as cst
+
+from ..api import Rule
+from ..engine.context import Options
+from ..engine.results import Finding
+from ..engine.suppression import ignored_for
+from ..engine.walk import Linter
+from ..rules import all_rules
+from ..rules.linter import ParseError
+from . import config, guard
+
+
+def selected_rules(settings: config.Settings) -> list[type[Rule]]:
+    return [r for r in all_rules()
+            if config.enabled(r, settings.select, settings.ignore, settings.extend_select)]
+
+
+def error_finding(path: str, message: str, line: int = 1, column: int = 1) -> Finding:
+    return Finding(path=path, line=line, column=column, end_line=line, end_column=column,
+                   code=ParseError.code, name=ParseError.name, severity=ParseError.severity,
+                   message=message, hint=ParseError.hint)
+
+
+_ERROR_AT = re.compile(r"error at (\d+):(\d+)")
+_NEWLINE = re.compile(r"\r\n|\r|\n")  # the line ends of Python's tokenizer
+
+
+def syntax_error_position(error: cst.ParserSyntaxError, source: str) -> tuple[int, int]:
+    """The 1-based line and column of a libcst syntax error: those its message names ("error at
+    3:4"), within the text. libcst's own `raw_line` is one past that line (and clamped to the
+    last line at the end of the file)."""
+    lines = _NEWLINE.split(source)
+    if lines and not lines[-1]:
+        lines.pop()  # the text after the final newline
+    named = _ERROR_AT.search(error.message)
+    if named is None:
+        return error.raw_line, error.raw_column + 1
+    line, column = int(named.group(1)), int(named.group(2))
+    if line > len(lines) and lines:  # the end of the file: point at the end of its last line
+        return len(lines), len(lines[-1]) + 1
+    return max(line, 1), column + 1
+
+
+def syntax_error_finding(path: str, error: cst.ParserSyntaxError, source: str) -> Finding:
+    line, column = syntax_error_position(error, source)
+    return error_finding(path, f"syntax error: {error.message}", line, column)
+
+
+def lint_source(source: str, path: str, settings: config.Settings,
+                rules: list[type[Rule]] | None = None) -> list[Finding]:
+    """Lint one decoded source text; parse failures become an LL001 finding."""
+    rules = selected_rules(settings) if rules is None else rules
+    want_ll001 = any(r.code == ParseError.code for r in rules)
+    too_deep = guard.too_deep(source)  # would crash or hang the parser
+    if too_deep is not None:
+        return [error_finding(path, too_deep)] if want_ll001 else []
+    try:
+        module = cst.parse_module(source)
+    except cst.ParserSyntaxError as error:
+        if not want_ll001:
+            return []
+        return [syntax_error_finding(path, error, source)]
+    except RecursionError:
+        return [error_finding(path, "cannot parse: nested too deeply")] if want_ll001 else []
+    except cst.CSTValidationError as error:  # what the tokenizer let through (found by fuzzing)
+        return [error_finding(path, f"syntax error: {error}")] if want_ll001 else []
+    linter = Linter([r for r in rules if r.code != ParseError.code],
+                    Options(settings.all_code, tuple(settings.loss_names)))
+    try:
+        findings = linter.lint(path, source, module)
+    except RecursionError:
+        return [error_finding(path, "cannot analyse: nested too deeply")] if want_ll001 else []
+    ignored = ignored_for(path, settings.per_file_ignores)
+    if ignored:
+        findings = [f for f in findings if not any(f.code.startswith(c) for c in ignored)]
+    raised_only = {r.code for r in rules if r.escalates and not config.enabled(
+        r, settings.select, settings.ignore, settings.extend_select, escalation=False)}
+    if raised_only:  # an info rule running by default: keep only its raised findings
+        findings = [f for f in findings if not (f.code in raised_only and f.severity == "info")]
+    return findings

@@ -1,0 +1,266 @@
+"""Jupyter notebooks: lint the code cells as one module, report per cell, fix cell by cell.
+
+The code cells are joined into one module (a loss in cell 3 may use the imports of cell 1),
+with IPython syntax masked line for line (`%magic`, `!shell`, `x = !cmd`, `obj?`, and whole cells
+under a non-Python cell magic such as `%%bash`), so line numbers stay those of the cells. A
+finding names its cell (the 1-based number of the code cell, as Jupyter counts cells from the
+top) and its line in that cell. A cell that does not parse is one LL001 finding; the other cells
+are still linted. `--fix` writes back notebook JSON that keeps outputs, metadata and key order.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import re
+import tokenize
+from dataclasses import dataclass
+from pathlib import Path
+
+import libcst as cst
+
+from ..api import Rule
+from ..engine.results import Edit, Finding, Fix
+from . import config, files
+from .lint import error_finding, lint_source, selected_rules, syntax_error_finding
+
+SUFFIX = ".ipynb"
+# Cell magics whose body is still Python.
+PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun", "debug", "autoreload", "memit",
+                      "tensorflow_version"}
+_MAGIC = re.compile(r"^\s*(?:[%!]|\?)|^\s*[\w.\[\], ]+\s*=\s*[%!]|\?\??\s*$")
+
+
+def is_notebook(path: Path | str) -> bool:
+    return str(path).endswith(SUFFIX)
+
+
+class NotebookError(Exception):
+    """A notebook file whose JSON cannot be read: one LL001 finding."""
+
+
+@dataclass
+class Cell:
+    number: int  # 1-based among code cells
+    index: int  # position in the notebook's cell list
+    source: str
+    masked: str
+    first_line: int = 1  # of the joined module
+
+    @property
+    def lines(self) -> int:
+        return self.masked.count("\n")
+
+
+def load(data: bytes) -> dict:
+    try:
+        notebook = json.loads(data.decode("utf-8-sig"))
+    except UnicodeDecodeError as error:
+        raise NotebookError(f"invalid notebook: cannot decode as UTF-8: {error.reason}") \
+            from error
+    except json.JSONDecodeError as error:
+        raise NotebookError(f"invalid notebook JSON: {error.msg} at line {error.lineno} "
+                            f"column {error.colno}") from error
+    if not isinstance(notebook, dict) or not isinstance(notebook.get("cells", []), list):
+        raise NotebookError("invalid notebook: no list of cells")
+    return notebook
+
+
+def cell_source(cell: dict) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else str(source)
+
+
+def set_cell_source(cell: dict, text: str) -> None:
+    if isinstance(cell.get("source"), list):
+        cell["source"] = text.splitlines(keepends=True)
+    else:
+        cell["source"] = text
+
+
+def language(notebook: dict) -> str:
+    metadata = notebook.get("metadata") or {}
+    info = metadata.get("language_info") or {}
+    kernel = metadata.get("kernelspec") or {}
+    return str(info.get("name") or kernel.get("language") or "python").lower()
+
+
+def mask(source: str) -> str:
+    """IPython-only lines replaced by `pass` (same indentation, same line count); a cell under
+    a non-Python cell magic becomes blank lines."""
+    lines = _without_leading_indent(source.split("\n"))
+    first = lines[0].strip() if lines else ""
+    if first.startswith("%%"):
+        name = first[2:].split()[0] if first[2:].split() else ""
+        if name not in PYTHON_CELL_MAGICS:
+            return "\n" * (source.count("\n") + (0 if source.endswith("\n") else 1))
+    out = []
+    continued = False
+    indent = ""
+    for line in lines:
+        stripped = line.strip()
+        if continued or (stripped and not stripped.startswith("#")
+                         and _MAGIC.search(_without_comment(line)) and not _is_python(line)):
+            if not continued:  # a continued shell line keeps the indentation of its first
+                indent = line[: len(line) - len(line.lstrip())]
+            out.append(indent + "pass")
+            continued = line.rstrip().endswith("\\")
+        else:
+            out.append(line)
+    text = "\n".join(out)
+    return text if text.endswith("\n") else text + "\n"
+
+
+def _without_leading_indent(lines: list[str]) -> list[str]:
+    """IPython removes the indentation of a cell's first line from every line (its
+    `leading_indent` transform): a cell pasted with an indent runs as if it had none."""
+    first = next((line for line in lines if line.strip()), "")
+    indent = first[: len(first) - len(first.lstrip())]
+    if not indent:
+        return lines
+    return [line[len(indent):] if line.startswith(indent) else line for line in lines]
+
+
+def _without_comment(line: str) -> str:
+    """The line without a trailing `# comment` (a `?` there is no help request: IPython looks
+    at the code's tokens). A line that does not tokenize on its own is kept whole."""
+    if "#" not in line:
+        return line
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(line).readline):
+            if token.type == tokenize.COMMENT:
+                return line[: token.start[1]].rstrip()
+    except (tokenize.TokenError, SyntaxError):
+        pass
+    return line
+
+
+def _is_python(line: str) -> bool:
+    """A line the magic pattern matched that is still plain Python (`x = a % b` does not match,
+    but `print(1 if a else 2)?` is not Python)."""
+    stripped = line.strip()
+    if stripped.startswith(("%", "!", "?")) or stripped.endswith("?"):
+        return False
+    try:
+        compile(stripped, "<cell>", "exec")
+    except SyntaxError:
+        return False
+    return True
+
+
+def code_cells(notebook: dict) -> list[Cell]:
+    cells = []
+    number = 0
+    for index, cell in enumerate(notebook.get("cells", [])):
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        number += 1
+        source = cell_source(cell)
+        cells.append(Cell(number, index, source, mask(source)))
+    return cells
+
+
+def syntax_error(text: str) -> cst.ParserSyntaxError | None:
+    try:
+        cst.parse_module(text)
+    except cst.ParserSyntaxError as error:
+        return error
+    except cst.CSTValidationError:  # lint_source reports it as LL001
+        return None
+    return None
+
+
+def lint_cells(path: str, cells: list[Cell], settings: config.Settings,
+               rules: list[type[Rule]] | None) -> list[Finding]:
+    """Findings of the code cells, in cell coordinates (line and fix edits)."""
+    rules = selected_rules(settings) if rules is None else rules
+    want_ll001 = any(r.code == "LL001" for r in rules)
+    findings: list[Finding] = []
+    good = cells
+    if syntax_error("".join(c.masked for c in cells)) is not None:
+        good = []
+        for cell in cells:
+            error = syntax_error(cell.masked)
+            if error is None:
+                good.append(cell)
+            elif want_ll001:
+                findings.append(dataclasses.replace(
+                    syntax_error_finding(path, error, cell.masked), cell=cell.number))
+    line = 1
+    for cell in good:
+        cell.first_line = line
+        line += cell.lines
+    text = "".join(c.masked for c in good)
+    if not text.strip():
+        return findings
+    for finding in lint_source(text, path, settings, rules):
+        mapped = _to_cell(finding, good)
+        if mapped is not None:
+            findings.append(mapped)
+    findings.sort(key=lambda f: f.sort_key)
+    return findings
+
+
+def _cell_of(line: int, cells: list[Cell]) -> Cell | None:
+    for cell in cells:
+        if cell.first_line <= line < cell.first_line + max(cell.lines, 1):
+            return cell
+    return cells[-1] if cells else None
+
+
+def _to_cell(finding: Finding, cells: list[Cell]) -> Finding | None:
+    cell = _cell_of(finding.line, cells)
+    if cell is None:
+        return None
+    shift = cell.first_line - 1
+    last = cell.first_line + max(cell.lines, 1) - 1
+    end_line, end_column = finding.end_line, finding.end_column
+    if end_line > last:  # clamp to the cell
+        end_line, end_column = last, len(cell.masked.split("\n")[cell.lines - 1]) + 1
+    fix = finding.fix
+    if fix is not None:
+        if all(cell.first_line <= e.start[0] and e.end[0] <= last for e in fix.edits):
+            fix = Fix(fix.description, tuple(Edit((e.start[0] - shift, e.start[1]),
+                                                  (e.end[0] - shift, e.end[1]), e.replacement)
+                                             for e in fix.edits), fix.safe)
+        else:
+            fix = None
+    return dataclasses.replace(finding, line=finding.line - shift, end_line=end_line - shift,
+                               end_column=end_column, cell=cell.number, fix=fix)
+
+
+def lint_notebook(path: str, data: bytes, settings: config.Settings,
+                  rules: list[type[Rule]] | None = None) -> list[Finding]:
+    rules = selected_rules(settings) if rules is None else rules
+    try:
+        notebook = load(data)
+    except NotebookError as error:
+        return [error_finding(path, str(error))] if any(r.code == "LL001" for r in rules) \
+            else []
+    if language(notebook) != "python":
+        return []
+    return lint_cells(path, code_cells(notebook), settings, rules)
+
+
+def dumps(notebook: dict, original: bytes) -> str:
+    """Notebook JSON in the original file's layout (indent, newline at the end, line ends)."""
+    text = original.decode("utf-8-sig", errors="replace")
+    match = re.search(r"\{\r?\n( +|\t)\"", text)
+    indent: int | str = len(match.group(1)) if match and match.group(1) != "\t" else (
+        "\t" if match else 1)
+    out = json.dumps(notebook, indent=indent, ensure_ascii=False)
+    if text.endswith("\n"):
+        out += "\n"
+    if "\r\n" in text:
+        out = out.replace("\n", "\r\n")
+    return out
+
+
+def read_and_lint(path: Path, settings: config.Settings,
+                  rules: list[type[Rule]] | None) -> list[Finding]:
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise files.SourceError(f"cannot read: {error.strerror or error}") from error
+    return lint_notebook(str(path), data, settings, rules)
