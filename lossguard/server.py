@@ -25,8 +25,10 @@ Nothing here imports TensorFlow, NumPy or torch.
 from __future__ import annotations
 
 import argparse
+import ast
 import asyncio
 import bisect
+import gc
 import logging
 import re
 import sys
@@ -36,8 +38,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import libcst as cst
+
 from . import __version__, config, docs, engine, files, notebook
 from . import fix as fixes
+from .batch import GC_THRESHOLD
 from .finding import Edit, Finding
 from .rule import Rule
 from .rules import all_rules
@@ -132,6 +137,96 @@ def lint_name(path: Path, settings: config.Settings) -> str:
 
 def excluded(name: str, settings: config.Settings) -> bool:
     return bool(settings.exclude) and files._excluded(Path(name), settings.exclude)
+
+
+# --- incremental parse ----------------------------------------------------------------------------
+class IncrementalParser:
+    """libcst's parse of a buffer that is edited a little at a time: the buffer is cut into
+    chunks at the lines where top-level statements start (found with `ast`, a C parser, in a
+    few milliseconds), each chunk is parsed on its own, and a chunk whose text the last parse
+    saw is not parsed again. Typing in one function re-parses that function only.
+
+    A chunk is used only if it prints back its text exactly and has the buffer's line ending
+    and (if it has an indented block) indentation, so the module made of their statements
+    prints back the buffer: positions and fixes are those of a whole-buffer parse. Comments between two
+    statements, which a chunk holds in its footer, go to the next statement's leading lines,
+    as a whole-buffer parse puts them. Anything unusual (a syntax error, a lone `\r`, a chunk
+    without a statement) is parsed whole, which also gives libcst's own errors."""
+
+    def __init__(self) -> None:
+        self._chunks: dict[str, cst.Module] = {}
+
+    def __call__(self, source: str) -> cst.Module:
+        try:
+            return self._incremental(source) or cst.parse_module(source)
+        except cst.ParserSyntaxError:
+            self._chunks = {}
+            return cst.parse_module(source)  # raises the error for the whole buffer
+
+    def _incremental(self, source: str) -> cst.Module | None:
+        if "\r" in source and source.count("\r") != source.count("\r\n"):
+            return None  # a lone \r: ast and libcst may count lines differently
+        try:
+            tree = ast.parse(source)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return None
+        starts, last_end = [], 0
+        for statement in tree.body:
+            first = min([statement.lineno, *(d.lineno for d in getattr(
+                statement, "decorator_list", ()))])
+            if first > last_end and first > 1:  # not on a line an earlier statement holds
+                starts.append(first)
+            last_end = max(last_end, statement.end_lineno or statement.lineno)
+        if not starts:
+            return None
+        offsets = fixes.line_starts(source)
+        if len(offsets) <= starts[-1] - 1:
+            return None
+        cuts = [0, *(offsets[line - 1] for line in starts), len(source)]
+        found = _NEWLINE.search(source)
+        newline = found.group() if found else "\n"
+        indent = _first_indent(tree, source, offsets)
+        chunks: dict[str, cst.Module] = {}
+        modules = []
+        for begin, end in zip(cuts, cuts[1:], strict=False):
+            text = source[begin:end]
+            module = self._chunks.get(text) if text not in chunks else None
+            if module is None:  # new text, or a repeat: nodes must not occur twice in a tree
+                module = cst.parse_module(text)
+                if not module.body or module.code != text:
+                    return None
+            if module.default_newline != newline or module.default_indent != indent and not all(
+                    isinstance(s, cst.SimpleStatementLine) for s in module.body):
+                return None
+            chunks.setdefault(text, module)
+            modules.append(module)
+        self._chunks = chunks
+        body: list[cst.BaseStatement] = []
+        pending: list[cst.EmptyLine] = []
+        for number, module in enumerate(modules):
+            statements = list(module.body)
+            carried = [*pending, *(module.header if number else ())]
+            if carried:
+                statements[0] = statements[0].with_changes(
+                    leading_lines=[*carried, *statements[0].leading_lines])
+            body.extend(statements)
+            pending = list(module.footer)
+        return cst.Module(body=body, header=modules[0].header, footer=pending,
+                          encoding=modules[0].encoding, default_indent=indent,
+                          default_newline=newline,
+                          has_trailing_newline=modules[-1].has_trailing_newline)
+
+
+def _first_indent(tree: ast.Module, source: str, offsets: list[int]) -> str:
+    """The indentation of the first indented block, which libcst takes as the default."""
+    for statement in ast.walk(tree):
+        body = getattr(statement, "body", None)
+        if isinstance(body, list) and body and isinstance(statement, ast.stmt) and (
+                body[0].lineno > statement.lineno):
+            line = body[0].lineno
+            start = offsets[line - 1]
+            return source[start:start + body[0].col_offset]
+    return "    "
 
 
 # --- linting ------------------------------------------------------------------------------------
@@ -257,6 +352,7 @@ class Session:
         self.configs = Configs()
         self.linted: dict[str, Linted] = {}  # by text document or cell uri
         self.pending: dict[str, asyncio.TimerHandle] = {}
+        self.parsers: dict[str, IncrementalParser] = {}  # by text document uri
         self.shown: set[str] = set()  # configuration errors already shown
 
     # --- documents ------------------------------------------------------------------------------
@@ -287,8 +383,9 @@ class Session:
         cfg = self.config_for(path)
         name = lint_name(path, cfg.settings)
         source = document.source
+        parse = self.parsers.setdefault(uri, IncrementalParser())
         findings = [] if excluded(name, cfg.settings) else guarded(
-            name, lambda: lint_source(source, name, cfg.settings, cfg.rules))
+            name, lambda: lint_source(source, name, cfg.settings, cfg.rules, parse=parse))
         linted = self.linted[uri] = Linted(document.version, source, findings)
         self.publish(uri, linted)
         return linted
@@ -367,6 +464,7 @@ class Session:
     def clear(self, uri: str) -> None:
         self.cancel(uri)
         self.linted.pop(uri, None)
+        self.parsers.pop(uri, None)
         self.server.text_document_publish_diagnostics(
             self.lsp.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
 
@@ -652,6 +750,8 @@ def main(argv: list[str] | None = None) -> int:
         print("lossguard: error: the language server needs pygls: "
               "pip install 'lossguard[lsp]'", file=sys.stderr)
         return 2
+    # Trees are freed by reference counting (see batch.py): collect cyclic garbage rarely.
+    gc.set_threshold(*GC_THRESHOLD)
     logging.basicConfig(level=args.log_level, stream=sys.stderr,
                         format="lossguard server: %(levelname)s %(name)s: %(message)s")
     server = create_server(Options(args.unsafe_fixes, max(args.debounce_ms, 0)))

@@ -353,3 +353,52 @@ def test_server_subcommand_and_missing_pygls(tmp_path):
     done = subprocess.run([sys.executable, "-m", "lossguard", "server"], input=message,
                           capture_output=True, timeout=60)
     assert b'"serverInfo": {"name": "lossguard"' in done.stdout.replace(b'":{', b'": {')
+
+
+# --- the incremental parse (in process) --------------------------------------------------------
+def test_incremental_parse_lints_as_a_whole_parse():
+    """On real code (comments between statements, decorators, `;`, classes), the module made
+    of chunks prints back the text, and linting it gives the same findings and fixes."""
+    import libcst as cst
+
+    from lossguard.config import Settings
+    from lossguard.runner import lint_source, selected_rules
+    from lossguard.server import IncrementalParser
+
+    root = Path(__file__).resolve().parent.parent
+    paths = [*sorted((root / "examples").rglob("*.py")), *sorted((root / "rules").glob("*.py")),
+             root / "lossguard" / "flow.py"]
+    settings = Settings(select=["ALL"])
+    rules = selected_rules(settings)
+    sources = [p.read_text() for p in paths]
+    sources.append("import tensorflow as tf  # a\n\n\n# about f\n@tf.function\ndef f(x_loss):\n"
+                   "    return tf.math.log(x_loss)\n    # inside\n# outside\nx = 1; y = (2,\n"
+                   " 3); z = 4\nclass C:\n  def loss(self, y):\n    return tf.math.log(y)")
+    sources.append(LOSSES.replace("\n", "\r\n"))
+    for source in sources:
+        parse = IncrementalParser()
+        assert parse(source).code == source
+        whole = lint_source(source, "losses.py", settings, rules)
+        assert whole == lint_source(source, "losses.py", settings, rules, parse=parse)
+        assert [f.fix for f in whole] == [
+            f.fix for f in lint_source(source, "losses.py", settings, rules, parse=parse)]
+    assert cst.parse_module(sources[-2]).code == sources[-2]
+
+
+def test_incremental_parse_reuses_unchanged_statements_only():
+    import libcst as cst
+
+    from lossguard.server import IncrementalParser
+
+    parse = IncrementalParser()
+    before = parse(LOSSES)
+    edited = LOSSES.replace("tf.math.log(y_pred)", "tf.math.log(y_pred + 1.0)")
+    after = parse(edited)
+    assert after.code == edited
+    assert after.body[0] is before.body[0]  # reused
+    assert after.body[1].body is before.body[1].body  # reused, with its leading lines moved
+    assert after.body[2].body is not before.body[2].body  # parsed again
+    twice = parse("import os\n" + "def f():\n    pass\n" * 2)
+    assert twice.body[1] is not twice.body[2]  # a node occurs once in a tree
+    with pytest.raises(cst.ParserSyntaxError):
+        parse("def f(:\n    pass\n")
