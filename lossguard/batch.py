@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import engine, files, guard, notebook, prefilter
-from .cache import Cache, default_dir
 from .config import Settings, ignored_for
 from .finding import Finding
 from .rule import Rule
@@ -31,6 +30,8 @@ from .rules import all_rules
 
 if TYPE_CHECKING:
     from concurrent.futures import Future, ProcessPoolExecutor
+
+    from .cache import Cache
 
 
 @dataclass
@@ -70,6 +71,8 @@ def options_from(args: argparse.Namespace, settings: Settings) -> RunOptions:
     jobs = args.jobs if getattr(args, "jobs", None) else (os.cpu_count() or 1)
     cache = None
     if not getattr(args, "no_cache", False):
+        from .cache import Cache, default_dir  # not imported by a run without the cache
+
         cache = Cache(args.cache_dir or default_dir(settings.root))
     timings = {} if getattr(args, "statistics", False) else None
     return RunOptions(jobs=max(1, jobs), prefilter=not getattr(args, "no_prefilter", False),
@@ -119,9 +122,10 @@ def run(paths: list[str], settings: Settings, options: RunOptions) -> tuple[list
     rules = selected_rules(settings)
     codes = [r.code for r in rules]
     want_ll001 = "LL001" in codes
-    salt = Cache.salt(codes, {"all_code": settings.all_code,
-                              "loss_names": list(settings.loss_names),
-                              "prefilter": options.prefilter, "max_bytes": options.max_bytes})
+    salt = options.cache.salt(codes, {"all_code": settings.all_code,
+                                      "loss_names": list(settings.loss_names),
+                                      "prefilter": options.prefilter,
+                                      "max_bytes": options.max_bytes}) if options.cache else ""
     found: list[Finding] = []
     errors: list[str] = []
     todo: list[tuple[str, bytes, str | None]] = []  # path, bytes, cache key
@@ -137,7 +141,7 @@ def run(paths: list[str], settings: Settings, options: RunOptions) -> tuple[list
         key = None
         if options.cache is not None:
             extra = ",".join(sorted(ignored_for(name, settings.per_file_ignores)))
-            key = Cache.key(salt, data, extra)
+            key = options.cache.key(salt, data, extra)
             cached = options.cache.get(key, name)
             if cached is not None:
                 found.extend(cached)

@@ -148,10 +148,11 @@ class IncrementalParser:
 
     A chunk is used only if it prints back its text exactly and has the buffer's line ending
     and (if it has an indented block) indentation, so the module made of their statements
-    prints back the buffer: positions and fixes are those of a whole-buffer parse. Comments between two
-    statements, which a chunk holds in its footer, go to the next statement's leading lines,
-    as a whole-buffer parse puts them. Anything unusual (a syntax error, a lone `\r`, a chunk
-    without a statement) is parsed whole, which also gives libcst's own errors."""
+    prints back the buffer: positions and fixes are those of a whole-buffer parse. Comments
+    between two statements, which a chunk holds in its footer, go to the next statement's
+    leading lines, as a whole-buffer parse puts them. Anything unusual (a syntax error, a
+    lone `\r`, a chunk without a statement) is parsed whole, which also gives libcst's own
+    errors."""
 
     def __init__(self) -> None:
         self._chunks: dict[str, cst.Module] = {}
