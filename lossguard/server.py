@@ -54,6 +54,7 @@ if TYPE_CHECKING:
 
 NAME = "lossguard"
 FIX_ALL = "source.fixAll.lossguard"
+NOTEBOOK_FIX_ALL = "notebook.source.fixAll.lossguard"  # every cell at once (VS Code's kind)
 DEBOUNCE_MS = 150
 _NEWLINE = re.compile(r"\r\n|\r|\n")  # the line ends of libcst and of the LSP
 _CODE = re.compile(r"[A-Za-z]+[0-9]*")
@@ -555,6 +556,10 @@ class Session:
             action = self.fix_all(uri, linted)
             if action is not None:
                 actions.append(action)
+        if only is not None and wanted(NOTEBOOK_FIX_ALL) and linted.notebook is not None:
+            action = self.fix_notebook(linted.notebook)
+            if action is not None:
+                actions.append(action)
         return actions
 
     def quick_fixes(self, uri: str, linted: Linted, finding: Finding) -> list[lsp.CodeAction]:
@@ -596,17 +601,38 @@ class Session:
             new = fix_cell(sources, linted.number, name, cfg)
         if new == linted.text:
             return None
-        start, end, replacement = minimal_edit(linted.text, new)
-        starts = fixes.line_starts(linted.text)
+        return types.CodeAction(
+            title="lossguard: fix all (safe fixes)", kind=FIX_ALL,
+            edit=types.WorkspaceEdit(changes={uri: [self.whole_edit(linted.text, new)]}))
+
+    def fix_notebook(self, uri: str) -> lsp.CodeAction | None:
+        """Every safe fix in every cell of a notebook, cell after cell, as one edit."""
+        types = self.lsp
+        path = self.path_of(uri, "untitled.ipynb")
+        cfg = self.config_for(path)
+        name = lint_name(path, cfg.settings)
+        cells = self.code_cells(uri)
+        sources = [document.source for _, document in cells]
+        changes = {}
+        for number, (cell_uri, document) in enumerate(cells, 1):
+            new = sources[number - 1] = fix_cell(sources, number, name, cfg)
+            if new != document.source:
+                changes[cell_uri] = [self.whole_edit(document.source, new)]
+        if not changes:
+            return None
+        return types.CodeAction(title="lossguard: fix all in the notebook (safe fixes)",
+                                kind=NOTEBOOK_FIX_ALL, edit=types.WorkspaceEdit(changes=changes))
+
+    def whole_edit(self, old: str, new: str) -> lsp.TextEdit:
+        """One text edit turning `old` into `new`, over the part that changed."""
+        start, end, replacement = minimal_edit(old, new)
+        starts = fixes.line_starts(old)
 
         def at(offset: int) -> tuple[int, int]:
             line = bisect.bisect_right(starts, offset)
             return line, offset - starts[line - 1]
 
-        edit = Edit(at(start), at(end), replacement)
-        return types.CodeAction(
-            title="lossguard: fix all (safe fixes)", kind=FIX_ALL,
-            edit=types.WorkspaceEdit(changes={uri: [self.text_edit(linted.lines, edit)]}))
+        return self.text_edit(split_lines(old), Edit(at(start), at(end), replacement))
 
     def hover(self, params: lsp.HoverParams) -> lsp.Hover | None:
         types = self.lsp
@@ -716,7 +742,7 @@ def create_server(options: Options | None = None) -> LanguageServer:
         session.options.update(params.settings)
 
     @server.feature(types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(
-        code_action_kinds=[types.CodeActionKind.QuickFix, FIX_ALL]))
+        code_action_kinds=[types.CodeActionKind.QuickFix, FIX_ALL, NOTEBOOK_FIX_ALL]))
     def code_action(params: types.CodeActionParams) -> list[types.CodeAction] | None:
         return session.code_actions(params)
 

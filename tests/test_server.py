@@ -308,6 +308,10 @@ def test_notebook_cells_are_linted_together_and_fixed_per_cell(client, project):
     assert "tf.nn.log_softmax(y_pred)" in fixed
     all_fixed = actions(client, cells[2], 0, only=["source.fixAll.lossguard"])
     assert apply(NOTEBOOK_CELLS[2], all_fixed[0]["edit"]["changes"][cells[2]]) == fixed
+    whole = actions(client, cells[0], 0, only=["notebook.source.fixAll"])
+    assert [a["kind"] for a in whole] == ["notebook.source.fixAll.lossguard"]
+    assert list(whole[0]["edit"]["changes"]) == [cells[2]]  # the only cell with a fix
+    assert apply(NOTEBOOK_CELLS[2], whole[0]["edit"]["changes"][cells[2]]) == fixed
     # an edit to a cell re-lints the notebook
     mark = len(client.notifications)
     client.notify("notebookDocument/didChange", {
