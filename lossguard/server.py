@@ -28,6 +28,7 @@ import argparse
 import ast
 import asyncio
 import bisect
+import functools
 import gc
 import logging
 import re
@@ -37,6 +38,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 import libcst as cst
 
@@ -279,9 +281,14 @@ def noqa_spans(line: str) -> Iterator[tuple[str, int, int]]:
                 yield code.group().upper(), base + code.start(), base + code.end()
 
 
+@functools.cache
+def rules_by_code() -> dict[str, type[Rule]]:
+    return {rule.code: rule for rule in all_rules()}
+
+
 def rule_documentation(code: str) -> str | None:
     """The documentation of a rule code, or a table of the rules a prefix selects."""
-    rules = [r for r in all_rules() if r.code.startswith(code)]
+    rules = [r for r in rules_by_code().values() if r.code.startswith(code)]
     if not rules:
         return None
     if len(rules) == 1 and rules[0].code == code:
@@ -355,9 +362,15 @@ class Session:
         self.linted: dict[str, Linted] = {}  # by text document or cell uri
         self.pending: dict[str, asyncio.TimerHandle] = {}
         self.parsers: dict[str, IncrementalParser] = {}  # by text document uri
+        self.documents: set[str] = set()  # open text documents (the client's uris)
+        self.notebooks: set[str] = set()  # open notebooks
         self.shown: set[str] = set()  # configuration errors already shown
 
     # --- documents ------------------------------------------------------------------------------
+    def document(self, uri: str) -> Any:
+        """The open text document (pygls keeps them by unquoted uri), else None."""
+        return self.server.workspace.text_documents.get(unquote(uri))
+
     def path_of(self, uri: str, default_name: str = "untitled.py") -> Path:
         from pygls.uris import to_fs_path
 
@@ -378,7 +391,7 @@ class Session:
 
     def lint_text(self, uri: str) -> Linted | None:
         self.cancel(uri)
-        document = self.server.workspace.text_documents.get(uri)
+        document = self.document(uri)
         if document is None:
             return None
         path = self.path_of(uri)
@@ -400,7 +413,7 @@ class Session:
             return []
         cells = []
         for cell in found.cells:
-            document = workspace.text_documents.get(cell.document)
+            document = self.document(cell.document)
             if cell.kind == self.lsp.NotebookCellKind.Code and document is not None and (
                     document.language_id in (None, "python")):
                 cells.append((cell.document, document))
@@ -431,19 +444,16 @@ class Session:
 
     def lint(self, uri: str) -> None:
         """Lint a text document or a notebook, whichever `uri` names."""
-        if self.server.workspace.get_notebook_document(notebook_uri=uri) is not None:
+        if uri in self.notebooks:
             self.lint_notebook(uri)
         else:
             self.lint_text(uri)
 
     def lint_all(self) -> None:
-        workspace = self.server.workspace
-        in_notebooks = {u for u, v in self.linted.items() if v.notebook}
-        for uri in list(workspace.notebook_documents):
+        for uri in sorted(self.notebooks):
             self.lint_notebook(uri)
-        for uri in list(workspace.text_documents):
-            if uri not in in_notebooks and workspace.get_notebook_document(cell_uri=uri) is None:
-                self.lint_text(uri)
+        for uri in sorted(self.documents):
+            self.lint_text(uri)
 
     def schedule(self, uri: str) -> None:
         """Lint `uri` once no change has come for the debounce delay."""
@@ -473,7 +483,7 @@ class Session:
     def current(self, uri: str) -> Linted | None:
         """The findings of a document as it is now (linted again if it changed since)."""
         linted = self.linted.get(uri)
-        document = self.server.workspace.text_documents.get(uri)
+        document = self.document(uri)
         if document is None:
             return None
         if linted is None or linted.version != document.version or linted.text != document.source:
@@ -512,7 +522,7 @@ class Session:
         severity = {"error": types.DiagnosticSeverity.Error,
                     "warning": types.DiagnosticSeverity.Warning,
                     "info": types.DiagnosticSeverity.Information}[finding.severity]
-        rule = next((r for r in all_rules() if r.code == finding.code), None)
+        rule = rules_by_code().get(finding.code)
         message = finding.message + (f"\nhint: {finding.hint}" if finding.hint else "")
         return types.Diagnostic(
             range=self.range(lines, finding), message=message, severity=severity,
@@ -636,7 +646,7 @@ class Session:
 
     def hover(self, params: lsp.HoverParams) -> lsp.Hover | None:
         types = self.lsp
-        document = self.server.workspace.text_documents.get(params.text_document.uri)
+        document = self.document(params.text_document.uri)
         if document is None:
             return None
         lines = split_lines(document.source)
@@ -694,6 +704,7 @@ def create_server(options: Options | None = None) -> LanguageServer:
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(params: types.DidOpenTextDocumentParams) -> None:
+        session.documents.add(params.text_document.uri)
         session.lint_text(params.text_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
@@ -706,15 +717,17 @@ def create_server(options: Options | None = None) -> LanguageServer:
         if uri.endswith("pyproject.toml"):
             session.configs.forget()
             session.lint_all()
-        elif uri in server.workspace.text_documents:
+        elif uri in session.documents:
             session.lint_text(uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(params: types.DidCloseTextDocumentParams) -> None:
+        session.documents.discard(params.text_document.uri)
         session.clear(params.text_document.uri)
 
     @server.feature(types.NOTEBOOK_DOCUMENT_DID_OPEN)
     def notebook_open(params: types.DidOpenNotebookDocumentParams) -> None:
+        session.notebooks.add(params.notebook_document.uri)
         session.lint_notebook(params.notebook_document.uri)
 
     @server.feature(types.NOTEBOOK_DOCUMENT_DID_CHANGE)
@@ -727,6 +740,7 @@ def create_server(options: Options | None = None) -> LanguageServer:
 
     @server.feature(types.NOTEBOOK_DOCUMENT_DID_CLOSE)
     def notebook_close(params: types.DidCloseNotebookDocumentParams) -> None:
+        session.notebooks.discard(params.notebook_document.uri)
         session.cancel(params.notebook_document.uri)
         for cell in params.cell_text_documents:
             session.clear(cell.uri)

@@ -77,6 +77,23 @@ def test_diagnostics_on_open_carry_code_link_severity_and_range(client, project)
                             "end": {"line": 8, "character": 45}}
 
 
+def test_positions_are_in_utf16_units_and_uris_may_be_quoted(client, project):
+    folder = project / "my losses"
+    folder.mkdir()
+    source = LOSSES.replace("    return tf.reduce_mean(tf.math.log(y_pred))",
+                            '    tag = "\U0001f642"; return tf.reduce_mean(tf.math.log(y_pred))')
+    document = client.open(folder / "lösses.py", source)
+    assert "%20" in document and "%C3%B6" in document
+    log = by_code(client.diagnostics(document))["LL101"]
+    line = source.splitlines()[8]
+    start = line.index("tf.math.log(y_pred)")
+    # the emoji is one code point and two UTF-16 units: everything after it moves by one
+    assert log["range"]["start"] == {"line": 8, "character": start + 1}
+    assert log["range"]["end"] == {"line": 8, "character": start + 1 + len("tf.math.log(y_pred)")}
+    noqa = next(a for a in actions(client, document, 8) if "noqa" in a["title"])
+    assert list(noqa["edit"]["changes"]) == [document]
+
+
 def test_warning_severity_is_mapped(client, project):
     source = textwrap.dedent("""\
         import tensorflow as tf
