@@ -42,7 +42,7 @@ from urllib.parse import unquote
 
 import libcst as cst
 
-from . import __version__, config, docs, engine, files, notebook
+from . import __version__, config, docs, engine, files, guard, notebook
 from . import fix as fixes
 from .batch import GC_THRESHOLD
 from .finding import Edit, Finding
@@ -234,8 +234,12 @@ def _first_indent(tree: ast.Module, source: str, offsets: list[int]) -> str:
 
 
 # --- linting ------------------------------------------------------------------------------------
-def guarded(name: str, lint: Callable[[], list[Finding]]) -> list[Finding]:
-    """Findings of `lint`; an internal error is one LL001 finding, never a crash."""
+def guarded(name: str, size: int, lint: Callable[[], list[Finding]]) -> list[Finding]:
+    """Findings of `lint`; a buffer over the CLI's default size limit, or an internal error,
+    is one LL001 finding, never a crash or a hang."""
+    too_large = guard.too_large(size)
+    if too_large is not None:
+        return [error_finding(name, too_large)]
     try:
         return lint()
     except Exception as error:  # noqa: BLE001 - a rule's bug must not take the server down
@@ -400,7 +404,8 @@ class Session:
         source = document.source
         parse = self.parsers.setdefault(uri, IncrementalParser())
         findings = [] if excluded(name, cfg.settings) else guarded(
-            name, lambda: lint_source(source, name, cfg.settings, cfg.rules, parse=parse))
+            name, len(source), lambda: lint_source(source, name, cfg.settings, cfg.rules,
+                                                    parse=parse))
         linted = self.linted[uri] = Linted(document.version, source, findings)
         self.publish(uri, linted)
         return linted
@@ -427,8 +432,8 @@ class Session:
         name = lint_name(path, cfg.settings)
         sources = [document.source for _, document in cells]
         findings = [] if excluded(name, cfg.settings) else guarded(
-            name, lambda: notebook.lint_cells(name, notebook_cells(sources), cfg.settings,
-                                              cfg.rules))
+            name, sum(map(len, sources)), lambda: notebook.lint_cells(
+                name, notebook_cells(sources), cfg.settings, cfg.rules))
         by_cell: dict[int, list[Finding]] = {}
         for finding in findings:  # an internal error (no cell) goes to the first cell
             by_cell.setdefault(finding.cell or 1, []).append(finding)

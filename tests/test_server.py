@@ -281,6 +281,10 @@ def test_a_bad_buffer_is_one_ll001_and_the_server_goes_on(client, project):
     for version, text in enumerate(["\x00\x01", "(" * 5000, "def f(x):\n\treturn (\n", ""], 2):
         client.change(document, text, version)
         client.diagnostics(document, version=version)
+    huge = "x = 1\n" * 2_000_000  # 12 MB: over the size limit, reported at once
+    client.change(document, huge, 9)
+    too_large = client.diagnostics(document, version=9)
+    assert [d["code"] for d in too_large] == ["LL001"] and "too large" in too_large[0]["message"]
     client.change(document, LOSSES, 10)
     assert set(by_code(client.diagnostics(document, version=10))) == {"LL101", "LL107"}
     assert client.process.poll() is None
