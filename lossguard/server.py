@@ -205,7 +205,7 @@ class IncrementalParser:
             chunks.setdefault(text, module)
             modules.append(module)
         self._chunks = chunks
-        body: list[cst.BaseStatement] = []
+        body: list[cst.SimpleStatementLine | cst.BaseCompoundStatement] = []
         pending: list[cst.EmptyLine] = []
         for number, module in enumerate(modules):
             statements = list(module.body)
@@ -561,7 +561,7 @@ class Session:
         def wanted(kind: str) -> bool:
             return only is None or any(kind == k or kind.startswith(f"{k}.") for k in only)
 
-        actions: list[types.CodeAction] = []
+        actions: list[lsp.CodeAction] = []
         first, last = params.range.start.line + 1, params.range.end.line + 1
         here = [f for f in linted.findings if f.line <= last and f.end_line >= first]
         if wanted(types.CodeActionKind.QuickFix):
