@@ -331,6 +331,7 @@ class Linted:
     findings: list[Finding]
     notebook: str | None = None  # the notebook's uri, for a cell
     number: int = 0  # the cell's 1-based number among the notebook's code cells
+    config: Config | None = None  # what a text document was linted with
     lines: list[str] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -403,10 +404,14 @@ class Session:
         name = lint_name(path, cfg.settings)
         source = document.source
         parse = self.parsers.setdefault(uri, IncrementalParser())
-        findings = [] if excluded(name, cfg.settings) else guarded(
-            name, len(source), lambda: lint_source(source, name, cfg.settings, cfg.rules,
-                                                    parse=parse))
-        linted = self.linted[uri] = Linted(document.version, source, findings)
+        last = self.linted.get(uri)
+        if last is not None and last.text == source and last.config is cfg:
+            findings = last.findings  # saved as linted, or an edit undone: nothing to do
+        else:
+            findings = [] if excluded(name, cfg.settings) else guarded(
+                name, len(source), lambda: lint_source(source, name, cfg.settings, cfg.rules,
+                                                        parse=parse))
+        linted = self.linted[uri] = Linted(document.version, source, findings, config=cfg)
         self.publish(uri, linted)
         return linted
 
