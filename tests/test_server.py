@@ -427,3 +427,27 @@ def test_incremental_parse_reuses_unchanged_statements_only():
     assert twice.body[1] is not twice.body[2]  # a node occurs once in a tree
     with pytest.raises(cst.ParserSyntaxError):
         parse("def f(:\n    pass\n")
+
+
+def test_unsafe_fixes_follow_the_client_settings(client, project):
+    document = client.open(project / "losses.py", LOSSES)
+    client.diagnostics(document)
+    assert not [a for a in actions(client, document, 8) if "unsafe" in a["title"]]
+    client.notify("workspace/didChangeConfiguration",
+                  {"settings": {"lossguard": {"unsafeFixes": True}}})
+    assert [a for a in actions(client, document, 8) if "unsafe" in a["title"]]
+
+
+def test_excluded_files_and_unused_noqa(client, project):
+    (project / "pyproject.toml").write_text(
+        '[tool.lossguard]\nexclude = ["generated/*"]\nextend-select = ["LL002"]\n')
+    (project / "generated").mkdir()
+    skipped = client.open(project / "generated" / "losses.py", LOSSES)
+    assert client.diagnostics(skipped) == []
+    source = LOSSES.replace("tf.math.log(y_pred))", "tf.math.log(y_pred))  # noqa: LL101, LL102")
+    document = client.open(project / "losses.py", source)
+    unused = by_code(client.diagnostics(document))["LL002"]
+    assert unused["severity"] == 3 and unused["tags"] == [1]  # information, unnecessary
+    fix = next(a for a in actions(client, document, 8) if "unused" in a["title"])
+    assert apply(source, fix["edit"]["changes"][document]).splitlines()[8].endswith(
+        "# noqa: LL101")
