@@ -45,7 +45,7 @@ def _node_types() -> frozenset[type]:
         found.add(cls)
         pending.extend(cls.__subclasses__())
     # `in __mro__`, not `issubclass`: libcst's nodes are ABCs, and ABCMeta's subclass check of
-    # every name libcst exports took a tenth of a one-file run's time
+    # every name libcst exports cost about 30 ms at every start
     return frozenset(found | {value for value in vars(cst).values()
                               if isinstance(value, type) and cst.CSTNode in value.__mro__})
 
