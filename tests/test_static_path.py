@@ -84,3 +84,18 @@ def test_a_cli_run_collects_garbage_rarely_and_restores_the_collector(monkeypatc
     assert cli.main(["--exit-zero", "--format", "json", str(ROOT / "examples")]) == 0
     assert during == [batch.GC_THRESHOLD]
     assert gc.get_threshold() == before
+
+
+def test_language_server_imports_no_heavy_framework():
+    """The server module, pygls, and what a session runs: a lint, a notebook, a fix, a hover."""
+    code = ("from pathlib import Path\n"
+            "from lossguard.cli import server\nfrom lossguard.pipeline import fix\n"
+            "server.create_server()\n"
+            "source = Path('examples/seed_examples.py').read_text()\n"
+            "cfg = server.Configs().for_file(Path('examples/seed_examples.py').resolve())\n"
+            "assert server.lint_source(source, 'seed_examples.py', cfg.settings, cfg.rules)\n"
+            "server.notebook.lint_cells('n.ipynb', server.notebook_cells([source]),\n"
+            "                           cfg.settings, cfg.rules)\n"
+            "fix.fix_source(source, 'seed_examples.py', cfg.settings, cfg.rules)\n"
+            "assert server.rule_documentation('LL101')")
+    assert _imported_after(code) == []

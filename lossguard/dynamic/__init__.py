@@ -13,7 +13,6 @@ import dataclasses
 import os
 import sys
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 from ..engine.results import Confirmation, Finding
 from .options import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, DynamicOptions
@@ -63,6 +62,8 @@ def _confirmation(code: str, raw: dict) -> Confirmation:
 def confirm(findings: list[Finding], options: DynamicOptions | None = None) -> list[Finding]:
     """Return `findings` (same order) with `.dynamic` set for each one."""
     options = options or DynamicOptions()
+    from concurrent.futures import ThreadPoolExecutor  # not imported by a static run
+
     from .sandbox import run_job
 
     the_plan = plan(findings, options.overrides)

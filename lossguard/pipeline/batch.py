@@ -29,12 +29,13 @@ from ..engine.results import Finding
 from ..engine.suppression import ignored_for
 from ..rules import all_rules
 from . import files, guard, notebook, prefilter
-from .cache import Cache, default_dir
 from .config import Settings
 from .lint import error_finding, lint_source, selected_rules
 
 if TYPE_CHECKING:
     from concurrent.futures import Future, ProcessPoolExecutor
+
+    from .cache import Cache
 
 
 @dataclass
@@ -74,6 +75,8 @@ def options_from(args: argparse.Namespace, settings: Settings) -> RunOptions:
     jobs = args.jobs if getattr(args, "jobs", None) else (os.cpu_count() or 1)
     cache = None
     if not getattr(args, "no_cache", False):
+        from .cache import Cache, default_dir  # not imported by a run without the cache
+
         cache = Cache(args.cache_dir or default_dir(settings.root))
     timings = {} if getattr(args, "statistics", False) else None
     return RunOptions(jobs=max(1, jobs), prefilter=not getattr(args, "no_prefilter", False),
@@ -113,9 +116,10 @@ def _run_pooled(paths: list[str], settings: Settings, options: RunOptions
     rules = selected_rules(settings)
     codes = [r.code for r in rules]
     want_ll001 = "LL001" in codes
-    salt = Cache.salt(codes, {"all_code": settings.all_code,
-                              "loss_names": list(settings.loss_names),
-                              "prefilter": options.prefilter, "max_bytes": options.max_bytes})
+    salt = options.cache.salt(codes, {"all_code": settings.all_code,
+                                      "loss_names": list(settings.loss_names),
+                                      "prefilter": options.prefilter,
+                                      "max_bytes": options.max_bytes}) if options.cache else ""
     found: list[Finding] = []
     errors: list[str] = []
     todo: list[tuple[str, bytes, str | None]] = []  # path, bytes, cache key
@@ -131,7 +135,7 @@ def _run_pooled(paths: list[str], settings: Settings, options: RunOptions
         key = None
         if options.cache is not None:
             extra = ",".join(sorted(ignored_for(name, settings.per_file_ignores)))
-            key = Cache.key(salt, data, extra)
+            key = options.cache.key(salt, data, extra)
             cached = options.cache.get(key, name)
             if cached is not None:
                 found.extend(cached)

@@ -15,7 +15,6 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 
@@ -117,6 +116,8 @@ def code_stamp() -> str:
 def write_atomic(target: Path, data: bytes) -> bool:
     """Write `data` to `target` through a temporary file in the same folder and `os.replace`.
     Never leaves a partial file, even when interrupted (the temporary file is removed)."""
+    import tempfile  # only a run that writes the cache needs it
+
     handle, temporary = None, None
     try:
         handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",

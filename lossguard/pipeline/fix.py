@@ -9,11 +9,9 @@ encoding and line endings. Notebooks are fixed cell by cell (`fix_notebook`).
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import sys
-import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -196,6 +194,8 @@ class FileFix:
         return self.before != self.after
 
     def diff(self) -> str:
+        import difflib  # only --diff needs it
+
         name = str(self.path)
         return "".join(difflib.unified_diff(
             self.before.splitlines(keepends=True), self.after.splitlines(keepends=True),
@@ -217,6 +217,8 @@ class FixResult:
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Write `data` to `path` through a temporary file in the same folder and a rename."""
+    import tempfile  # only a run that writes needs it
+
     folder = path.parent
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".lossguard",
                                          dir=folder)

@@ -5,6 +5,7 @@ per-file ignores applied. Many files (and notebooks) build on this (`batch.py`, 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import libcst as cst
 
@@ -55,15 +56,18 @@ def syntax_error_finding(path: str, error: cst.ParserSyntaxError, source: str) -
 
 
 def lint_source(source: str, path: str, settings: config.Settings,
-                rules: list[type[Rule]] | None = None) -> list[Finding]:
-    """Lint one decoded source text; parse failures become an LL001 finding."""
+                rules: list[type[Rule]] | None = None, *,
+                parse: Callable[[str], cst.Module] = cst.parse_module) -> list[Finding]:
+    """Lint one decoded source text; parse failures become an LL001 finding. `parse` may
+    reuse earlier trees (the language server's incremental parse); it must raise as libcst
+    does."""
     rules = selected_rules(settings) if rules is None else rules
     want_ll001 = any(r.code == ParseError.code for r in rules)
     too_deep = guard.too_deep(source)  # would crash or hang the parser
     if too_deep is not None:
         return [error_finding(path, too_deep)] if want_ll001 else []
     try:
-        module = cst.parse_module(source)
+        module = parse(source)
     except cst.ParserSyntaxError as error:
         if not want_ll001:
             return []
