@@ -199,6 +199,12 @@ class UnguardedDivision(Rule):
     hint = "add a smoothing term to the denominator, clip it away from 0, or use `divide_no_nan`"
     VALID = [
         Valid("""
+        import tensorflow as tf
+        def gradient_penalty(gradients, epsilon=1e-10, target=1.0):
+            slopes = tf.sqrt(tf.reduce_sum(tf.square(gradients), axis=1) + epsilon)
+            return tf.reduce_mean(tf.square(slopes / target - 1.0))
+        """),
+        Valid("""
         import torch
         def dcg_loss(gains, n):
             discount = torch.log2(1.0 + torch.arange(1, n + 1).float())
@@ -457,6 +463,11 @@ class SqrtAtZero(Rule):
         """),
     ]
     INVALID = [
+        Invalid("""
+        import torch
+        def rmsle(pred, actual):
+            return torch.sqrt(torch.mean((torch.log(pred + 1) - torch.log(actual + 1)) ** 2))
+        """, line=3, message="can be 0"),
         Invalid("""
         import tensorflow as tf
         def gradient_penalty_loss(critic, x):

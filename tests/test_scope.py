@@ -378,3 +378,28 @@ def test_a_loss_handed_in_by_the_caller_is_not_taken_as_unreduced():
         grads = tf.gradients(loss, model.trainable_variables)
         return optimizer.apply_gradients(zip(grads, model.trainable_variables))
     """) == []
+
+
+def test_numbers_by_default_scalars_and_config_names_are_not_inputs():
+    code = """
+    def penalty(gradients, epsilon=1e-10, target=1.0):
+        pass
+
+    def shift_loss(y_true, y_pred, shift):
+        assert isinstance(shift, int) and shift != 0
+
+    def head_loss(logits, labels, objective_idx, stride, drop_prob):
+        pass
+    """
+    index = build(cst.parse_module(textwrap.dedent(code)))
+    penalty, shift, head = index.functions
+    assert inputs_of(penalty) == {"gradients"}
+    assert inputs_of(shift) == {"y_true", "y_pred"}
+    assert inputs_of(head) == {"logits", "labels"}
+
+
+@pytest.mark.parametrize("name", ["weighted_ce", "rmsle", "gradient_penalty", "ntxent",
+                                  "lovasz_hinge", "msle"])
+def test_loss_words_name_loss_code(name):
+    index, scope = _scope_of(f"import torch\ndef {name}(pred, target):\n    return pred\n")
+    assert scope.contains(index.functions[0])

@@ -22,7 +22,7 @@ from ..knowledge.names import (
     name_tokens,
 )
 from .index import Function, ModuleIndex
-from .tree import dotted, walk
+from .tree import dotted, number, walk
 
 
 @dataclass
@@ -249,7 +249,9 @@ def inputs_of(function: Function) -> set[str]:
     without a default is an input too, unless it comes after the loss's pair of tensor-named
     ones (in `gce(y_true, y_pred, q)` Keras passes `q=0.5`, a hyperparameter, not a tensor; in
     `cost(y, p)` the pair is not complete, so `p` is the prediction) or is named like
-    configuration (`num_classes`, `anchors`, `keep_prob`, `input_shape`, `margin`).
+    configuration (`num_classes`, `anchors`, `keep_prob`, `input_shape`, `margin`). A parameter
+    whose default is a number (`target=1.0`, the norm a gradient penalty aims at) is
+    configuration whatever its name, and so is one asserted to be a Python scalar.
     """
     scalars = python_scalars(function.node)
     params = [p for p in function.params
@@ -259,6 +261,8 @@ def inputs_of(function: Function) -> set[str]:
     names = set()
     for position, param in enumerate(params):
         name = param.name.value
+        if number(param.default) is not None:
+            continue  # `target=1.0`: a number by default is configuration, whatever its name
         if name in INPUT_NAMES or (param.default is None and position <= last_named
                                    and not is_hyperparameter_name(name)):
             names.add(name)

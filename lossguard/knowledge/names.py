@@ -16,7 +16,8 @@ from functools import lru_cache
 LOSS_WORDS = frozenset({
     "loss", "losses", "cost", "objective", "crossentropy", "xent", "nll", "dice", "jaccard",
     "tversky", "focal", "hinge", "huber", "contrastive", "triplet", "divergence", "elbo",
-    "bce", "mse", "mae", "mape", "smape", "nce", "kld",
+    "bce", "mse", "mae", "mape", "smape", "nce", "kld", "ce", "rmse", "rmsle", "msle", "ntxent",
+    "infonce", "lovasz", "penalty", "criterion",
 })
 LOSS_PAIRS = (("cross", "entropy"), ("kl", "div"))
 # Tokens of a module-level name that holds a training objective (`cross_entropy = ...`).
