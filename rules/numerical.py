@@ -431,6 +431,15 @@ class SqrtAtZero(Rule):
     VALID = [
         Valid("""
         import torch
+        def angular_margin_loss(cosine, targets, margin=0.2):
+            cosine = torch.clamp(cosine, -1 + 1e-7, 1 - 1e-7)
+            sine = torch.sqrt(1.0 - torch.pow(cosine, 2))
+            phi = cosine * torch.cos(torch.tensor(margin)) - sine * torch.sin(torch.tensor(margin))
+            return torch.nn.functional.cross_entropy(targets * phi + (1 - targets) * cosine,
+                                                     targets.argmax(-1))
+        """),
+        Valid("""
+        import torch
         def pair_loss(a, b):
             return torch.cdist(a, b).mean()
         """),

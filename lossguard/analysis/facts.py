@@ -248,8 +248,14 @@ def power(a: Fact, exponent: float | None, node: object) -> Fact:
         if exponent > 0:
             tags = a.tags & {"error", "gradient"} | (
                 {"error"} if "difference" in a.tags else set())
-            return Fact(0.0 if a.lo <= 0 or even else a.lo**exponent, INF, a.positive, False,
-                        a.zero, None, a.unbounded or a.negative, frozenset(tags))
+            magnitudes = (abs(a.lo), abs(a.hi))
+            if a.lo <= 0 <= a.hi:
+                lo = 0.0
+            else:
+                lo = f32(min(magnitudes) ** exponent)
+            hi = INF if INF in magnitudes else f32(max(magnitudes) ** exponent)
+            return Fact(lo, hi, a.positive, False, a.zero, None,
+                        (a.unbounded or a.negative) if hi == INF else None, frozenset(tags))
         return Fact(0.0, INF, True, unbounded=Reason(node, "has no upper bound"))
     return Fact(zero=a.zero, negative=a.negative)
 
