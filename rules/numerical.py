@@ -199,6 +199,13 @@ class UnguardedDivision(Rule):
     hint = "add a smoothing term to the denominator, clip it away from 0, or use `divide_no_nan`"
     VALID = [
         Valid("""
+        import torch
+        import torch.nn.functional as F
+        def one_hot_nll_loss(log_probs, targets, num_classes=10):
+            targets = F.one_hot(targets, num_classes).float()
+            return -(targets * log_probs).sum() / targets.sum()
+        """),
+        Valid("""
         import tensorflow as tf
         def gradient_penalty(gradients, epsilon=1e-10, target=1.0):
             slopes = tf.sqrt(tf.reduce_sum(tf.square(gradients), axis=1) + epsilon)

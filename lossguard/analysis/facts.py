@@ -421,7 +421,10 @@ def unary(kind: str, a: Fact, node: object) -> Fact:
     if kind == "normalize":
         return Fact(-1.0, 1.0, zero=a.zero, negative=a.negative,
                     tags=frozenset({"normalized"}))
-    if kind in {"one_hot", "compare"}:
+    if kind == "one_hot":  # every row holds one 1: a sum over the classes is >= 1
+        return Fact(0.0, 1.0, zero=Reason(node, "is 0 for most entries"),
+                    tags=frozenset({"holds_one"}))
+    if kind == "compare":
         return Fact(0.0, 1.0, zero=Reason(node, "is 0 for most entries"))
     if kind == "negative":
         return negate(a, node)
