@@ -75,7 +75,7 @@ def options_from(args: argparse.Namespace, settings: Settings) -> RunOptions:
     cache = None
     if not getattr(args, "no_cache", False):
         cache = Cache(args.cache_dir or default_dir(settings.root))
-    timings = {} if getattr(args, "statistics", False) else None
+    timings: dict[str, float] | None = {} if getattr(args, "statistics", False) else None
     return RunOptions(jobs=max(1, jobs), prefilter=not getattr(args, "no_prefilter", False),
                       cache=cache, max_bytes=int(getattr(args, "max_file_size", 10) * 1e6),
                       timings=timings)
