@@ -14,9 +14,8 @@ from typing import Any
 import libcst as cst
 
 from ..knowledge import ops
+from ..knowledge.ops import TAPE_METHODS
 from .tree import CHILDREN, NO_CHILDREN, assigned_names, dotted, keyword, positional, string
-
-TAPE_METHODS = {"gradient", "backward", "minimize"}
 
 
 def _nothing() -> None:
