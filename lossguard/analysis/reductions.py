@@ -21,7 +21,7 @@ from typing import Literal
 import libcst as cst
 
 from ..knowledge import ops
-from ..knowledge.names import VARIABLE_WORDS, is_loss_name, is_size_name
+from ..knowledge.names import is_loss_name, is_size_name
 from .index import Function, ModuleIndex
 from .tree import assigned_names, dotted, keyword, positional, string, walk, walk_own
 
@@ -47,6 +47,7 @@ ARITHMETIC_OPS = {"add", "subtract", "multiply", "divide", "divide_no_nan", "max
 ALIGNING = {"reshape", "shape_assert", "one_hot"}
 # Training calls whose first argument (or receiver) is the differentiated value.
 OBJECTIVE_KINDS = ("tape_gradient", "minimize", "add_loss", "backward")
+VARIABLE_WORDS = ("variables", "weights", "params", "parameters", "vars")
 
 _KERAS_NONE = {"none"}
 _KERAS_SUM = {"sum"}

@@ -48,6 +48,7 @@ class Kind(StrEnum):
     CAST = "cast"
     INT_CAST = "int_cast"
     LINEAR = "linear"  # matmul, dot, einsum
+    INNER = "inner"  # `torch.dot`: the inner product of two 1-D tensors, a 0-d scalar
     COSINE = "cosine"
     NORMALIZE = "normalize"
     WHERE = "where"

@@ -48,9 +48,6 @@ ARGUMENT_LABEL_TOKENS = frozenset({"true", "label", "labels", "target", "targets
                                    "truth", "y"})
 KERAS_PRED_NAMES = frozenset({"y_pred", "y_hat", "yhat", "ypred", "y_predicted",
                               "y_prediction"})
-# Words in the name of what a gradient is taken with respect to (`model.trainable_variables`,
-# `self.weights`, `params`).
-VARIABLE_WORDS = ("variables", "weights", "params", "parameters", "vars")
 # Tokens of names that hold a count or a size (> 0).
 SIZE_WORDS = frozenset({"size", "batch", "num", "count", "n", "b", "steps", "total", "len",
                         "length", "replicas", "scale"})

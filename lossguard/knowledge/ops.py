@@ -128,6 +128,8 @@ _TORCH = {
     "CrossEntropyLoss": "torch_cross_entropy", "NLLLoss": "torch_nll",
     "BCELoss": "torch_bce", "BCEWithLogitsLoss": "torch_bce_logits",
     "cosine_similarity": "cosine", "mm": "linear", "bmm": "linear", "linear": "linear",
+    # The inner product of two 1-D tensors: a 0-d scalar.
+    "dot": "inner", "vdot": "inner",
 }
 
 # Theano and PyTensor (`T.log`, `T.nnet.sigmoid`, `pt.log`): the losses of older published code.
