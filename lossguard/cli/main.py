@@ -10,7 +10,6 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from types import ModuleType
 
 from .. import __version__
 from ..pipeline import batch, config
@@ -210,7 +209,7 @@ def _clean_cache(args: argparse.Namespace) -> None:
             print(f"lossguard: removed {folder}", file=sys.stderr)
 
 
-def _reporter(fmt: str) -> ModuleType:
+def _reporter(fmt: str):  # noqa: ANN202 - a report module
     from ..report import github, sarif
 
     return sarif if fmt == "sarif" else github

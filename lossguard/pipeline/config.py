@@ -66,9 +66,9 @@ def load(path: Path | None) -> Settings:
         if not isinstance(value, expected):
             raise ConfigError(f"{path}: `{key}` must be a {expected.__name__}, "
                               f"not {type(value).__name__}")
-        if isinstance(value, list) and not all(isinstance(v, str) for v in value):
+        if expected is list and not all(isinstance(v, str) for v in value):
             raise ConfigError(f"{path}: `{key}` must be a list of strings")
-        if key == "per-file-ignores" and isinstance(value, dict):
+        if key == "per-file-ignores":
             for glob, codes in value.items():
                 if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
                     raise ConfigError(f"{path}: per-file-ignores[{glob!r}] must be a list of codes")

@@ -7,7 +7,7 @@ import fnmatch
 import io
 import os
 import tokenize
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,13 +60,13 @@ class GitIgnore:
         return verdict
 
 
-def _excluded(path: Path, excludes: Sequence[str]) -> bool:
+def _excluded(path: Path, excludes: list[str]) -> bool:
     text = path.as_posix()
     return any(fnmatch.fnmatch(text, g) or fnmatch.fnmatch(path.name, g)
                or fnmatch.fnmatch(text, f"*/{g}") for g in excludes)
 
 
-def discover(paths: list[str], excludes: Sequence[str] = ()) -> Iterator[Path]:
+def discover(paths: list[str], excludes: list[str] = ()) -> Iterator[Path]:
     """Source files under `paths`: files named directly are always yielded (unless excluded),
     folders are walked honouring .gitignore and skipping virtual environments and caches."""
     seen: set[Path] = set()
@@ -83,7 +83,7 @@ def discover(paths: list[str], excludes: Sequence[str] = ()) -> Iterator[Path]:
                 yield path
 
 
-def _walk(folder: Path, excludes: Sequence[str], ignores: list[GitIgnore]) -> Iterator[Path]:
+def _walk(folder: Path, excludes: list[str], ignores: list[GitIgnore]) -> Iterator[Path]:
     own = GitIgnore.read(folder)
     if own is not None:
         ignores = [*ignores, own]
