@@ -64,19 +64,12 @@ Severity = Literal["error", "warning", "info"]
 
 
 class Context(ModuleAnalyses, Protocol):
-    """What a rule may ask while it visits one module (the engine's `FileContext`)."""
+    """What a rule may ask while it visits one module (the engine's `FileContext`): the
+    module's analyses (`ModuleAnalyses`: its index, operations, facts, values, text) and the
+    state of the walk."""
 
     path: str
     source: str
-    module: cst.Module
-    index: ModuleIndex
-    shapes: Shapes
-    memo: dict[str, object]  # module-wide answers an analysis computes once
-
-    @property
-    def function(self) -> Function | None:
-        """The innermost function being visited (None at module level)."""
-        ...
 
     @property
     def in_loss_code(self) -> bool: ...
@@ -94,28 +87,11 @@ class Context(ModuleAnalyses, Protocol):
         """The gradient-flow analysis of the module."""
         ...
 
-    def op(self, call: cst.Call) -> Op | None: ...
-
-    def operand(self, call: cst.Call, index: int = 0,
-                name: str = "x") -> cst.BaseExpression | None: ...
-
-    def fact(self, node: cst.CSTNode) -> Fact:
-        """What is proven about the value of `node` (sign, range, and why)."""
-        ...
-
-    def value_of(self, node: cst.CSTNode) -> cst.CSTNode:
-        """Follow local assignments: the expression a name was last assigned, else the node."""
-        ...
-
     def reduction(self, node: cst.CSTNode) -> Reduction:
         """How reduced the value of `node` is (scalar, per-sample, element-wise, unknown)."""
         ...
 
     def is_keras_loss(self, function: Function | None) -> bool: ...
-
-    def text(self, node: cst.CSTNode) -> str:
-        """The source text of a node, on one line."""
-        ...
 
     def explain(self, reason: Reason | None) -> str:
         """"`y_true` is an input and can be 0" for a reason."""

@@ -167,7 +167,7 @@ class Evaluator:
                 return self.fact(expr, self.module_env)
         resolved = self.index.resolve(node)
         if resolved is not None and resolved.endswith(".epsilon"):
-            return facts.constant(1e-7)
+            return facts.constant(float(ops.EPSILON))
         if node.attr.value in ("shape", "size", "ndim"):
             return Fact(1.0, INF)
         if node.attr.value in ("T", "mT"):  # a transpose keeps the values

@@ -20,6 +20,9 @@ import math
 import struct
 from dataclasses import dataclass, replace
 
+from ..knowledge.kinds import Kind
+from ..knowledge.ops import EPSILON
+
 INF = math.inf
 FLOAT32_MAX_EXP = 88.72  # exp(x) overflows float32 above this
 FLOAT32_MIN_EXP = -103.9  # exp(x) underflows to exactly 0 below this
@@ -315,9 +318,9 @@ def _reduced_zero(a: Fact, node: object) -> Reason | None:
 
 # --- unary operations by kind: the transfer functions -------------------------------------
 
-def unary(kind: str, a: Fact, node: object) -> Fact:
+def unary(kind: Kind | str, a: Fact, node: object) -> Fact:
     """The fact of `kind(a)` for a unary operation of the table in `ops.py`."""
-    if kind in {"identity", "reshape", "cast", "normalize_identity"}:
+    if kind in {"identity", "reshape", "cast"}:
         return a
     if kind in {"square"}:
         return power(a, 2, node)
@@ -417,7 +420,7 @@ def unary(kind: str, a: Fact, node: object) -> Fact:
     if kind == "zeros_like" or kind == "zeros":
         return Fact(0.0, 0.0, zero=Reason(node, "is all zeros"), const=0.0)
     if kind == "epsilon":
-        return constant(1e-7)
+        return constant(float(EPSILON))
     if kind == "normalize":
         return Fact(-1.0, 1.0, zero=a.zero, negative=a.negative,
                     tags=frozenset({"normalized"}))

@@ -30,6 +30,7 @@ import libcst as cst
 
 from ..knowledge import ops
 from ..knowledge.names import is_label_name, is_loss_name, name_tokens
+from ..knowledge.ops import META_ATTRIBUTES
 from .index import Function, ModuleIndex
 from .losscode import LossScope, class_kind, inputs_of
 from .tree import assigned_names, children, dotted, keyword, positional, string, walk, walk_own
@@ -43,9 +44,6 @@ STOPPING = {"stop_gradient", "item"}
 # Operation kinds whose output does not depend on the values of their input at all.
 NO_PATH = {"shape", "size", "arange", "ones_like", "zeros_like", "ones", "zeros", "epsilon", "meta",
            "shape_assert"}
-# Attributes that are metadata of a tensor, not values computed from it.
-META_ATTRIBUTES = {"shape", "dtype", "ndim", "device", "name", "is_cuda", "requires_grad",
-                   "grad_fn", "layout"}
 # Python builtins: those that return metadata, and those that pass values through.
 BUILTIN_META = {"len", "isinstance", "hasattr", "getattr", "callable", "type", "id", "print",
                 "range", "str", "repr", "issubclass", "super"}

@@ -9,13 +9,13 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import libcst as cst
 
 from ..knowledge import ops
+from ..knowledge.ops import TAPE_METHODS
 from .tree import CHILDREN, NO_CHILDREN, assigned_names, dotted, keyword, positional, string
-
-TAPE_METHODS = {"gradient", "backward", "minimize"}
 
 
 def _nothing() -> None:
@@ -304,7 +304,8 @@ class _Indexer:
         self.index.classes[info.name] = info
         return info
 
-    def visit(self, node: cst.CSTNode, function: Function | None, cls: Class | None) -> None:
+    def visit(self, node: Any, function: Function | None, cls: Class | None) -> None:
+        """`node` is dispatched on its exact type (faster than isinstance)."""
         index = self.index
         kind = type(node)
         if kind is cst.Call:

@@ -362,7 +362,7 @@ def loss_spec(ctx: FileContext, node: cst.BaseExpression, function: Function | N
         return LossSpec(family, text, False, node) if family else None
     if isinstance(node, (cst.Name, cst.Attribute)):
         qualified = ctx.resolve(node)
-        if qualified is not None and qualified.startswith("keras.losses."):
+        if qualified is not None and qualified.startswith(ops.KERAS_LOSSES_MODULE):
             name = qualified.rpartition(".")[2]
             family = ops.KERAS_LOSSES.get(name)
             if family and name[0].islower():
@@ -374,7 +374,7 @@ def loss_spec(ctx: FileContext, node: cst.BaseExpression, function: Function | N
         qualified = ctx.resolve(node.func) or ""
         name = qualified.rpartition(".")[2]
         family = ops.KERAS_LOSSES.get(name)
-        if qualified.startswith("keras.losses.") and family and name[0].isupper():
+        if qualified.startswith(ops.KERAS_LOSSES_MODULE) and family and name[0].isupper():
             return LossSpec(family, name, literal_bool(keyword(node, "from_logits")), node)
     return None
 
@@ -419,7 +419,7 @@ def loss_use(ctx: FileContext, call: cst.Call) -> LossUse | None:
             return LossUse(short, None, _TORCH_EXPECTS[kind], pred, kind) if pred else None
         return None
     qualified = ctx.resolve(call.func) or ""
-    if qualified.startswith("keras.losses."):
+    if qualified.startswith(ops.KERAS_LOSSES_MODULE):
         name = qualified.rpartition(".")[2]
         family = ops.KERAS_LOSSES.get(name)
         if family in ops.KERAS_PROBABILITY_LOSSES and name[0].islower():

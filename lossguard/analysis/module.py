@@ -7,7 +7,9 @@ from typing import Protocol
 
 import libcst as cst
 
-from .index import ModuleIndex
+from ..knowledge.ops import Op
+from .facts import Fact
+from .index import Function, ModuleIndex
 from .reductions import Shapes
 
 
@@ -15,11 +17,38 @@ class ModuleAnalyses(Protocol):
     module: cst.Module
     index: ModuleIndex
     shapes: Shapes
+    memo: dict[str, object]  # module-wide answers an analysis computes once
+
+    @property
+    def function(self) -> Function | None:
+        """The innermost function being visited (None at module level)."""
+        ...
 
     def resolve(self, node: cst.CSTNode) -> str | None:
         """The qualified name a node spells (`K.log` -> `keras.backend.log`), else None."""
         ...
 
+    def op(self, call: cst.Call) -> Op | None:
+        """The framework operation a call is, else None."""
+        ...
+
     def kind(self, node: cst.CSTNode) -> str | None:
         """The operation kind of a call node ("log", "sum", ...), else None."""
+        ...
+
+    def operand(self, call: cst.Call, index: int = 0,
+                name: str = "x") -> cst.BaseExpression | None:
+        """The operand of an operation (its positional `index` or keyword `name`)."""
+        ...
+
+    def fact(self, node: cst.CSTNode) -> Fact:
+        """What is proven about the value of `node` (sign, range, and why)."""
+        ...
+
+    def value_of(self, node: cst.CSTNode) -> cst.CSTNode:
+        """Follow local assignments: the expression a name was last assigned, else the node."""
+        ...
+
+    def text(self, node: cst.CSTNode) -> str:
+        """The source text of a node, on one line."""
         ...

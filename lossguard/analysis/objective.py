@@ -62,9 +62,9 @@ def unreached(function: cst.FunctionDef) -> frozenset[int]:
                     if not header_live[header]:
                         header_live[header] = True
                         changed = True
-        for number, header in enumerate(headers):
-            if (header_live[number] or header.defines & wanted) and not header.uses <= wanted:
-                wanted |= header.uses
+        for number, head in enumerate(headers):
+            if (header_live[number] or head.defines & wanted) and not head.uses <= wanted:
+                wanted |= head.uses
                 changed = True
     dead: set[int] = set()
     for number, statement in enumerate(statements):

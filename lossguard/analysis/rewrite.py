@@ -30,17 +30,7 @@ from .index import ModuleIndex
 if TYPE_CHECKING:
     from .module import ModuleAnalyses as FileContext
 
-EPSILON = "1e-7"
-
-# Tensor methods that exist under the target's name (PyTorch tensors).
-METHODS: dict[str, str] = {
-    "log_softmax": "log_softmax", "logsumexp": "logsumexp", "maximum": "clamp_min",
-}
-
-# Keras' own epsilon, where the file reaches it.
-EPSILON_CALLS: dict[str, tuple[str, ...]] = {
-    "keras": ("keras.backend.epsilon", "keras.config.epsilon"),
-}
+EPSILON, EPSILON_CALLS, METHODS = ops.EPSILON, ops.EPSILON_CALLS, ops.METHOD_SPELLINGS
 
 
 @dataclass(frozen=True)

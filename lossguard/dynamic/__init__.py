@@ -1,7 +1,7 @@
 """Dynamic confirmation (`lossguard --dynamic`): run the user's loss under TensorFlow.
 
 `confirm(findings, options)` plans one probe per finding (`plan.py`), runs one
-sandboxed worker process per module (`sandbox.py`, `worker.py`, `checks.py`), and
+sandboxed worker process per module (`sandbox.py`, `worker.py`, `probes.py`), and
 returns the findings with `.dynamic` set to a `Confirmation`: confirmed (with the
 measured numbers), not_reproduced, or not_checked (and why). This package does
 not import TensorFlow or NumPy; only the worker process does.

@@ -1,6 +1,6 @@
 """The sandboxed worker: `python -m lossguard.dynamic.worker JOB.json RESULTS.jsonl`.
 
-Started by `runner.py` in a temporary working directory, with an address-space limit
+Started by `sandbox.py` in a temporary working directory, with an address-space limit
 and a time limit. It imports TensorFlow once, imports the user's module the way
 pytest does (its package root first on `sys.path`), then runs each target's probe.
 Results go to RESULTS.jsonl, one JSON object a line, appended and flushed as they

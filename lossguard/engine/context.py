@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import cast
 
 import libcst as cst
 
@@ -147,7 +148,7 @@ class FileContext:
         """"`y_true` is an input and can be 0" for a reason."""
         if reason is None:
             return ""
-        return f"`{shorten(code(reason.node))}` {reason.why}"
+        return f"`{shorten(code(cast(cst.CSTNode, reason.node)))}` {reason.why}"
 
     def argument(self, call: cst.Call, index: int, name: str) -> cst.BaseExpression | None:
         return argument(call, index, name)

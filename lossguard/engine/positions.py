@@ -13,7 +13,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -47,7 +47,7 @@ class _OffsetState(CodegenState):
         if key in self.wanted and key not in self.ranges:  # a syntactic range comes first
             self.ranges[key] = (self.starts[key], self.length)
 
-    def record_syntactic_position(
+    def record_syntactic_position(  # type: ignore[override]  # libcst's returns a generator's
             self, node: cst.CSTNode, *, start_node: cst.CSTNode | None = None,
             end_node: cst.CSTNode | None = None) -> contextlib.AbstractContextManager[None]:
         if id(node) not in self.wanted:
@@ -76,7 +76,7 @@ class _Record:
         ranges[id(self.node)] = (start, end)
 
 
-def locate(module: cst.Module, wanted: dict[int, Iterable[cst.CSTNode]]
+def locate(module: cst.Module, wanted: Mapping[int, Iterable[cst.CSTNode]]
            ) -> dict[int, tuple[Position, Position]]:
     """Start and end of each node in `wanted` (by the index of the top-level statement that
     holds it), keyed by `id(node)`; a node that is not in the module is left out."""

@@ -66,10 +66,16 @@ def _timed(rule: Rule, attr: str) -> Visitor:
     return timed
 
 
-@cache
+_VISITOR_NAMES: dict[type[Rule], tuple[str, ...]] = {}
+
+
 def _visitor_names(rule_class: type[Rule]) -> tuple[str, ...]:
     """The `visit_<Node>` and `leave_<Node>` methods of a rule class."""
-    return tuple(a for a in dir(rule_class) if a.startswith(("visit_", "leave_")))
+    names = _VISITOR_NAMES.get(rule_class)
+    if names is None:
+        names = _VISITOR_NAMES[rule_class] = tuple(
+            a for a in dir(rule_class) if a.startswith(("visit_", "leave_")))
+    return names
 
 
 @cache
@@ -213,10 +219,11 @@ def _finish(ctx: FileContext, rules: list[type[Rule]]) -> list[Finding]:
             continue
         fix = None
         if report.fix is not None:
-            spans = [positions.get(id(old)) for old, _ in report.fix.pairs()]
-            if all(span is not None for span in spans):
+            pairs = report.fix.pairs()
+            spans = [span for old, _ in pairs if (span := positions.get(id(old))) is not None]
+            if len(spans) == len(pairs):
                 edits = tuple(Edit(span[0], span[1], _replacement(ctx.module, old, new))
-                              for span, (old, new) in zip(spans, report.fix.pairs(), strict=True))
+                              for span, (old, new) in zip(spans, pairs, strict=True))
                 fix = Fix(report.fix.description, edits, report.fix.safe)
         cls = report.rule
         findings.append(Finding(

@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
+from .kinds import Kind
+
 # Prefix rewrites, applied in order, so that every spelling of one namespace looks the same.
 ALIASES: tuple[tuple[str, str], ...] = (
     ("tensorflow.compat.v1.", "tensorflow."),
@@ -348,7 +350,7 @@ AUTOGRAD_FUNCTION = "torch.autograd.Function"
 class Op:
     """A resolved framework operation."""
 
-    kind: str
+    kind: Kind
     framework: str
     name: str  # normalised qualified name, e.g. "tensorflow.log"
 
@@ -372,7 +374,7 @@ def lookup(qualified: str) -> Op | None:
         return None
     framework, table = entry
     kind = table.get(attr)
-    return Op(kind, framework, qualified) if kind else None
+    return Op(Kind(kind), framework, qualified) if kind else None
 
 
 def names_of(kinds: Iterable[str]) -> frozenset[str]:
@@ -385,7 +387,7 @@ def names_of(kinds: Iterable[str]) -> frozenset[str]:
 def method(name: str) -> Op | None:
     """The operation a tensor method call `x.<name>(...)` denotes, or None."""
     kind = METHODS.get(name)
-    return Op(kind, "tensor", name) if kind else None
+    return Op(Kind(kind), "tensor", name) if kind else None
 
 
 # Integer and bool dtypes (last name part or string): a cast to one has no gradient.
@@ -396,3 +398,22 @@ INTEGER_DTYPES = {
 }
 FRAMEWORK_ROOTS = ("tensorflow", "keras", "torch", "jax", "numpy", "flax", "optax", "tf_keras",
                    "theano", "pytensor")
+
+# Keras' fuzz factor, `keras.backend.epsilon()` / `keras.config.epsilon()` (1e-7 unless set), as
+# code: the value the facts give those calls, and the guard a fix writes where the file cannot
+# reach the framework's own (`EPSILON_CALLS`).
+EPSILON = "1e-7"
+EPSILON_CALLS: dict[str, tuple[str, ...]] = {
+    "keras": ("keras.backend.epsilon", "keras.config.epsilon"),
+}
+# Tensor methods a fix may call, by the function they stand for (PyTorch tensors).
+METHOD_SPELLINGS: dict[str, str] = {
+    "log_softmax": "log_softmax", "logsumexp": "logsumexp", "maximum": "clamp_min",
+}
+# Methods that take or apply gradients: `tape.gradient`, `loss.backward`, `optimizer.minimize`.
+TAPE_METHODS = {"gradient", "backward", "minimize"}
+# Attributes that are metadata of a tensor, not values computed from it.
+META_ATTRIBUTES = {"shape", "dtype", "ndim", "device", "name", "is_cuda", "requires_grad",
+                   "grad_fn", "layout"}
+# The namespace of Keras' loss functions and classes (normalised).
+KERAS_LOSSES_MODULE = "keras.losses."

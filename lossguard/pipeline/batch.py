@@ -78,7 +78,7 @@ def options_from(args: argparse.Namespace, settings: Settings) -> RunOptions:
         from .cache import Cache, default_dir  # not imported by a run without the cache
 
         cache = Cache(args.cache_dir or default_dir(settings.root))
-    timings = {} if getattr(args, "statistics", False) else None
+    timings: dict[str, float] | None = {} if getattr(args, "statistics", False) else None
     return RunOptions(jobs=max(1, jobs), prefilter=not getattr(args, "no_prefilter", False),
                       cache=cache, max_bytes=int(getattr(args, "max_file_size", 10) * 1e6),
                       timings=timings)

@@ -26,8 +26,8 @@ def rule_markdown(rule: type[Rule]) -> str:
             parts += ["```python", _example(example), "```", ""]
     if rule.VALID:
         parts += ["### Not flagged", ""]
-        for example in rule.VALID:
-            parts += ["```python", _example(example), "```", ""]
+        for valid in rule.VALID:
+            parts += ["```python", _example(valid), "```", ""]
     return "\n".join(parts)
 
 

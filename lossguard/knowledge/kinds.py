@@ -1,0 +1,112 @@
+"""Operation kinds: what an operation does, whatever a framework calls it.
+
+The `ops` table maps every framework spelling to one of these (`tf.math.log`, `K.log`,
+`torch.log` and `x.log()` are all `Kind.LOG`); analyses and rules ask about kinds, never about
+spellings. A `Kind` is a `str`, so `ctx.kind(call) == "log"` and `ctx.kind(call) == Kind.LOG`
+are the same test. `tests/test_kinds.py` checks that the table produces only these, that each
+is produced, and that every kind the code compares against is one of them.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    # arithmetic and elementwise math
+    ABS = "abs"
+    ADD = "add"
+    SUBTRACT = "subtract"
+    MULTIPLY = "multiply"
+    DIVIDE = "divide"
+    DIVIDE_NO_NAN = "divide_no_nan"
+    NEGATIVE = "negative"
+    POW = "pow"
+    SQUARE = "square"
+    SQRT = "sqrt"
+    RSQRT = "rsqrt"
+    EXP = "exp"
+    LOG = "log"
+    LOG1P = "log1p"
+    XLOGY = "xlogy"
+    SIN = "sin"
+    COS = "cos"
+    COSH = "cosh"
+    TANH = "tanh"
+    MAXIMUM = "maximum"
+    MINIMUM = "minimum"
+    CLIP = "clip"
+    CLAMP_MIN = "clamp_min"
+    CLAMP_MAX = "clamp_max"
+    ROUND = "round"
+    FLOOR = "floor"
+    CEIL = "ceil"
+    SIGN = "sign"
+    COMPARE = "compare"
+    ARGMAX = "argmax"
+    ARGMIN = "argmin"
+    CAST = "cast"
+    INT_CAST = "int_cast"
+    LINEAR = "linear"  # matmul, dot, einsum
+    INNER = "inner"  # `torch.dot`: the inner product of two 1-D tensors, a 0-d scalar
+    COSINE = "cosine"
+    NORMALIZE = "normalize"
+    WHERE = "where"
+    # activations
+    SIGMOID = "sigmoid"
+    SOFTMAX = "softmax"
+    LOG_SIGMOID = "log_sigmoid"
+    LOG_SOFTMAX = "log_softmax"
+    SOFTPLUS = "softplus"
+    RELU = "relu"
+    # reductions
+    SUM = "sum"
+    MEAN = "mean"
+    MAX = "max"
+    MIN = "min"
+    PROD = "prod"
+    STD = "std"
+    LOGSUMEXP = "logsumexp"
+    NORM = "norm"
+    TORCH_NORM = "torch_norm"  # `x.norm()`: a torch tensor method, `p` as its first argument
+    # shapes, constants and values outside the graph
+    SHAPE = "shape"
+    SIZE = "size"
+    META = "meta"  # Python metadata about a tensor (`is_tensor`, `executing_eagerly`)
+    RESHAPE = "reshape"
+    SHAPE_ASSERT = "shape_assert"
+    IDENTITY = "identity"
+    ONE_HOT = "one_hot"
+    ONES = "ones"
+    ONES_LIKE = "ones_like"
+    ZEROS = "zeros"
+    ZEROS_LIKE = "zeros_like"
+    ARANGE = "arange"
+    EPSILON = "epsilon"  # `keras.backend.epsilon()`
+    PLACEHOLDER = "placeholder"
+    ITEM = "item"  # `x.item()`: a Python number
+    NUMPY = "numpy"  # `x.numpy()`: leaves the graph
+    OPAQUE = "opaque"  # known to the table, nothing known about its value
+    # losses
+    MSE = "mse"
+    MAE = "mae"
+    BINARY_XENT = "binary_xent"
+    CATEGORICAL_XENT = "categorical_xent"
+    SIGMOID_XENT_LOGITS = "sigmoid_xent_logits"
+    SOFTMAX_XENT_LOGITS = "softmax_xent_logits"
+    TORCH_BCE = "torch_bce"
+    TORCH_BCE_LOGITS = "torch_bce_logits"
+    TORCH_CROSS_ENTROPY = "torch_cross_entropy"
+    TORCH_NLL = "torch_nll"
+    COMPUTE_AVERAGE_LOSS = "compute_average_loss"
+    ADD_LOSS = "add_loss"
+    # gradients and training
+    GRADIENTS = "gradients"  # `tf.gradients`
+    GRADIENT_TAPE = "gradient_tape"
+    TAPE_GRADIENT = "tape_gradient"  # `tape.gradient(...)`
+    BACKWARD = "backward"
+    MINIMIZE = "minimize"
+    STOP_GRADIENT = "stop_gradient"
+    NO_GRAD = "no_grad"
+    CUSTOM_GRADIENT = "custom_gradient"
+    TF_FUNCTION = "tf_function"
