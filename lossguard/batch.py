@@ -42,6 +42,7 @@ class RunOptions:
     cache: Cache | None = None
     max_bytes: int = guard.MAX_BYTES
     timings: dict[str, float] | None = None  # per-rule seconds, filled when asked for
+    skipped: files.Skipped = files.say_nothing  # told what discovery skips, and why
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -126,7 +127,7 @@ def run(paths: list[str], settings: Settings, options: RunOptions) -> tuple[list
     errors: list[str] = []
     todo: list[tuple[str, bytes, str | None]] = []  # path, bytes, cache key
     count = 0
-    for path in files.discover(paths, settings.exclude):
+    for path in files.discover(paths, settings.exclude, options.skipped):
         count += 1
         name = str(path)
         data, problem = _read(path, options.max_bytes)

@@ -29,7 +29,30 @@ from .tree import NODE_TYPES, argument, assigned_names, code
 
 NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]*(?:[,\s]+[A-Z]+[0-9]*)*))?", re.I)
 NAMED_IGNORE = re.compile(r"#\s*lossguard:\s*ignore\[(?P<codes>[A-Z0-9,\s]+)\]")
-FILE_NOQA = re.compile(r"#\s*lossguard:\s*noqa\b")
+FILE_NOQA = re.compile(
+    r"#\s*lossguard:\s*noqa\b(?::\s*(?P<codes>[A-Z]+[0-9]*(?:[,\s]+[A-Z]+[0-9]*)*))?", re.I)
+
+
+def file_noqa(lines: list[str]) -> set[str] | None:
+    """The codes a file-level `# lossguard: noqa[: CODES]` silences (an empty set: every code;
+    None: no such comment). Only the leading comments count (shebang, encoding, licence
+    header): the first line of code, a docstring included, ends them."""
+    codes: set[str] = set()
+    found = False
+    for line in lines:
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if not stripped.startswith("#"):
+            break
+        match = FILE_NOQA.match(stripped)
+        if match is None:
+            continue
+        if not match.group("codes"):
+            return set()
+        found = True
+        codes.update(c.upper() for c in re.split(r"[,\s]+", match.group("codes")) if c)
+    return codes if found else None
 
 
 @dataclass
@@ -376,6 +399,10 @@ def _finish(ctx: FileContext, enabled: frozenset[str] = frozenset()) -> list[Fin
     check_noqa = UNUSED_NOQA in enabled and ("noqa" in ctx.source or "lossguard:" in ctx.source)
     if not ctx.reports and not check_noqa:
         return []
+    lines = ctx.source.splitlines()
+    silenced = file_noqa(lines)
+    if silenced is not None and not silenced:
+        return []
     # One location, one finding: a specific rule replaces a general one on the same node.
     by_node: dict[int, list[_Report]] = {}
     for report in ctx.reports:
@@ -389,10 +416,9 @@ def _finish(ctx: FileContext, enabled: frozenset[str] = frozenset()) -> list[Fin
                 continue
             seen.add(report.rule.code)
             kept.append(report)
+    if silenced:
+        kept = [r for r in kept if not any(r.rule.code.startswith(c) for c in silenced)]
     positions = _positions(ctx.module, kept)
-    lines = ctx.source.splitlines()
-    if any(FILE_NOQA.search(line) for line in lines[:50] if line.lstrip().startswith("#")):
-        return []
     findings = []
     used: dict[int, set[str]] = {}  # line -> noqa codes that suppressed a finding
     for report in kept:

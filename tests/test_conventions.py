@@ -1,0 +1,326 @@
+"""The command line behaves as a ruff user expects (issue 14): configuration resolution, code
+selection, paths, suppression, discovery, output formats, fixes and flags that would
+otherwise do nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+import pytest
+
+from lossguard.cli import main
+
+BAD = "import tensorflow as tf\n\ndef xent_loss(y_true, y_pred):\n    return tf.math.log(y_pred)\n"
+# LL107 (a safe fix) and LL101 (an unsafe one).
+TWO = ("import tensorflow as tf\n\ndef xent_loss(y_true, y_pred):\n"
+       "    return tf.math.log(tf.nn.softmax(y_pred))\n\n"
+       "def l2_loss(y_true, y_pred):\n    return tf.math.log(y_pred)\n")
+
+
+def run(*args: str, cwd: Path, stdin: str | None = None,
+        env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "lossguard", "--no-cache", *args],
+                          capture_output=True, text=True, cwd=cwd, input=stdin,
+                          env={**os.environ, **(env or {})}, timeout=120)
+
+
+def lint_json(capsys, *args: str) -> tuple[int, list[dict]]:
+    code = main(["--no-cache", "--output-format", "json", *args])
+    return code, json.loads(capsys.readouterr().out)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A project whose pyproject.toml ignores LL101 in legacy/ and excludes generated/."""
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.lossguard]\nper-file-ignores = { "legacy/*" = ["LL101"] }\n'
+        'exclude = ["generated/*"]\n')
+    for folder in ("legacy", "generated", "src"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "losses.py").write_text(BAD)
+    return tmp_path
+
+
+# --- configuration is resolved against the folder of its pyproject.toml ------------------
+@pytest.mark.parametrize("where", ["root", "subfolder", "absolute"])
+def test_per_file_ignores_and_exclude_apply_however_the_path_is_spelled(
+        project, monkeypatch, capsys, where):
+    if where == "root":
+        monkeypatch.chdir(project)
+        target = "."
+    elif where == "subfolder":
+        monkeypatch.chdir(project / "src")
+        target = ".."
+    else:
+        monkeypatch.chdir(project.parent)
+        target = str(project)
+    code, found = lint_json(capsys, target)
+    assert code == 1
+    assert {Path(f["path"]).parent.name for f in found} == {"src"}
+
+
+def test_per_file_ignores_apply_to_stdin_named_by_absolute_path(project, tmp_path_factory):
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    ignored = run("--output-format", "json", "--stdin-filename",
+                  str(project / "legacy" / "losses.py"), "-", cwd=elsewhere, stdin=BAD)
+    assert ignored.returncode == 0 and json.loads(ignored.stdout) == []
+    reported = run("--output-format", "json", "--stdin-filename",
+                   str(project / "src" / "losses.py"), "-", cwd=elsewhere, stdin=BAD)
+    assert reported.returncode == 1 and json.loads(reported.stdout)[0]["code"] == "LL101"
+
+
+def test_a_pattern_does_not_match_above_the_project(tmp_path, monkeypatch, capsys):
+    """`legacy/*` means <project>/legacy, not any folder called legacy on the way to it."""
+    project = tmp_path / "legacy" / "proj"
+    project.mkdir(parents=True)
+    (project / "pyproject.toml").write_text(
+        '[tool.lossguard]\nper-file-ignores = { "legacy/*" = ["LL101"] }\n')
+    (project / "losses.py").write_text(BAD)
+    monkeypatch.chdir(tmp_path)
+    assert lint_json(capsys, str(project))[0] == 1
+
+
+def test_invalid_toml_is_an_error_naming_file_and_position(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[tool.lossguard]\nselect = LL1\n')
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "losses.py").write_text(BAD)
+    result = run("pkg", cwd=tmp_path)
+    assert result.returncode == 2
+    assert str(tmp_path / "pyproject.toml") in result.stderr
+    assert "line 2" in result.stderr and "Traceback" not in result.stderr
+
+
+# --- codes ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("code", ["LL999", "LL5", "LL10000"])
+def test_an_unknown_code_or_empty_prefix_is_an_error(tmp_path, capsys, code):
+    (tmp_path / "losses.py").write_text(BAD)
+    for flag in ("--select", "--ignore", "--extend-select"):
+        assert main([flag, code, str(tmp_path)]) == 2
+        assert code in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("table", ['select = ["LL5"]', 'ignore = ["LL999"]',
+                                   'per-file-ignores = { "*.py" = ["LL5"] }'])
+def test_an_unknown_code_in_the_config_is_an_error(tmp_path, table):
+    (tmp_path / "pyproject.toml").write_text(f"[tool.lossguard]\n{table}\n")
+    (tmp_path / "losses.py").write_text(BAD)
+    result = run(".", cwd=tmp_path)
+    assert result.returncode == 2 and "matches no rule" in result.stderr
+
+
+def test_ignore_wins_at_equal_specificity_and_select_adds_up(tmp_path, capsys):
+    (tmp_path / "losses.py").write_text(TWO)
+    assert main(["--select", "LL101", "--ignore", "LL101", str(tmp_path)]) == 0
+    assert main(["--select", "LL1", "--ignore", "LL1", str(tmp_path)]) == 0
+    assert main(["--select", "LL1", "--ignore", "LL10", str(tmp_path)]) == 0  # more specific
+    assert main(["--select", "LL101", "--ignore", "LL1", str(tmp_path)]) == 1  # more specific
+    capsys.readouterr()
+    _, found = lint_json(capsys, "--select", "LL101", "--select", "LL107", str(tmp_path))
+    assert {f["code"] for f in found} == {"LL101", "LL107"}
+    _, found = lint_json(capsys, "--select", "LL101,LL107", str(tmp_path))
+    assert {f["code"] for f in found} == {"LL101", "LL107"}
+
+
+# --- paths ---------------------------------------------------------------------------------
+def test_missing_paths_are_reported_and_the_rest_is_linted(tmp_path):
+    (tmp_path / "losses.py").write_text(BAD)
+    result = run("--output-format", "json", "nope.py", "losses.py", "gone/", cwd=tmp_path)
+    assert result.returncode == 2
+    assert [line for line in result.stderr.splitlines() if "no such file" in line] == [
+        "lossguard: error: nope.py: no such file or directory",
+        "lossguard: error: gone/: no such file or directory"]
+    assert [f["code"] for f in json.loads(result.stdout)] == ["LL101"]
+
+
+def test_no_paths_lints_the_working_folder(tmp_path):
+    (tmp_path / "losses.py").write_text(BAD)
+    result = run("--output-format", "concise", cwd=tmp_path)
+    assert result.returncode == 1 and "losses.py:4:12: LL101" in result.stdout
+
+
+# --- suppression ---------------------------------------------------------------------------
+def test_file_level_noqa_with_codes_silences_only_those(tmp_path, capsys):
+    (tmp_path / "a.py").write_text("# lossguard: noqa: LL101\n" + TWO)
+    _, found = lint_json(capsys, str(tmp_path / "a.py"))
+    assert [f["code"] for f in found] == ["LL107"]
+    (tmp_path / "b.py").write_text("#!/usr/bin/env python\n# lossguard: noqa\n" + TWO)
+    assert lint_json(capsys, str(tmp_path / "b.py"))[1] == []
+
+
+def test_file_level_noqa_counts_only_in_the_leading_comments(tmp_path, capsys):
+    after_code = TWO.replace("import tensorflow as tf\n",
+                             "import tensorflow as tf\n# lossguard: noqa\n")
+    (tmp_path / "a.py").write_text(after_code)
+    assert len(lint_json(capsys, str(tmp_path / "a.py"))[1]) == 2
+    (tmp_path / "b.py").write_text('"""Losses."""\n# lossguard: noqa\n' + TWO)
+    assert len(lint_json(capsys, str(tmp_path / "b.py"))[1]) == 2
+
+
+# --- discovery -----------------------------------------------------------------------------
+def test_a_package_named_env_is_linted_a_virtualenv_is_not(tmp_path):
+    for name in ("env", ".env", "venv", "myenv"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "losses.py").write_text(BAD)
+    (tmp_path / "env" / "__init__.py").write_text("")
+    (tmp_path / ".env" / "__init__.py").write_text("")
+    (tmp_path / "venv" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    (tmp_path / "myenv" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    result = run("--output-format", "json", ".", cwd=tmp_path)
+    assert {Path(f["path"]).parent.name for f in json.loads(result.stdout)} == {"env", ".env"}
+    shown = run("--show-files", ".", cwd=tmp_path)
+    assert shown.returncode == 0
+    assert "skipped: venv (virtual environment)" in shown.stdout
+    assert "skipped: myenv (virtual environment)" in shown.stdout
+    assert "env/losses.py" in shown.stdout.splitlines()
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_a_fifo_named_py_is_skipped_not_read(tmp_path):
+    os.mkfifo(tmp_path / "pipe.py")
+    (tmp_path / "losses.py").write_text(BAD)
+    walked = run("--output-format", "json", ".", cwd=tmp_path)  # a hang times out
+    named = run("--output-format", "json", "pipe.py", "losses.py", cwd=tmp_path)
+    for result in (walked, named):
+        assert result.returncode == 1
+        assert [f["code"] for f in json.loads(result.stdout)] == ["LL101"]
+        assert "pipe.py: skipped, not a regular file" in result.stderr
+
+
+# --- output --------------------------------------------------------------------------------
+def test_full_output_off_a_terminal_with_marks_footer_and_files_with_findings(tmp_path):
+    (tmp_path / "a.py").write_text(TWO)
+    (tmp_path / "b.py").write_text("x = 1\n")
+    result = run(".", cwd=tmp_path)  # stdout is a pipe: full is still the default
+    lines = result.stdout.splitlines()
+    assert "a.py:4:12: LL107 [*] log of" in result.stdout
+    assert "a.py:7:12: LL101 unguarded log" in result.stdout  # an unsafe fix: not marked
+    assert "        return tf.math.log(y_pred)" in lines
+    assert any(line.strip().startswith("^^^") for line in lines)
+    assert any(line.strip().startswith("hint:") for line in lines)
+    assert "Found 2 findings (2 errors) in 1 of 2 files." in lines
+    assert "[*] 1 fixable with `--fix` (1 more with `--unsafe-fixes`)." in lines
+    assert "\033[" not in result.stdout
+    concise = run("--output-format", "concise", ".", cwd=tmp_path).stdout.splitlines()
+    assert len(concise) == 4 and not any(line.startswith("    ") for line in concise)
+    quiet = run("-q", "--output-format", "concise", ".", cwd=tmp_path).stdout.splitlines()
+    assert len(quiet) == 2
+
+
+def test_no_color_is_honoured_and_color_always_still_colours(tmp_path):
+    (tmp_path / "a.py").write_text(BAD)
+    assert "\033[" in run("--color", "always", ".", cwd=tmp_path).stdout
+    # `auto` colours only a terminal; NO_COLOR turns it off there too (checked through the
+    # same decision the CLI makes, since a test has no terminal).
+    from lossguard import cli
+
+    class Tty:
+        def isatty(self) -> bool:
+            return True
+
+    assert cli._color("auto", Tty(), {}) and not cli._color("auto", Tty(), {"NO_COLOR": "1"})
+    assert cli._color("always", Tty(), {"NO_COLOR": "1"}) and not cli._color("never", Tty(), {})
+
+
+def test_output_file(tmp_path):
+    (tmp_path / "a.py").write_text(BAD)
+    result = run("--output-format", "json", "-o", "report.json", ".", cwd=tmp_path)
+    assert result.returncode == 1 and result.stdout == ""
+    assert json.loads((tmp_path / "report.json").read_text())[0]["code"] == "LL101"
+
+
+def test_machine_formats(tmp_path, monkeypatch, capsys):
+    (tmp_path / "a.py").write_text(TWO)
+    monkeypatch.chdir(tmp_path)
+    assert main(["--no-cache", "--output-format", "json-lines", "a.py"]) == 1
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["code"] for r in rows] == ["LL107", "LL101"]
+    assert main(["--no-cache", "--format", "gitlab", "a.py"]) == 1
+    issues = json.loads(capsys.readouterr().out)
+    assert [(i["check_name"], i["location"]["path"], i["location"]["lines"]["begin"],
+             i["severity"]) for i in issues] == [("LL107", "a.py", 4, "major"),
+                                                  ("LL101", "a.py", 7, "major")]
+    assert len({i["fingerprint"] for i in issues}) == 2
+    assert main(["--no-cache", "--output-format", "junit", "a.py"]) == 1
+    suites = ET.fromstring(capsys.readouterr().out)
+    assert suites.get("failures") == "2"
+    cases = suites.findall("testsuite/testcase")
+    assert [c.get("name") for c in cases] == ["lossguard.LL107", "lossguard.LL101"]
+    assert all(c.find("failure") is not None for c in cases)
+
+
+def test_statistics_prints_counts_not_findings_also_as_json(tmp_path, monkeypatch, capsys):
+    (tmp_path / "a.py").write_text(TWO + TWO.replace("xent_loss", "x2_loss").replace(
+        "l2_loss", "l3_loss").replace("import tensorflow as tf\n", ""))
+    monkeypatch.chdir(tmp_path)
+    assert main(["--no-cache", "--statistics", "a.py"]) == 1
+    out = capsys.readouterr().out
+    assert "    2  LL101  unguarded-log" in out and "    2  LL107  [*] log-of-probability" in out
+    assert "a.py:" not in out
+    assert main(["--no-cache", "--statistics", "--output-format", "json", "a.py"]) == 1
+    rows = json.loads(capsys.readouterr().out)
+    assert {r["code"]: (r["count"], r["fixable"]) for r in rows} == {"LL101": (2, 0),
+                                                                     "LL107": (2, 2)}
+
+
+# --- fixes ---------------------------------------------------------------------------------
+def test_fix_summary_show_fixes_and_fix_only(tmp_path):
+    (tmp_path / "a.py").write_text(TWO)
+    fixed = run("--fix", "--show-fixes", "a.py", cwd=tmp_path)
+    assert fixed.returncode == 1
+    assert "Found 2 findings (1 fixed, 1 remaining) in 1 of 1 file." in fixed.stdout
+    assert "1 x LL107 (log-of-probability)" in fixed.stdout
+    (tmp_path / "a.py").write_text(TWO)
+    only = run("--fix-only", "--unsafe-fixes", "a.py", cwd=tmp_path)
+    assert only.returncode == 0 and "LL101" not in only.stdout
+    assert "fixed 2 findings in 1 file" in only.stderr
+    assert "log(tf.maximum(y_pred" in (tmp_path / "a.py").read_text()
+
+
+def test_fix_with_add_noqa_fixes_then_silences_the_rest(tmp_path):
+    (tmp_path / "a.py").write_text(TWO)
+    result = run("--fix", "--add-noqa", "a.py", cwd=tmp_path)
+    text = (tmp_path / "a.py").read_text()
+    assert "tf.nn.log_softmax(y_pred)" in text and "log(y_pred)  # noqa: LL101" in text
+    assert result.returncode == 0
+
+
+def test_flags_that_would_do_nothing_say_so(tmp_path):
+    (tmp_path / "a.py").write_text(TWO)
+    unsafe = run("--unsafe-fixes", "a.py", cwd=tmp_path)
+    assert "--unsafe-fixes applies nothing without --fix" in unsafe.stderr
+    assert "[*] 2 fixable with `--fix --unsafe-fixes`." in unsafe.stdout
+    assert (tmp_path / "a.py").read_text() == TWO
+    fail_on = run("--fail-on", "confirmed", "a.py", cwd=tmp_path)
+    assert "--fail-on confirmed has no effect without --dynamic" in fail_on.stderr
+    assert fail_on.returncode == 1
+
+
+# --- subcommands ---------------------------------------------------------------------------
+def test_subcommands_beside_the_flat_form(tmp_path, capsys):
+    (tmp_path / "a.py").write_text(BAD)
+    assert main(["check", "--no-cache", str(tmp_path)]) == 1
+    assert main(["--no-cache", str(tmp_path)]) == 1
+    capsys.readouterr()
+    assert main(["rule", "LL101"]) == 0
+    assert "## LL101 unguarded-log" in capsys.readouterr().out
+    assert main(["rule", "LL999"]) == 2
+    assert main(["rule", "--all", "--output-format", "json"]) == 0
+    assert "LL201" in {r["code"] for r in json.loads(capsys.readouterr().out)}
+
+
+def test_server_subcommand_dispatches_or_says_what_is_missing(monkeypatch, capsys):
+    import types
+
+    calls = []
+    fake = types.ModuleType("lossguard.server")
+    fake.main = lambda argv: calls.append(argv) or 0
+    monkeypatch.setitem(sys.modules, "lossguard.server", fake)
+    assert main(["server", "--stdio"]) == 0 and calls == [["--stdio"]]
+    monkeypatch.setitem(sys.modules, "lossguard.server", None)  # import fails
+    assert main(["server"]) == 2
+    assert "lossguard[lsp]" in capsys.readouterr().err
