@@ -57,8 +57,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                             "configuration, else in the working folder)")
     group.add_argument("--clean-cache", action="store_true",
                        help="remove the cache folder first (alone: remove it and exit)")
-    group.add_argument("--max-file-size", type=float, default=guard.MAX_BYTES / 1e6,
-                       metavar="MB", help="report larger files as not checked (0: no limit)")
+    group.add_argument("--max-file-size", type=float, default=guard.MAX_BYTES / guard.MB,
+                       metavar="MB",
+                       help=f"report files larger than MB megabytes (10^6 bytes; default "
+                            f"{guard.MAX_BYTES / guard.MB:g}) as not checked (0: no limit; a "
+                            "file that needs more memory than there is is never parsed)")
 
 
 def files_cache_name() -> str:
@@ -74,7 +77,7 @@ def options_from(args: argparse.Namespace, settings: Settings) -> RunOptions:
         cache = Cache(args.cache_dir or default_dir(settings.root))
     timings = {} if getattr(args, "statistics", False) else None
     return RunOptions(jobs=max(1, jobs), prefilter=not getattr(args, "no_prefilter", False),
-                      cache=cache, max_bytes=int(getattr(args, "max_file_size", 10) * 1e6),
+                      cache=cache, max_bytes=int(getattr(args, "max_file_size", 10) * guard.MB),
                       timings=timings)
 
 

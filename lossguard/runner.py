@@ -66,9 +66,10 @@ def lint_source(source: str, path: str, settings: config.Settings,
     """Lint one decoded source text; parse failures become an LL001 finding."""
     rules = selected_rules(settings) if rules is None else rules
     want_ll001 = any(r.code == ParseError.code for r in rules)
-    too_deep = guard.too_deep(source)  # would crash or hang the parser
-    if too_deep is not None:
-        return [error_finding(path, too_deep)] if want_ll001 else []
+    # would exhaust memory, crash or hang the parser
+    refused = guard.too_large(len(source), 0) or guard.too_deep(source)
+    if refused is not None:
+        return [error_finding(path, refused)] if want_ll001 else []
     try:
         module = cst.parse_module(source)
     except cst.ParserSyntaxError as error:
