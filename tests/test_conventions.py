@@ -396,3 +396,21 @@ def test_ll304_is_linear_in_the_number_of_loss_functions(monkeypatch):
         return looked_at / functions
 
     assert per_function(400) <= 1.5 * per_function(50)
+
+
+def test_ll201_says_to_apply_the_gradients_of_a_train_step():
+    from tests.helpers import lint
+
+    (finding,) = lint("""
+        import tensorflow as tf
+        class Trainer(tf.keras.Model):
+            def train_step(self, data):
+                x, y = data
+                with tf.GradientTape() as tape:
+                    loss = self.compiled_loss(y, self(x, training=True))
+                gradients = tape.gradient(loss, self.trainable_variables)
+                return {"loss": loss}
+        """, select=["LL201"])
+    assert "never applied" in finding.message
+    assert finding.hint == ("apply the gradients: `optimizer.apply_gradients(zip(gradients, "
+                            "self.trainable_variables))`")
