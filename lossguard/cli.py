@@ -51,15 +51,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("paths", nargs="*",
                         help="files or folders to lint (default: .); - reads stdin")
     parser.add_argument("--version", action="version", version=f"lossguard {__version__}")
-    parser.add_argument("--select", type=_codes, action=_Extend,
+    parser.add_argument("--select", type=_codes, action=_Extend, metavar="CODES",
                         help="codes or prefixes to enable (LL1, LL101, ALL); repeats add up")
-    parser.add_argument("--ignore", type=_codes, action=_Extend,
+    parser.add_argument("--ignore", type=_codes, action=_Extend, metavar="CODES",
                         help="codes or prefixes to disable (at equal specificity, wins over "
                              "--select)")
-    parser.add_argument("--extend-select", type=_codes, action=_Extend,
+    parser.add_argument("--extend-select", type=_codes, action=_Extend, metavar="CODES",
                         help="codes to enable on top of the defaults or --select")
     parser.add_argument("--output-format", "--format", dest="output_format",
-                        choices=[*FORMATS, "text"], default=None,
+                        choices=[*FORMATS, "text"], default=None, metavar="FORMAT",
                         help="full (default: source line, caret and hint), concise, json, "
                              "json-lines, sarif, github, gitlab, junit; text is the old "
                              "default: full on a terminal, concise elsewhere")
@@ -68,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--all-code", action="store_true", default=None,
                         help="lint every function, not only loss code")
     parser.add_argument("--loss-names", type=lambda v: [p for p in v.split(",") if p],
+                        metavar="GLOBS",
                         help="extra glob patterns of loss function names")
     parser.add_argument("--exclude", action="append", default=[], metavar="GLOB",
                         help="skip matching files or folders (repeatable; relative to the "

@@ -133,6 +133,8 @@ def path_matches(path: str | os.PathLike, pattern: str) -> bool:
     absolute = os.path.abspath(path)
     if "/" not in pattern:
         return fnmatch.fnmatchcase(os.path.basename(absolute), pattern)
+    if not os.path.isabs(pattern):  # settings made in code, not loaded: the working folder
+        pattern = resolve_pattern(pattern, Path.cwd())
     if fnmatch.fnmatchcase(absolute, pattern):
         return True
     parent = os.path.dirname(absolute)

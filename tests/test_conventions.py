@@ -414,3 +414,14 @@ def test_ll201_says_to_apply_the_gradients_of_a_train_step():
     assert "never applied" in finding.message
     assert finding.hint == ("apply the gradients: `optimizer.apply_gradients(zip(gradients, "
                             "self.trainable_variables))`")
+
+
+def test_settings_made_in_code_resolve_patterns_against_the_working_folder(tmp_path,
+                                                                           monkeypatch):
+    from lossguard.config import Settings, ignored_for
+
+    monkeypatch.chdir(tmp_path)
+    settings = Settings(per_file_ignores={"legacy/*": ["LL101"]})
+    assert ignored_for("legacy/a/losses.py", settings.per_file_ignores) == ["LL101"]
+    assert ignored_for(str(tmp_path / "legacy" / "losses.py"), settings.per_file_ignores)
+    assert ignored_for("src/legacy/losses.py", settings.per_file_ignores) == []
