@@ -211,19 +211,39 @@ def test_full_output_off_a_terminal_with_marks_footer_and_files_with_findings(tm
     assert len(quiet) == 2
 
 
+def on_a_terminal(cwd: Path, env: dict, *args: str) -> str:
+    """What the CLI writes when its stdout is a terminal (a pseudo-terminal here)."""
+    import pty
+
+    leader, follower = pty.openpty()
+    try:
+        process = subprocess.Popen([sys.executable, "-m", "lossguard", "--no-cache", *args],
+                                   cwd=cwd, stdout=follower, stderr=subprocess.DEVNULL,
+                                   env={**os.environ, **env})
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the other end closed
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        process.wait(timeout=120)
+    finally:
+        os.close(leader)
+    return b"".join(chunks).decode()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
 def test_no_color_is_honoured_and_color_always_still_colours(tmp_path):
     (tmp_path / "a.py").write_text(BAD)
-    assert "\033[" in run("--color", "always", ".", cwd=tmp_path).stdout
-    # `auto` colours only a terminal; NO_COLOR turns it off there too (checked through the
-    # same decision the CLI makes, since a test has no terminal).
-    from lossguard import cli
-
-    class Tty:
-        def isatty(self) -> bool:
-            return True
-
-    assert cli._color("auto", Tty(), {}) and not cli._color("auto", Tty(), {"NO_COLOR": "1"})
-    assert cli._color("always", Tty(), {"NO_COLOR": "1"}) and not cli._color("never", Tty(), {})
+    env = {k: "" for k in ("NO_COLOR", "FORCE_COLOR")}
+    assert "\033[" in on_a_terminal(tmp_path, env, "a.py")
+    assert "\033[" not in on_a_terminal(tmp_path, {"NO_COLOR": "1"}, "a.py")
+    assert "\033[" in on_a_terminal(tmp_path, {"NO_COLOR": "1"}, "--color", "always", "a.py")
+    assert "\033[" not in run("a.py", cwd=tmp_path).stdout  # not a terminal
 
 
 def test_output_file(tmp_path):
@@ -425,3 +445,21 @@ def test_settings_made_in_code_resolve_patterns_against_the_working_folder(tmp_p
     assert ignored_for("legacy/a/losses.py", settings.per_file_ignores) == ["LL101"]
     assert ignored_for(str(tmp_path / "legacy" / "losses.py"), settings.per_file_ignores)
     assert ignored_for("src/legacy/losses.py", settings.per_file_ignores) == []
+
+
+@pytest.mark.skipif(not Path("/proc/meminfo").exists(), reason="Linux memory accounting")
+def test_an_address_space_limit_is_memory_not_available(tmp_path):
+    """`--max-file-size 0` under `ulimit -v`: the file is refused before the parse, not
+    killed (or stuck swapping) in it."""
+    import resource
+
+    (tmp_path / "big.py").write_text(BAD + "# padding padding padding padding padding\n" * 45000)
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (1_000_000_000, 1_000_000_000))
+
+    result = subprocess.run([sys.executable, "-m", "lossguard", "--no-cache", "--max-file-size",
+                             "0", "--output-format", "concise", "big.py"], cwd=tmp_path,
+                            capture_output=True, text=True, preexec_fn=limit, timeout=120)
+    assert result.returncode == 1, result.stderr
+    assert "LL001 file too large to parse in the memory available (1.9 MB" in result.stdout
