@@ -138,6 +138,8 @@ def _walk(folder: Path, excludes: list[str], ignores: list[GitIgnore],
             skipped(path, "excluded")
             continue
         if _git_ignored(path, is_dir, ignores):
+            if is_dir or entry.name.endswith(SOURCE_SUFFIXES):
+                skipped(path, "ignored by .gitignore")
             continue
         if is_dir:
             reason = "symbolic link to a folder" if entry.is_symlink() else \

@@ -176,6 +176,9 @@ def test_a_package_named_env_is_linted_a_virtualenv_is_not(tmp_path):
     assert shown.returncode == 0
     assert "skipped: venv (virtual environment)" in shown.stdout
     assert "skipped: myenv (virtual environment)" in shown.stdout
+    (tmp_path / ".gitignore").write_text("myenv/\n")
+    assert "skipped: myenv (ignored by .gitignore)" in run("--show-files", ".",
+                                                           cwd=tmp_path).stdout
     assert "env/losses.py" in shown.stdout.splitlines()
 
 
@@ -307,6 +310,8 @@ def test_fix_with_add_noqa_fixes_then_silences_the_rest(tmp_path):
     text = (tmp_path / "a.py").read_text()
     assert "tf.nn.log_softmax(y_pred)" in text and "log(y_pred)  # noqa: LL101" in text
     assert result.returncode == 0
+    both = run("--diff", "--fix", "--add-noqa", "a.py", cwd=tmp_path)
+    assert both.returncode == 2 and "not both" in both.stderr
 
 
 def test_flags_that_would_do_nothing_say_so(tmp_path):
