@@ -161,8 +161,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def _server(rest: list[str]) -> int:
     """`lossguard server`: the language server, an optional extra."""
+    import importlib
+
     try:
-        from . import server
+        server = importlib.import_module(f"{__package__}.server")
     except ImportError as error:
         print(f"lossguard: error: the language server is not available ({error}); install it "
               "with `pip install 'lossguard[lsp]'`", file=sys.stderr)
