@@ -298,6 +298,11 @@ def test_fix_summary_show_fixes_and_fix_only(tmp_path):
     assert "Found 2 findings (1 fixed, 1 remaining) in 1 of 1 file." in fixed.stdout
     assert "1 x LL107 (log-of-probability)" in fixed.stdout
     (tmp_path / "a.py").write_text(TWO)
+    shown = run("--show-fixes", "--output-format", "concise", "a.py", cwd=tmp_path)
+    assert "    fix: use `log_softmax` (safe)" in shown.stdout.splitlines()
+    assert "    fix: keep the operand at least epsilon (unsafe: values change slightly)" in \
+        shown.stdout.splitlines()
+    assert (tmp_path / "a.py").read_text() == TWO  # showing is not fixing
     only = run("--fix-only", "--unsafe-fixes", "a.py", cwd=tmp_path)
     assert only.returncode == 0 and "LL101" not in only.stdout
     assert "fixed 2 findings in 1 file" in only.stderr
@@ -334,6 +339,9 @@ def test_subcommands_beside_the_flat_form(tmp_path, capsys):
     assert main(["rule", "LL101"]) == 0
     assert "## LL101 unguarded-log" in capsys.readouterr().out
     assert main(["rule", "LL999"]) == 2
+    assert main(["rule", "unguarded-log", "--output-format", "json"]) == 0
+    row = json.loads(capsys.readouterr().out)
+    assert row["code"] == "LL101" and "## LL101 unguarded-log" in row["documentation"]
     assert main(["rule", "--all", "--output-format", "json"]) == 0
     assert "LL201" in {r["code"] for r in json.loads(capsys.readouterr().out)}
 
