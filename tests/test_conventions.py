@@ -262,6 +262,11 @@ def test_machine_formats(tmp_path, monkeypatch, capsys):
     assert main(["--no-cache", "--output-format", "json-lines", "a.py"]) == 1
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["code"] for r in rows] == ["LL107", "LL101"]
+    assert rows[0]["fix"]["applicability"] == "safe" and rows[1]["fix"]["applicability"] == \
+        "unsafe"
+    (edit,) = rows[0]["fix"]["edits"]  # as ruff's JSON: 1-based rows and columns
+    assert edit == {"content": "tf.nn.log_softmax(y_pred)", "location": {"row": 4, "column": 12},
+                    "end_location": {"row": 4, "column": 46}}
     assert main(["--no-cache", "--format", "gitlab", "a.py"]) == 1
     issues = json.loads(capsys.readouterr().out)
     assert [(i["check_name"], i["location"]["path"], i["location"]["lines"]["begin"],
