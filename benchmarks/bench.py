@@ -72,6 +72,25 @@ def parse_only_collecting_like_lossguard() -> str:
     return f"import gc\ngc.set_threshold{GC_THRESHOLD}\n{PARSE_ONLY}"
 
 
+def large_module(functions: int) -> str:
+    """One generated module with `functions` per-sample losses `(y_true, y_pred)` and a training
+    step that calls them: a rule that compares every loss function with every other one (LL304
+    did) shows up here as time growing faster than the module."""
+    out = ["import tensorflow as tf", ""]
+    for i in range(functions):
+        out += [f"def loss_{i}(y_true, y_pred):",
+                f"    return tf.reduce_mean(tf.square(y_true - y_pred), axis=-1) * {i % 7 + 1}",
+                ""]
+    step = max(1, functions // 8)
+    calls = " + ".join(f"loss_{i}(y, model(x))" for i in range(0, functions, step))
+    out += ["def train_step(model, optimizer, x, y):",
+            "    with tf.GradientTape() as tape:",
+            f"        loss = tf.reduce_mean({calls})",
+            "    grads = tape.gradient(loss, model.trainable_variables)",
+            "    optimizer.apply_gradients(zip(grads, model.trainable_variables))", ""]
+    return "\n".join(out)
+
+
 def default_paths(tensorflow: bool) -> list[str]:
     paths = [SITE / "keras"] if (SITE / "keras").is_dir() else [ROOT]
     if tensorflow and (SITE / "tensorflow").is_dir():
@@ -133,8 +152,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, metavar="N",
                         help="runs of the floor and the cold runs (the fastest counts)")
     parser.add_argument("--json", type=Path, help="also write the numbers here")
+    parser.add_argument("--large-module", type=int, default=0, metavar="FUNCTIONS",
+                        help="add one generated module with this many loss functions (10000: "
+                             "the size that showed LL304 was quadratic)")
     args = parser.parse_args(argv)
     paths = args.paths or default_paths(args.tensorflow)
+    if args.large_module:
+        generated = Path(tempfile.mkdtemp(prefix="lossguard-large-")) / "large_losses.py"
+        generated.write_text(large_module(args.large_module))
+        paths = [*paths, str(generated)]
     sources = discover(paths)
     lines = 0
     for source in sources:

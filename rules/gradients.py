@@ -180,6 +180,14 @@ class DiscardedGradient(Rule):
                     loss = F.cross_entropy(model(x), y)
                     loss.backward()
         """, line=7, message="no optimizer step in `train` applies"),
+        Invalid("""
+        import tensorflow as tf
+        def train_step(model, optimizer, x, y):
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_mean(tf.square(model(x) - y))
+            grads = tape.gradient(loss, model.trainable_variables)
+            return loss
+        """, line=5, message="never applied: no optimizer step uses it"),
     ]
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
@@ -203,22 +211,26 @@ class DiscardedGradient(Rule):
                 reads = read_names(node)
             unused = [n for n in candidates if n not in reads]
             if unused and len(unused) == len(candidates):
+                hint = self._hint(statement.value, unused[0])
+                why = "applied: no optimizer step uses it, so the weights never change" \
+                    if hint != self.hint else "used: the returned loss does not depend on it"
                 self.report(statement, f"gradient `{unused[0]}` = "
-                            f"`{shorten(self.ctx.text(statement.value))}` is computed and never"
-                            " used: the returned loss does not depend on it",
-                            hint=self._hint(statement.value))
+                            f"`{shorten(self.ctx.text(statement.value))}` is computed and never "
+                            f"{why}", hint=hint)
         self._unstepped(function)
 
     def _is_gradient_call(self, node: cst.CSTNode) -> bool:
         return isinstance(node, cst.Call) and self.ctx.kind(node) in GRADIENT_KINDS
 
-    def _hint(self, value: cst.BaseExpression) -> str:
-        """Gradients of the model's variables are meant to be applied by an optimizer."""
-        if isinstance(value, cst.Call) and self.ctx.kind(value) in GRADIENT_KINDS and \
-                is_variables(positional(value, 1) or keyword(value, "sources") or
-                             keyword(value, "xs")):
-            return "apply the gradients: `optimizer.apply_gradients(zip(grads, " \
-                "model.trainable_variables))`"
+    def _hint(self, value: cst.BaseExpression, name: str = "grads") -> str:
+        """Gradients of the model's variables are meant to be applied by an optimizer: say so,
+        in the code's own names."""
+        sources = positional(value, 1) or keyword(value, "sources") or keyword(value, "xs") \
+            if isinstance(value, cst.Call) else None
+        if sources is not None and self.ctx.kind(value) in GRADIENT_KINDS and \
+                is_variables(sources):
+            return f"apply the gradients: `optimizer.apply_gradients(zip({name}, " \
+                f"{shorten(self.ctx.text(sources))}))`"
         return self.hint
 
     # --- the PyTorch twin: `loss.backward()` that no optimizer step applies ----------------------

@@ -532,6 +532,8 @@ class LabelBroadcast(Rule):
         """, line=4, message="keras.ops.multiply"),
     ]
 
+    _callers: dict[str, list[Function]] | None = None
+
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         function = self.ctx.function
         if function is None or function.node is not node:
@@ -559,14 +561,21 @@ class LabelBroadcast(Rule):
                 return
 
     def _called_by_training(self, function: Function) -> bool:
-        index = self.ctx.index
-        for caller in index.functions:
-            if caller is function or function.name not in caller.calls:
-                continue
-            if caller.trains or caller.name in index.replica_fns or \
-                    caller.name in ("train_step", "training_step", "train_batch", "step_fn"):
-                return True
-        return False
+        return any(caller is not function for caller in self._training_callers().get(
+            function.name, ()))
+
+    def _training_callers(self) -> dict[str, list[Function]]:
+        """The training functions of the module by the names they call: built once per module,
+        so the rule stays linear in the number of loss functions."""
+        if self._callers is None:
+            index = self.ctx.index
+            self._callers = {}
+            for caller in index.functions:
+                if caller.trains or caller.name in index.replica_fns or \
+                        caller.name in ("train_step", "training_step", "train_batch", "step_fn"):
+                    for name in caller.calls:
+                        self._callers.setdefault(name, []).append(caller)
+        return self._callers
 
 
 def _operands(ctx: FileContext, node: cst.CSTNode

@@ -314,7 +314,8 @@ def relative(raw: str, folder: Path) -> str:
 
 
 class Sources:
-    """Lines of the materialised files (notebooks: by code cell, numbered from 1)."""
+    """Lines of the materialised files (notebooks: by cell, numbered from 1 among all the
+    cells, markdown included, as lossguard reports them)."""
 
     def __init__(self, work: Path) -> None:
         self.work = work
@@ -330,8 +331,8 @@ class Sources:
                 text = ""
             if path.endswith(".ipynb"):
                 try:
-                    cells = [c for c in json.loads(text).get("cells", [])
-                             if isinstance(c, dict) and c.get("cell_type") == "code"]
+                    cells = [c if isinstance(c, dict) else {}
+                             for c in json.loads(text).get("cells", [])]
                 except (ValueError, AttributeError):
                     cells = []
                 sources = []

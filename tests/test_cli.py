@@ -36,7 +36,6 @@ def test_exit_codes(tmp_path):
     assert main([str(tmp_path / "good.py")]) == 0
     assert main([str(tmp_path / "bad.py")]) == 1
     assert main(["--exit-zero", str(tmp_path / "bad.py")]) == 0
-    assert main([]) == 0
     missing = run(str(tmp_path / "nope.py"))
     assert missing.returncode == 2 and "nope.py" in missing.stderr
 
@@ -88,6 +87,7 @@ def test_discovery_honours_gitignore_and_skips_venvs(tmp_path):
     for folder in ("ignored", ".venv", "__pycache__", "kept"):
         (tmp_path / folder).mkdir()
         (tmp_path / folder / "bad.py").write_text(BAD)
+    (tmp_path / ".venv" / "pyvenv.cfg").write_text("home = /usr/bin\n")  # as venv writes it
     (tmp_path / ".gitignore").write_text("ignored/\n")
     out = json.loads(run("--format", "json", str(tmp_path)).stdout)
     assert {Path(f["path"]).parent.name for f in out} == {"kept"}

@@ -113,6 +113,15 @@ def test_log_guard(before, after):
          union = jnp.sum(y_true) + jnp.sum(y_pred) - inter
          return 1.0 - inter / union
      """, "return 1.0 - inter / (union + 1e-7)"),
+    # TensorFlow code, but the division spells no TensorFlow call: a smoothing term, as the
+    # README says (divide_no_nan only where the division reuses a TensorFlow spelling)
+    ("""
+     import tensorflow as tf
+     def dice_loss(y_true, y_pred):
+         inter = tf.reduce_sum(y_true * y_pred)
+         union = tf.reduce_sum(y_true) + tf.reduce_sum(y_pred)
+         return 1.0 - 2.0 * inter / union
+     """, "return 1.0 - 2.0 * inter / (union + 1e-7)"),
 ])
 def test_division_guard(before, after):
     out = fixed(before, select=["LL102"])

@@ -47,14 +47,25 @@ def test_finding_names_its_cell(tmp_path, capsys):
     path = standard(tmp_path)
     assert cli.main([str(path)]) == 1
     out = capsys.readouterr().out
-    assert f"{path}:cell 3:3:36: LL101 unguarded log of `y_pred`" in out
+    # cells are counted as Jupyter shows them (and ruff reports them): the markdown one too
+    assert f"{path}:cell 4:3:36: LL101 unguarded log of `y_pred`" in out
     assert out.count("LL") == 1  # magics, shell lines and the bash cell are masked
+    assert "        return -tf.reduce_sum(y_true * tf.math.log(y_pred), axis=-1)" in out
+
+
+def test_github_annotation_points_at_the_line_in_the_notebook_file(tmp_path, capsys):
+    path = standard(tmp_path)
+    assert cli.main(["--output-format", "github", str(path)]) == 1
+    (annotation,) = capsys.readouterr().out.splitlines()
+    lines = path.read_text().splitlines()
+    expected = next(n for n, line in enumerate(lines, 1) if "tf.math.log(y_pred)" in line)
+    assert f",line={expected}," in annotation and "cell 4, line 3:" in annotation
 
 
 def test_imports_of_earlier_cells_are_seen(tmp_path):
     path = standard(tmp_path)
     findings = notebook.lint_notebook(str(path), path.read_bytes(), Settings())
-    assert [(f.cell, f.line, f.column, f.code) for f in findings] == [(3, 3, 36, "LL101")]
+    assert [(f.cell, f.line, f.column, f.code) for f in findings] == [(4, 3, 36, "LL101")]
 
 
 def test_fix_writes_valid_notebook(tmp_path):
@@ -102,7 +113,7 @@ def test_invalid_json_is_one_ll001(tmp_path, capsys):
 def test_notebooks_are_discovered(tmp_path, capsys):
     standard(tmp_path)
     assert cli.main([str(tmp_path)]) == 1
-    assert "nb.ipynb:cell 3:3:36" in capsys.readouterr().out
+    assert "nb.ipynb:cell 4:3:36" in capsys.readouterr().out
 
 
 def test_add_noqa_in_notebook(tmp_path):

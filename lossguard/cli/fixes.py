@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..pipeline.config import Settings
@@ -21,13 +21,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="apply safe fixes, then report what is left")
     group.add_argument("--unsafe-fixes", action="store_true",
                        help="with --fix or --diff, also apply fixes that change values slightly "
-                            "(epsilon guards, divide_no_nan, smoothing terms)")
+                            "(epsilon guards, divide_no_nan, smoothing terms); alone, count "
+                            "them as fixable")
+    group.add_argument("--fix-only", action="store_true",
+                       help="apply fixes and report only what was fixed (exit 0 unless "
+                            "--exit-non-zero-on-fix)")
+    group.add_argument("--show-fixes", action="store_true",
+                       help="list the fixes applied (with --fix), or each finding's fix")
     group.add_argument("--diff", action="store_true",
                        help="print the fixes as a unified diff and write nothing")
     group.add_argument("--exit-non-zero-on-fix", action="store_true",
                        help="with --fix, exit 1 when a fix was applied, even if nothing is left")
     group.add_argument("--add-noqa", action="store_true",
-                       help="add `# noqa: CODE` comments for the current findings")
+                       help="add `# noqa: CODE` comments for the current findings (with --fix: "
+                            "for what is left after fixing)")
 
 
 @dataclass
@@ -38,6 +45,8 @@ class Outcome:
     files: int = 0
     exit_code: int | None = None
     exit_non_zero: bool = False
+    by_file: dict[str, list[str]] = field(default_factory=dict)  # path -> codes fixed
+    noqa: int = 0  # comments added after fixing (--fix --add-noqa)
 
 
 def from_cli(args: argparse.Namespace, groups: list[tuple[Path, list[str]]],
@@ -52,13 +61,19 @@ def from_cli(args: argparse.Namespace, groups: list[tuple[Path, list[str]]],
         if not paths:
             continue
         settings = settings_for(args, start)
+        fixing_first = args.fix and args.add_noqa  # fix, then noqa what is left
         result = run(paths, settings, unsafe=args.unsafe_fixes, diff=args.diff,
-                     add_noqa=args.add_noqa)
+                     add_noqa=args.add_noqa and not fixing_first)
         outcome.fixed += result.fixed
         outcome.files += len(result.changed)
+        for changed in result.changed:
+            if changed.codes:
+                outcome.by_file[str(changed.path)] = changed.codes
         if args.diff:
             for changed in result.changed:
                 sys.stdout.write(changed.diff())
+        if fixing_first:
+            outcome.noqa += run(paths, settings, add_noqa=True).fixed
     return _summarise(outcome, args)
 
 
@@ -70,14 +85,19 @@ def from_stdin(args: argparse.Namespace, settings: Settings) -> int:
     source = sys.stdin.read()
     rules = selected_rules(settings)
     after, count = fix_source(source, name, settings, rules, unsafe=args.unsafe_fixes,
-                              add_noqa=args.add_noqa)
+                              add_noqa=args.add_noqa and not args.fix)
+    if args.fix and args.add_noqa:
+        after, _ = fix_source(after, name, settings, rules, add_noqa=True)
     change = FileFix(Path(name), source, after, count)
     sys.stdout.write(change.diff() if args.diff else after)
     outcome = _summarise(Outcome(fixed=count, files=int(change.changed)), args)
     if outcome.exit_code is not None:
         return outcome.exit_code
+    if getattr(args, "fix_only", False):
+        return 1 if outcome.exit_non_zero else 0
     left = lint_source(after, name, settings, rules)
-    sys.stderr.write(text_report.render(left, sources={name: after.splitlines()}, files=1))
+    sys.stderr.write(text_report.render(left, sources={name: after.splitlines()}, files=1,
+                                        context=True, unsafe=args.unsafe_fixes))
     if outcome.exit_non_zero or (left and not args.exit_zero):
         return 1
     return 0
@@ -91,13 +111,17 @@ def _summarise(outcome: Outcome, args: argparse.Namespace) -> Outcome:
         print(f"lossguard: would apply {outcome.fixed} {noun}{plural} to {outcome.files} "
               f"file{'s' if outcome.files != 1 else ''}", file=sys.stderr)
         outcome.exit_code = 1 if outcome.files else 0
-    elif args.add_noqa:
+    elif args.add_noqa and not args.fix:
         print(f"lossguard: added {outcome.fixed} noqa comment{'s' if outcome.fixed != 1 else ''} "
               f"in {outcome.files} file{'s' if outcome.files != 1 else ''}", file=sys.stderr)
         outcome.exit_code = 0
     else:
-        if outcome.fixed:
+        said = getattr(args, "summary_in_report", False)  # "(N fixed, M remaining)"
+        if outcome.fixed and not said and not getattr(args, "quiet", False):
             print(f"lossguard: fixed {outcome.fixed} finding{'s' if outcome.fixed != 1 else ''} "
                   f"in {outcome.files} file{'s' if outcome.files != 1 else ''}", file=sys.stderr)
+        if args.add_noqa and not getattr(args, "quiet", False):
+            print(f"lossguard: added {outcome.noqa} noqa comment"
+                  f"{'s' if outcome.noqa != 1 else ''} for what is left", file=sys.stderr)
         outcome.exit_non_zero = bool(args.exit_non_zero_on_fix and outcome.fixed)
     return outcome

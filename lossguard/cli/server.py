@@ -33,7 +33,6 @@ import gc
 import logging
 import re
 import sys
-import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,14 +111,13 @@ class Configs:
 
 
 def _read(path: Path) -> Config | None:
-    """The configuration a `pyproject.toml` holds; None if it has no `[tool.lossguard]`."""
+    """The configuration a `pyproject.toml` holds; None if it has no `[tool.lossguard]`. One
+    that is not valid TOML is an error for the documents under it (as for the command line:
+    never skipped for a parent folder's settings)."""
     try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
-    except OSError:
-        return None
-    except tomllib.TOMLDecodeError as error:
-        return _defaults(f"{path}: not valid TOML: {error}")
+        data = config.read_toml(path)
+    except config.ConfigError as error:
+        return _defaults(str(error))
     tool = data.get("tool")
     if not isinstance(tool, dict) or "lossguard" not in tool:
         return None
@@ -130,19 +128,10 @@ def _read(path: Path) -> Config | None:
     return Config(settings, selected_rules(settings))
 
 
-def lint_name(path: Path, settings: config.Settings) -> str:
-    """The path a file is linted as: relative to the folder of its configuration, so that
-    `per-file-ignores` and `exclude` patterns match as they are written there."""
-    if settings.root is not None:
-        try:
-            return path.relative_to(settings.root).as_posix()
-        except ValueError:
-            pass
-    return path.as_posix()
-
-
-def excluded(name: str, settings: config.Settings) -> bool:
-    return bool(settings.exclude) and files._excluded(Path(name), settings.exclude)
+def excluded(path: Path, settings: config.Settings) -> bool:
+    """Whether `exclude` (patterns resolved against the folder of the pyproject.toml, see
+    `config.resolve_pattern`) leaves out `path`, as the command line leaves it out."""
+    return bool(settings.exclude) and files.excluded(path, settings.exclude)
 
 
 # --- incremental parse ----------------------------------------------------------------------------
@@ -404,14 +393,14 @@ class Session:
             return None
         path = self.path_of(uri)
         cfg = self.config_for(path)
-        name = lint_name(path, cfg.settings)
+        name = path.as_posix()
         source = document.source
         parse = self.parsers.setdefault(uri, IncrementalParser())
         last = self.linted.get(uri)
         if last is not None and last.text == source and last.config is cfg:
             findings = last.findings  # saved as linted, or an edit undone: nothing to do
         else:
-            findings = [] if excluded(name, cfg.settings) else guarded(
+            findings = [] if excluded(path, cfg.settings) else guarded(
                 name, len(source), lambda: lint_source(source, name, cfg.settings, cfg.rules,
                                                         parse=parse))
         linted = self.linted[uri] = Linted(document.version, source, findings, config=cfg)
@@ -437,9 +426,9 @@ class Session:
         cells = self.code_cells(uri)
         path = self.path_of(uri, "untitled.ipynb")
         cfg = self.config_for(path)
-        name = lint_name(path, cfg.settings)
+        name = path.as_posix()
         sources = [document.source for _, document in cells]
-        findings = [] if excluded(name, cfg.settings) else guarded(
+        findings = [] if excluded(path, cfg.settings) else guarded(
             name, sum(map(len, sources)), lambda: notebook.lint_cells(
                 name, notebook_cells(sources), cfg.settings, cfg.rules))
         by_cell: dict[int, list[Finding]] = {}
@@ -614,7 +603,7 @@ class Session:
         path = self.path_of(uri) if linted.notebook is None else self.path_of(
             linted.notebook, "untitled.ipynb")
         cfg = self.config_for(path)
-        name = lint_name(path, cfg.settings)
+        name = path.as_posix()
         if linted.notebook is None:
             new = fixes.fix_source(linted.text, name, cfg.settings, cfg.rules)[0]
         else:
@@ -633,7 +622,7 @@ class Session:
         types = self.lsp
         path = self.path_of(uri, "untitled.ipynb")
         cfg = self.config_for(path)
-        name = lint_name(path, cfg.settings)
+        name = path.as_posix()
         cells = self.code_cells(uri)
         sources = [document.source for _, document in cells]
         changes = {}

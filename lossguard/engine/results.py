@@ -83,6 +83,14 @@ class Finding:
             "function": self.function,
             "probe": self.probe,
             "fixable": self.fix is not None,
+            "fix": None if self.fix is None else {
+                "applicability": "safe" if self.fix.safe else "unsafe",
+                "message": self.fix.description,
+                "edits": [{"content": e.replacement,
+                           "location": {"row": e.start[0], "column": e.start[1] + 1},
+                           "end_location": {"row": e.end[0], "column": e.end[1] + 1}}
+                          for e in self.fix.edits],
+            },
         }
         if self.cell is not None:
             data["cell"] = self.cell

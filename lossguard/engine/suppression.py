@@ -1,30 +1,46 @@
-"""Suppression, in one place: `# noqa` and `# lossguard: ignore[...]` on a line,
-`# lossguard: noqa` for a file, per-file ignores from the configuration, and LL002 (a noqa
-that suppresses nothing).
+"""Suppression in the source: `# noqa` and `# lossguard: ignore[...]` on a line,
+`# lossguard: noqa[: CODES]` for a file, and LL002 (a noqa that suppresses nothing).
+Per-file ignores from the configuration are the configuration's (`pipeline.config`).
 """
 
 from __future__ import annotations
 
-import fnmatch
 import io
 import re
 import tokenize
-from pathlib import Path
 
 from ..api import Rule
 from .results import Edit, Finding, Fix
 
 NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]*(?:[,\s]+[A-Z]+[0-9]*)*))?", re.I)
 NAMED_IGNORE = re.compile(r"#\s*lossguard:\s*ignore\[(?P<codes>[A-Z0-9,\s]+)\]")
-FILE_NOQA = re.compile(r"#\s*lossguard:\s*noqa\b")
+FILE_NOQA = re.compile(
+    r"#\s*lossguard:\s*noqa\b(?::\s*(?P<codes>[A-Z]+[0-9]*(?:[,\s]+[A-Z]+[0-9]*)*))?", re.I)
 
 UNUSED_NOQA = "LL002"
 _CODE = re.compile(r"^[A-Z]+[0-9]+$")
 
 
-def file_suppressed(lines: list[str]) -> bool:
-    """A `# lossguard: noqa` comment line among the first 50 lines turns the file off."""
-    return any(FILE_NOQA.search(line) for line in lines[:50] if line.lstrip().startswith("#"))
+def file_noqa(lines: list[str]) -> set[str] | None:
+    """The codes a file-level `# lossguard: noqa[: CODES]` silences (an empty set: every code;
+    None: no such comment). Only the leading comments count (shebang, encoding, licence
+    header): the first line of code, a docstring included, ends them."""
+    codes: set[str] = set()
+    found = False
+    for line in lines:
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if not stripped.startswith("#"):
+            break
+        match = FILE_NOQA.match(stripped)
+        if match is None:
+            continue
+        if not match.group("codes"):
+            return set()
+        found = True
+        codes.update(c.upper() for c in re.split(r"[,\s]+", match.group("codes")) if c)
+    return codes if found else None
 
 
 def noqa_codes(line: str) -> set[str] | None:
@@ -52,16 +68,6 @@ def suppressing(lines: list[str], line: int, rule_code: str) -> set[str] | None:
         return set()
     matched = {c for c in codes if rule_code.startswith(c)}
     return matched or None
-
-
-def ignored_for(path: str, per_file_ignores: dict[str, list[str]]) -> list[str]:
-    """The code prefixes `per-file-ignores` turns off for `path` (a pattern matches the path
-    or its file name)."""
-    codes: list[str] = []
-    for pattern, patterns_codes in per_file_ignores.items():
-        if fnmatch.fnmatch(path, pattern) or fnmatch.fnmatch(Path(path).name, pattern):
-            codes.extend(patterns_codes)
-    return codes
 
 
 def unused_noqa(path: str, source: str, used: dict[int, set[str]], enabled: frozenset[str],

@@ -190,6 +190,10 @@ def _finish(ctx: FileContext, rules: list[type[Rule]]) -> list[Finding]:
         "noqa" in ctx.source or "lossguard:" in ctx.source)
     if not ctx.reports and not check_noqa:
         return []
+    lines = ctx.source.splitlines()
+    silenced = suppression.file_noqa(lines)
+    if silenced is not None and not silenced:
+        return []
     # One location, one finding: a specific rule replaces a general one on the same node.
     by_node: dict[int, list[_Report]] = {}
     for report in ctx.reports:
@@ -203,10 +207,9 @@ def _finish(ctx: FileContext, rules: list[type[Rule]]) -> list[Finding]:
                 continue
             seen.add(report.rule.code)
             kept.append(report)
+    if silenced:
+        kept = [r for r in kept if not any(r.rule.code.startswith(c) for c in silenced)]
     positions = _positions(ctx.module, kept)
-    lines = ctx.source.splitlines()
-    if suppression.file_suppressed(lines):
-        return []
     findings = []
     used: dict[int, set[str]] = {}  # line -> noqa codes that suppressed a finding
     for report in kept:

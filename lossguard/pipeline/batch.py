@@ -26,10 +26,9 @@ from typing import TYPE_CHECKING
 from ..api import Rule
 from ..engine import walk as engine
 from ..engine.results import Finding
-from ..engine.suppression import ignored_for
 from ..rules import all_rules
 from . import files, guard, notebook, prefilter
-from .config import Settings
+from .config import Settings, ignored_for
 from .lint import error_finding, lint_source, selected_rules
 
 if TYPE_CHECKING:
@@ -47,6 +46,7 @@ class RunOptions:
     cache: Cache | None = None
     max_bytes: int = guard.MAX_BYTES
     timings: dict[str, float] | None = None  # per-rule seconds, filled when asked for
+    skipped: files.Skipped = files.say_nothing  # told what discovery skips, and why
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -61,8 +61,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                             "configuration, else in the working folder)")
     group.add_argument("--clean-cache", action="store_true",
                        help="remove the cache folder first (alone: remove it and exit)")
-    group.add_argument("--max-file-size", type=float, default=guard.MAX_BYTES / 1e6,
-                       metavar="MB", help="report larger files as not checked (0: no limit)")
+    group.add_argument("--max-file-size", type=float, default=guard.MAX_BYTES / guard.MB,
+                       metavar="MB",
+                       help=f"report files larger than MB megabytes (10^6 bytes; default "
+                            f"{guard.MAX_BYTES / guard.MB:g}) as not checked (0: no limit; a "
+                            "file that needs more memory than there is is never parsed)")
 
 
 def files_cache_name() -> str:
@@ -80,7 +83,7 @@ def options_from(args: argparse.Namespace, settings: Settings) -> RunOptions:
         cache = Cache(args.cache_dir or default_dir(settings.root))
     timings: dict[str, float] | None = {} if getattr(args, "statistics", False) else None
     return RunOptions(jobs=max(1, jobs), prefilter=not getattr(args, "no_prefilter", False),
-                      cache=cache, max_bytes=int(getattr(args, "max_file_size", 10) * 1e6),
+                      cache=cache, max_bytes=int(getattr(args, "max_file_size", 10) * guard.MB),
                       timings=timings)
 
 
@@ -124,7 +127,7 @@ def _run_pooled(paths: list[str], settings: Settings, options: RunOptions
     errors: list[str] = []
     todo: list[tuple[str, bytes, str | None]] = []  # path, bytes, cache key
     count = 0
-    for path in files.discover(paths, settings.exclude):
+    for path in files.discover(paths, settings.exclude, options.skipped):
         count += 1
         name = str(path)
         data, problem = _read(path, options.max_bytes)

@@ -1,7 +1,16 @@
-"""`[tool.lossguard]` in pyproject.toml: found by walking up from the linted path; CLI flags win."""
+"""`[tool.lossguard]` in pyproject.toml: found by walking up from the linted path; CLI flags win.
+
+Paths in `exclude` and `per-file-ignores` are resolved against the folder of the pyproject.toml
+that sets them (as ruff does): a pattern with a `/` is anchored there, one without matches a
+file or folder name anywhere. Where the path was spelled (from a subfolder, absolute, or an
+editor's `--stdin-filename /abs/path`) does not matter.
+"""
 
 from __future__ import annotations
 
+import fnmatch
+import glob
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,25 +46,30 @@ def find_pyproject(start: Path) -> Path | None:
     for candidate in (folder, *folder.parents):
         path = candidate / "pyproject.toml"
         if path.is_file():
-            try:
-                with path.open("rb") as handle:
-                    data = tomllib.load(handle)
-            except (OSError, tomllib.TOMLDecodeError):
-                continue
+            data = read_toml(path)
             if "lossguard" in data.get("tool", {}):
                 return path
     return None
+
+
+def read_toml(path: Path) -> dict:
+    """A pyproject.toml's data; a file that is not valid TOML is an error naming its position
+    (never skipped: the search would silently go on to a parent folder's settings)."""
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: invalid TOML: {error}") from error
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read configuration: "
+                          f"{error.strerror or error}") from error
 
 
 def load(path: Path | None) -> Settings:
     """Settings from a pyproject.toml (defaults when None)."""
     if path is None:
         return Settings()
-    try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
-    except (OSError, tomllib.TOMLDecodeError) as error:
-        raise ConfigError(f"{path}: cannot read configuration: {error}") from error
+    data = read_toml(path)
     table = data.get("tool", {}).get("lossguard", {})
     settings = Settings(root=path.parent)
     for key, value in table.items():
@@ -69,9 +83,15 @@ def load(path: Path | None) -> Settings:
         if expected is list and not all(isinstance(v, str) for v in value):
             raise ConfigError(f"{path}: `{key}` must be a list of strings")
         if key == "per-file-ignores":
-            for glob, codes in value.items():
+            for pattern, codes in value.items():
                 if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
-                    raise ConfigError(f"{path}: per-file-ignores[{glob!r}] must be a list of codes")
+                    raise ConfigError(
+                        f"{path}: per-file-ignores[{pattern!r}] must be a list of codes")
+                check_codes(codes, f"{path}: per-file-ignores[{pattern!r}]")
+            value = {resolve_pattern(p, path.parent): [c.upper() for c in codes]
+                     for p, codes in value.items()}
+        elif key == "exclude":
+            value = [resolve_pattern(p, path.parent) for p in value]
         setattr(settings, key.replace("-", "_"), value)
     for key in ("select", "ignore", "extend_select"):
         codes = getattr(settings, key)
@@ -81,10 +101,48 @@ def load(path: Path | None) -> Settings:
 
 
 def check_codes(codes: list[str], where: str) -> None:
+    """Every code must be ALL, a rule's code, or a prefix of at least one rule's code:
+    `LL999` or `LL5` would select (or ignore) nothing, silently."""
+    from ..rules import all_rules
+
+    known = [rule.code for rule in all_rules()]
     for code in codes:
-        if code != "ALL" and not (code[:2] == "LL" and code[2:].isdigit() and len(code) <= 5):
+        if code.upper() == "ALL":
+            continue
+        if not (code[:2].upper() == "LL" and code[2:].isdigit() and len(code) <= 5):
             raise ConfigError(f"{where}: `{code}` is not a rule code or prefix "
                               "(LL1, LL10, LL101, ALL)")
+        if not any(k.startswith(code.upper()) for k in known):
+            raise ConfigError(f"{where}: `{code}` matches no rule (see `lossguard --list-rules`)")
+
+
+def resolve_pattern(pattern: str, base: Path) -> str:
+    """A pattern with a `/` anchored at `base` (an absolute glob); a bare name stays a name."""
+    if "/" not in pattern.strip("/") and not pattern.startswith("/"):
+        return pattern.rstrip("/")
+    if os.path.isabs(pattern):
+        return pattern.rstrip("/")
+    pattern = pattern[2:] if pattern.startswith("./") else pattern
+    return f"{glob.escape(os.path.abspath(base))}/{pattern.rstrip('/')}"
+
+
+def path_matches(path: str | os.PathLike, pattern: str) -> bool:
+    """`path` (relative to the working folder, or absolute) against a resolved pattern: a bare
+    name matches the path's last part; an anchored pattern matches the absolute path, or a
+    folder above it."""
+    absolute = os.path.abspath(path)
+    if "/" not in pattern:
+        return fnmatch.fnmatchcase(os.path.basename(absolute), pattern)
+    if not os.path.isabs(pattern):  # settings made in code, not loaded: the working folder
+        pattern = resolve_pattern(pattern, Path.cwd())
+    if fnmatch.fnmatchcase(absolute, pattern):
+        return True
+    parent = os.path.dirname(absolute)
+    while parent and parent != os.path.dirname(parent):
+        if fnmatch.fnmatchcase(parent, pattern):
+            return True
+        parent = os.path.dirname(parent)
+    return False
 
 
 def _matches(code: str, selectors: list[str]) -> int:
@@ -100,7 +158,8 @@ def _matches(code: str, selectors: list[str]) -> int:
 
 def enabled(rule: type[Rule], select: list[str] | None, ignore: list[str],
             extend_select: list[str], *, escalation: bool = True) -> bool:
-    """ruff's rule: the most specific selector wins; without `select`, the defaults are on (and,
+    """ruff's rule: the most specific selector wins, `ignore` at equal specificity; without
+    `select`, the defaults are on (and,
     with `escalation`, the info rules whose findings can be raised to warning)."""
     if select is None:
         chosen = 1 if rule.default_enabled() or (escalation and rule.escalates) else 0
@@ -108,4 +167,14 @@ def enabled(rule: type[Rule], select: list[str] | None, ignore: list[str],
         chosen = _matches(rule.code, select)
     chosen = max(chosen, _matches(rule.code, extend_select))
     ignored = _matches(rule.code, ignore)
-    return chosen > 0 and chosen >= ignored if ignored else chosen > 0
+    return chosen > ignored  # at equal specificity, ignore wins (as in ruff)
+
+
+def ignored_for(path: str, per_file_ignores: dict[str, list[str]]) -> list[str]:
+    """The codes `per-file-ignores` (resolved patterns, see `resolve_pattern`) ignores in
+    `path`."""
+    codes: list[str] = []
+    for pattern, patterns_codes in per_file_ignores.items():
+        if path_matches(path, pattern):
+            codes.extend(patterns_codes)
+    return codes

@@ -6,17 +6,24 @@ import codecs
 import fnmatch
 import io
 import os
+import stat
 import tokenize
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from .config import path_matches
+
+# Folders that never hold the project's own code: version control, caches and build output.
+# A folder named `env`, `.env` or `venv` is skipped only when it is a virtual environment
+# (`pyvenv.cfg`, or `conda-meta` for a conda one): a package may have that name.
 SKIP_DIRS = {
-    ".git", ".hg", ".svn", ".venv", "venv", ".env", "env", "__pycache__", "build", "dist",
+    ".git", ".hg", ".svn", "__pycache__", "build", "dist",
     ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache", "node_modules",
     "site-packages", ".eggs", ".lossguard_cache", ".ipynb_checkpoints", ".hypothesis",
 }
 SOURCE_SUFFIXES = (".py", ".pyi", ".ipynb")
+Skipped = Callable[[Path, str], None]  # told each path discovery skips, and why
 
 
 class SourceError(Exception):
@@ -60,30 +67,58 @@ class GitIgnore:
         return verdict
 
 
-def _excluded(path: Path, excludes: list[str]) -> bool:
-    text = path.as_posix()
-    return any(fnmatch.fnmatch(text, g) or fnmatch.fnmatch(path.name, g)
-               or fnmatch.fnmatch(text, f"*/{g}") for g in excludes)
+def excluded(path: Path, excludes: list[str]) -> bool:
+    """`excludes` are resolved patterns (`config.resolve_pattern`)."""
+    return any(path_matches(path, g) for g in excludes)
 
 
-def discover(paths: list[str], excludes: list[str] = ()) -> Iterator[Path]:
+def say_nothing(path: Path, reason: str) -> None:
+    pass
+
+
+def skip_reason(folder: Path, name: str) -> str | None:
+    """Why discovery does not enter `folder` (None: it does)."""
+    if name in SKIP_DIRS or name.endswith(".egg-info"):
+        return "cache or build folder"
+    if (folder / "pyvenv.cfg").exists() or (folder / "conda-meta").is_dir():
+        return "virtual environment"
+    return None
+
+
+def not_regular(path: Path) -> bool:
+    """A FIFO, socket or device: reading one could block for ever."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False  # reported as unreadable when read
+    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
+
+
+def discover(paths: list[str], excludes: list[str] = (), skipped: Skipped = say_nothing
+             ) -> Iterator[Path]:
     """Source files under `paths`: files named directly are always yielded (unless excluded),
-    folders are walked honouring .gitignore and skipping virtual environments and caches."""
+    folders are walked honouring .gitignore and skipping virtual environments and caches.
+    Anything that is not a regular file (a FIFO named `x.py`) is skipped; `skipped` is told
+    each path left out and why."""
     seen: set[Path] = set()
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            for found in _walk(path, excludes, []):
+            for found in _walk(path, excludes, [], skipped):
                 resolved = Path(os.path.realpath(found))  # never raises on a symlink loop
                 if resolved not in seen:
                     seen.add(resolved)
                     yield found
+        elif excluded(path, excludes):
+            skipped(path, "excluded")
+        elif not_regular(path):
+            skipped(path, "not a regular file")
         else:
-            if not _excluded(path, excludes):
-                yield path
+            yield path
 
 
-def _walk(folder: Path, excludes: list[str], ignores: list[GitIgnore]) -> Iterator[Path]:
+def _walk(folder: Path, excludes: list[str], ignores: list[GitIgnore],
+          skipped: Skipped = say_nothing) -> Iterator[Path]:
     own = GitIgnore.read(folder)
     if own is not None:
         ignores = [*ignores, own]
@@ -96,18 +131,28 @@ def _walk(folder: Path, excludes: list[str], ignores: list[GitIgnore]) -> Iterat
         try:
             is_dir = entry.is_dir()
         except OSError:  # a symlink loop: a source file is reported as unreadable
-            if entry.name.endswith(SOURCE_SUFFIXES) and not _excluded(path, excludes):
+            if entry.name.endswith(SOURCE_SUFFIXES) and not excluded(path, excludes):
                 yield path
             continue
-        if _excluded(path, excludes) or _git_ignored(path, is_dir, ignores):
+        if excluded(path, excludes):
+            skipped(path, "excluded")
+            continue
+        if _git_ignored(path, is_dir, ignores):
+            if is_dir or entry.name.endswith(SOURCE_SUFFIXES):
+                skipped(path, "ignored by .gitignore")
             continue
         if is_dir:
-            if entry.name in SKIP_DIRS or entry.name.endswith(".egg-info") or \
-                    (path / "pyvenv.cfg").exists() or entry.is_symlink():
+            reason = "symbolic link to a folder" if entry.is_symlink() else \
+                skip_reason(path, entry.name)
+            if reason is not None:
+                skipped(path, reason)
                 continue
-            yield from _walk(path, excludes, ignores)
+            yield from _walk(path, excludes, ignores, skipped)
         elif entry.name.endswith(SOURCE_SUFFIXES):
-            yield path
+            if not not_regular(path):  # an unreadable file is reported when read
+                yield path
+            else:
+                skipped(path, "not a regular file")
 
 
 def _git_ignored(path: Path, is_dir: bool, ignores: list[GitIgnore]) -> bool:

@@ -98,8 +98,10 @@ def parses(text: str) -> bool:
 Linter = Callable[[str], list[Finding]]
 
 
-def fix_text(text: str, lint: Linter, unsafe: bool = False) -> tuple[str, int]:
-    """Apply fixes round by round; the text and the number of fixes applied."""
+def fix_text(text: str, lint: Linter, unsafe: bool = False,
+             applied: list[str] | None = None) -> tuple[str, int]:
+    """Apply fixes round by round; the text and the number of fixes applied (their codes are
+    appended to `applied` when given)."""
     fixed = 0
     seen = {text}
     for _ in range(MAX_ROUNDS):
@@ -112,6 +114,8 @@ def fix_text(text: str, lint: Linter, unsafe: bool = False) -> tuple[str, int]:
         seen.add(new)
         text = new
         fixed += len(chosen)
+        if applied is not None:
+            applied.extend(f.code for f in chosen)
     return text, fixed
 
 
@@ -185,6 +189,7 @@ class FileFix:
     after: str
     fixed: int
     encoding: str = "utf-8"
+    codes: list[str] = field(default_factory=list)  # the code of each fix applied
 
     def encoded(self) -> bytes:
         return self.after.encode(self.encoding)
@@ -251,9 +256,10 @@ def fix_file(path: Path, settings: config.Settings, rules: list[type[Rule]], *,
         text = files.decode(data, str(path))
     except files.SourceError:
         return None
+    codes: list[str] = []
     after, count = fix_source(text, str(path), settings, rules, unsafe=unsafe,
-                              add_noqa=add_noqa)
-    return FileFix(path, text, after, count, files.encoding_of(data))
+                              add_noqa=add_noqa, applied=codes)
+    return FileFix(path, text, after, count, files.encoding_of(data), codes)
 
 
 def fix_notebook(path: Path, data: bytes, settings: config.Settings, rules: list[type[Rule]],
@@ -269,6 +275,7 @@ def fix_notebook(path: Path, data: bytes, settings: config.Settings, rules: list
     name = str(path)
     cells = notebook.code_cells(document)
     count = 0
+    codes: list[str] = []
     rounds = 1 if add_noqa else MAX_ROUNDS
     for _ in range(rounds):
         findings = notebook.lint_cells(name, cells, settings, rules)
@@ -282,10 +289,12 @@ def fix_notebook(path: Path, data: bytes, settings: config.Settings, rules: list
             if add_noqa:
                 edits = noqa_edits(cell.source, own)
                 applied = len(edits)
+                names: list[str] = []
             else:
                 chosen = choose(own, unsafe)
                 edits = [e for f in chosen for e in f.fix.edits]  # type: ignore[union-attr]
                 applied = len(chosen)
+                names = [f.code for f in chosen]
             if not edits:
                 continue
             try:
@@ -297,6 +306,7 @@ def fix_notebook(path: Path, data: bytes, settings: config.Settings, rules: list
                 continue
             cell.source, cell.masked = new, masked
             count += applied
+            codes.extend(names)
             changed = True
         if not changed:
             break
@@ -305,18 +315,19 @@ def fix_notebook(path: Path, data: bytes, settings: config.Settings, rules: list
         if notebook.cell_source(raw_cells[cell.index]) != cell.source:
             notebook.set_cell_source(raw_cells[cell.index], cell.source)
     after = notebook.dumps(document, data) if count else before
-    return FileFix(path, before, after, count, "utf-8")
+    return FileFix(path, before, after, count, "utf-8", codes)
 
 
 def fix_source(text: str, name: str, settings: config.Settings, rules: list[type[Rule]], *,
-               unsafe: bool = False, add_noqa: bool = False) -> tuple[str, int]:
+               unsafe: bool = False, add_noqa: bool = False,
+               applied: list[str] | None = None) -> tuple[str, int]:
     """The fixed text (or the text with noqa comments) and the number of changes."""
     def lint(source: str) -> list[Finding]:
         return lint_source(source, name, settings, rules)
 
     if add_noqa:
         return add_noqa_text(text, [f for f in lint(text) if f.code != "LL001"])
-    return fix_text(text, lint, unsafe)
+    return fix_text(text, lint, unsafe, applied)
 
 
 def run(paths: list[str], settings: config.Settings, *, unsafe: bool = False,

@@ -12,7 +12,6 @@ import libcst as cst
 from ..api import Rule
 from ..engine.context import Options
 from ..engine.results import Finding
-from ..engine.suppression import ignored_for
 from ..engine.walk import Linter
 from ..rules import all_rules
 from ..rules.linter import ParseError
@@ -63,9 +62,10 @@ def lint_source(source: str, path: str, settings: config.Settings,
     does."""
     rules = selected_rules(settings) if rules is None else rules
     want_ll001 = any(r.code == ParseError.code for r in rules)
-    too_deep = guard.too_deep(source)  # would crash or hang the parser
-    if too_deep is not None:
-        return [error_finding(path, too_deep)] if want_ll001 else []
+    # would exhaust memory, crash or hang the parser
+    refused = guard.too_large(len(source), 0) or guard.too_deep(source)
+    if refused is not None:
+        return [error_finding(path, refused)] if want_ll001 else []
     try:
         module = parse(source)
     except cst.ParserSyntaxError as error:
@@ -82,7 +82,7 @@ def lint_source(source: str, path: str, settings: config.Settings,
         findings = linter.lint(path, source, module)
     except RecursionError:
         return [error_finding(path, "cannot analyse: nested too deeply")] if want_ll001 else []
-    ignored = ignored_for(path, settings.per_file_ignores)
+    ignored = config.ignored_for(path, settings.per_file_ignores)
     if ignored:
         findings = [f for f in findings if not any(f.code.startswith(c) for c in ignored)]
     raised_only = {r.code for r in rules if r.escalates and not config.enabled(

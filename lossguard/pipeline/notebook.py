@@ -3,14 +3,16 @@
 The code cells are joined into one module (a loss in cell 3 may use the imports of cell 1),
 with IPython syntax masked line for line (`%magic`, `!shell`, `x = !cmd`, `obj?`, and whole cells
 under a non-Python cell magic such as `%%bash`), so line numbers stay those of the cells. A
-finding names its cell (the 1-based number of the code cell, as Jupyter counts cells from the
-top) and its line in that cell. A cell that does not parse is one LL001 finding; the other cells
-are still linted. `--fix` writes back notebook JSON that keeps outputs, metadata and key order.
+finding names its cell (the 1-based position among all the notebook's cells, markdown
+included, as Jupyter shows it and ruff reports it) and its line in that cell. A cell that does
+not parse is one LL001 finding; the other cells are still linted. `--fix` writes back notebook
+JSON that keeps outputs, metadata and key order.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import io
 import json
 import re
@@ -42,7 +44,7 @@ class NotebookError(Exception):
 
 @dataclass
 class Cell:
-    number: int  # 1-based among code cells
+    number: int  # 1-based among all cells (markdown too), as Jupyter and ruff count them
     index: int  # position in the notebook's cell list
     source: str
     masked: str
@@ -151,13 +153,11 @@ def _is_python(line: str) -> bool:
 
 def code_cells(notebook: dict) -> list[Cell]:
     cells = []
-    number = 0
     for index, cell in enumerate(notebook.get("cells", [])):
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
-        number += 1
         source = cell_source(cell)
-        cells.append(Cell(number, index, source, mask(source)))
+        cells.append(Cell(index + 1, index, source, mask(source)))
     return cells
 
 
@@ -264,3 +264,51 @@ def read_and_lint(path: Path, settings: config.Settings,
     except OSError as error:
         raise files.SourceError(f"cannot read: {error.strerror or error}") from error
     return lint_notebook(str(path), data, settings, rules)
+
+
+_SOURCE_KEY = re.compile(r'"source"\s*:\s*(\[)?')
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def file_line(path: str, cell: int, line: int) -> int:
+    """The line of the notebook file (its JSON text) that holds line `line` of cell `cell`, for
+    reports that can only point at lines of a file (GitHub annotations). 1 when the layout is
+    not the usual one (a source list with one string per line is)."""
+    return _file_lines(path).get((cell, line), _file_lines(path).get((cell, 0), 1))
+
+
+@functools.lru_cache(maxsize=64)
+def _file_lines(path: str) -> dict[tuple[int, int], int]:
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+        cells = load(text.encode()).get("cells", [])
+    except (OSError, UnicodeDecodeError, NotebookError):
+        return {}
+    keys = [m for m in _SOURCE_KEY.finditer(text)]
+    if len(keys) != len(cells):  # a "source" key elsewhere (metadata): do not guess
+        return {}
+    where: dict[tuple[int, int], int] = {}
+    for number, match in enumerate(keys, start=1):
+        start_line = text.count("\n", 0, match.start()) + 1
+        where[(number, 0)] = start_line
+        if not match.group(1):  # one string: every line of the cell is on this line
+            continue
+        position, row = match.end(), 1
+        while True:
+            string = _JSON_STRING.match(text, _skip_blank(text, position))
+            if string is None:
+                break
+            where[(number, row)] = text.count("\n", 0, string.start()) + 1
+            row += 1
+            position = _skip_blank(text, string.end())
+            if text.startswith(",", position):
+                position += 1
+            else:
+                break
+    return where
+
+
+def _skip_blank(text: str, position: int) -> int:
+    while position < len(text) and text[position] in " \t\r\n":
+        position += 1
+    return position

@@ -1,8 +1,10 @@
 """`--format github`: GitHub Actions workflow commands, one annotation per finding.
 
 `::error file=losses.py,line=3,col=12,endLine=3,endColumn=30,title=LL101::message` with
-`warning` for warning severity and `notice` for info. Values are escaped as the Actions
-runner expects (`%`, CR, LF everywhere; also `:` and `,` in properties).
+`warning` for warning severity and `notice` for info. A finding in a notebook cell points at
+the line of the notebook file that holds its source line, and names the cell and line in it.
+Values are escaped as the Actions runner expects (`%`, CR, LF everywhere; also `:` and `,` in
+properties).
 """
 
 from __future__ import annotations
@@ -26,7 +28,10 @@ def line(finding: Finding) -> str:
     if finding.cell is None:
         props += [("line", str(finding.line)), ("col", str(finding.column)),
                   ("endLine", str(finding.end_line)), ("endColumn", str(finding.end_column))]
-    else:  # an annotation cannot point into a notebook cell: name it in the message
+    else:  # an annotation points at a line of the notebook's JSON; the message names the cell
+        from ..pipeline.notebook import file_line
+
+        props.append(("line", str(file_line(finding.path, finding.cell, finding.line))))
         message = f"cell {finding.cell}, line {finding.line}: {message}"
     props.append(("title", finding.code))
     command = COMMANDS.get(finding.severity, "warning")
