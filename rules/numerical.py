@@ -59,6 +59,14 @@ class UnguardedLog(Rule):
     VALID = [
         Valid("""
         import tensorflow as tf
+        def gumbel_softmax_loss(labels, logits, eps=1e-20):
+            u = tf.random.uniform(tf.shape(logits), minval=0, maxval=1)
+            gumbel = -tf.math.log(-tf.math.log(u + eps) + eps)
+            return tf.reduce_mean(
+                tf.nn.softmax_cross_entropy_with_logits(labels=labels, logits=logits + gumbel))
+        """),
+        Valid("""
+        import tensorflow as tf
         def log_cosh_error(y_true, y_pred):
             x = tf.clip_by_value(y_pred - y_true, -50.0, 50.0)
             return tf.reduce_mean(tf.math.log((tf.exp(x) + tf.exp(-x)) / 2.0))
@@ -110,6 +118,12 @@ class UnguardedLog(Rule):
         """),
     ]
     INVALID = [
+        Invalid("""
+        import torch
+        def gumbel_loss(logits, target):
+            u = torch.rand_like(logits)
+            return torch.nn.functional.cross_entropy(logits - torch.log(-torch.log(u)), target)
+        """, line=4, message="a uniform sample and can be 0"),
         Invalid("""
         import tensorflow as tf
         def linear_loss(h, W, y):

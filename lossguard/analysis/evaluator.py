@@ -310,6 +310,12 @@ class Evaluator:
             if start is not None and start > 0:
                 return Fact(start, INF)
             return facts.unary(kind, UNKNOWN, node)
+        if kind == "uniform":  # `uniform(shape, minval=0, maxval=1)`, `torch.rand(n)`
+            low = number(keyword(node, "minval") or keyword(node, "low"))
+            high = number(keyword(node, "maxval") or keyword(node, "high"))
+            lo, hi = low if low is not None else 0.0, high if high is not None else 1.0
+            return Fact(lo, hi, False, True, Reason(node, "is a uniform sample and can be 0")
+                        if lo <= 0 else None)
         if kind in {"ones_like", "zeros_like", "shape", "size", "ones", "zeros"}:
             return facts.unary(kind, UNKNOWN, node)
         if first is None:

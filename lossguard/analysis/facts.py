@@ -406,6 +406,13 @@ def unary(kind: Kind | str, a: Fact, node: object) -> Fact:
                         None if a.lo > 1 or a.lo_open else Reason(node, "is 0 where its operand "
                                                                         "is 1"),
                         None, a.unbounded)
+        if kind == "log" and 0 <= a.lo and 0 < a.hi < INF:  # a bounded non-negative operand
+            lo = math.log(a.lo) if a.lo > 0 else -INF
+            hi = math.log(a.hi)
+            reaches_one = a.lo <= 1 and (a.hi > 1 or (a.hi == 1 and not a.hi_open))
+            return Fact(lo, hi, False, a.hi_open and a.hi == 1,
+                        Reason(node, "is 0 where its operand is 1") if reaches_one else None,
+                        Reason(node, "is a logarithm and can be negative") if lo < 0 else None)
         return Fact(negative=Reason(node, "is a logarithm and can be negative"),
                     zero=Reason(node, "is a logarithm and can be 0"),
                     unbounded=a.unbounded)

@@ -27,6 +27,7 @@ class Kind(StrEnum):
     RSQRT = "rsqrt"
     EXP = "exp"
     LOG = "log"
+    UNIFORM = "uniform"  # `tf.random.uniform`, `torch.rand`: samples in [0, 1) by default
     LOG1P = "log1p"
     XLOGY = "xlogy"
     SIN = "sin"

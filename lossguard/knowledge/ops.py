@@ -128,6 +128,7 @@ _TORCH = {
     "CrossEntropyLoss": "torch_cross_entropy", "NLLLoss": "torch_nll",
     "BCELoss": "torch_bce", "BCEWithLogitsLoss": "torch_bce_logits",
     "cosine_similarity": "cosine", "mm": "linear", "bmm": "linear", "linear": "linear",
+    "rand": "uniform", "rand_like": "uniform",
     # The inner product of two 1-D tensors: a 0-d scalar.
     "dot": "inner", "vdot": "inner",
 }
@@ -149,6 +150,7 @@ NAMESPACES: dict[str, tuple[str, dict[str, str]]] = {
     "tensorflow": ("tensorflow", _TENSORFLOW),
     "tensorflow.nn": ("tensorflow", _TENSORFLOW),
     "tensorflow.linalg": ("tensorflow", {"norm": "norm", "l2_normalize": "normalize"}),
+    "tensorflow.random": ("tensorflow", {"uniform": "uniform"}),
     "tensorflow.debugging": ("tensorflow", {"assert_shapes": "shape_assert",
                                             "assert_rank": "shape_assert",
                                             "assert_equal": "shape_assert"}),
@@ -162,6 +164,7 @@ NAMESPACES: dict[str, tuple[str, dict[str, str]]] = {
     "torch.nn.functional": ("torch", _TORCH),
     "torch.nn": ("torch", _TORCH),
     "torch.linalg": ("torch", {"norm": "torch_norm", "vector_norm": "torch_norm"}),
+    "torch.random": ("torch", {"rand": "uniform", "rand_like": "uniform"}),
     "torch.autograd": ("torch", {"grad": "gradients"}),
     "jax.numpy": ("jax", _JAX),
     "jax.nn": ("jax", _JAX),
