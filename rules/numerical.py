@@ -835,6 +835,16 @@ class FractionalPow(Rule):
     hint = "add an epsilon to the base (`pow(abs(x) + 1e-6, p)`) or use an integer exponent"
     VALID = [
         Valid("""
+        import torch
+        class FocalLoss(torch.nn.Module):
+            def forward(self, pred, true, gamma=1.5):
+                loss = torch.nn.functional.binary_cross_entropy_with_logits(
+                    pred, true, reduction="none")
+                prob = torch.sigmoid(pred)
+                p_t = true * prob + (1 - true) * (1 - prob)
+                return (loss * (1.0 - p_t) ** gamma).mean()
+        """),
+        Valid("""
         import tensorflow as tf
         def pairwise_loss(y_true, y_pred):
             return tf.reduce_mean(tf.pow(tf.abs(y_pred - y_true) + 1e-6, 0.5), axis=-1)

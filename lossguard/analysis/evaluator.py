@@ -249,6 +249,9 @@ class Evaluator:
         if isinstance(op, cst.Add):
             if self._exp_pair(node.left, node.right):  # `exp(x) + exp(-x)` = 2 cosh(x) >= 2
                 return Fact(2.0, INF, unbounded=left.unbounded or right.unbounded)
+            mixed = self._convex_mix(node, env)
+            if mixed is not None:
+                return mixed
             return facts.add(left, right, node)
         if isinstance(op, cst.Subtract):
             if self._is_max_of(node.right, node.left, env):
@@ -286,6 +289,43 @@ class Evaluator:
         a, b = exponents
         return any(isinstance(n, cst.UnaryOperation) and isinstance(n.operator, cst.Minus)
                    and code(n.expression) == code(m) for n, m in ((a, b), (b, a)))
+
+    def _convex_mix(self, node: cst.BinaryOperation, env: Env) -> Fact | None:
+        """`w * x + (1 - w) * y` with `w` in [0, 1] (focal loss's `p_t = y * p + (1 - y) *
+        (1 - p)`) lies between `x` and `y`."""
+        def factors(node: cst.BaseExpression) -> list[cst.BaseExpression] | None:
+            if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Multiply):
+                return [node.left, node.right]
+            return None
+
+        def complement(node: cst.BaseExpression) -> cst.BaseExpression | None:
+            if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Subtract) \
+                    and number(node.left) == 1:
+                return node.right
+            return None
+
+        a, b = factors(node.left), factors(node.right)
+        if a is None or b is None:
+            return None
+        for weights, others in ((a, b), (b, a)):
+            for i, w in enumerate(weights):
+                for j, c in enumerate(others):
+                    inner = complement(c)
+                    if inner is None or code(inner) != code(w):
+                        continue
+                    weight = self.fact(w, env)
+                    # An input written beside its complement is used as a weight in [0, 1].
+                    as_weight = "input" in weight.tags and "logits" not in weight.tags
+                    if not as_weight and (weight.lo < 0 or weight.hi > 1):
+                        continue
+                    x, y = self.fact(weights[1 - i], env), self.fact(others[1 - j], env)
+                    lo, hi = min(x.lo, y.lo), max(x.hi, y.hi)
+                    zero = Reason(node, f"is 0 where `{code(w)}` saturates against the "
+                                        "other factor") \
+                        if x.zero and y.zero else None
+                    return Fact(lo, hi, zero=zero, negative=x.negative or y.negative,
+                                unbounded=x.unbounded or y.unbounded)
+        return None
 
     @staticmethod
     def _cosine(a: Fact, b: Fact) -> bool:
