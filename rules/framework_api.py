@@ -179,6 +179,25 @@ class FromLogitsMismatch(Rule):
     ]
     INVALID = [
         Invalid("""
+        import torch
+        import torch.nn as nn
+        class Scorer(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(16, 1)
+            def forward(self, x):
+                return self.fc(x)
+        def train(loader):
+            model = Scorer()
+            criterion = nn.BCELoss()
+            optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+            for x, y in loader:
+                loss = criterion(model(x), y)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+        """, line=14, message="expects probabilities"),
+        Invalid("""
         import tensorflow as tf
         def _probabilities(z):
             return tf.sigmoid(z)

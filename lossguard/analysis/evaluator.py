@@ -179,7 +179,15 @@ class Evaluator:
         """The module function (`_probs(z)`) or method of the enclosing class (`self._probs(z)`)
         a call reaches, when exactly one is defined."""
         candidates: list[Function] = []
-        if isinstance(func, cst.Name) and env.lookup(func.value) is None:
+        if isinstance(func, cst.Name) and env.lookup(func.value) is not None:
+            # `model(x)` where `model = Net()` (a module class): its `forward` / `call`
+            bound = env.value(func.value)
+            if isinstance(bound, cst.Call) and isinstance(bound.func, cst.Name):
+                cls = self.index.classes.get(bound.func.value)
+                if cls is not None:
+                    candidates = [cls.methods[m] for m in ("forward", "call", "__call__")
+                                  if m in cls.methods][:1]
+        elif isinstance(func, cst.Name):
             candidates = [f for f in self.index.by_name.get(func.value, ())
                           if f.cls is None and f.parent is None]
         elif isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and \

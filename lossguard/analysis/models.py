@@ -334,7 +334,32 @@ def tensor_output(ctx: FileContext, tensor: cst.BaseExpression, function: Functi
     if out is None:
         if ops.MODEL_CONSTRUCTORS.get(ctx.resolve(callee.func) or ""):
             return model_output(ctx, callee, function, tensor, depth + 1)
+        return _module_class_output(ctx, callee, depth)
+    return _layer_tensor_output(ctx, tensor, callee, out, function, depth)
+
+
+def _module_class_output(ctx: FileContext, construction: cst.Call, depth: int
+                         ) -> Output | None:
+    """`model(x)` with `model = Net()`, a class of this module: what its `forward` (or Keras
+    `call`) returns, when that is one expression."""
+    if not isinstance(construction.func, cst.Name):
         return None
+    cls = ctx.index.classes.get(construction.func.value)
+    method = next((cls.methods[m] for m in ("forward", "call") if cls and m in cls.methods),
+                  None)
+    if method is None:
+        return None
+    returns = [n.value for n in walk_own(method.node.body)
+               if isinstance(n, cst.Return) and n.value is not None]
+    if len(returns) != 1:
+        return None
+    return tensor_output(ctx, returns[0], method, returns[0], depth + 1)
+
+
+def _layer_tensor_output(ctx: FileContext, tensor: cst.Call, callee: cst.Call, out: Output,
+                         function: Function | None, depth: int) -> Output | None:
+    """The output of a layer call `layer(x)`: a dense layer's own, else combined with what
+    the layer is applied to."""
     kind = layer_of(ctx, callee)[2]  # type: ignore[index]
     if kind == "dense":
         return out
