@@ -263,13 +263,13 @@ class FromLogitsMismatch(Rule):
         import torch.nn as nn
         def bce_loss(pred, target):
             return nn.BCEWithLogitsLoss()(torch.sigmoid(pred), target)
-        """, line=4),
+        """, line=4, message="`nn.BCEWithLogitsLoss()` expects logits"),
         Invalid("""
         import jax
         import optax
         def loss_fn(logits, labels):
             return optax.softmax_cross_entropy(jax.nn.softmax(logits), labels).mean()
-        """, line=4),
+        """, line=4, message="`optax.softmax_cross_entropy` expects logits"),
         Invalid("""
         import torch
         import torch.nn.functional as F
@@ -475,20 +475,20 @@ class SwappedArguments(Rule):
             return swapped_loss(y_true, y_pred) + swapped_loss(y_pred=y_pred, y_true=y_true)
         def build(model):
             model.compile(optimizer="adam", loss=swapped_loss)
-        """),
+        """, message="`swapped_loss(y_pred, y_true)` takes the prediction first"),
         Invalid("""
         import tensorflow as tf
         class MyLoss(tf.keras.losses.Loss):
             def call(self, y_pred, y_true):
                 return tf.reduce_mean(tf.square(y_true - y_pred), axis=-1)
-        """, line=3),
+        """, line=3, message="`call(y_pred, y_true)` takes the prediction first"),
         Invalid("""
         import keras
         def weighted(pred, target):
             return keras.ops.mean(keras.ops.abs(pred - target) * target, axis=-1)
         def build(model):
             model.compile(optimizer="adam", loss=weighted)
-        """, line=2),
+        """, line=2, message="inside it `pred` holds the labels"),
         Invalid("""
         import tensorflow as tf
         def train_step(model, x, y):
@@ -511,7 +511,7 @@ class SwappedArguments(Rule):
             return 1.0 - K.sum(y_true * y_pred) / (K.sum(y_true) + K.sum(y_pred) + 1.0)
         def total_loss(y_true, y_pred):
             return dice_loss(y_pred, y_true) + K.binary_crossentropy(y_true, y_pred)
-        """, line=5),
+        """, line=5, message="is passed first to `dice_loss(y_true, y_pred)`"),
     ]
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
@@ -874,7 +874,7 @@ class SingleUnitSoftmax(Rule):
         inputs = layers.Input(shape=(8,))
         score = layers.Dense(1)(inputs)
         outputs = layers.Activation("softmax")(score)
-        """, line=4),
+        """, line=4, message="it follows the 1-unit layer `layers.Dense(1)`"),
         Invalid("""
         from keras.models import Sequential
         from keras.layers import Dense, Activation
@@ -883,18 +883,18 @@ class SingleUnitSoftmax(Rule):
         model.add(Dense(1))
         model.add(Activation("softmax"))
         model.compile(optimizer="adam", loss="binary_crossentropy")
-        """, line=6),
+        """, line=6, message="it follows the 1-unit layer `Dense(1)`"),
         Invalid("""
         import tensorflow as tf
         def head(x):
             score = tf.keras.layers.Dense(1)(x)
             return tf.nn.softmax(score)
-        """, line=4),
+        """, line=4, message="the output of `tf.keras.layers.Dense(1)`, which has 1 unit"),
         Invalid("""
         import keras
         def head(x):
             return keras.ops.softmax(keras.layers.Dense(1)(x))
-        """, line=3),
+        """, line=3, message="the output of `keras.layers.Dense(1)`, which has 1 unit"),
         Invalid("""
         import torch.nn as nn
         import torch.nn.functional as F
@@ -904,7 +904,7 @@ class SingleUnitSoftmax(Rule):
                 self.fc = nn.Linear(64, 1)
             def forward(self, x):
                 return F.softmax(self.fc(x), dim=-1)
-        """, line=8),
+        """, line=8, message="the output of `nn.Linear(64, 1)`, which has 1 unit"),
         Invalid("""
         import torch.nn as nn
         class Net(nn.Module):
@@ -913,11 +913,11 @@ class SingleUnitSoftmax(Rule):
                 self.out = nn.Linear(64, 1)
             def forward(self, x):
                 return self.out(x).softmax(dim=-1)
-        """, line=7),
+        """, line=7, message="`self.out(x)` is the output of `nn.Linear(64, 1)`"),
         Invalid("""
         import torch.nn as nn
         net = nn.Sequential(nn.Linear(64, 1), nn.Softmax(dim=-1))
-        """, line=2),
+        """, line=2, message="`nn.Softmax(dim=-1)` is a softmax over an axis of size 1"),
     ]
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -1105,7 +1105,7 @@ class LossOutputMismatch(Rule):
         model = keras.Model(inputs=inputs, outputs=outputs)
         model.compile(optimizer="adam",
                       loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-        """, line=5),
+        """, line=5, message="a categorical cross-entropy over one class is always 0"),
     ]
 
     def visit_Call(self, node: cst.Call) -> None:

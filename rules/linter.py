@@ -99,5 +99,5 @@ class UnusedNoqa(Rule):
         import keras
         def mse(y_true, y_pred):
             return keras.ops.mean((y_true - y_pred) ** 2)  # lossguard: ignore[LL103]
-        """, line=3),
+        """, line=3, message="`LL103` suppresses nothing"),
     ]

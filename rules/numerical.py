@@ -129,7 +129,7 @@ class UnguardedLog(Rule):
         from tensorflow.keras import backend as K
         def log_ratio_loss(y_true, y_pred):
             return K.mean(K.square(K.log(y_pred) - K.log(y_true)), axis=-1)
-        """, line=3),
+        """, line=3, message="`y_true` is an input and can be 0"),
         Invalid("""
         import keras
         def loss(y_true, y_pred):
@@ -139,17 +139,17 @@ class UnguardedLog(Rule):
         import torch
         def nll_loss(pred, target):
             return -(target * pred.log()).mean()
-        """, line=3),
+        """, line=3, message="unguarded log of `pred`"),
         Invalid("""
         import jax.numpy as jnp
         def bce_loss(p, y):
             return -jnp.mean(y * jnp.log(p) + (1 - y) * jnp.log(1 - p))
-        """, line=3),
+        """, line=3, message="`1 - p` is 0 when the probability is 1"),
         Invalid("""
         import numpy as np
         def nll_cost(probs, labels):
             return -np.sum(labels * np.log(probs))
-        """, line=3),
+        """, line=3, message="unguarded log of `probs`"),
     ]
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -287,7 +287,7 @@ class UnguardedDivision(Rule):
         def normalized_loss(pred, target):
             err = (pred - target).abs()
             return (err / err.sum()).mean()
-        """, line=4),
+        """, line=4, message="denominator `err.sum()` can be 0"),
         Invalid("""
         import tensorflow as tf
         def masked_loss(y_true, y_pred, mask):
@@ -299,7 +299,7 @@ class UnguardedDivision(Rule):
             inter = jnp.sum(y_true * y_pred)
             union = jnp.sum(y_true) + jnp.sum(y_pred) - inter
             return 1.0 - inter / union
-        """, line=5),
+        """, line=5, message="denominator `union` can be 0"),
     ]
 
     def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
@@ -380,13 +380,13 @@ class LogErrorObjective(Rule):
         import torch
         def log_mse_loss(pred, target):
             return torch.log(((pred - target) ** 2).mean() + 1e-8)
-        """, line=3),
+        """, line=3, message="unbounded below (down to -18.4)"),
         Invalid("""
         import keras
         def log_sq_loss(y_true, y_pred):
             err = keras.ops.square(y_true - y_pred)
             return keras.ops.mean(keras.ops.log(err + 1e-6), axis=-1)
-        """, line=4),
+        """, line=4, message="unbounded below (down to -13.8)"),
     ]
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -505,27 +505,27 @@ class SqrtAtZero(Rule):
             def forward(self, a, b, same):
                 dist = torch.sqrt(torch.sum((a - b) ** 2, dim=1))
                 return torch.mean(same * dist ** 2)
-        """, line=4),
+        """, line=4, message="`torch.sqrt` of `torch.sum((a - b) ** 2, dim=1)`"),
         Invalid("""
         import tensorflow as tf
         def triplet_loss(anchor, positive):
             return tf.reduce_mean(tf.norm(anchor - positive, axis=-1))
-        """, line=3),
+        """, line=3, message="`tf.norm` of `anchor - positive`"),
         Invalid("""
         import jax.numpy as jnp
         def distance_loss(x, y):
             return jnp.mean(jnp.linalg.norm(x - y, axis=-1))
-        """, line=3),
+        """, line=3, message="`jnp.linalg.norm` of `x - y`"),
         Invalid("""
         import keras
         def rmse_loss(y_true, y_pred):
             return keras.ops.sqrt(keras.ops.mean(keras.ops.square(y_true - y_pred)))
-        """, line=3),
+        """, line=3, message="`keras.ops.sqrt` of"),
         Invalid("""
         import torch
         def rmse_loss(pred, target):
             return ((pred - target) ** 2).mean().sqrt()
-        """, line=3),
+        """, line=3, message="sqrt` of `((pred - target) ** 2).mean()`"),
     ]
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -711,7 +711,7 @@ class UnboundedExp(Rule):
         import tensorflow as tf
         def lse_loss(y_true, logits):
             return tf.reduce_logsumexp(logits, axis=-1)
-        """),
+        """, message="hand-written logsumexp of `logits`"),
         Invalid("""
         import keras
         def poisson_loss(y_true, y_pred):
@@ -721,12 +721,12 @@ class UnboundedExp(Rule):
         import jax.numpy as jnp
         def softplus_loss(y, logits):
             return jnp.mean(jnp.log1p(jnp.exp(logits)) - y * logits)
-        """, line=3),
+        """, line=3, message="hand-written softplus of `logits`"),
         Invalid("""
         from tensorflow.keras import backend as K
         def exp_loss(y_true, y_pred):
             return K.mean(K.exp(y_pred) * y_true)
-        """, line=3),
+        """, line=3, message="`exp` of `y_pred` overflows float32"),
     ]
 
     def __init__(self, ctx: FileContext) -> None:
@@ -851,12 +851,12 @@ class FractionalPow(Rule):
         import jax.numpy as jnp
         def root_loss(pred, target):
             return jnp.mean(jnp.power(jnp.abs(pred - target), 0.25))
-        """, line=3),
+        """, line=3, message="to the power 0.25"),
         Invalid("""
         import torch
         def root_loss(pred, target):
             return (pred - target).abs().pow(0.5).mean()
-        """, line=3),
+        """, line=3, message="`(pred - target).abs()` to the power 0.5"),
     ]
 
     def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
@@ -1154,7 +1154,7 @@ class LogOfProbability(Rule):
         def focal_loss(y_true, y_pred, gamma=2.0):
             y_pred = tf.nn.sigmoid(y_pred)
             return -y_true * tf.math.log(y_pred) - (1 - y_true) * tf.math.log(1 - y_pred)
-        """, line=4),
+        """, line=4, message="1 - sigmoid(...), which saturates"),
         Invalid("""
         import torch
         def weighted_bce_loss(pred, target):
@@ -1169,7 +1169,7 @@ class LogOfProbability(Rule):
         import keras
         def xent_loss(y_true, logits):
             return -keras.ops.sum(y_true * keras.ops.log_softmax(logits))
-        """),
+        """, message="log of `keras.ops.softmax(logits)`, a softmax output"),
         Invalid("""
         import jax
         import jax.numpy as jnp
@@ -1180,7 +1180,7 @@ class LogOfProbability(Rule):
         import jax.numpy as jnp
         def xent_loss(labels, logits):
             return -jnp.sum(labels * jax.nn.log_softmax(logits))
-        """),
+        """, message="log of `jax.nn.softmax(logits)`, a softmax output"),
         Invalid("""
         import torch
         def xent_loss(logits, target):
@@ -1189,7 +1189,7 @@ class LogOfProbability(Rule):
         import torch
         def xent_loss(logits, target):
             return -(target * logits.log_softmax(dim=1)).sum()
-        """),
+        """, message="log of `logits.softmax(dim=1)`, a softmax output"),
         Invalid("""
         import tensorflow as tf
         def bce_loss(y_true, logits):
@@ -1198,7 +1198,7 @@ class LogOfProbability(Rule):
         import tensorflow as tf
         def bce_loss(y_true, logits):
             return -tf.reduce_mean(y_true * tf.math.log_sigmoid(logits))
-        """),
+        """, message="log of `tf.sigmoid(logits)`, a sigmoid output"),
         Invalid("""
         import torch.nn.functional as F
         def xent_loss(logits, target):
@@ -1207,7 +1207,7 @@ class LogOfProbability(Rule):
         import torch.nn.functional as F
         def xent_loss(logits, target):
             return -(target * F.log_softmax(logits, dim=1)).sum()
-        """),
+        """, message="log of `F.softmax(logits, dim=1)`, a softmax output"),
     ]
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -1302,12 +1302,12 @@ class WhereNanGradient(Rule):
         import jax.numpy as jnp
         def safe_log_loss(p, y):
             return -jnp.mean(jnp.where(p > 0, y * jnp.log(p), 0.0))
-        """, line=3),
+        """, line=3, message="`jnp.log(p)` inside `where`"),
         Invalid("""
         import torch
         def ratio_loss(pred, target):
             return torch.where(target != 0, pred / target, pred).mean()
-        """, line=3),
+        """, line=3, message="`pred / target` inside `where`"),
     ]
 
     def visit_Call(self, node: cst.Call) -> None:

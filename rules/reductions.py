@@ -137,7 +137,7 @@ class MissingReduction(Rule):
         def train_step(model, optimizer, x, y):
             loss = F.mse_loss(model(x), y, reduction="none")
             loss.backward()
-        """, line=4),
+        """, line=4, message="an unreduced element-wise loss"),
         Invalid("""
         import tensorflow as tf
         mse = tf.keras.losses.MeanSquaredError(reduction="none")
@@ -145,7 +145,7 @@ class MissingReduction(Rule):
             with tf.GradientTape() as tape:
                 loss = mse(y, model(x))
             grads = tape.gradient(loss, model.trainable_variables)
-        """, line=6),
+        """, line=6, message="an unreduced per-sample loss"),
         Invalid("""
         import tensorflow as tf
         def train_step(model, optimizer, x, y):
@@ -391,7 +391,7 @@ class UnnormalizedSum(Rule):
             loss = ((model(x) - y) ** 2).sum()
             loss.backward()
             optimizer.step()
-        """, line=3),
+        """, line=3, message="sums over the batch (`((model(x) - y) ** 2).sum()`)"),
         Invalid("""
         import torch
         def train_step(model, optimizer, x, y):
@@ -404,7 +404,7 @@ class UnnormalizedSum(Rule):
         def train_step(model, optimizer, x, y):
             cost = K.sum(K.square(model(x) - y))
             optimizer.minimize(cost, model.trainable_variables)
-        """, line=3),
+        """, line=3, message="sums over the batch (`K.sum(K.square(model(x) - y))`)"),
         Invalid("""
         import keras
         import tensorflow as tf
@@ -412,7 +412,7 @@ class UnnormalizedSum(Rule):
             with tf.GradientTape() as tape:
                 loss = keras.ops.sum(keras.ops.abs(y - model(x)))
             grads = tape.gradient(loss, model.trainable_variables)
-        """, line=5),
+        """, line=5, message="sums over the batch (`keras.ops.sum("),
     ]
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -519,7 +519,7 @@ class LabelBroadcast(Rule):
             with tf.GradientTape() as tape:
                 loss = K.mean(weighted_error(y, model(x)))
             grads = tape.gradient(loss, model.trainable_variables)
-        """, line=5),
+        """, line=5, message="`y_pred * 2.0 - y_true` in `weighted_error`"),
         Invalid("""
         import keras
         import tensorflow as tf
@@ -712,7 +712,7 @@ class ReplicaReduction(Rule):
             grads = tape.gradient(loss, model.trainable_variables)
         def run(strategy, x, y):
             return strategy.run(step_fn, args=(x, y))
-        """, line=6),
+        """, line=6, message="`keras.ops.mean(per_example)` averages over the per-replica batch"),
         Invalid("""
         import tensorflow as tf
         class Trainer:
