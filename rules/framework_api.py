@@ -93,11 +93,13 @@ class FromLogitsMismatch(Rule):
 
     ## Example
     ```python
+    import tensorflow as tf
     loss = tf.nn.softmax_cross_entropy_with_logits(labels=y, logits=tf.nn.softmax(z))
     ```
 
     ## Use instead
     ```python
+    import tensorflow as tf
     loss = tf.nn.softmax_cross_entropy_with_logits(labels=y, logits=z)
     ```
     Fix: the operand of the extra `softmax`/`sigmoid` is passed instead (safe), and
@@ -407,12 +409,14 @@ class SwappedArguments(Rule):
 
     ## Example
     ```python
+    from tensorflow.keras import backend as K
     def swapped_loss(y_pred, y_true):
         return K.mean(K.square(y_true - y_pred), axis=-1)
     ```
 
     ## Use instead
     ```python
+    from tensorflow.keras import backend as K
     def swapped_loss(y_true, y_pred):
         return K.mean(K.square(y_true - y_pred), axis=-1)
     ```
@@ -642,11 +646,21 @@ class LossSignature(Rule):
 
     ## Example
     ```python
+    import tensorflow as tf
+
+    def pairwise_loss(y_true, y_pred):
+        return tf.reduce_mean(tf.abs(y_pred - y_true), axis=-1)
+
     model.compile(optimizer="adam", loss=pairwise_loss(y_true, y_pred))
     ```
 
     ## Use instead
     ```python
+    import tensorflow as tf
+
+    def pairwise_loss(y_true, y_pred):
+        return tf.reduce_mean(tf.abs(y_pred - y_true), axis=-1)
+
     model.compile(optimizer="adam", loss=pairwise_loss)
     ```
     """
@@ -806,6 +820,7 @@ class SingleUnitSoftmax(Rule):
 
     ## Example
     ```python
+    import tensorflow as tf
     model = tf.keras.Sequential([
         tf.keras.layers.Dense(16, activation="relu"),
         tf.keras.layers.Dense(1, activation="softmax"),
@@ -814,6 +829,7 @@ class SingleUnitSoftmax(Rule):
 
     ## Use instead
     ```python
+    import tensorflow as tf
     model = tf.keras.Sequential([
         tf.keras.layers.Dense(16, activation="relu"),
         tf.keras.layers.Dense(1, activation="sigmoid"),
@@ -1033,12 +1049,14 @@ class LossOutputMismatch(Rule):
 
     ## Example
     ```python
+    import tensorflow as tf
     model = tf.keras.Sequential([tf.keras.layers.Dense(1, activation="sigmoid")])
     model.compile(optimizer="adam", loss="categorical_crossentropy")
     ```
 
     ## Use instead
     ```python
+    import tensorflow as tf
     model = tf.keras.Sequential([tf.keras.layers.Dense(1, activation="sigmoid")])
     model.compile(optimizer="adam", loss="binary_crossentropy")
     ```

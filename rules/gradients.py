@@ -64,6 +64,7 @@ class DiscardedGradient(Rule):
 
     ## Example
     ```python
+    import tensorflow as tf
     def mse_loss(y_true, y_pred):
         loss = tf.reduce_mean(tf.square(y_true - y_pred))
         grad = tf.reduce_mean(y_true - y_pred)
@@ -400,6 +401,7 @@ class CustomGradientContract(Rule):
 
     ## Example
     ```python
+    import tensorflow as tf
     @tf.custom_gradient
     def clipped_identity(x):
         def grad(dy):
@@ -409,6 +411,7 @@ class CustomGradientContract(Rule):
 
     ## Use instead
     ```python
+    import tensorflow as tf
     @tf.custom_gradient
     def clipped_identity(x):
         def grad(dy):
@@ -965,12 +968,14 @@ class NonDifferentiableOp(Rule):
 
     ## Example
     ```python
+    from tensorflow.keras import backend as K
     def rounded_loss(y_true, y_pred):
         return K.mean(K.square(y_true - K.round(y_pred)), axis=-1)
     ```
 
     ## Use instead
     ```python
+    from tensorflow.keras import backend as K
     def rounded_loss(y_true, y_pred):
         return K.mean(K.square(y_true - y_pred), axis=-1)
     ```
@@ -1113,12 +1118,14 @@ class StoppedLossGradient(Rule):
 
     ## Example
     ```python
+    import torch.nn.functional as F
     def detached_loss(pred, target):
         return F.mse_loss(pred.detach(), target)
     ```
 
     ## Use instead
     ```python
+    import torch.nn.functional as F
     def detached_loss(pred, target):
         return F.mse_loss(pred, target)
     ```
@@ -1276,6 +1283,8 @@ class GraphBreakingOp(Rule):
 
     ## Example
     ```python
+    import numpy as np
+    import tensorflow as tf
     def numpy_inside_loss(y_true, y_pred):
         err = np.abs(y_true - y_pred)
         return tf.reduce_mean(err, axis=-1)
@@ -1283,6 +1292,7 @@ class GraphBreakingOp(Rule):
 
     ## Use instead
     ```python
+    import tensorflow as tf
     def numpy_inside_loss(y_true, y_pred):
         err = tf.abs(y_true - y_pred)
         return tf.reduce_mean(err, axis=-1)

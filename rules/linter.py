@@ -51,12 +51,14 @@ class UnusedNoqa(Rule):
 
     ## Example
     ```python
+    import tensorflow as tf
     def mse(y_true, y_pred):
         return tf.reduce_mean(tf.square(y_true - y_pred))  # noqa: LL101
     ```
 
     ## Use instead
     ```python
+    import tensorflow as tf
     def mse(y_true, y_pred):
         return tf.reduce_mean(tf.square(y_true - y_pred))
     ```

@@ -38,12 +38,15 @@ class UnguardedLog(Rule):
 
     ## Example
     ```python
+    import tensorflow as tf
     def xent(y_true, y_pred):
         return -tf.reduce_sum(y_true * tf.math.log(y_pred), axis=-1)
     ```
 
     ## Use instead
     ```python
+    import tensorflow as tf
+    from tensorflow.keras import backend as K
     def xent(y_true, y_pred):
         y_pred = tf.clip_by_value(y_pred, K.epsilon(), 1.0 - K.epsilon())
         return -tf.reduce_sum(y_true * tf.math.log(y_pred), axis=-1)
@@ -179,6 +182,7 @@ class UnguardedDivision(Rule):
 
     ## Example
     ```python
+    from tensorflow.keras import backend as K
     def dice_coef(y_true, y_pred):
         intersection = K.sum(y_true * y_pred)
         return 2.0 * intersection / (K.sum(y_true) + K.sum(y_pred))
@@ -186,6 +190,7 @@ class UnguardedDivision(Rule):
 
     ## Use instead
     ```python
+    from tensorflow.keras import backend as K
     def dice_coef(y_true, y_pred, smooth=1.0):
         intersection = K.sum(y_true * y_pred)
         return (2.0 * intersection + smooth) / (K.sum(y_true) + K.sum(y_pred) + smooth)
@@ -335,12 +340,14 @@ class LogErrorObjective(Rule):
 
     ## Example
     ```python
+    import tensorflow as tf
     def log_abs_loss(y_true, y_pred):
         return tf.math.log(tf.math.abs(y_true - y_pred) + 1e-9)
     ```
 
     ## Use instead
     ```python
+    import tensorflow as tf
     def log_cosh_loss(y_true, y_pred):
         return tf.reduce_mean(tf.math.log(tf.math.cosh(y_pred - y_true)), axis=-1)
     ```
@@ -419,12 +426,14 @@ class SqrtAtZero(Rule):
 
     ## Example
     ```python
+    from tensorflow.keras import backend as K
     def rmse_loss(y_true, y_pred):
         return K.sqrt(K.mean(K.square(y_pred - y_true), axis=-1))
     ```
 
     ## Use instead
     ```python
+    from tensorflow.keras import backend as K
     def rmse_loss(y_true, y_pred):
         return K.sqrt(K.mean(K.square(y_pred - y_true), axis=-1) + K.epsilon())
     ```
@@ -554,12 +563,14 @@ class UnboundedExp(Rule):
 
     ## Example
     ```python
+    import tensorflow as tf
     def softplus_loss(y_true, logits):
         return tf.reduce_mean(tf.math.log(1.0 + tf.exp(-y_true * logits)))
     ```
 
     ## Use instead
     ```python
+    import tensorflow as tf
     def softplus_loss(y_true, logits):
         return tf.reduce_mean(tf.math.softplus(-y_true * logits))
     ```
@@ -802,12 +813,14 @@ class FractionalPow(Rule):
 
     ## Example
     ```python
+    import tensorflow as tf
     def pairwise_loss(y_true, y_pred):
         return tf.reduce_mean(tf.pow(tf.abs(y_pred - y_true), 0.5), axis=-1)
     ```
 
     ## Use instead
     ```python
+    import tensorflow as tf
     def pairwise_loss(y_true, y_pred):
         return tf.reduce_mean(tf.pow(tf.abs(y_pred - y_true) + 1e-6, 0.5), axis=-1)
     ```
@@ -899,12 +912,14 @@ class EpsilonScale(Rule):
 
     ## Example
     ```python
+    import tensorflow as tf
     def log_prob_loss(y_true, y_pred):
         return -tf.reduce_sum(y_true * tf.math.log(y_pred + 1e-15), axis=-1)
     ```
 
     ## Use instead
     ```python
+    import tensorflow as tf
     def log_prob_loss(y_true, y_pred):
         return -tf.reduce_sum(y_true * tf.math.log(y_pred + 1e-7), axis=-1)
     ```
@@ -1097,6 +1112,7 @@ class LogOfProbability(Rule):
 
     ## Example
     ```python
+    import tensorflow as tf
     def softmax_then_log_loss(y_true, logits):
         probs = tf.nn.softmax(logits)
         return -tf.reduce_sum(y_true * tf.math.log(probs), axis=-1)
@@ -1104,6 +1120,7 @@ class LogOfProbability(Rule):
 
     ## Use instead
     ```python
+    import tensorflow as tf
     def softmax_then_log_loss(y_true, logits):
         return -tf.reduce_sum(y_true * tf.nn.log_softmax(logits), axis=-1)
     ```
@@ -1250,6 +1267,7 @@ class WhereNanGradient(Rule):
 
     ## Example
     ```python
+    import tensorflow as tf
     def distance_loss(y_true, y_pred):
         d = tf.reduce_sum(tf.square(y_true - y_pred), axis=-1)
         return tf.where(d > 0, tf.sqrt(d), tf.zeros_like(d))
@@ -1257,6 +1275,7 @@ class WhereNanGradient(Rule):
 
     ## Use instead
     ```python
+    import tensorflow as tf
     def distance_loss(y_true, y_pred):
         d = tf.reduce_sum(tf.square(y_true - y_pred), axis=-1)
         safe_d = tf.where(d > 0, d, tf.ones_like(d))

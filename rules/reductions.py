@@ -31,16 +31,24 @@ class MissingReduction(Rule):
 
     ## Example
     ```python
-    with tf.GradientTape() as tape:
-        loss = tf.square(y - model(x))
-    grads = tape.gradient(loss, model.trainable_variables)
+    import tensorflow as tf
+
+    def train_step(model, optimizer, x, y):
+        with tf.GradientTape() as tape:
+            loss = tf.square(y - model(x))
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
     ```
 
     ## Use instead
     ```python
-    with tf.GradientTape() as tape:
-        loss = tf.reduce_mean(tf.square(y - model(x)))
-    grads = tape.gradient(loss, model.trainable_variables)
+    import tensorflow as tf
+
+    def train_step(model, optimizer, x, y):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.square(y - model(x)))
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
     ```
     """
 
@@ -217,6 +225,7 @@ class BatchReducedLoss(Rule):
 
     ## Example
     ```python
+    import tensorflow as tf
     def my_mse(y_true, y_pred):
         return tf.reduce_mean(tf.square(y_true - y_pred))
 
@@ -226,6 +235,7 @@ class BatchReducedLoss(Rule):
 
     ## Use instead
     ```python
+    import tensorflow as tf
     def my_mse(y_true, y_pred):
         return tf.reduce_mean(tf.square(y_true - y_pred), axis=-1)
     ```
@@ -336,16 +346,28 @@ class UnnormalizedSum(Rule):
 
     ## Example
     ```python
-    with tf.GradientTape() as tape:
-        loss = tf.reduce_sum(mse(y, model(x)))
-    grads = tape.gradient(loss, model.trainable_variables)
+    import tensorflow as tf
+
+    mse = tf.keras.losses.MeanSquaredError(reduction="none")
+
+    def train_step(model, optimizer, x, y):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(mse(y, model(x)))
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
     ```
 
     ## Use instead
     ```python
-    with tf.GradientTape() as tape:
-        loss = tf.reduce_mean(mse(y, model(x)))
-    grads = tape.gradient(loss, model.trainable_variables)
+    import tensorflow as tf
+
+    mse = tf.keras.losses.MeanSquaredError(reduction="none")
+
+    def train_step(model, optimizer, x, y):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(mse(y, model(x)))
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
     ```
     """
 
@@ -447,6 +469,7 @@ class LabelBroadcast(Rule):
 
     ## Example
     ```python
+    import tensorflow as tf
     def per_sample_loss(y_true, y_pred):
         return tf.square(y_true - y_pred)
 
@@ -458,6 +481,7 @@ class LabelBroadcast(Rule):
 
     ## Use instead
     ```python
+    import tensorflow as tf
     def per_sample_loss(y_true, y_pred):
         y_true = tf.reshape(y_true, tf.shape(y_pred))
         return tf.square(y_true - y_pred)
@@ -602,18 +626,33 @@ class ReplicaReduction(Rule):
 
     ## Example
     ```python
+    import tensorflow as tf
+
+    mse = tf.keras.losses.MeanSquaredError(reduction="none")
+
     def step_fn(x, y):
         with tf.GradientTape() as tape:
-            loss = tf.reduce_mean(per_example_loss(y, model(x)))
+            loss = tf.reduce_mean(mse(y, model(x)))
         grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
 
     strategy.run(step_fn, args=(x, y))
     ```
 
     ## Use instead
     ```python
-    loss = tf.nn.compute_average_loss(per_example_loss(y, model(x)),
-                                      global_batch_size=GLOBAL_BATCH_SIZE)
+    import tensorflow as tf
+
+    mse = tf.keras.losses.MeanSquaredError(reduction="none")
+
+    def step_fn(x, y):
+        with tf.GradientTape() as tape:
+            loss = tf.nn.compute_average_loss(mse(y, model(x)),
+                                              global_batch_size=GLOBAL_BATCH_SIZE)
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+
+    strategy.run(step_fn, args=(x, y))
     ```
     """
 

@@ -3,7 +3,6 @@ rule alone, reports exactly its pinned line(s) and carries its pinned message fr
 
 from __future__ import annotations
 
-import re
 import textwrap
 
 import pytest
@@ -13,7 +12,7 @@ from lossguard.pipeline import fix
 from lossguard.pipeline.config import Settings
 from lossguard.pipeline.lint import lint_source
 
-from .helpers import RULES, lint
+from .helpers import RULES, alone, lint
 
 # INVALID examples whose current message is wrong; the pinned fragment is the right one.
 # (rule, a fragment of the example's code) -> what is wrong. Strict: fixing it fails the test,
@@ -35,13 +34,6 @@ def _cases(kind: str):
             marks = [pytest.mark.xfail(reason=wrong[0], strict=True)] if wrong else []
             yield pytest.param(rule, example, id=f"{rule.code}-{kind.upper()}-{number}",
                                marks=marks)
-
-
-def alone(rule, code: str) -> list:
-    """Findings of `rule` on a snippet, linted with that rule alone (plus the rules its noqa
-    comments name, which LL002 judges)."""
-    named = re.findall(r"\bLL\d{3}\b", code)
-    return [f for f in lint(code, select=[rule.code, *named]) if f.code == rule.code]
 
 
 # INVALID examples that report more than once: (rule, a fragment of the example's code) -> the
