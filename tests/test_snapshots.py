@@ -1,6 +1,6 @@
 """Snapshots of what `lossguard examples/` prints: text (piped, and on a terminal with the
-source line and caret under each finding), JSON and SARIF, compared with the committed files
-in `tests/snapshots/`.
+source line and caret under each finding), JSON, SARIF and GitHub annotations, compared with
+the committed files in `tests/snapshots/`.
 
 After an intended change of the output, rewrite them with
 `LOSSGUARD_UPDATE_SNAPSHOTS=1 python -m pytest tests/test_snapshots.py` and review the diff.
@@ -98,3 +98,7 @@ def test_json():
 
 def test_sarif():
     check("examples.sarif", normalise_sarif(run("--format", "sarif")))
+
+
+def test_github_annotations():
+    check("examples.github.txt", run("--format", "github"))
