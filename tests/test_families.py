@@ -26,6 +26,9 @@ KNOWN_MISSES = {
         "LL109 is lost in a function after one where LL101/LL102/LL103 asked whether a "
         "hazard is hidden by `where`: rules/numerical.py `_hidden_by_where` evaluates every "
         "`where` of the module once, in the environment of the function being visited then",
+    ("numerical_torch.py", "LL104", "return torch.exp(-target * pred).mean()"):
+        "the fact of a product of two unbounded inputs has no `unbounded` reason, and LL104 "
+        "reports only with one (`exp(-pred)` and `exp(pred * target)` are flagged)",
 }
 
 
