@@ -93,11 +93,13 @@ class FromLogitsMismatch(Rule):
 
     ## Example
     ```python
+    import tensorflow as tf
     loss = tf.nn.softmax_cross_entropy_with_logits(labels=y, logits=tf.nn.softmax(z))
     ```
 
     ## Use instead
     ```python
+    import tensorflow as tf
     loss = tf.nn.softmax_cross_entropy_with_logits(labels=y, logits=z)
     ```
     Fix: the operand of the extra `softmax`/`sigmoid` is passed instead (safe), and
@@ -282,13 +284,13 @@ class FromLogitsMismatch(Rule):
         import torch.nn as nn
         def bce_loss(pred, target):
             return nn.BCEWithLogitsLoss()(torch.sigmoid(pred), target)
-        """, line=4),
+        """, line=4, message="`nn.BCEWithLogitsLoss()` expects logits"),
         Invalid("""
         import jax
         import optax
         def loss_fn(logits, labels):
             return optax.softmax_cross_entropy(jax.nn.softmax(logits), labels).mean()
-        """, line=4),
+        """, line=4, message="`optax.softmax_cross_entropy` expects logits"),
         Invalid("""
         import torch
         import torch.nn.functional as F
@@ -426,12 +428,14 @@ class SwappedArguments(Rule):
 
     ## Example
     ```python
+    from tensorflow.keras import backend as K
     def swapped_loss(y_pred, y_true):
         return K.mean(K.square(y_true - y_pred), axis=-1)
     ```
 
     ## Use instead
     ```python
+    from tensorflow.keras import backend as K
     def swapped_loss(y_true, y_pred):
         return K.mean(K.square(y_true - y_pred), axis=-1)
     ```
@@ -494,20 +498,20 @@ class SwappedArguments(Rule):
             return swapped_loss(y_true, y_pred) + swapped_loss(y_pred=y_pred, y_true=y_true)
         def build(model):
             model.compile(optimizer="adam", loss=swapped_loss)
-        """),
+        """, message="`swapped_loss(y_pred, y_true)` takes the prediction first"),
         Invalid("""
         import tensorflow as tf
         class MyLoss(tf.keras.losses.Loss):
             def call(self, y_pred, y_true):
                 return tf.reduce_mean(tf.square(y_true - y_pred), axis=-1)
-        """, line=3),
+        """, line=3, message="`call(y_pred, y_true)` takes the prediction first"),
         Invalid("""
         import keras
         def weighted(pred, target):
             return keras.ops.mean(keras.ops.abs(pred - target) * target, axis=-1)
         def build(model):
             model.compile(optimizer="adam", loss=weighted)
-        """, line=2),
+        """, line=2, message="inside it `pred` holds the labels"),
         Invalid("""
         import tensorflow as tf
         def train_step(model, x, y):
@@ -530,7 +534,7 @@ class SwappedArguments(Rule):
             return 1.0 - K.sum(y_true * y_pred) / (K.sum(y_true) + K.sum(y_pred) + 1.0)
         def total_loss(y_true, y_pred):
             return dice_loss(y_pred, y_true) + K.binary_crossentropy(y_true, y_pred)
-        """, line=5),
+        """, line=5, message="is passed first to `dice_loss(y_true, y_pred)`"),
     ]
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
@@ -661,11 +665,21 @@ class LossSignature(Rule):
 
     ## Example
     ```python
+    import tensorflow as tf
+
+    def pairwise_loss(y_true, y_pred):
+        return tf.reduce_mean(tf.abs(y_pred - y_true), axis=-1)
+
     model.compile(optimizer="adam", loss=pairwise_loss(y_true, y_pred))
     ```
 
     ## Use instead
     ```python
+    import tensorflow as tf
+
+    def pairwise_loss(y_true, y_pred):
+        return tf.reduce_mean(tf.abs(y_pred - y_true), axis=-1)
+
     model.compile(optimizer="adam", loss=pairwise_loss)
     ```
     """
@@ -825,6 +839,7 @@ class SingleUnitSoftmax(Rule):
 
     ## Example
     ```python
+    import tensorflow as tf
     model = tf.keras.Sequential([
         tf.keras.layers.Dense(16, activation="relu"),
         tf.keras.layers.Dense(1, activation="softmax"),
@@ -833,6 +848,7 @@ class SingleUnitSoftmax(Rule):
 
     ## Use instead
     ```python
+    import tensorflow as tf
     model = tf.keras.Sequential([
         tf.keras.layers.Dense(16, activation="relu"),
         tf.keras.layers.Dense(1, activation="sigmoid"),
@@ -893,7 +909,7 @@ class SingleUnitSoftmax(Rule):
         inputs = layers.Input(shape=(8,))
         score = layers.Dense(1)(inputs)
         outputs = layers.Activation("softmax")(score)
-        """, line=4),
+        """, line=4, message="it follows the 1-unit layer `layers.Dense(1)`"),
         Invalid("""
         from keras.models import Sequential
         from keras.layers import Dense, Activation
@@ -902,18 +918,18 @@ class SingleUnitSoftmax(Rule):
         model.add(Dense(1))
         model.add(Activation("softmax"))
         model.compile(optimizer="adam", loss="binary_crossentropy")
-        """, line=6),
+        """, line=6, message="it follows the 1-unit layer `Dense(1)`"),
         Invalid("""
         import tensorflow as tf
         def head(x):
             score = tf.keras.layers.Dense(1)(x)
             return tf.nn.softmax(score)
-        """, line=4),
+        """, line=4, message="the output of `tf.keras.layers.Dense(1)`, which has 1 unit"),
         Invalid("""
         import keras
         def head(x):
             return keras.ops.softmax(keras.layers.Dense(1)(x))
-        """, line=3),
+        """, line=3, message="the output of `keras.layers.Dense(1)`, which has 1 unit"),
         Invalid("""
         import torch.nn as nn
         import torch.nn.functional as F
@@ -923,7 +939,7 @@ class SingleUnitSoftmax(Rule):
                 self.fc = nn.Linear(64, 1)
             def forward(self, x):
                 return F.softmax(self.fc(x), dim=-1)
-        """, line=8),
+        """, line=8, message="the output of `nn.Linear(64, 1)`, which has 1 unit"),
         Invalid("""
         import torch.nn as nn
         class Net(nn.Module):
@@ -932,11 +948,11 @@ class SingleUnitSoftmax(Rule):
                 self.out = nn.Linear(64, 1)
             def forward(self, x):
                 return self.out(x).softmax(dim=-1)
-        """, line=7),
+        """, line=7, message="`self.out(x)` is the output of `nn.Linear(64, 1)`"),
         Invalid("""
         import torch.nn as nn
         net = nn.Sequential(nn.Linear(64, 1), nn.Softmax(dim=-1))
-        """, line=2),
+        """, line=2, message="`nn.Softmax(dim=-1)` is a softmax over an axis of size 1"),
     ]
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -1052,12 +1068,14 @@ class LossOutputMismatch(Rule):
 
     ## Example
     ```python
+    import tensorflow as tf
     model = tf.keras.Sequential([tf.keras.layers.Dense(1, activation="sigmoid")])
     model.compile(optimizer="adam", loss="categorical_crossentropy")
     ```
 
     ## Use instead
     ```python
+    import tensorflow as tf
     model = tf.keras.Sequential([tf.keras.layers.Dense(1, activation="sigmoid")])
     model.compile(optimizer="adam", loss="binary_crossentropy")
     ```
@@ -1124,7 +1142,7 @@ class LossOutputMismatch(Rule):
         model = keras.Model(inputs=inputs, outputs=outputs)
         model.compile(optimizer="adam",
                       loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-        """, line=5),
+        """, line=5, message="a categorical cross-entropy over one class is always 0"),
     ]
 
     def visit_Call(self, node: cst.Call) -> None:

@@ -64,6 +64,7 @@ class DiscardedGradient(Rule):
 
     ## Example
     ```python
+    import tensorflow as tf
     def mse_loss(y_true, y_pred):
         loss = tf.reduce_mean(tf.square(y_true - y_pred))
         grad = tf.reduce_mean(y_true - y_pred)
@@ -164,13 +165,13 @@ class DiscardedGradient(Rule):
                 loss = tf.reduce_mean(tf.square(y - model(x)))
             grads = tape.gradient(loss, model.trainable_variables)
             return loss
-        """, line=5),
+        """, line=5, message="gradient `grads` = `tape.gradient("),
         Invalid("""
         import torch
         def gradient_penalty_loss(pred, x):
             torch.autograd.grad(pred.sum(), x)
             return pred.mean()
-        """, line=3),
+        """, line=3, message="its result is never used"),
         Invalid("""
         import torch.nn.functional as F
         def train(model, loader, optimizer, epochs=10):
@@ -412,6 +413,7 @@ class CustomGradientContract(Rule):
 
     ## Example
     ```python
+    import tensorflow as tf
     @tf.custom_gradient
     def clipped_identity(x):
         def grad(dy):
@@ -421,6 +423,7 @@ class CustomGradientContract(Rule):
 
     ## Use instead
     ```python
+    import tensorflow as tf
     @tf.custom_gradient
     def clipped_identity(x):
         def grad(dy):
@@ -977,12 +980,14 @@ class NonDifferentiableOp(Rule):
 
     ## Example
     ```python
+    from tensorflow.keras import backend as K
     def rounded_loss(y_true, y_pred):
         return K.mean(K.square(y_true - K.round(y_pred)), axis=-1)
     ```
 
     ## Use instead
     ```python
+    from tensorflow.keras import backend as K
     def rounded_loss(y_true, y_pred):
         return K.mean(K.square(y_true - y_pred), axis=-1)
     ```
@@ -1125,12 +1130,14 @@ class StoppedLossGradient(Rule):
 
     ## Example
     ```python
+    import torch.nn.functional as F
     def detached_loss(pred, target):
         return F.mse_loss(pred.detach(), target)
     ```
 
     ## Use instead
     ```python
+    import torch.nn.functional as F
     def detached_loss(pred, target):
         return F.mse_loss(pred, target)
     ```
@@ -1216,19 +1223,19 @@ class StoppedLossGradient(Rule):
         from tensorflow.keras import backend as K
         def mae_loss(y_true, y_pred):
             return K.mean(K.abs(y_true - K.stop_gradient(y_pred)), axis=-1)
-        """, line=3),
+        """, line=3, message="`K.stop_gradient(y_pred)` (`stop_gradient()`) stops the gradient"),
         Invalid("""
         import keras
         def huber_loss(y_true, y_pred):
             err = keras.ops.stop_gradient(y_pred) - y_true
             return keras.ops.mean(keras.ops.minimum(keras.ops.abs(err), 1.0) ** 2)
-        """, line=3),
+        """, line=3, message="`keras.ops.stop_gradient(y_pred)` (`stop_gradient()`) stops"),
         Invalid("""
         import jax
         import jax.numpy as jnp
         def l2_loss(pred, target):
             return jnp.mean((jax.lax.stop_gradient(pred) - target) ** 2)
-        """, line=4),
+        """, line=4, message="`jax.lax.stop_gradient(pred)`"),
         Invalid("""
         import torch
         def scalar_loss(pred, target):
@@ -1288,6 +1295,8 @@ class GraphBreakingOp(Rule):
 
     ## Example
     ```python
+    import numpy as np
+    import tensorflow as tf
     def numpy_inside_loss(y_true, y_pred):
         err = np.abs(y_true - y_pred)
         return tf.reduce_mean(err, axis=-1)
@@ -1295,6 +1304,7 @@ class GraphBreakingOp(Rule):
 
     ## Use instead
     ```python
+    import tensorflow as tf
     def numpy_inside_loss(y_true, y_pred):
         err = tf.abs(y_true - y_pred)
         return tf.reduce_mean(err, axis=-1)
@@ -1418,7 +1428,7 @@ class GraphBreakingOp(Rule):
         def clipped_loss(y_true, y_pred):
             p = np.clip(y_pred, 1e-7, 1.0)
             return keras.ops.mean(keras.ops.square(y_true - p), axis=-1)
-        """, line=4),
+        """, line=4, message="NumPy call `np.clip(y_pred, 1e-7, 1.0)`"),
         Invalid("""
         from tensorflow.keras import backend as K
         def dice_loss(y_true, y_pred):

@@ -51,12 +51,14 @@ class UnusedNoqa(Rule):
 
     ## Example
     ```python
+    import tensorflow as tf
     def mse(y_true, y_pred):
         return tf.reduce_mean(tf.square(y_true - y_pred))  # noqa: LL101
     ```
 
     ## Use instead
     ```python
+    import tensorflow as tf
     def mse(y_true, y_pred):
         return tf.reduce_mean(tf.square(y_true - y_pred))
     ```
@@ -99,5 +101,5 @@ class UnusedNoqa(Rule):
         import keras
         def mse(y_true, y_pred):
             return keras.ops.mean((y_true - y_pred) ** 2)  # lossguard: ignore[LL103]
-        """, line=3),
+        """, line=3, message="`LL103` suppresses nothing"),
     ]

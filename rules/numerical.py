@@ -38,12 +38,15 @@ class UnguardedLog(Rule):
 
     ## Example
     ```python
+    import tensorflow as tf
     def xent(y_true, y_pred):
         return -tf.reduce_sum(y_true * tf.math.log(y_pred), axis=-1)
     ```
 
     ## Use instead
     ```python
+    import tensorflow as tf
+    from tensorflow.keras import backend as K
     def xent(y_true, y_pred):
         y_pred = tf.clip_by_value(y_pred, K.epsilon(), 1.0 - K.epsilon())
         return -tf.reduce_sum(y_true * tf.math.log(y_pred), axis=-1)
@@ -143,7 +146,7 @@ class UnguardedLog(Rule):
         from tensorflow.keras import backend as K
         def log_ratio_loss(y_true, y_pred):
             return K.mean(K.square(K.log(y_pred) - K.log(y_true)), axis=-1)
-        """, line=3),
+        """, line=3, message="`y_true` is an input and can be 0"),
         Invalid("""
         import keras
         def loss(y_true, y_pred):
@@ -153,17 +156,17 @@ class UnguardedLog(Rule):
         import torch
         def nll_loss(pred, target):
             return -(target * pred.log()).mean()
-        """, line=3),
+        """, line=3, message="unguarded log of `pred`"),
         Invalid("""
         import jax.numpy as jnp
         def bce_loss(p, y):
             return -jnp.mean(y * jnp.log(p) + (1 - y) * jnp.log(1 - p))
-        """, line=3),
+        """, line=3, message="`1 - p` is 0 when the probability is 1"),
         Invalid("""
         import numpy as np
         def nll_cost(probs, labels):
             return -np.sum(labels * np.log(probs))
-        """, line=3),
+        """, line=3, message="unguarded log of `probs`"),
     ]
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -193,6 +196,7 @@ class UnguardedDivision(Rule):
 
     ## Example
     ```python
+    from tensorflow.keras import backend as K
     def dice_coef(y_true, y_pred):
         intersection = K.sum(y_true * y_pred)
         return 2.0 * intersection / (K.sum(y_true) + K.sum(y_pred))
@@ -200,6 +204,7 @@ class UnguardedDivision(Rule):
 
     ## Use instead
     ```python
+    from tensorflow.keras import backend as K
     def dice_coef(y_true, y_pred, smooth=1.0):
         intersection = K.sum(y_true * y_pred)
         return (2.0 * intersection + smooth) / (K.sum(y_true) + K.sum(y_pred) + smooth)
@@ -301,7 +306,7 @@ class UnguardedDivision(Rule):
         def normalized_loss(pred, target):
             err = (pred - target).abs()
             return (err / err.sum()).mean()
-        """, line=4),
+        """, line=4, message="denominator `err.sum()` can be 0"),
         Invalid("""
         import tensorflow as tf
         def masked_loss(y_true, y_pred, mask):
@@ -313,7 +318,7 @@ class UnguardedDivision(Rule):
             inter = jnp.sum(y_true * y_pred)
             union = jnp.sum(y_true) + jnp.sum(y_pred) - inter
             return 1.0 - inter / union
-        """, line=5),
+        """, line=5, message="denominator `union` can be 0"),
     ]
 
     def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
@@ -349,12 +354,14 @@ class LogErrorObjective(Rule):
 
     ## Example
     ```python
+    import tensorflow as tf
     def log_abs_loss(y_true, y_pred):
         return tf.math.log(tf.math.abs(y_true - y_pred) + 1e-9)
     ```
 
     ## Use instead
     ```python
+    import tensorflow as tf
     def log_cosh_loss(y_true, y_pred):
         return tf.reduce_mean(tf.math.log(tf.math.cosh(y_pred - y_true)), axis=-1)
     ```
@@ -394,13 +401,13 @@ class LogErrorObjective(Rule):
         import torch
         def log_mse_loss(pred, target):
             return torch.log(((pred - target) ** 2).mean() + 1e-8)
-        """, line=3),
+        """, line=3, message="unbounded below (down to -18.4)"),
         Invalid("""
         import keras
         def log_sq_loss(y_true, y_pred):
             err = keras.ops.square(y_true - y_pred)
             return keras.ops.mean(keras.ops.log(err + 1e-6), axis=-1)
-        """, line=4),
+        """, line=4, message="unbounded below (down to -13.8)"),
     ]
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -433,12 +440,14 @@ class SqrtAtZero(Rule):
 
     ## Example
     ```python
+    from tensorflow.keras import backend as K
     def rmse_loss(y_true, y_pred):
         return K.sqrt(K.mean(K.square(y_pred - y_true), axis=-1))
     ```
 
     ## Use instead
     ```python
+    from tensorflow.keras import backend as K
     def rmse_loss(y_true, y_pred):
         return K.sqrt(K.mean(K.square(y_pred - y_true), axis=-1) + K.epsilon())
     ```
@@ -519,27 +528,27 @@ class SqrtAtZero(Rule):
             def forward(self, a, b, same):
                 dist = torch.sqrt(torch.sum((a - b) ** 2, dim=1))
                 return torch.mean(same * dist ** 2)
-        """, line=4),
+        """, line=4, message="`torch.sqrt` of `torch.sum((a - b) ** 2, dim=1)`"),
         Invalid("""
         import tensorflow as tf
         def triplet_loss(anchor, positive):
             return tf.reduce_mean(tf.norm(anchor - positive, axis=-1))
-        """, line=3),
+        """, line=3, message="`tf.norm` of `anchor - positive`"),
         Invalid("""
         import jax.numpy as jnp
         def distance_loss(x, y):
             return jnp.mean(jnp.linalg.norm(x - y, axis=-1))
-        """, line=3),
+        """, line=3, message="`jnp.linalg.norm` of `x - y`"),
         Invalid("""
         import keras
         def rmse_loss(y_true, y_pred):
             return keras.ops.sqrt(keras.ops.mean(keras.ops.square(y_true - y_pred)))
-        """, line=3),
+        """, line=3, message="`keras.ops.sqrt` of"),
         Invalid("""
         import torch
         def rmse_loss(pred, target):
             return ((pred - target) ** 2).mean().sqrt()
-        """, line=3),
+        """, line=3, message="sqrt` of `((pred - target) ** 2).mean()`"),
     ]
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -568,12 +577,14 @@ class UnboundedExp(Rule):
 
     ## Example
     ```python
+    import tensorflow as tf
     def softplus_loss(y_true, logits):
         return tf.reduce_mean(tf.math.log(1.0 + tf.exp(-y_true * logits)))
     ```
 
     ## Use instead
     ```python
+    import tensorflow as tf
     def softplus_loss(y_true, logits):
         return tf.reduce_mean(tf.math.softplus(-y_true * logits))
     ```
@@ -725,7 +736,7 @@ class UnboundedExp(Rule):
         import tensorflow as tf
         def lse_loss(y_true, logits):
             return tf.reduce_logsumexp(logits, axis=-1)
-        """),
+        """, message="hand-written logsumexp of `logits`"),
         Invalid("""
         import keras
         def poisson_loss(y_true, y_pred):
@@ -735,12 +746,12 @@ class UnboundedExp(Rule):
         import jax.numpy as jnp
         def softplus_loss(y, logits):
             return jnp.mean(jnp.log1p(jnp.exp(logits)) - y * logits)
-        """, line=3),
+        """, line=3, message="hand-written softplus of `logits`"),
         Invalid("""
         from tensorflow.keras import backend as K
         def exp_loss(y_true, y_pred):
             return K.mean(K.exp(y_pred) * y_true)
-        """, line=3),
+        """, line=3, message="`exp` of `y_pred` overflows float32"),
     ]
 
     def __init__(self, ctx: FileContext) -> None:
@@ -816,12 +827,14 @@ class FractionalPow(Rule):
 
     ## Example
     ```python
+    import tensorflow as tf
     def pairwise_loss(y_true, y_pred):
         return tf.reduce_mean(tf.pow(tf.abs(y_pred - y_true), 0.5), axis=-1)
     ```
 
     ## Use instead
     ```python
+    import tensorflow as tf
     def pairwise_loss(y_true, y_pred):
         return tf.reduce_mean(tf.pow(tf.abs(y_pred - y_true) + 1e-6, 0.5), axis=-1)
     ```
@@ -875,12 +888,12 @@ class FractionalPow(Rule):
         import jax.numpy as jnp
         def root_loss(pred, target):
             return jnp.mean(jnp.power(jnp.abs(pred - target), 0.25))
-        """, line=3),
+        """, line=3, message="to the power 0.25"),
         Invalid("""
         import torch
         def root_loss(pred, target):
             return (pred - target).abs().pow(0.5).mean()
-        """, line=3),
+        """, line=3, message="`(pred - target).abs()` to the power 0.5"),
     ]
 
     def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
@@ -923,12 +936,14 @@ class EpsilonScale(Rule):
 
     ## Example
     ```python
+    import tensorflow as tf
     def log_prob_loss(y_true, y_pred):
         return -tf.reduce_sum(y_true * tf.math.log(y_pred + 1e-15), axis=-1)
     ```
 
     ## Use instead
     ```python
+    import tensorflow as tf
     def log_prob_loss(y_true, y_pred):
         return -tf.reduce_sum(y_true * tf.math.log(y_pred + 1e-7), axis=-1)
     ```
@@ -1121,6 +1136,7 @@ class LogOfProbability(Rule):
 
     ## Example
     ```python
+    import tensorflow as tf
     def softmax_then_log_loss(y_true, logits):
         probs = tf.nn.softmax(logits)
         return -tf.reduce_sum(y_true * tf.math.log(probs), axis=-1)
@@ -1128,6 +1144,7 @@ class LogOfProbability(Rule):
 
     ## Use instead
     ```python
+    import tensorflow as tf
     def softmax_then_log_loss(y_true, logits):
         return -tf.reduce_sum(y_true * tf.nn.log_softmax(logits), axis=-1)
     ```
@@ -1178,7 +1195,7 @@ class LogOfProbability(Rule):
         def focal_loss(y_true, y_pred, gamma=2.0):
             y_pred = tf.nn.sigmoid(y_pred)
             return -y_true * tf.math.log(y_pred) - (1 - y_true) * tf.math.log(1 - y_pred)
-        """, line=4),
+        """, line=4, message="1 - sigmoid(...), which saturates"),
         Invalid("""
         import torch
         def weighted_bce_loss(pred, target):
@@ -1193,7 +1210,7 @@ class LogOfProbability(Rule):
         import keras
         def xent_loss(y_true, logits):
             return -keras.ops.sum(y_true * keras.ops.log_softmax(logits))
-        """),
+        """, message="log of `keras.ops.softmax(logits)`, a softmax output"),
         Invalid("""
         import jax
         import jax.numpy as jnp
@@ -1204,7 +1221,7 @@ class LogOfProbability(Rule):
         import jax.numpy as jnp
         def xent_loss(labels, logits):
             return -jnp.sum(labels * jax.nn.log_softmax(logits))
-        """),
+        """, message="log of `jax.nn.softmax(logits)`, a softmax output"),
         Invalid("""
         import torch
         def xent_loss(logits, target):
@@ -1213,7 +1230,7 @@ class LogOfProbability(Rule):
         import torch
         def xent_loss(logits, target):
             return -(target * logits.log_softmax(dim=1)).sum()
-        """),
+        """, message="log of `logits.softmax(dim=1)`, a softmax output"),
         Invalid("""
         import tensorflow as tf
         def bce_loss(y_true, logits):
@@ -1222,7 +1239,7 @@ class LogOfProbability(Rule):
         import tensorflow as tf
         def bce_loss(y_true, logits):
             return -tf.reduce_mean(y_true * tf.math.log_sigmoid(logits))
-        """),
+        """, message="log of `tf.sigmoid(logits)`, a sigmoid output"),
         Invalid("""
         import torch.nn.functional as F
         def xent_loss(logits, target):
@@ -1231,7 +1248,7 @@ class LogOfProbability(Rule):
         import torch.nn.functional as F
         def xent_loss(logits, target):
             return -(target * F.log_softmax(logits, dim=1)).sum()
-        """),
+        """, message="log of `F.softmax(logits, dim=1)`, a softmax output"),
     ]
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -1274,6 +1291,7 @@ class WhereNanGradient(Rule):
 
     ## Example
     ```python
+    import tensorflow as tf
     def distance_loss(y_true, y_pred):
         d = tf.reduce_sum(tf.square(y_true - y_pred), axis=-1)
         return tf.where(d > 0, tf.sqrt(d), tf.zeros_like(d))
@@ -1281,6 +1299,7 @@ class WhereNanGradient(Rule):
 
     ## Use instead
     ```python
+    import tensorflow as tf
     def distance_loss(y_true, y_pred):
         d = tf.reduce_sum(tf.square(y_true - y_pred), axis=-1)
         safe_d = tf.where(d > 0, d, tf.ones_like(d))
@@ -1326,12 +1345,12 @@ class WhereNanGradient(Rule):
         import jax.numpy as jnp
         def safe_log_loss(p, y):
             return -jnp.mean(jnp.where(p > 0, y * jnp.log(p), 0.0))
-        """, line=3),
+        """, line=3, message="`jnp.log(p)` inside `where`"),
         Invalid("""
         import torch
         def ratio_loss(pred, target):
             return torch.where(target != 0, pred / target, pred).mean()
-        """, line=3),
+        """, line=3, message="`pred / target` inside `where`"),
     ]
 
     def visit_Call(self, node: cst.Call) -> None:

@@ -31,16 +31,24 @@ class MissingReduction(Rule):
 
     ## Example
     ```python
-    with tf.GradientTape() as tape:
-        loss = tf.square(y - model(x))
-    grads = tape.gradient(loss, model.trainable_variables)
+    import tensorflow as tf
+
+    def train_step(model, optimizer, x, y):
+        with tf.GradientTape() as tape:
+            loss = tf.square(y - model(x))
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
     ```
 
     ## Use instead
     ```python
-    with tf.GradientTape() as tape:
-        loss = tf.reduce_mean(tf.square(y - model(x)))
-    grads = tape.gradient(loss, model.trainable_variables)
+    import tensorflow as tf
+
+    def train_step(model, optimizer, x, y):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.square(y - model(x)))
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
     ```
     """
 
@@ -137,7 +145,7 @@ class MissingReduction(Rule):
         def train_step(model, optimizer, x, y):
             loss = F.mse_loss(model(x), y, reduction="none")
             loss.backward()
-        """, line=4),
+        """, line=4, message="an unreduced element-wise loss"),
         Invalid("""
         import tensorflow as tf
         mse = tf.keras.losses.MeanSquaredError(reduction="none")
@@ -145,7 +153,7 @@ class MissingReduction(Rule):
             with tf.GradientTape() as tape:
                 loss = mse(y, model(x))
             grads = tape.gradient(loss, model.trainable_variables)
-        """, line=6),
+        """, line=6, message="an unreduced per-sample loss"),
         Invalid("""
         import tensorflow as tf
         def train_step(model, optimizer, x, y):
@@ -217,6 +225,7 @@ class BatchReducedLoss(Rule):
 
     ## Example
     ```python
+    import tensorflow as tf
     def my_mse(y_true, y_pred):
         return tf.reduce_mean(tf.square(y_true - y_pred))
 
@@ -226,6 +235,7 @@ class BatchReducedLoss(Rule):
 
     ## Use instead
     ```python
+    import tensorflow as tf
     def my_mse(y_true, y_pred):
         return tf.reduce_mean(tf.square(y_true - y_pred), axis=-1)
     ```
@@ -336,16 +346,28 @@ class UnnormalizedSum(Rule):
 
     ## Example
     ```python
-    with tf.GradientTape() as tape:
-        loss = tf.reduce_sum(mse(y, model(x)))
-    grads = tape.gradient(loss, model.trainable_variables)
+    import tensorflow as tf
+
+    mse = tf.keras.losses.MeanSquaredError(reduction="none")
+
+    def train_step(model, optimizer, x, y):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(mse(y, model(x)))
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
     ```
 
     ## Use instead
     ```python
-    with tf.GradientTape() as tape:
-        loss = tf.reduce_mean(mse(y, model(x)))
-    grads = tape.gradient(loss, model.trainable_variables)
+    import tensorflow as tf
+
+    mse = tf.keras.losses.MeanSquaredError(reduction="none")
+
+    def train_step(model, optimizer, x, y):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(mse(y, model(x)))
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
     ```
     """
 
@@ -391,7 +413,7 @@ class UnnormalizedSum(Rule):
             loss = ((model(x) - y) ** 2).sum()
             loss.backward()
             optimizer.step()
-        """, line=3),
+        """, line=3, message="sums over the batch (`((model(x) - y) ** 2).sum()`)"),
         Invalid("""
         import torch
         def train_step(model, optimizer, x, y):
@@ -404,7 +426,7 @@ class UnnormalizedSum(Rule):
         def train_step(model, optimizer, x, y):
             cost = K.sum(K.square(model(x) - y))
             optimizer.minimize(cost, model.trainable_variables)
-        """, line=3),
+        """, line=3, message="sums over the batch (`K.sum(K.square(model(x) - y))`)"),
         Invalid("""
         import keras
         import tensorflow as tf
@@ -412,7 +434,7 @@ class UnnormalizedSum(Rule):
             with tf.GradientTape() as tape:
                 loss = keras.ops.sum(keras.ops.abs(y - model(x)))
             grads = tape.gradient(loss, model.trainable_variables)
-        """, line=5),
+        """, line=5, message="sums over the batch (`keras.ops.sum("),
     ]
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -447,6 +469,7 @@ class LabelBroadcast(Rule):
 
     ## Example
     ```python
+    import tensorflow as tf
     def per_sample_loss(y_true, y_pred):
         return tf.square(y_true - y_pred)
 
@@ -458,6 +481,7 @@ class LabelBroadcast(Rule):
 
     ## Use instead
     ```python
+    import tensorflow as tf
     def per_sample_loss(y_true, y_pred):
         y_true = tf.reshape(y_true, tf.shape(y_pred))
         return tf.square(y_true - y_pred)
@@ -519,7 +543,7 @@ class LabelBroadcast(Rule):
             with tf.GradientTape() as tape:
                 loss = K.mean(weighted_error(y, model(x)))
             grads = tape.gradient(loss, model.trainable_variables)
-        """, line=5),
+        """, line=5, message="`y_pred * 2.0 - y_true` in `weighted_error`"),
         Invalid("""
         import keras
         import tensorflow as tf
@@ -611,18 +635,33 @@ class ReplicaReduction(Rule):
 
     ## Example
     ```python
+    import tensorflow as tf
+
+    mse = tf.keras.losses.MeanSquaredError(reduction="none")
+
     def step_fn(x, y):
         with tf.GradientTape() as tape:
-            loss = tf.reduce_mean(per_example_loss(y, model(x)))
+            loss = tf.reduce_mean(mse(y, model(x)))
         grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
 
     strategy.run(step_fn, args=(x, y))
     ```
 
     ## Use instead
     ```python
-    loss = tf.nn.compute_average_loss(per_example_loss(y, model(x)),
-                                      global_batch_size=GLOBAL_BATCH_SIZE)
+    import tensorflow as tf
+
+    mse = tf.keras.losses.MeanSquaredError(reduction="none")
+
+    def step_fn(x, y):
+        with tf.GradientTape() as tape:
+            loss = tf.nn.compute_average_loss(mse(y, model(x)),
+                                              global_batch_size=GLOBAL_BATCH_SIZE)
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+
+    strategy.run(step_fn, args=(x, y))
     ```
     """
 
@@ -721,7 +760,7 @@ class ReplicaReduction(Rule):
             grads = tape.gradient(loss, model.trainable_variables)
         def run(strategy, x, y):
             return strategy.run(step_fn, args=(x, y))
-        """, line=6),
+        """, line=6, message="`keras.ops.mean(per_example)` averages over the per-replica batch"),
         Invalid("""
         import tensorflow as tf
         class Trainer:

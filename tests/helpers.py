@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 
 from lossguard.rules import all_rules
 
+from lossguard.api import Rule
 from lossguard.engine.results import Finding
 from lossguard.pipeline.config import Settings
 from lossguard.pipeline.lint import lint_source
@@ -23,3 +25,10 @@ def codes(code: str, **kwargs: object) -> list[tuple[int, str]]:
 
 
 RULES = all_rules()
+
+
+def alone(rule: type[Rule], code: str) -> list[Finding]:
+    """Findings of `rule` on a snippet linted with that rule alone (plus the rules its noqa
+    comments name, which LL002 judges)."""
+    named = re.findall(r"\bLL\d{3}\b", code)
+    return [f for f in lint(code, select=[rule.code, *named]) if f.code == rule.code]
