@@ -289,6 +289,14 @@ class UnguardedDivision(Rule):
     ]
     INVALID = [
         Invalid("""
+        import torch
+        def batch_triplet_loss(labels, pdist, margin=0.5):
+            adjacency = labels.unsqueeze(0) == labels.unsqueeze(1)
+            mask_positives = adjacency.float() - torch.eye(labels.size(0))
+            num_positives = torch.sum(mask_positives)
+            return torch.sum(torch.relu(pdist * mask_positives + margin)) / num_positives
+        """, line=6, message="is 0 when both sides are equal"),
+        Invalid("""
         from tensorflow.keras import backend as K
         def dice_coef(y_true, y_pred):
             intersection = K.sum(y_true * y_pred)

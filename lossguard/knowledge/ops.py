@@ -65,7 +65,8 @@ _COMMON = {
     "multiply": "multiply", "einsum": "linear", "matmul": "linear", "dot": "linear",
     "tensordot": "linear", "cosine_similarity": "cosine",
     "concatenate": "identity", "stack": "identity", "gather": "identity",
-    "one_hot": "one_hot", "ones": "ones", "zeros": "zeros", "count_nonzero": "size",
+    "one_hot": "one_hot", "eye": "one_hot", "ones": "ones", "zeros": "zeros",
+    "count_nonzero": "size",
     "square_root": "sqrt", "l2_normalize": "normalize", "arange": "arange",
 }
 
