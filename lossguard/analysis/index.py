@@ -322,8 +322,8 @@ class _Indexer:
             for item in node.items:
                 call = item.item
                 if isinstance(call, cst.Call):
-                    name = index.resolve(call.func) or dotted(call.func) or ""
-                    if name.endswith("GradientTape"):
+                    op = index.op_of(call)
+                    if op is not None and op.kind == "gradient_tape":
                         index.tape_withs.add(id(node))
         elif kind is cst.Expr:
             if function is None and cls is None and _trains(node.value, index.imports):

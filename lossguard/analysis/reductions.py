@@ -21,7 +21,7 @@ from typing import Literal
 import libcst as cst
 
 from ..knowledge import ops
-from ..knowledge.names import is_gradient_name, is_loss_name, is_size_name
+from ..knowledge.names import is_gradient_name, is_loss_name, is_size_name, is_variables_name
 from .index import Function, ModuleIndex
 from .tree import assigned_names, dotted, keyword, positional, string, walk, walk_own
 
@@ -47,7 +47,6 @@ ARITHMETIC_OPS = {"add", "subtract", "multiply", "divide", "divide_no_nan", "max
 ALIGNING = {"reshape", "shape_assert", "one_hot"}
 # Training calls whose first argument (or receiver) is the differentiated value.
 OBJECTIVE_KINDS = ("tape_gradient", "minimize", "add_loss", "backward")
-VARIABLE_WORDS = ("variables", "weights", "params", "parameters", "vars")
 
 _KERAS_NONE = {"none"}
 _KERAS_SUM = {"sum"}
@@ -83,8 +82,7 @@ def is_variables(node: cst.CSTNode | None) -> bool:
         return is_variables(node.func)
     if isinstance(node, (cst.List, cst.Tuple)):
         return any(is_variables(e.value) for e in node.elements)
-    name = (dotted(node) or "").lower()
-    return any(word in name.rsplit(".", 1)[-1] for word in VARIABLE_WORDS)
+    return is_variables_name(dotted(node) or "")
 
 
 def reduces_batch(axis: cst.BaseExpression | None) -> bool:

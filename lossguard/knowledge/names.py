@@ -110,6 +110,16 @@ def is_gradient_name(name: str) -> bool:
         ("d_loss", "dloss"))
 
 
+# Words of the names that hold a model's trainable variables (`model.trainable_variables`).
+VARIABLE_WORDS = ("variables", "weights", "params", "parameters", "vars")
+
+
+def is_variables_name(name: str) -> bool:
+    """`model.trainable_variables`, `params`, `self.weights`: what a gradient is taken for."""
+    last = name.lower().rsplit(".", 1)[-1]
+    return any(word in last for word in VARIABLE_WORDS)
+
+
 def is_label_name(name: str) -> bool:
     """A parameter or variable that holds labels, masks or weights, not a prediction."""
     lowered = name.lower()
