@@ -9,6 +9,7 @@ revision, so pre-commit's environment for it is built once and then reused from 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -88,9 +89,9 @@ def hook_lines(result: subprocess.CompletedProcess) -> dict[str, str]:
     """`lossguard....Failed` -> {"lossguard": "Failed"}."""
     found = {}
     for line in result.stdout.splitlines():
-        name, dots, status = line.partition("...")
-        if dots and not line.startswith("["):
-            found[name.strip()] = status.strip(".").strip()
+        match = re.match(r"^(\S.*?)\.{3,}(?:\(no files to check\))?(Passed|Failed|Skipped)$", line)
+        if match:
+            found[match.group(1).strip()] = match.group(2)
     return found
 
 
