@@ -73,6 +73,13 @@ def load(path: Path | None) -> Settings:
             for glob, codes in value.items():
                 if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
                     raise ConfigError(f"{path}: per-file-ignores[{glob!r}] must be a list of codes")
+        if key == "dynamic":
+            from .dynamic.options import DynamicConfigError, check_table
+
+            try:
+                check_table(value, f"{path}: [tool.lossguard.dynamic]")
+            except DynamicConfigError as error:
+                raise ConfigError(str(error)) from error
         setattr(settings, key.replace("-", "_"), value)
     for key in ("select", "ignore", "extend_select"):
         codes = getattr(settings, key)

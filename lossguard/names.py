@@ -151,3 +151,47 @@ def is_log_scale_name(name: str) -> bool:
     return tokens[0] == "log" and len(tokens) > 1 or (
         tokens[0].startswith("log") and tokens[0][3:] in ("var", "sigma", "std", "scale",
                                                           "variance", "stddev", "alpha"))
+
+
+# Tokens of parameters that hold embeddings or features (the prediction side of a metric or
+# contrastive loss: `pair_loss(labels, embeddings, margin)`).
+EMBEDDING_TOKENS = frozenset({"embeddings", "embedding", "emb", "embs", "feats", "features",
+                              "feature", "anchor", "anchors", "positive", "negative", "reps",
+                              "representations", "hidden", "query", "queries", "keys", "z",
+                              "forecast", "forecasts", "estimate", "recon", "reconstruction",
+                              "x"})
+# Tokens of parameters that count classes, and that weigh classes.
+CLASS_COUNT_NAMES = frozenset({"num_classes", "n_classes", "nb_classes", "classes",
+                               "num_class", "n_class", "number_of_classes", "c", "k"})
+
+
+def parameter_role(name: str) -> str:
+    """What a parameter of loss code holds, for calling the code with made-up arguments.
+
+    One of `labels`, `logits`, `predictions`, `embeddings`, `mask`, `weights`,
+    `class_weights`, `class_count`, `hyperparameter`, or `tensor` (no word says which).
+    """
+    tokens = set(name_tokens(name))
+    lowered = name.lower()
+    if lowered in CLASS_COUNT_NAMES:
+        return "class_count"
+    if "class" in tokens or "classes" in tokens:
+        if tokens & {"weight", "weights", "alpha", "alphas"}:
+            return "class_weights"
+        if tokens & {"num", "n", "nb", "number", "count"}:
+            return "class_count"
+    if tokens & {"mask", "masks"}:
+        return "mask"
+    if tokens & {"weight", "weights"}:
+        return "weights"
+    if is_logit_name(name):
+        return "logits"
+    if tokens & PRED_TOKENS:
+        return "predictions"
+    if lowered in ("y", "true") or tokens & ARGUMENT_LABEL_TOKENS:
+        return "labels"
+    if is_hyperparameter_name(name) or is_size_name(name):
+        return "hyperparameter"
+    if tokens & EMBEDDING_TOKENS:
+        return "embeddings"
+    return "tensor"

@@ -79,28 +79,41 @@ def test_tap_patch_on_assignment_and_gradient_path() -> None:
 
 
 def test_plan_reasons(tmp_path: Path) -> None:
+    jax_mod = tmp_path / "j.py"
+    jax_mod.write_text("import jax.numpy as jnp\n\ndef l(pred, target):\n"
+                       "    return jnp.log(pred)\n")
     torch_mod = tmp_path / "t.py"
     torch_mod.write_text("import torch\n\ndef l(pred, target):\n    return torch.log(pred)\n")
     tf_mod = tmp_path / "m.py"
     tf_mod.write_text(
         "import tensorflow as tf\n\n"
         "def loss(y_true, y_pred):\n    return tf.math.log(y_pred)\n\n"
-        "def step(a, b, c):\n    return tf.math.log(a)\n\n"
+        "def weighted_error(truth, forecast, weights):\n"
+        "    return tf.math.log(forecast) * weights\n\n"
         "@tf.custom_gradient\ndef f(x):\n    def grad(dy):\n        return x\n    return x, grad\n")
     findings = [
-        finding_at(torch_mod, "torch.log(pred)", function="l"),
+        finding_at(jax_mod, "jnp.log(pred)", function="l"),
         finding_at(tf_mod, "tf.math.log(y_pred)", function="loss"),
-        finding_at(tf_mod, "tf.math.log(a)", function="step"),
+        finding_at(tf_mod, "tf.math.log(forecast)", function="weighted_error"),
         finding_at(tf_mod, "def grad", code="LL202", function="f.grad"),
         finding_at(tf_mod, "tf.math.log(y_pred)", code="LL401", function="loss"),
+        finding_at(torch_mod, "torch.log(pred)", function="l"),
     ]
     p = plan(findings)
-    assert "PyTorch" in p.skipped[0]
-    assert "cannot call `step(a, b, c)`" in p.skipped[2]
+    assert "JAX" in p.skipped[0]
     assert "no dynamic probe" in p.skipped[4]
+    jobs = {Path(job.path).name: job for job in p.jobs}
+    assert jobs["m.py"].framework == "tf" and jobs["t.py"].framework == "torch"
     targets = {t.index: t for job in p.jobs for t in job.targets}
     assert targets[1].kind == "loss" and targets[1].patched is not None
+    # a loss that is not (y_true, y_pred) is called with made-up arguments, by role
+    assert targets[2].kind == "loss"
+    assert [a["role"] for a in targets[2].args] == ["labels", "embeddings", "weights"]
+    assert targets[2].expression == "(tf.math.log(forecast))"
     assert targets[3].kind == "custom_gradient"
+    # the probe that runs is the one the rule declares
+    assert targets[1].probe == "zero-operand" and targets[3].probe == "finite-differences"
+    assert [a["role"] for a in targets[5].args] == ["predictions", "labels"]
 
 
 def test_import_root_is_pytest_like(tmp_path: Path) -> None:

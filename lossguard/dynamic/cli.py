@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 
 from ..finding import Finding
-from .options import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, DynamicOptions
+from .options import (
+    DEFAULT_MEMORY_MB,
+    DEFAULT_TIMEOUT_S,
+    DynamicConfigError,
+    DynamicOptions,
+    check_memory,
+    check_table,
+    check_timeout,
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,30 +39,40 @@ def options_from(args: argparse.Namespace, config: dict | None = None) -> Dynami
     In the config table, `timeout` and `memory` are numbers; every other key whose
     value is a table (or the tables under `functions`) overrides a function's probe
     inputs: `shape = [8, 32, 32, 1]`, `kind = "probabilities" | "logits" | "regression"`.
+    Raises `DynamicConfigError` for a bad value (the CLI reports it with exit code 2).
     """
-    config = dict(config or {})
-    overrides: dict = {}
-    for key, value in config.items():
-        if key == "functions" and isinstance(value, dict):
-            overrides.update({k: v for k, v in value.items() if isinstance(v, dict)})
-        elif isinstance(value, dict):
-            overrides[key] = value
-    timeout = args.dynamic_timeout if args.dynamic_timeout is not None else config.get(
-        "timeout", DEFAULT_TIMEOUT_S)
-    memory = args.dynamic_memory if args.dynamic_memory is not None else config.get(
-        "memory", DEFAULT_MEMORY_MB)
-    return DynamicOptions(timeout=float(timeout), memory_mb=int(memory),
+    timeout, memory, overrides = check_table(dict(config or {}),
+                                             "[tool.lossguard.dynamic]")
+    if args.dynamic_timeout is not None:
+        timeout = check_timeout(args.dynamic_timeout, "--dynamic-timeout")
+    if args.dynamic_memory is not None:
+        memory = check_memory(args.dynamic_memory, "--dynamic-memory")
+    return DynamicOptions(timeout=DEFAULT_TIMEOUT_S if timeout is None else timeout,
+                          memory_mb=DEFAULT_MEMORY_MB if memory is None else memory,
                           report_dir=args.dynamic_report, overrides=overrides)
 
 
 def run(findings: list[Finding], args: argparse.Namespace, config: dict | None = None
         ) -> list[Finding]:
-    """The findings with `.dynamic` set when `--dynamic` (or `--dynamic-report`) is given."""
+    """The findings with `.dynamic` set when `--dynamic` (or `--dynamic-report`) is given.
+
+    A bad option, or a memory limit too small to start a worker, raises `ConfigError`
+    (exit code 2). The report's path is printed on stderr when one is written.
+    """
     if not (args.dynamic or args.dynamic_report):
         return findings
+    from ..config import ConfigError
     from . import confirm
 
-    return confirm(findings, options_from(args, config))
+    try:
+        options = options_from(args, config)
+        out = confirm(findings, options)
+    except DynamicConfigError as error:
+        raise ConfigError(str(error)) from error
+    if options.report_dir:
+        path = os.path.join(options.report_dir, "index.html")
+        print(f"lossguard: dynamic report written to {path}", file=sys.stderr)
+    return out
 
 
 def failing(findings: list[Finding], args: argparse.Namespace) -> bool:

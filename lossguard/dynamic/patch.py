@@ -288,3 +288,22 @@ def patch_source(
     if text.count("\n") != source.count("\n"):
         return None
     return text
+
+
+def flagged_expression(
+    source: str, code: str, line: int, column: int, end: tuple[int, int] | None
+) -> tuple[str, str] | None:
+    """(the flagged expression's text, the same text with the rule's guard) for probing the
+    expression alone; None when the node is not an expression that can be guarded."""
+    try:
+        module = cst.parse_module(source)
+    except cst.ParserSyntaxError:
+        return None
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    node = locate(wrapper, code, line, column, end)
+    if not isinstance(node, cst.BaseExpression):
+        return None
+    guarded = _guard(code, node)
+    if guarded is None:
+        return None
+    return f"({module.code_for_node(node)})", f"({module.code_for_node(guarded)})"
