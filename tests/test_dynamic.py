@@ -273,3 +273,63 @@ def test_examples_cli_and_determinism(tensorflow: None, tmp_path: Path) -> None:
     ll201 = by_code[("seed_examples.py", "LL201")]["dynamic"]
     assert ll201["status"] in {"confirmed", "not_checked"}
     assert not [f for f in first if f["function"] == "huber_loss"]
+
+
+# ----------------------------------------------------------------------------- configuration
+
+BAD_CONFIG = [
+    ('timeout = "fast"', "the timeout must be a number of seconds, not 'fast'"),
+    ('memory = "lots"', "the memory limit must be a whole number of MiB, not 'lots'"),
+    ("timeout = -5", "the timeout must be above 0 seconds"),
+    ("speed = 3", "unknown key `speed`"),
+    ("memory = 16", "a memory limit of 16 MiB is too small to start the worker"),
+    ("[tool.lossguard.dynamic.functions.dice]\nshape = [8, 0]", "`shape` of `dice`"),
+    ('[tool.lossguard.dynamic.dice]\nkind = "odds"', "`kind` of `dice` must be one of"),
+]
+
+
+@pytest.mark.parametrize(("setting", "message"), BAD_CONFIG)
+def test_bad_dynamic_configuration_is_exit_2(tmp_path: Path, setting: str, message: str) -> None:
+    (tmp_path / "pyproject.toml").write_text(f"[tool.lossguard.dynamic]\n{setting}\n")
+    (tmp_path / "loss.py").write_text("import tensorflow as tf\n\ndef loss(y_true, y_pred):\n"
+                                      "    return tf.math.log(y_pred)\n")
+    proc = subprocess.run([sys.executable, "-m", "lossguard", "--dynamic", "loss.py"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert message in proc.stderr and "pyproject.toml" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(("flags", "message"), [
+    (["--dynamic-timeout", "-1"], "--dynamic-timeout: the timeout must be above 0"),
+    (["--dynamic-timeout", "fast"], "invalid float value: 'fast'"),
+    (["--dynamic-memory", "lots"], "invalid int value: 'lots'"),
+    (["--dynamic-memory", "8"], "--dynamic-memory: a memory limit of 8 MiB is too small"),
+])
+def test_bad_dynamic_flags_are_exit_2(tmp_path: Path, flags: list[str], message: str) -> None:
+    (tmp_path / "loss.py").write_text("import tensorflow as tf\n\ndef loss(y_true, y_pred):\n"
+                                      "    return tf.math.log(y_pred)\n")
+    proc = subprocess.run([sys.executable, "-m", "lossguard", "--dynamic", *flags, "loss.py"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_parameter_roles_come_from_the_names_vocabulary() -> None:
+    from lossguard.names import parameter_role
+
+    assert [parameter_role(n) for n in ("y_true", "labels", "truth", "y_pred", "logits",
+                                        "embeddings", "mask", "sample_weights",
+                                        "class_weights", "num_classes", "margin")] == [
+        "labels", "labels", "labels", "predictions", "logits", "embeddings", "mask",
+        "weights", "class_weights", "class_count", "hyperparameter"]
+
+
+def test_every_declared_probe_is_dispatched() -> None:
+    from lossguard.dynamic.plan import PROBES
+    from lossguard.dynamic.worker import _dispatch
+
+    from lossguard.rules import all_rules
+
+    declared = {cls.probe for cls in all_rules() if cls.probe}
+    assert declared == set(PROBES.values()) == set(_dispatch())
