@@ -136,7 +136,10 @@ def _main(args: argparse.Namespace) -> int:
                   "only path: the fixed source is written to stdout", file=sys.stderr)
             return 2
         return fix.from_stdin(args, settings_for(args, Path.cwd()))
+    verify = _dynamic_config(args) if args.fix and args.dynamic else {}
+    probed = dynamic_cli.before_fix(args, _groups(args.paths), settings_for, verify)
     fixed = fix.from_cli(args, _groups(args.paths), settings_for)
+    dynamic_cli.after_fix(probed, args, verify)
     if fixed is not None and fixed.exit_code is not None:
         return fixed.exit_code
     result = runner.RunResult()
@@ -186,6 +189,13 @@ def _main(args: argparse.Namespace) -> int:
     if fixed is not None and fixed.exit_non_zero:
         return 1
     return 1 if dynamic_cli.failing(result.findings, args) and not args.exit_zero else 0
+
+
+def _dynamic_config(args: argparse.Namespace) -> dict:
+    out: dict = {}
+    for group_start, _ in _groups(args.paths):
+        out.update(settings_for(args, group_start).dynamic)
+    return out
 
 
 def _missing_reason(path: str) -> str:

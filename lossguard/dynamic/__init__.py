@@ -66,7 +66,7 @@ def confirm(findings: list[Finding], options: DynamicOptions | None = None) -> l
     options = options or DynamicOptions()
     from .sandbox import run_job
 
-    the_plan = plan(findings, options.overrides)
+    the_plan = plan(findings, options.overrides, verify=options.verify)
     statuses: dict[int, Confirmation] = {}
     for i, reason in the_plan.skipped.items():
         statuses[i] = Confirmation("not_checked", PROBES.get(findings[i].code, ""), "",

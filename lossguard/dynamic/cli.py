@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
+from typing import Any
 
 from ..finding import Finding
 from .options import (
@@ -16,6 +18,7 @@ from .options import (
     check_table,
     check_timeout,
 )
+from .render import text_line
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -82,3 +85,59 @@ def failing(findings: list[Finding], args: argparse.Namespace) -> bool:
     if getattr(args, "fail_on", "any") == "confirmed" and ran:
         return any(f.dynamic is not None and f.dynamic.status == "confirmed" for f in findings)
     return bool(findings)
+
+
+def before_fix(args: argparse.Namespace, groups: list, settings_for: Any,
+               config: dict | None = None) -> list[Finding]:
+    """With `--fix --dynamic`: the fixable findings, each probed before its fix is written
+    (empty otherwise)."""
+    if not (getattr(args, "fix", False) and args.dynamic) or args.diff or args.add_noqa:
+        return []
+    from .. import batch, fix, runner
+    from ..config import ConfigError
+    from . import confirm
+
+    fixable: list[Finding] = []
+    for start, paths in groups:
+        paths = [p for p in paths if p != "-"]
+        if not paths:
+            continue
+        settings = settings_for(args, start)
+        part = runner.run(paths, settings, batch.options_from(args, settings))
+        fixable += fix.applicable(part.findings, args.unsafe_fixes)
+    if not fixable:
+        return []
+    try:
+        return confirm(fixable, options_from(args, config))
+    except DynamicConfigError as error:
+        raise ConfigError(str(error)) from error
+
+
+def after_fix(before: list[Finding], args: argparse.Namespace, config: dict | None = None
+              ) -> list[tuple[Finding, Finding]]:
+    """Re-run each fixed finding's probe on the fixed file (same function, same place) and
+    say on stderr whether the failure still reproduces: [(before, after)]."""
+    if not before:
+        return []
+    from . import confirm
+
+    again = [dataclasses.replace(f, fix=None, dynamic=None) for f in before]
+    options = dataclasses.replace(options_from(args, config), verify=True, report_dir=None)
+    after = confirm(again, options)
+    pairs = list(zip(before, after, strict=True))
+    for old, new in pairs:
+        print(f"lossguard: fixed {old.path}:{old.line}:{old.column}: {old.code}: "
+              f"{verification_line(old, new)}", file=sys.stderr)
+    return pairs
+
+
+def verification_line(before: Finding, after: Finding) -> str:
+    """`before the fix: confirmed: ...; after: no longer reproduces: ...`."""
+    old, new = before.dynamic, after.dynamic
+    assert old is not None and new is not None
+    first = f"before the fix: {text_line(old)}"
+    if new.status == "confirmed":
+        return f"{first}; after the fix the same probe still fails: {new.summary}"
+    if new.status == "not_reproduced":
+        return f"{first}; after the fix: no longer reproduces with the same probe ({new.reason})"
+    return f"{first}; after the fix: not checked: {new.reason}"

@@ -43,6 +43,9 @@ class DynamicOptions:
     overrides: dict = field(default_factory=dict)
     jobs: int | None = None
     python: str = sys.executable
+    # re-probing fixed code (`--fix --dynamic`): no node is patched, and a failure seen at
+    # the finding's function is reported as still reproducing
+    verify: bool = False
 
 
 def _is_number(value: object) -> bool:

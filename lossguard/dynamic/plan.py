@@ -78,6 +78,7 @@ class Target:
     guarded_expression: str | None = None
     locals: dict = field(default_factory=dict)  # name -> {"role", "default"?}
     why_not_called: str = ""
+    verify: bool = False  # re-probing a fixed finding: no patch, any failure counts
 
     def to_json(self) -> dict:
         return dict(self.__dict__)
@@ -397,7 +398,7 @@ def _override(options_overrides: dict, path: str, function: str | None) -> dict:
     return {}
 
 
-def plan(findings: list[Finding], overrides: dict | None = None) -> Plan:
+def plan(findings: list[Finding], overrides: dict | None = None, verify: bool = False) -> Plan:
     """Group findings by module and decide each one's probe (or why it is not checked)."""
     overrides = overrides or {}
     skipped: dict[int, str] = {}
@@ -481,7 +482,8 @@ def plan(findings: list[Finding], overrides: dict | None = None) -> Plan:
                 target.pred_kind = str(over["kind"])
             if "shape" in over:
                 target.shape = [int(n) for n in over["shape"]]
-            if f.code in GUARDED:
+            target.verify = verify
+            if f.code in GUARDED and not verify:
                 target.patched = patch_source(source, f.code, f.line, f.column, end, "guard")
             if f.code in TAPPED:
                 target.tapped = patch_source(source, f.code, f.line, f.column, end, "tap")
