@@ -333,3 +333,109 @@ def test_every_declared_probe_is_dispatched() -> None:
 
     declared = {cls.probe for cls in all_rules() if cls.probe}
     assert declared == set(PROBES.values()) == set(_dispatch())
+
+
+# ----------------------------------------------------------------------------- probes, both frameworks
+
+# (file, line, code) -> the status its declared probe gives; the static pass's own findings on
+# the fixtures (one loss per probe the rules declare, with the bug its rule flags).
+PROBE_EXPECTED = {
+    ("probes_tf.py", 7, "LL101"): "confirmed",  # zero-operand
+    ("probes_tf.py", 12, "LL102"): "confirmed",  # zero-denominator
+    ("probes_tf.py", 16, "LL103"): "confirmed",  # zero-operand-gradient
+    ("probes_tf.py", 20, "LL104"): "confirmed",  # saturated-logits
+    ("probes_tf.py", 32, "LL402"): "confirmed",  # argument-order
+    ("probes_tf.py", 37, "LL203"): "confirmed",  # gradient-independence
+    ("probes_tf.py", 42, "LL202"): "confirmed",  # finite-differences (tf.custom_gradient)
+    ("probes_tf.py", 50, "LL301"): "confirmed",  # output-rank (a training step)
+    ("probes_torch.py", 8, "LL101"): "confirmed",
+    ("probes_torch.py", 18, "LL102"): "confirmed",  # a method of an nn.Module
+    ("probes_torch.py", 22, "LL103"): "confirmed",
+    ("probes_torch.py", 26, "LL104"): "confirmed",
+    ("probes_torch.py", 41, "LL202"): "confirmed",  # gradcheck on an autograd.Function
+}
+
+
+@pytest.mark.slow
+def test_declared_probes_in_tensorflow_and_pytorch(tensorflow: None, tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "lossguard", "--select", "ALL", "--dynamic", "--format", "json",
+         str(FIXTURES / "probes_tf.py"), str(FIXTURES / "probes_torch.py")],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    data = json.loads(proc.stdout)
+    found = {(Path(f["path"]).name, f["line"], f["code"]): f
+             for f in (data if isinstance(data, list) else data["findings"])}
+    for key, status in PROBE_EXPECTED.items():
+        assert key in found, (key, sorted(found))
+        dyn = found[key]["dynamic"]
+        assert dyn["status"] == status, (key, dyn)
+        assert dyn["probe"] == found[key]["probe"]  # the probe the rule declares is the one run
+    torch_ll102 = found[("probes_torch.py", 18, "LL102")]["dynamic"]
+    assert "div at line 18" in torch_ll102["summary"]  # the op that failed, found by PyTorch
+
+
+def _run_alone(path: Path, needle: str, function: str) -> tuple[list[str], dict]:
+    from lossguard.dynamic.plan import plan
+    from lossguard.dynamic.sandbox import run_job
+
+    p = plan([finding_at(path, needle, function=function)])
+    (job,) = p.jobs
+    outcome = run_job(job, 120, 4096, sys.executable)
+    return outcome.frameworks_loaded, outcome.results[0]
+
+
+@pytest.mark.slow
+def test_each_framework_stays_out_of_the_others_run(tensorflow: None) -> None:
+    loaded, res = _run_alone(FIXTURES / "probes_torch.py", "torch.log(y_pred)", "log_loss")
+    assert loaded == ["torch"] and res["status"] == "confirmed", res
+    loaded, res = _run_alone(FIXTURES / "probes_tf.py", "tf.math.log(y_pred)", "log_loss")
+    assert loaded == ["tensorflow"] and res["status"] == "confirmed", res
+
+
+@pytest.mark.slow
+def test_keras2_backend_code_runs_as_keras2(tensorflow: None, tmp_path: Path) -> None:
+    module = tmp_path / "k2.py"
+    module.write_text("from keras import backend as K\n\n\n"
+                      "def weighted_xent(truth, forecast, weights):\n"
+                      "    return -K.mean(truth * K.log(forecast) * weights)\n")
+    findings = [finding_at(module, "K.log(forecast)", function="weighted_xent")]
+    (out,) = confirm(findings, DynamicOptions(progress=False))
+    assert out.dynamic is not None and out.dynamic.status == "confirmed", out.dynamic
+    assert "Log at line 5" in out.dynamic.summary
+
+
+@pytest.mark.slow
+def test_memory_too_small_to_start_the_worker_is_exit_2(tensorflow: None,
+                                                         tmp_path: Path) -> None:
+    (tmp_path / "loss.py").write_text("import tensorflow as tf\n\ndef loss(y_true, y_pred):\n"
+                                      "    return tf.math.log(y_pred)\n")
+    proc = subprocess.run([sys.executable, "-m", "lossguard", "--dynamic", "--dynamic-memory",
+                           "400", "loss.py"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "a memory limit of 400 MiB is too small to start the worker" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.slow
+def test_fix_dynamic_shows_the_failure_is_gone(tensorflow: None, tmp_path: Path) -> None:
+    module = tmp_path / "xent.py"
+    module.write_text("import tensorflow as tf\n\n\ndef xent(y_true, y_pred):\n"
+                      "    return -tf.reduce_sum(y_true * tf.math.log(y_pred), axis=-1)\n")
+    proc = subprocess.run([sys.executable, "-m", "lossguard", "--fix", "--unsafe-fixes",
+                           "--dynamic", "xent.py"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=600)
+    assert "tf.maximum(y_pred" in module.read_text()
+    line = next(ln for ln in proc.stderr.splitlines() if ln.startswith("lossguard: fixed xent"))
+    assert "before the fix: confirmed: loss = inf" in line
+    assert "after the fix: no longer reproduces with the same probe" in line
+
+
+@pytest.mark.slow
+def test_report_path_is_printed(tensorflow: None, tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "lossguard", "--dynamic-report",
+                           str(tmp_path / "rep"), str(FIXTURES / "probes_torch.py")],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert f"dynamic report written to {tmp_path / 'rep' / 'index.html'}" in proc.stderr
+    assert (tmp_path / "rep" / "index.html").is_file()
