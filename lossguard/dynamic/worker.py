@@ -72,6 +72,40 @@ def load_module(job: dict) -> Any:
     return module
 
 
+SKIPPED: list[str] = []  # statements skipped by a statement-by-statement import
+
+
+def load_tolerant(job: dict, first: BaseException) -> Any:
+    """When the import fails on something other than the code under test (a package not
+    installed here, a name an old TensorFlow had): run the module's top-level statements one
+    by one, as its import would, skipping those that raise. Functions and classes whose
+    definitions run are probed; a call that needs a skipped name fails, and the probe says
+    so. `SKIPPED` lists what was skipped (reported with each result)."""
+    import types
+
+    path, name = job["path"], job["module_name"]
+    with open(path, encoding="utf-8") as fh:
+        source = fh.read()
+    tree = ast.parse(source)
+    module = types.ModuleType(name)
+    module.__file__ = path
+    module.__package__ = name.rpartition(".")[0]
+    sys.modules[name] = module
+    for stmt in tree.body:
+        code = compile(ast.Module(body=[stmt], type_ignores=[]), path, "exec")
+        try:
+            exec(code, module.__dict__)  # noqa: S102 - the user's module, as its import runs it
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:  # noqa: BLE001
+            text = ast.get_source_segment(source, stmt) or ""
+            SKIPPED.append(f"line {stmt.lineno} `{' '.join(text.split())[:60]}`: "
+                           f"{type(exc).__name__}")
+    if not SKIPPED:
+        raise first
+    return module
+
+
 def variant(module: Any, source: str | None, line: int, helpers: dict, tag: str) -> dict | None:
     """A copy of the module's namespace with the top-level statement at `line` re-executed
     from the patched `source` (only that statement runs again; line numbers are kept).
@@ -293,7 +327,13 @@ def main(argv: list[str]) -> int:
     emit({"event": "phase", "phase": "import"})
     path = job["path"]
     try:
-        module = load_module(job)
+        try:
+            module = load_module(job)
+        except (SystemExit, KeyboardInterrupt, MemoryError):
+            raise
+        except BaseException as exc:  # noqa: BLE001 - a missing package, an old API
+            module = load_tolerant(job, exc)
+            SKIPPED.insert(0, "importing the module failed: " + describe(exc, path))
     except BaseException as exc:  # noqa: BLE001 - user code may raise anything, exit included
         emit({"event": "import_failed", "reason": "importing the module failed: "
               + describe(exc, path)})
@@ -308,6 +348,12 @@ def main(argv: list[str]) -> int:
         except BaseException as exc:  # noqa: BLE001
             res = {"status": "not_checked", "probe": target["probe"], "summary": "",
                    "evidence": {}, "reason": "the probe raised " + describe(exc, path)}
+        if SKIPPED:
+            note = (f"{SKIPPED[0]}; the module was run statement by statement, skipping "
+                    f"{len(SKIPPED) - 1}: {'; '.join(SKIPPED[1:3])}")
+            res.setdefault("evidence", {})["partial_import"] = note
+            if res["status"] == "not_checked":
+                res["reason"] = f"{res['reason']} ({note})"
         res["index"] = target["index"]
         res["seconds"] = round(time.monotonic() - t0, 2)
         emit({"event": "result", **res})
