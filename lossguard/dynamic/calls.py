@@ -150,6 +150,10 @@ def build(target: dict, namespace: dict | None, state: dict | None = None) -> Ca
         elif kind == "method":
             instance = _construct(obj, target, yt, yp, state)
             fn = getattr(instance, target["method"])
+        elif kind == "method_factory":
+            instance = _construct(obj, target, yt, yp, state)
+            fn = getattr(instance, target["method"])(
+                *_args(target["factory_args"], yt, yp, state, {"pred": True}))
         else:
             fn = obj
         cache[key] = fn

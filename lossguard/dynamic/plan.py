@@ -331,6 +331,15 @@ def _classify(tree: ast.Module, function: str | None, code: str) -> Target | str
         assert isinstance(method, ast.FunctionDef)
         is_static = any(ast.unparse(d) == "staticmethod" for d in method.decorator_list)
         t.qualname, t.method = [head.name], method.name
+        if len(chain) == 3 and _returns_nested_function(method):
+            # a method that builds and returns the loss: call it on an instance, then the loss
+            inner = chain[2]
+            assert isinstance(inner, ast.FunctionDef)
+            params = _required(inner.args)
+            t.kind, t.params, t.args = "method_factory", params, _roles(params)
+            t.factory_args = _roles(_required(method.args, skip_self=not is_static))
+            t.pred_kind = _pred_kind(inner, params)
+            return t
         if len(chain) > 2:
             t.why_not_called = f"`{function}` is a function nested in a method"
             t.kind = "expression"
@@ -463,8 +472,8 @@ def plan(findings: list[Finding], overrides: dict | None = None, verify: bool = 
                 # Keras passes (y_true, y_pred) by position, whatever the names say
                 target.args = [{"name": target.args[0]["name"], "role": "labels"},
                                {"name": target.args[1]["name"], "role": "predictions"}]
-            if f.code in {"LL301", "LL303"} and target.kind not in {"loss", "train_step",
-                                                                    "factory", "method"}:
+            if f.code in {"LL301", "LL303"} and target.kind not in {
+                    "loss", "train_step", "factory", "method", "method_factory"}:
                 skipped[i] = (f"{f.code} is probed on losses and training steps, "
                               f"not on `{f.function}`")
                 continue
