@@ -75,7 +75,7 @@ def load_module(job: dict) -> Any:
 SKIPPED: list[str] = []  # statements skipped by a statement-by-statement import
 
 
-def load_tolerant(job: dict, first: BaseException) -> Any:
+def load_tolerant(job: dict) -> Any:
     """When the import fails on something other than the code under test (a package not
     installed here, a name an old TensorFlow had): run the module's top-level statements one
     by one, as its import would, skipping those that raise. Functions and classes whose
@@ -101,8 +101,6 @@ def load_tolerant(job: dict, first: BaseException) -> Any:
             text = ast.get_source_segment(source, stmt) or ""
             SKIPPED.append(f"line {stmt.lineno} `{' '.join(text.split())[:60]}`: "
                            f"{type(exc).__name__}")
-    if not SKIPPED:
-        raise first
     return module
 
 
@@ -326,13 +324,14 @@ def main(argv: list[str]) -> int:
           "keras": keras_version() if framework == "tf" else None})
     emit({"event": "phase", "phase": "import"})
     path = job["path"]
+    sys.argv = [path]  # a module that parses its command line at import sees none
     try:
         try:
             module = load_module(job)
         except (SystemExit, KeyboardInterrupt, MemoryError):
             raise
         except BaseException as exc:  # noqa: BLE001 - a missing package, an old API
-            module = load_tolerant(job, exc)
+            module = load_tolerant(job)
             SKIPPED.insert(0, "importing the module failed: " + describe(exc, path))
     except BaseException as exc:  # noqa: BLE001 - user code may raise anything, exit included
         emit({"event": "import_failed", "reason": "importing the module failed: "
