@@ -18,7 +18,7 @@ import pytest
 from lossguard.dynamic import DynamicOptions, confirm
 from lossguard.dynamic.cli import failing
 from lossguard.dynamic.patch import patch_source
-from lossguard.dynamic.plan import import_root, plan
+from lossguard.dynamic.plan import PROBES, import_root, plan
 from lossguard.dynamic.render import text_line
 from lossguard.finding import Confirmation, Finding
 
@@ -327,16 +327,16 @@ def test_parameter_roles_come_from_the_names_vocabulary() -> None:
 
 
 def test_every_declared_probe_is_dispatched() -> None:
+    from lossguard.rules import all_rules
+
     from lossguard.dynamic.plan import PROBES
     from lossguard.dynamic.worker import _dispatch
-
-    from lossguard.rules import all_rules
 
     declared = {cls.probe for cls in all_rules() if cls.probe}
     assert declared == set(PROBES.values()) == set(_dispatch())
 
 
-# ----------------------------------------------------------------------------- probes, both frameworks
+# --------------------------------------------------------------- probes, both frameworks
 
 # (file, line, code) -> the status its declared probe gives; the static pass's own findings on
 # the fixtures (one loss per probe the rules declare, with the bug its rule flags).
@@ -448,3 +448,38 @@ def test_report_path_is_printed(tensorflow: None, tmp_path: Path) -> None:
                           cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert f"dynamic report written to {tmp_path / 'rep' / 'index.html'}" in proc.stderr
     assert (tmp_path / "rep" / "index.html").is_file()
+
+
+# Probes the fixtures' findings above do not reach, on findings placed by hand: (file, text
+# the finding points at, code, function) -> status.
+HAND_PLACED = [
+    ("probes_tf.py", "tf.math.log(y_pred + 1e-10)", "LL106", "tiny_eps_loss", "confirmed"),
+    ("probes_tf.py", "tf.reduce_sum(tf.square(y_true - y_pred))", "LL303", "sum_loss",
+     "confirmed"),
+    ("probes_tf.py", "tf.reduce_mean(tf.square(y_true - y_pred))", "LL302", "batch_mean_loss",
+     "confirmed"),
+    ("probes_tf.py", "tf.reduce_mean(tf.square(y_true - y_pred))", "LL304", "batch_mean_loss",
+     "confirmed"),
+    ("probes_tf.py", "(y_true - y_pred).numpy()", "LL204", "numpy_loss", "confirmed"),
+    ("probes_torch.py", "((pred - target) ** 2).sum()", "LL303", "batch_sum_loss", "confirmed"),
+    ("probes_torch.py", "torch.log(pred + 1e-10)", "LL106", "half_precision_loss", "confirmed"),
+]
+
+
+@pytest.mark.slow
+def test_hand_placed_findings_run_their_declared_probe(tensorflow: None) -> None:
+    findings = [finding_at(FIXTURES / name, text, code=code, function=function)
+                for name, text, code, function, _ in HAND_PLACED]
+    out = confirm(findings, DynamicOptions(progress=False))
+    for f, (_, _, code, _, status) in zip(out, HAND_PLACED, strict=True):
+        assert f.dynamic is not None and f.dynamic.status == status, (code, f.dynamic)
+        assert f.dynamic.probe == PROBES[code]
+
+
+def test_every_declared_probe_has_a_test() -> None:
+    from lossguard.dynamic.plan import PROBES as DECLARED
+
+    tested = {DECLARED[code] for (_, _, code) in PROBE_EXPECTED}
+    tested |= {DECLARED[code] for (_, _, code, _, _) in HAND_PLACED}
+    tested |= {"training-run"}  # LL108 on the bundled examples (test_examples_cli...)
+    assert set(DECLARED.values()) <= tested, set(DECLARED.values()) - tested
