@@ -29,6 +29,9 @@ HYPER_VALUES = {"margin": 1.0, "alpha": 0.25, "gamma": 2.0, "beta": 1.0, "delta"
                 "threshold": 0.5, "thresh": 0.5, "rate": 0.5, "power": 2.0, "order": 2}
 
 
+_SIZE_IN_INIT = {"embeddings", "tensor", "predictions", "logits", "labels", "class_count"}
+
+
 class CallError(Exception):
     """The target cannot be turned into a loss the probes can call (the reason)."""
 
@@ -95,8 +98,12 @@ def _args(specs: list[dict], yt: Any, yp: Any, state: dict, used: dict) -> list[
 def _construct(cls: type, target: dict, yt: Any, yp: Any, state: dict) -> Any:
     """An instance built with `__init__` defaults (and made-up required arguments), or a
     stand-in `self` holding the attributes `__init__` would set."""
+    classes = _classes(yp)
+    # a constructor takes sizes, not tensors: `in_features`, `out_features`, `n_classes`
+    init = [classes if a["role"] in _SIZE_IN_INIT else value_for(
+        a["role"], a["name"], yt, yp, state, {"pred": True}) for a in target["init_args"]]
     try:
-        return cls(*_args(target["init_args"], yt, yp, state, {"pred": True}))
+        return cls(*init)
     except Exception as first:  # noqa: BLE001 - user code
         obj = cls.__new__(cls)
         for base in cls.__mro__[1:]:
@@ -105,7 +112,6 @@ def _construct(cls: type, target: dict, yt: Any, yp: Any, state: dict) -> Any:
                 break
             except Exception:  # noqa: BLE001, S112 - try the next base
                 continue
-        classes = _classes(yp)
         for attr, spec in target.get("init_attrs", {}).items():
             value = spec["value"] if "value" in spec else value_for(
                 spec["role"], attr, yt, yp, state, {"pred": True})
