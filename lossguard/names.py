@@ -161,6 +161,8 @@ EMBEDDING_TOKENS = frozenset({"embeddings", "embedding", "emb", "embs", "feats",
                               "forecast", "forecasts", "estimate", "recon", "reconstruction",
                               "x"})
 # Tokens of parameters that count classes, and that weigh classes.
+# One-letter pairs of inputs (`distance(a, b)`, `kl(p, q)`): two tensors, not sizes.
+PAIR_NAMES = frozenset({"a", "b", "p", "q", "u", "v", "x1", "x2", "z1", "z2"})
 CLASS_COUNT_NAMES = frozenset({"num_classes", "n_classes", "nb_classes", "classes",
                                "num_class", "n_class", "number_of_classes", "c", "k"})
 
@@ -180,6 +182,8 @@ def parameter_role(name: str) -> str:
             return "class_weights"
         if tokens & {"num", "n", "nb", "number", "count"}:
             return "class_count"
+    if lowered in PAIR_NAMES:
+        return "embeddings"
     if tokens & {"mask", "masks"}:
         return "mask"
     if tokens & {"weight", "weights"}:
@@ -188,7 +192,7 @@ def parameter_role(name: str) -> str:
         return "logits"
     if tokens & PRED_TOKENS:
         return "predictions"
-    if lowered in ("y", "true") or tokens & ARGUMENT_LABEL_TOKENS:
+    if lowered in LABEL_NAMES or tokens & ARGUMENT_LABEL_TOKENS:
         return "labels"
     if is_hyperparameter_name(name) or is_size_name(name):
         return "hyperparameter"

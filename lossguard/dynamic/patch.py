@@ -219,6 +219,11 @@ def _tap_calls(node: cst.CSTNode) -> cst.CSTNode:
         def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.Call:
             if isinstance(updated.func, cst.Name) and updated.func.value in HELPER_NAMES:
                 return updated
+            func = updated.func
+            if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
+                # the receiver of a method call is an operand too: `pred.detach()`
+                updated = updated.with_changes(func=func.with_changes(
+                    value=_wrap(TAP_IN, func.value)))
             args = [
                 a.with_changes(value=_wrap(TAP_IN, a.value))
                 if a.keyword is None and a.star == "" and not isinstance(a.value, _LITERALS)

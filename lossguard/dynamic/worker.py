@@ -73,14 +73,18 @@ def load_module(job: dict) -> Any:
 
 
 SKIPPED: list[str] = []  # statements skipped by a statement-by-statement import
+# What an import that cannot succeed here raises: a package not installed, a name an older
+# TensorFlow or Keras had (`tf.contrib`, `keras.engine`), and the names those would have bound.
+MISSING = (ImportError, AttributeError, NameError)
 
 
 def load_tolerant(job: dict) -> Any:
     """When the import fails on something other than the code under test (a package not
     installed here, a name an old TensorFlow had): run the module's top-level statements one
-    by one, as its import would, skipping those that raise. Functions and classes whose
-    definitions run are probed; a call that needs a skipped name fails, and the probe says
-    so. `SKIPPED` lists what was skipped (reported with each result)."""
+    by one, as its import would, skipping those that raise `MISSING` (anything else raises,
+    and the module is not checked). Functions and classes whose definitions run are probed;
+    a call that needs a skipped name fails, and the probe says so. `SKIPPED` lists what was
+    skipped (reported with each result)."""
     import types
 
     path, name = job["path"], job["module_name"]
@@ -95,9 +99,7 @@ def load_tolerant(job: dict) -> Any:
         code = compile(ast.Module(body=[stmt], type_ignores=[]), path, "exec")
         try:
             exec(code, module.__dict__)  # noqa: S102 - the user's module, as its import runs it
-        except (SystemExit, KeyboardInterrupt):
-            raise
-        except BaseException as exc:  # noqa: BLE001
+        except MISSING as exc:
             text = ast.get_source_segment(source, stmt) or ""
             SKIPPED.append(f"line {stmt.lineno} `{' '.join(text.split())[:60]}`: "
                            f"{type(exc).__name__}")
@@ -328,9 +330,8 @@ def main(argv: list[str]) -> int:
     try:
         try:
             module = load_module(job)
-        except (SystemExit, KeyboardInterrupt, MemoryError):
-            raise
-        except BaseException as exc:  # noqa: BLE001 - a missing package, an old API
+        except MISSING as exc:  # a missing package, an old API: not the code under test
+            SKIPPED.clear()
             module = load_tolerant(job)
             SKIPPED.insert(0, "importing the module failed: " + describe(exc, path))
     except BaseException as exc:  # noqa: BLE001 - user code may raise anything, exit included
