@@ -48,8 +48,9 @@ def finding_at(path: Path, needle: str, code: str = "LL101", function: str = "lo
 
 def test_static_path_does_not_import_tensorflow() -> None:
     code = ("import sys, lossguard.dynamic, lossguard.dynamic.cli, lossguard.dynamic.plan; "
-            "import lossguard.dynamic.report, lossguard.dynamic.render; "
-            "bad = [m for m in ('tensorflow', 'numpy', 'keras', 'matplotlib') "
+            "import lossguard.dynamic.report, lossguard.dynamic.render, "
+            "lossguard.dynamic.options, lossguard.config; "
+            "bad = [m for m in ('tensorflow', 'numpy', 'keras', 'matplotlib', 'torch') "
             "if m in sys.modules]; "
             "print(bad); sys.exit(1 if bad else 0)")
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)

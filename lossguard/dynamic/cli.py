@@ -25,7 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """`--dynamic`, `--dynamic-timeout`, `--dynamic-memory`, `--dynamic-report`, `--fail-on`."""
     group = parser.add_argument_group("dynamic confirmation (runs the code under test)")
     group.add_argument("--dynamic", action="store_true",
-                       help="run each finding's probe under TensorFlow in a sandboxed worker")
+                       help="run each finding's probe under TensorFlow or PyTorch in a "
+                            "sandboxed worker")
     group.add_argument("--dynamic-timeout", type=float, default=None, metavar="SECONDS",
                        help=f"time limit per module (default {DEFAULT_TIMEOUT_S:g})")
     group.add_argument("--dynamic-memory", type=int, default=None, metavar="MIB",

@@ -160,7 +160,8 @@ def render_html(findings: list[Finding]) -> str:
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">",
         "<title>lossguard --dynamic report</title>", f"<style>{_CSS}</style></head><body>",
         "<h1>lossguard dynamic confirmation</h1>",
-        "<p class=\"sub\">Each finding's probe was run under TensorFlow in a sandboxed worker. "
+        "<p class=\"sub\">Each finding's probe was run under TensorFlow or PyTorch in a "
+        "sandboxed worker. "
         "A finding is confirmed only when the failure is tied to its own node.</p>",
         "<p class=\"counts\">" + "".join(
             f"<span><span class=\"badge {k}\">{LABELS[k]}</span> {n}</span>"
