@@ -94,7 +94,10 @@ class Backend:
 
     name = ""
     label = ""
+    version = ""
     taps: list[tuple[str, Any]]
+    tf: Any = None  # the framework module, for the probes that are framework-specific
+    torch: Any = None
 
     def __init__(self) -> None:
         self.taps = []
@@ -142,6 +145,10 @@ class Backend:
     # -- evaluation
     def evaluate(self, fn: Callable, y_true: Any, y_pred: Any, dtype: str = "float32",
                  tap_grads: bool = False) -> Eval:
+        raise NotImplementedError
+
+    def evaluate_many(self, fn: Callable, arrays: dict[str, Any], dtype: str = "float32"
+                      ) -> Eval:
         raise NotImplementedError
 
     def failing_op(self, fn: Callable, y_true: Any, y_pred: Any, dtype: str, path: str,
