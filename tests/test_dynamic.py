@@ -484,3 +484,24 @@ def test_every_declared_probe_has_a_test() -> None:
     tested |= {DECLARED[code] for (_, _, code, _, _) in HAND_PLACED}
     tested |= {"training-run"}  # LL108 on the bundled examples (test_examples_cli...)
     assert set(DECLARED.values()) <= tested, set(DECLARED.values()) - tested
+
+
+def test_roles_from_use_when_names_say_nothing(tmp_path: Path) -> None:
+    module = tmp_path / "m.py"
+    module.write_text(
+        "import tensorflow as tf\n\n"
+        "def weighted_dice(cw):\n"
+        "    w = tf.constant(cw)\n"
+        "    def loss(y_true, y_pred):\n"
+        "        return tf.reduce_sum(w * y_true * y_pred) / tf.reduce_sum(y_pred)\n"
+        "    return loss\n\n"
+        "def sparse_xent(y_true, y_pred, k):\n"
+        "    onehot = tf.one_hot(y_true, depth=k)\n"
+        "    return -tf.reduce_sum(onehot * tf.math.log(y_pred))\n")
+    findings = [finding_at(module, "tf.reduce_sum(w * y_true * y_pred) / tf.reduce_sum(y_pred)",
+                           code="LL102", function="weighted_dice.loss"),
+                finding_at(module, "tf.math.log(y_pred)", function="sparse_xent")]
+    targets = {t.index: t for job in plan(findings).jobs for t in job.targets}
+    assert targets[0].kind == "factory"
+    assert targets[0].factory_args == [{"name": "cw", "role": "class_weights"}]
+    assert [a["role"] for a in targets[1].args] == ["labels", "predictions", "class_count"]

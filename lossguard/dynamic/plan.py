@@ -173,10 +173,13 @@ def _pred_kind(func: ast.FunctionDef, params: list[str]) -> str:
     return "probabilities"
 
 
-def _roles(names: list[str]) -> list[dict]:
-    """Each required parameter with its role. Parameters no name explains fill the missing
-    slots in Keras's order: labels first, then the prediction (one alone is the prediction)."""
+def _roles(names: list[str], func: ast.FunctionDef | None = None) -> list[dict]:
+    """Each required parameter with its role: from its name, then from its use in `func`.
+    Parameters neither explains fill the missing slots in Keras's order: labels first, then
+    the prediction (one alone is the prediction)."""
     out = [{"name": n, "role": parameter_role(n)} for n in names]
+    if func is not None:
+        out = _roles_from_use(func, out)
     roles = {a["role"] for a in out}
     unknown = [a for a in out if a["role"] == "tensor"]
     slots = []
@@ -189,6 +192,35 @@ def _roles(names: list[str]) -> list[dict]:
     for a, slot in zip(unknown, slots, strict=False):
         a["role"] = slot
     return out
+
+
+_COUNT_KEYWORDS = {"depth", "num_classes", "n_classes", "nb_classes", "num_labels"}
+_TO_TENSOR = {"constant", "variable", "tensor", "as_tensor", "array", "asarray",
+              "convert_to_tensor", "FloatTensor", "Tensor"}
+
+
+def _roles_from_use(func: ast.FunctionDef, args: list[dict]) -> list[dict]:
+    """Refine roles the names leave open from how the body uses each parameter: passed as
+    `depth=`/`num_classes=` or to `range(...)`, it counts classes; turned into a tensor
+    (`tf.constant(p)`, `K.variable(p)`, `torch.tensor(p)`), it holds per-class weights."""
+    open_roles = {a["name"] for a in args if a["role"] in {"tensor", "hyperparameter"}}
+    found: dict[str, str] = {}
+    for node in ast.walk(func):
+        if not isinstance(node, ast.Call):
+            continue
+        name = node.func.attr if isinstance(node.func, ast.Attribute) else (
+            node.func.id if isinstance(node.func, ast.Name) else "")
+        for kw in node.keywords:
+            if kw.arg in _COUNT_KEYWORDS and isinstance(kw.value, ast.Name) and \
+                    kw.value.id in open_roles:
+                found[kw.value.id] = "class_count"
+        first = node.args[0] if node.args else None
+        if isinstance(first, ast.Name) and first.id in open_roles:
+            if name == "range":
+                found[first.id] = "class_count"
+            elif name in _TO_TENSOR:
+                found.setdefault(first.id, "class_weights")
+    return [dict(a, role=found.get(a["name"], a["role"])) for a in args]
 
 
 def _literal(node: ast.expr | None) -> tuple[bool, object]:
@@ -345,7 +377,7 @@ def _classify(tree: ast.Module, function: str | None, code: str) -> Target | str
             t.kind = "expression"
             return t
         params = _required(method.args, skip_self=not is_static)
-        t.kind, t.params, t.args = "method", params, _roles(params)
+        t.kind, t.params, t.args = "method", params, _roles(params, method)
         t.pred_kind = _pred_kind(method, params)
         return t
     decorators = _decorator_names(head)  # type: ignore[arg-type]
@@ -359,7 +391,8 @@ def _classify(tree: ast.Module, function: str | None, code: str) -> Target | str
         if _returns_nested_function(head) and len(chain) == 2:
             params = _required(inner.args)
             t.kind, t.qualname, t.params = "factory", [head.name], params
-            t.args, t.factory_args = _roles(params), _roles(_required(head.args))
+            t.args = _roles(params, inner)
+            t.factory_args = _roles(_required(head.args), head)
             t.pred_kind = _pred_kind(inner, params)
             return t
         t.kind, t.qualname = "expression", [head.name]
@@ -378,7 +411,8 @@ def _classify(tree: ast.Module, function: str | None, code: str) -> Target | str
         t.kind, t.qualname = "expression", [head.name]
         t.why_not_called = f"`{function}()` takes no inputs"
         return t
-    t.kind, t.qualname, t.params, t.args = "loss", [head.name], params, _roles(params)
+    t.kind, t.qualname, t.params = "loss", [head.name], params
+    t.args = _roles(params, head)
     t.pred_kind = _pred_kind(head, params)
     return t
 
