@@ -98,6 +98,7 @@ def _args(specs: list[dict], yt: Any, yp: Any, state: dict, used: dict) -> list[
 def _construct(cls: type, target: dict, yt: Any, yp: Any, state: dict) -> Any:
     """An instance built with `__init__` defaults (and made-up required arguments), or a
     stand-in `self` holding the attributes `__init__` would set."""
+    checks.B.seed()  # the same weights in the original and in the patched copies
     classes = _classes(yp)
     # a constructor takes sizes, not tensors: `in_features`, `out_features`, `n_classes`
     init = [classes if a["role"] in _SIZE_IN_INIT else value_for(

@@ -204,6 +204,7 @@ def run_target(target: dict, module: Any, path: str) -> dict:
     table = _dispatch()
     if probe not in table:
         return checks.result("not_checked", probe, reason=f"no probe named `{probe}`")
+    checks.B.seed()  # every target starts from the same random state: runs repeat exactly
     ns = vars(module)
     if target["kind"] == "expression":
         return checks.probe_expression(target, ns, path, target.get("why_not_called", ""))
