@@ -505,3 +505,26 @@ def test_roles_from_use_when_names_say_nothing(tmp_path: Path) -> None:
     assert targets[0].kind == "factory"
     assert targets[0].factory_args == [{"name": "cw", "role": "class_weights"}]
     assert [a["role"] for a in targets[1].args] == ["labels", "predictions", "class_count"]
+
+
+@pytest.mark.slow
+def test_pytorch_module_with_random_weights_repeats_exactly(tmp_path: Path) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None:
+        pytest.skip("PyTorch is not installed (pip install '.[torch]')")
+    module = tmp_path / "head.py"
+    module.write_text(
+        "import torch\nfrom torch import nn\n\n\n"
+        "class ProjectedLoss(nn.Module):\n"
+        "    def __init__(self, in_features, out_features):\n"
+        "        super().__init__()\n"
+        "        self.proj = nn.Linear(in_features, out_features)\n\n"
+        "    def forward(self, embeddings, labels):\n"
+        "        scores = self.proj(embeddings)\n"
+        "        return -(labels * torch.log(torch.sigmoid(scores))).mean()\n")
+    finding = finding_at(module, "torch.log(torch.sigmoid(scores))",
+                         function="ProjectedLoss.forward")
+    runs = [confirm([finding], DynamicOptions(progress=False))[0].dynamic for _ in range(2)]
+    assert runs[0] is not None and runs[0].status != "not_checked", runs[0]
+    assert runs[0] == runs[1] and runs[0].evidence == runs[1].evidence
