@@ -431,9 +431,11 @@ def test_fix_dynamic_shows_the_failure_is_gone(tensorflow: None, tmp_path: Path)
     module.write_text("import tensorflow as tf\n\n\ndef xent(y_true, y_pred):\n"
                       "    return -tf.reduce_sum(y_true * tf.math.log(y_pred), axis=-1)\n")
     proc = subprocess.run([sys.executable, "-m", "lossguard", "--fix", "--unsafe-fixes",
-                           "--dynamic", "xent.py"], cwd=tmp_path, capture_output=True,
-                          text=True, timeout=600)
+                           "--dynamic", "--dynamic-report", "rep", "xent.py"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=600)
     assert "tf.maximum(y_pred" in module.read_text()
+    page = (tmp_path / "rep" / "index.html").read_text()
+    assert "<h2>Fixed findings</h2>" in page and "no longer reproduces" in page
     line = next(ln for ln in proc.stderr.splitlines() if ln.startswith("lossguard: fixed xent"))
     assert "before the fix: confirmed: loss = inf" in line
     assert "after the fix: no longer reproduces with the same probe" in line

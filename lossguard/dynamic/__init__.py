@@ -106,5 +106,5 @@ def confirm(findings: list[Finding], options: DynamicOptions | None = None) -> l
     if options.report_dir:
         from .report import write_report
 
-        write_report(out, options.report_dir)
+        write_report(out, options.report_dir, list(options.fixed))
     return out

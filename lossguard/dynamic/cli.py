@@ -69,7 +69,8 @@ def run(findings: list[Finding], args: argparse.Namespace, config: dict | None =
     from . import confirm
 
     try:
-        options = options_from(args, config)
+        options = dataclasses.replace(options_from(args, config),
+                                      fixed=tuple(getattr(args, "dynamic_fixed", ())))
         out = confirm(findings, options)
     except DynamicConfigError as error:
         raise ConfigError(str(error)) from error
@@ -126,6 +127,7 @@ def after_fix(before: list[Finding], args: argparse.Namespace, config: dict | No
     options = dataclasses.replace(options_from(args, config), verify=True, report_dir=None)
     after = confirm(again, options)
     pairs = list(zip(before, after, strict=True))
+    args.dynamic_fixed = pairs  # for the report of the run that follows
     for old, new in pairs:
         print(f"lossguard: fixed {old.path}:{old.line}:{old.column}: {old.code}: "
               f"{verification_line(old, new)}", file=sys.stderr)

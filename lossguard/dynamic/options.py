@@ -46,6 +46,8 @@ class DynamicOptions:
     # re-probing fixed code (`--fix --dynamic`): no node is patched, and a failure seen at
     # the finding's function is reported as still reproducing
     verify: bool = False
+    # (before, after) for each finding `--fix --dynamic` fixed, shown in the report
+    fixed: tuple = ()
 
 
 def _is_number(value: object) -> bool:
