@@ -265,6 +265,14 @@ def _main(args: argparse.Namespace) -> int:
     return 2 if missing and status != 130 else status
 
 
+def _dynamic_config(args: argparse.Namespace, groups: list[tuple[Path, list[str]]]) -> dict:
+    """The `[tool.lossguard.dynamic]` tables of the configurations that apply to `groups`."""
+    out: dict = {}
+    for group_start, _ in groups:
+        out.update(settings_for(args, group_start).dynamic)
+    return out
+
+
 def _skipped(args: argparse.Namespace):  # noqa: ANN202 - a callback
     """Say what discovery skips that the user may have meant to lint (not regular files)."""
     def tell(path: Path, reason: str) -> None:
@@ -299,7 +307,11 @@ def _lint(args: argparse.Namespace, paths: list[str]) -> int:
         return fixes.from_stdin(args, settings_for(args, _groups(paths, args.stdin_filename)[0][0]))
     args.summary_in_report = args.output_format in TEXT_FORMATS and not (
         args.fix_only or args.quiet or args.statistics)
-    fixed = fixes.from_cli(args, _groups(paths, args.stdin_filename), settings_for)
+    groups = _groups(paths, args.stdin_filename)
+    verify = _dynamic_config(args, groups) if args.fix and args.dynamic else {}
+    probed = dynamic_cli.before_fix(args, groups, settings_for, verify)
+    fixed = fixes.from_cli(args, groups, settings_for)
+    dynamic_cli.after_fix(probed, args, verify)
     if fixed is not None and fixed.exit_code is not None:
         return fixed.exit_code
     if args.fix_only:  # fixes.from_cli said how many

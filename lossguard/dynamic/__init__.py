@@ -1,4 +1,4 @@
-"""Dynamic confirmation (`lossguard --dynamic`): run the user's loss under TensorFlow.
+"""Dynamic confirmation (`lossguard --dynamic`): run the user's loss under TensorFlow or PyTorch.
 
 `confirm(findings, options)` plans one probe per finding (`plan.py`), runs one
 sandboxed worker process per module (`sandbox.py`, `worker.py`, `probes.py`), and
@@ -15,10 +15,11 @@ import sys
 import threading
 
 from ..engine.results import Confirmation, Finding
-from .options import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, DynamicOptions
+from .options import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, DynamicConfigError, DynamicOptions
 from .plan import PROBES, plan
 
-__all__ = ["DEFAULT_MEMORY_MB", "DEFAULT_TIMEOUT_S", "DynamicOptions", "confirm", "PROBES"]
+__all__ = ["DEFAULT_MEMORY_MB", "DEFAULT_TIMEOUT_S", "DynamicConfigError", "DynamicOptions",
+           "confirm", "PROBES"]
 
 
 class _Progress:
@@ -66,7 +67,7 @@ def confirm(findings: list[Finding], options: DynamicOptions | None = None) -> l
 
     from .sandbox import run_job
 
-    the_plan = plan(findings, options.overrides)
+    the_plan = plan(findings, options.overrides, verify=options.verify)
     statuses: dict[int, Confirmation] = {}
     for i, reason in the_plan.skipped.items():
         statuses[i] = Confirmation("not_checked", PROBES.get(findings[i].code, ""), "",
@@ -85,6 +86,13 @@ def confirm(findings: list[Finding], options: DynamicOptions | None = None) -> l
             outcomes = list(pool.map(run, the_plan.jobs))
     finally:
         progress.close()
+    starved = [o for _, o in outcomes if o.start_failed_memory]
+    if starved:
+        raise DynamicConfigError(
+            f"a memory limit of {options.memory_mb} MiB is too small to start the worker "
+            f"({starved[0].missing_reason or 'it ran out of memory while starting'}); raise "
+            f"`memory` in [tool.lossguard.dynamic] or --dynamic-memory (default "
+            f"{DEFAULT_MEMORY_MB} MiB)")
     for job, outcome in outcomes:
         for target in job.targets:
             raw = outcome.results.get(target.index)

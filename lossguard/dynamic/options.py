@@ -1,16 +1,23 @@
-"""Options of the dynamic pass and their defaults (no TensorFlow here)."""
+"""Options of the dynamic pass (no TensorFlow here); defaults and validation live in
+`pipeline/dynamic_settings.py`, where loading a configuration checks them."""
 
 from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
 
-# Measured (README, "Dynamic confirmation"): a worker that imports TensorFlow 2.21 and
-# Keras 3.15, runs the probes and two 30-epoch fits peaks at about 2.6 GB of address
-# space (VmPeak) with one intra-op thread; tf_keras about 2.5 GB. RLIMIT_AS counts
-# address space, not resident memory, so the default leaves room above that peak.
-DEFAULT_MEMORY_MB = 4096
-DEFAULT_TIMEOUT_S = 60.0
+from ..pipeline.dynamic_settings import (  # noqa: F401 - re-exported
+    DEFAULT_MEMORY_MB,
+    DEFAULT_TIMEOUT_S,
+    FUNCTION_KEYS,
+    KINDS,
+    MIN_MEMORY_MB,
+    DynamicConfigError,
+    check_function,
+    check_memory,
+    check_table,
+    check_timeout,
+)
 
 
 @dataclass(frozen=True)
@@ -32,3 +39,8 @@ class DynamicOptions:
     overrides: dict = field(default_factory=dict)
     jobs: int | None = None
     python: str = sys.executable
+    # re-probing fixed code (`--fix --dynamic`): no node is patched, and a failure seen at
+    # the finding's function is reported as still reproducing
+    verify: bool = False
+    # (before, after) for each finding `--fix --dynamic` fixed, shown in the report
+    fixed: tuple = ()

@@ -209,6 +209,11 @@ def _tap_calls(node: cst.CSTNode) -> cst.CSTNode:
         def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.Call:
             if isinstance(updated.func, cst.Name) and updated.func.value in HELPER_NAMES:
                 return updated
+            func = updated.func
+            if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
+                # the receiver of a method call is an operand too: `pred.detach()`
+                updated = updated.with_changes(func=func.with_changes(
+                    value=_wrap(TAP_IN, func.value)))
             args = [
                 a.with_changes(value=_wrap(TAP_IN, a.value))
                 if a.keyword is None and a.star == "" and not isinstance(a.value, _LITERALS)
@@ -278,3 +283,22 @@ def patch_source(
     if text.count("\n") != source.count("\n"):
         return None
     return text
+
+
+def flagged_expression(
+    source: str, code: str, line: int, column: int, end: tuple[int, int] | None
+) -> tuple[str, str] | None:
+    """(the flagged expression's text, the same text with the rule's guard) for probing the
+    expression alone; None when the node is not an expression that can be guarded."""
+    try:
+        module = cst.parse_module(source)
+    except cst.ParserSyntaxError:
+        return None
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    node = locate(wrapper, code, line, column, end)
+    if not isinstance(node, cst.BaseExpression):
+        return None
+    guarded = _guard(code, node)
+    if guarded is None:
+        return None
+    return f"({module.code_for_node(node)})", f"({module.code_for_node(guarded)})"

@@ -10,97 +10,33 @@ fails (README, "Dynamic confirmation").
 
 from __future__ import annotations
 
-import math
-import re
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import tensorflow as tf
 
-EXPLODE = 1e12  # a gradient beyond this is a failure (1/eps for eps < 1e-12)
-SEED = 0
+from ..knowledge.names import hyperparameter_value
+from .backend import EXPLODE, SEED, Backend, Eval, fmt, num  # noqa: F401 - re-exported
+from .backend import short as _short
+
 TRAIN_SETUP = (
     "Dense(1) on 512 samples, x ~ U(-1, 1), y = 3x + 2 + 0.1 N(0, 1); "
     "Adam(learning_rate=0.05), 30 epochs, batch 32, seed 0"
 )
 
-# --------------------------------------------------------------------------- helpers
-
-TAPS: list[tuple[str, Any]] = []
-TAPE: list[tf.GradientTape | None] = [None]
-
-
-def _eps(x: Any, f32: float, f16: float) -> Any:
-    dtype = getattr(x, "dtype", None)
-    return f16 if dtype is not None and "float16" in str(dtype) else f32
+# The framework the worker runs in (`use` sets it before any probe runs).
+B: Backend = None  # type: ignore[assignment]
+HELPERS: dict[str, Callable[[Any], Any]] = {}
 
 
-def _guard_pos(x: Any) -> Any:
-    return tf.maximum(x, tf.cast(_eps(x, 1e-7, 1e-4), getattr(x, "dtype", tf.float32)))
-
-
-def _guard_log1p(x: Any) -> Any:
-    return tf.maximum(x, tf.cast(_eps(x, -1 + 1e-6, -1 + 1e-3), getattr(x, "dtype", tf.float32)))
-
-
-def _guard_den(x: Any) -> Any:
-    return x + _eps(x, 1e-7, 1e-4)
-
-
-def _clip_exp(x: Any) -> Any:
-    return tf.minimum(x, tf.cast(_eps(x, 80.0, 10.0), getattr(x, "dtype", tf.float32)))
-
-
-def _plus_one(x: Any) -> Any:
-    return x + 1.0
-
-
-def _is_float_tensor(x: Any) -> bool:
-    return tf.is_tensor(x) and x.dtype.is_floating
-
-
-def _tap_out(x: Any) -> Any:
-    if _is_float_tensor(x) and TAPE[0] is not None:
-        TAPE[0].watch(x)
-    TAPS.append(("out", x))
-    return x
-
-
-def _tap_in(x: Any) -> Any:
-    if tf.is_tensor(x) or isinstance(x, np.ndarray):
-        TAPS.append(("in", x))
-    return x
-
-
-HELPERS: dict[str, Callable[[Any], Any]] = {
-    "__ll_guard_pos__": _guard_pos,
-    "__ll_guard_log1p__": _guard_log1p,
-    "__ll_guard_den__": _guard_den,
-    "__ll_clip_exp__": _clip_exp,
-    "__ll_plus_one__": _plus_one,
-    "__ll_tap_out__": _tap_out,
-    "__ll_tap_in__": _tap_in,
-}
-
-
-def num(x: Any, digits: int = 4) -> float | str:
-    """A JSON-safe, rounded number (NaN and infinities as strings)."""
-    x = float(x)
-    if math.isnan(x):
-        return "nan"
-    if math.isinf(x):
-        return "inf" if x > 0 else "-inf"
-    if x == 0:
-        return 0.0
-    return float(f"{x:.{digits}g}")
-
-
-def fmt(x: Any) -> str:
-    v = num(x, 3)
-    return v if isinstance(v, str) else f"{v:g}"
+def use(backend: Backend) -> None:
+    """Run the probes in `backend` (TensorFlow or PyTorch)."""
+    global B
+    B = backend
+    HELPERS.clear()
+    HELPERS.update(backend.helpers())
 
 
 def result(status: str, probe: str, summary: str = "", evidence: dict | None = None,
@@ -197,137 +133,46 @@ def ordered(code: str, all_scenarios: list[Scenario]) -> list[Scenario]:
     return picked + rest
 
 
-SHAPES = [(8, 4), (8, 1), (8, 6, 6, 1), (8,)]
+SHAPES = [(8, 4), (8, 1), (8, 6, 6, 1), (8,), (8, 3, 6, 6), (8, 16)]
 
 # --------------------------------------------------------------------------- evaluation
-
-
-@dataclass
-class Eval:
-    loss: np.ndarray | None = None
-    grad: np.ndarray | None = None
-    error: str | None = None
-    taps: list[tuple[str, Any]] = field(default_factory=list)
-    tap_grads: list[float | None] = field(default_factory=list)
-    tap_grads_to_loss: list[float | None] = field(default_factory=list)
-    loss_shape: tuple[int, ...] = ()
-
-    @property
-    def failing(self) -> bool:
-        return self.problem is not None
-
-    @property
-    def problem(self) -> str | None:
-        if self.error is not None or self.loss is None:
-            return None
-        if not np.all(np.isfinite(self.loss)):
-            return "loss = " + fmt(np.mean(self.loss))
-        if self.grad is not None:
-            if not np.all(np.isfinite(self.grad)):
-                bad = self.grad[~np.isfinite(self.grad)]
-                return f"d loss/d y_pred = {fmt(bad.flat[0])}"
-            peak = float(np.max(np.abs(self.grad))) if self.grad.size else 0.0
-            if peak > EXPLODE:
-                return f"max |d loss/d y_pred| = {peak:.3g}"
-        return None
-
-    @property
-    def grad_norm(self) -> float | None:
-        if self.grad is None:
-            return None
-        return float(np.sqrt(np.sum(np.square(self.grad.astype(np.float64)))))
-
-
-def _to_numpy(x: Any) -> np.ndarray:
-    if tf.is_tensor(x):
-        return np.asarray(x.numpy(), dtype=np.float64)
-    return np.asarray(x, dtype=np.float64)
 
 
 def evaluate(fn: Callable, y_true: np.ndarray, y_pred: np.ndarray, dtype: str = "float32",
              tap_grads: bool = False) -> Eval:
     """Loss and d loss/d y_pred (of the summed loss) at one input, with taps recorded."""
-    yt = tf.constant(y_true, dtype=dtype)
-    yp = tf.constant(y_pred, dtype=dtype)
-    TAPS.clear()
-    try:
-        with tf.GradientTape(persistent=True) as tape:
-            tape.watch(yp)
-            TAPE[0] = tape
-            loss = fn(yt, yp)
-            loss_t = loss if tf.is_tensor(loss) else tf.convert_to_tensor(np.asarray(loss))
-            total = tf.reduce_sum(tf.cast(loss_t, tf.float32))
-        TAPE[0] = None
-        grad = tape.gradient(total, yp) if loss_t.dtype.is_floating else None
-        ev = Eval(loss=_to_numpy(loss_t), grad=None if grad is None else _to_numpy(grad),
-                  taps=list(TAPS), loss_shape=tuple(loss_t.shape))
-        if tap_grads:
-            ev.tap_grads = [_grad_norm(tape, v, yp) for _, v in ev.taps]
-            ev.tap_grads_to_loss = [_grad_norm(tape, total, v) for _, v in ev.taps]
-        del tape
-        return ev
-    except Exception as exc:  # noqa: BLE001 - user code
-        TAPE[0] = None
-        return Eval(error=f"{type(exc).__name__}: {_short(str(exc))}")
-
-
-def _grad_norm(tape: tf.GradientTape, target: Any, source: Any) -> float | None:
-    """Norm of d target / d source; None when there is no differentiable path."""
-    if not (_is_float_tensor(target) and _is_float_tensor(source)):
-        return None
-    try:
-        g = tape.gradient(target, source)
-    except Exception:  # noqa: BLE001
-        return None
-    if g is None:
-        return None
-    return float(np.sqrt(np.sum(np.square(_to_numpy(g)))))
-
-
-def _short(text: str, limit: int = 200) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return B.evaluate(fn, y_true, y_pred, dtype, tap_grads)
 
 
 def failing_op(fn: Callable, y_true: np.ndarray, y_pred: np.ndarray, dtype: str, path: str,
                backward: bool) -> tuple[str | None, int | None]:
-    """The op (and user line) where the first Inf/NaN appears, from check_numerics."""
-    yt = tf.constant(y_true, dtype=dtype)
-    yp = tf.constant(y_pred, dtype=dtype)
-    tf.debugging.enable_check_numerics()
-    try:
-        if backward:
-            with tf.GradientTape() as tape:
-                tape.watch(yp)
-                tf.debugging.disable_check_numerics()
-                total = tf.reduce_sum(tf.cast(fn(yt, yp), tf.float32))
-                tf.debugging.enable_check_numerics()
-            tape.gradient(total, yp)
-        else:
-            fn(yt, yp)
-    except Exception as exc:  # noqa: BLE001
-        match = re.search(r'eagerly-executing op "(\w+)"', str(exc))
-        line = None
-        for frame in traceback.extract_tb(exc.__traceback__):
-            if frame.filename == path:
-                line = frame.lineno
-        return (match.group(1) if match else None), line
-    finally:
-        tf.debugging.disable_check_numerics()
-    return None, None
+    """The op (and user line) where the first Inf/NaN appears."""
+    return B.failing_op(fn, y_true, y_pred, dtype, path, backward)
+
+
+def _to_numpy(x: Any) -> np.ndarray:
+    return B.to_numpy(x)
 
 
 def find_shape(fn: Callable, target: dict) -> tuple[tuple[int, ...] | None, str]:
     """The first probe shape the loss accepts at typical inputs (or the override)."""
     shapes = [tuple(target["shape"])] if target.get("shape") else SHAPES
+    state = getattr(fn, "label_state", None)
+    formats = ["dense", "sparse"] if getattr(fn, "wants_sparse", False) else ["dense"]
     errors = []
     for shape in shapes:
-        s = scenarios(shape, target["pred_kind"])[0]
-        ev = evaluate(fn, s.y_true, s.y_pred)
-        if ev.error is None:
-            return shape, ""
-        errors.append(f"{shape}: {ev.error}")
-    return None, "; ".join(errors)
+        for form in formats:
+            if state is not None:
+                state["labels"] = form
+            s = scenarios(shape, target["pred_kind"])[0]
+            ev = evaluate(fn, s.y_true, s.y_pred)
+            if ev.error is None and ev.loss is not None:
+                return shape, ""
+            errors.append(f"{shape}{' class-index labels' if form == 'sparse' else ''}: "
+                          f"{ev.error}")
+    if state is not None:
+        state["labels"] = "dense"
+    return None, "; ".join(errors[:2])
 
 
 # --------------------------------------------------------------------------- probes
@@ -349,6 +194,10 @@ def probe_numeric(target: dict, fn: Callable, patched: Callable | None, path: st
             continue
         problem = ev.problem
         seen.append(f"{problem} when {s.text}")
+        if target.get("verify"):
+            return result("confirmed", probe, f"{problem} when {s.text}",
+                          {"inputs": s.text, "shape": list(shape), "dtype": s.dtype,
+                           "loss": num(np.mean(ev.loss)), "scenarios_tried": tried})
         if patched is None:
             continue
         ev2 = evaluate(patched, s.y_true, s.y_pred, s.dtype)
@@ -417,7 +266,9 @@ def pinned_data() -> tuple[np.ndarray, np.ndarray]:
 
 def fit(loss: Any, x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None) -> dict:
     """The pinned training run: Dense(1), Adam(0.05), 30 epochs, batch 32, seed 0."""
-    keras = tf.keras
+    if B.name == "torch":
+        return _fit_torch(loss, x, y, sample_weight)
+    keras = B.tf.keras
     keras.utils.set_random_seed(SEED)
     model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.05), loss=loss)
@@ -437,7 +288,49 @@ def fit(loss: Any, x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | Non
             "loss_curve": [num(v) for v in history.history["loss"]], "mse_curve": mse_curve}
 
 
+def _fit_torch(loss: Any, x: np.ndarray, y: np.ndarray,
+               sample_weight: np.ndarray | None = None) -> dict:
+    """The same pinned run in PyTorch: Linear(1, 1), Adam(0.05), 30 epochs, batch 32, seed 0;
+    a sample weight scales each sample's loss (the loss is called per batch, as Keras does)."""
+    torch = B.torch
+    torch.manual_seed(SEED)
+    model = torch.nn.Linear(1, 1)
+    opt = torch.optim.Adam(model.parameters(), lr=0.05)
+    xt, yt = torch.tensor(x), torch.tensor(y)
+    sw = None if sample_weight is None else torch.tensor(sample_weight)
+    mse = torch.nn.functional.mse_loss if loss == "mse" else None
+    gen = torch.Generator().manual_seed(SEED)
+    losses, mse_curve = [], []
+    for _ in range(30):
+        order = torch.randperm(len(xt), generator=gen)
+        total = 0.0
+        for i in range(0, len(xt), 32):
+            idx = order[i:i + 32]
+            pred = model(xt[idx])
+            if mse is not None:
+                per = ((pred - yt[idx]) ** 2).mean(dim=-1)
+            else:
+                per = loss(yt[idx], pred)
+                per = per if per.dim() == 0 else per.reshape(per.shape[0], -1).mean(dim=-1)
+            value = (per * sw[idx]).sum() / sw[idx].sum() if sw is not None and per.dim() else \
+                per.mean()
+            opt.zero_grad()
+            value.backward()
+            opt.step()
+            total += float(value)
+        losses.append(num(total / ((len(xt) + 31) // 32)))
+        with torch.no_grad():
+            mse_curve.append(num(float(((model(xt) - yt) ** 2).mean())))
+    with torch.no_grad():
+        final = float(((model(xt) - yt) ** 2).mean())
+    return {"mse": final, "w": float(model.weight.detach().ravel()[0]),
+            "b": float(model.bias.detach().ravel()[0]), "loss_curve": losses,
+            "mse_curve": mse_curve}
+
+
 def _keras_version() -> str:
+    if B.name == "torch":
+        return f"torch {B.version}"
     from .tfenv import keras_version
 
     return keras_version()
@@ -569,8 +462,9 @@ def probe_gradient_path(target: dict, tapped: Callable | None, fn: Callable) -> 
     norm = ev.grad_norm
     evidence: dict[str, Any] = {"inputs": s.text, "loss": num(np.mean(ev.loss)),
                                 "grad": None if norm is None else num(norm)}
-    if target["code"] == "LL204":
+    if target["code"] == "LL204" and B.name == "tf":
         try:
+            tf = B.tf
             tf.function(fn)(tf.constant(s.y_true, tf.float32), tf.constant(s.y_pred, tf.float32))
             evidence["graph_mode"] = "ran"
         except Exception as exc:  # noqa: BLE001
@@ -600,8 +494,53 @@ def probe_gradient_path(target: dict, tapped: Callable | None, fn: Callable) -> 
     return result("confirmed", probe, summary, evidence)
 
 
+def probe_autograd_function(target: dict, fn: Callable) -> dict:
+    """LL202 in PyTorch: `torch.autograd.gradcheck` on `Function.apply` (float64 inputs),
+    and whether the backward scales with the upstream gradient."""
+    torch = B.torch
+    probe = target["probe"]
+    n = max(1, len(target["params"]))
+    rng = np.random.default_rng(SEED)
+    xs = [torch.tensor(rng.uniform(0.5, 1.5, size=(3,)), dtype=torch.float64,
+                       requires_grad=True) for _ in range(n)]
+    try:
+        out = fn(*xs)
+        out = out[0] if isinstance(out, (tuple, list)) else out
+        g1 = torch.autograd.grad(out.sum(), xs, retain_graph=True, allow_unused=True)
+        g2 = torch.autograd.grad((2.0 * out).sum(), xs, allow_unused=True)
+    except Exception as exc:  # noqa: BLE001
+        msg = f"{type(exc).__name__}: {_short(str(exc), 160)}"
+        if "backward" in msg or "Function" in msg:
+            return result("confirmed", probe, f"calling `{target['function']}` and its backward "
+                          f"fails: {msg}", {"error": msg})
+        return result("not_checked", probe, reason=f"calling `{target['function']}` raised {msg}")
+    ignored = all(a is not None and b is not None and torch.allclose(a, b) and bool(a.abs().sum())
+                  for a, b in zip(g1, g2, strict=False))
+    evidence: dict[str, Any] = {"upstream_ignored": bool(ignored), "inputs": "float64 U(0.5, 1.5)"}
+    try:
+        ok = torch.autograd.gradcheck(fn, tuple(xs), eps=1e-6, atol=1e-4, rtol=1e-3,
+                                      raise_exception=True)
+        err_text = ""
+    except Exception as exc:  # noqa: BLE001 - gradcheck raises GradcheckError with the numbers
+        ok, err_text = False, _short(str(exc), 240)
+    evidence["gradcheck"] = "passed" if ok else err_text
+    if ignored:
+        return result("confirmed", probe, "the backward ignores the upstream gradient: "
+                      "d(2 f)/dx = d f/dx (torch.autograd.gradcheck: "
+                      f"{'passed' if ok else 'failed'})", evidence)
+    if not ok:
+        return result("confirmed", probe, f"torch.autograd.gradcheck fails: {err_text}",
+                      evidence)
+    return result("not_reproduced", probe, reason=(
+        "torch.autograd.gradcheck passes (float64, eps 1e-6) and the backward scales with the "
+        "upstream gradient"), evidence=evidence)
+
+
 def probe_custom_gradient(target: dict, fn: Callable, path: str) -> dict:
     """LL202: the custom gradient's contract, against finite differences."""
+    if B.name == "torch":
+        return probe_autograd_function(target, fn)
+    tf = B.tf
     probe = target["probe"]
     n = max(1, len(target["params"]))
     rng = np.random.default_rng(SEED)
@@ -772,6 +711,7 @@ def probe_argument_order(target: dict, fn: Callable) -> dict:
 def make_train_args(params: list[str], batch: int) -> list[Any]:
     from .plan import TRAIN_ARGS
 
+    tf = B.tf
     keras = tf.keras
     keras.utils.set_random_seed(SEED)
     rng = np.random.default_rng(SEED)
@@ -785,13 +725,13 @@ def make_train_args(params: list[str], batch: int) -> list[Any]:
 
 
 def run_train_step(fn: Callable, params: list[str], batch: int) -> Eval:
-    TAPS.clear()
+    B.taps.clear()
     try:
         out = fn(*make_train_args(params, batch))
     except Exception as exc:  # noqa: BLE001
         return Eval(error=f"{type(exc).__name__}: {_short(str(exc))}")
-    loss = _to_numpy(out) if (tf.is_tensor(out) or isinstance(out, (float, np.ndarray))) else None
-    return Eval(loss=loss, taps=list(TAPS))
+    loss = _to_numpy(out) if (B.is_tensor(out) or isinstance(out, (float, np.ndarray))) else None
+    return Eval(loss=loss, taps=list(B.taps))
 
 
 def probe_train_step(target: dict, tapped: Callable | None) -> dict:
@@ -815,3 +755,128 @@ def probe_train_step(target: dict, tapped: Callable | None) -> dict:
             "scalar: the gradient sums it (batch 8, Dense(1) model)"), evidence)
     return result("not_reproduced", probe, reason="the differentiated value is a scalar",
                   evidence=evidence)
+
+
+# --------------------------------------------------------------------------- one expression
+
+# Values for the inputs of a flagged expression probed alone: the prediction-like inputs
+# (predictions, logits, embeddings, unnamed tensors) and the label-like ones (labels, masks,
+# weights), driven together to the operation's bad points.
+EXPRESSION_SCENARIOS = [
+    ("zeros", "every input 0", lambda a: 0 * a["normal"], lambda a: 0 * a["onehot"]),
+    ("pred_zero", "predictions 0, labels one-hot", lambda a: 0 * a["normal"],
+     lambda a: a["onehot"]),
+    ("equal", "predictions == labels (exact 0 and 1)", lambda a: a["onehot"],
+     lambda a: a["onehot"]),
+    ("ones", "every input 1", lambda a: 0 * a["normal"] + 1, lambda a: 0 * a["onehot"] + 1),
+    ("sat_pos", "saturated inputs (+100)", lambda a: 0 * a["normal"] + 100,
+     lambda a: a["onehot"]),
+    ("sat_mixed", "saturated inputs (+100 at the label, -100 elsewhere)",
+     lambda a: (2 * a["onehot"] - 1) * 100, lambda a: a["onehot"]),
+    ("sat_neg", "saturated inputs (-100)", lambda a: 0 * a["normal"] - 100,
+     lambda a: a["onehot"]),
+    ("negative", "negative predictions (-|N(0, 1)|)", lambda a: -np.abs(a["normal"]),
+     lambda a: a["onehot"]),
+]
+_EXPR_ORDER = {"LL104": ["sat_pos", "sat_mixed", "sat_neg"], "LL107": ["sat_mixed", "sat_neg"],
+               "LL105": ["zeros", "equal", "negative"], "LL102": ["zeros", "pred_zero"]}
+_LABEL_ROLES = {"labels", "mask", "weights"}
+_TENSOR_ROLES = {"predictions", "logits", "embeddings", "tensor"} | _LABEL_ROLES
+
+
+def _stand_in_self(target: dict) -> Any:
+    import types
+
+    return types.SimpleNamespace(**{k: v["value"] for k, v in target.get("init_attrs", {}).items()
+                                    if "value" in v})
+
+
+def _bindings(target: dict, arrays: dict, pred: np.ndarray, label: np.ndarray) -> dict:
+    classes = pred.shape[-1]
+    out: dict[str, Any] = {}
+    for name, spec in target["locals"].items():
+        role = spec["role"]
+        if "default" in spec:
+            out[name] = spec["default"]
+        elif role == "self":
+            out[name] = _stand_in_self(target)
+        elif role in _LABEL_ROLES:
+            out[name] = label.copy()
+        elif role in _TENSOR_ROLES:
+            out[name] = pred.copy()
+        elif role == "class_weights":
+            out[name] = np.ones(classes)
+        elif role == "class_count":
+            out[name] = classes
+        else:
+            out[name] = hyperparameter_value(name, classes)
+    return out
+
+
+def _expression_fn(source: str, namespace: dict, path: str) -> Callable:
+    code = compile(source, f"<lossguard expression> {path}", "eval")
+    base = dict(namespace)
+    base.update(HELPERS)
+
+    def fn(**bindings: Any) -> Any:
+        return eval(code, base, dict(bindings))  # noqa: S307 - the user's own expression
+
+    return fn
+
+
+def probe_expression(target: dict, namespace: dict, path: str, why: str) -> dict:
+    """The flagged expression alone, its inputs driven to the operation's bad point, and
+    guarded with the rule's fix at the same inputs (the tie): when the whole function cannot
+    be called (`why`)."""
+    probe = target["probe"]
+    fn = _expression_fn(target["expression"], namespace, path)
+    guarded = _expression_fn(target["guarded_expression"], namespace, path)
+    shape = tuple(target.get("shape") or (8, 4))
+    arrays = base_arrays(shape)
+    typical = _bindings(target, arrays, arrays["probs"], arrays["onehot"])
+    ev = B.evaluate_many(fn, typical)
+    scope = f"the flagged expression `{_short(target['expression'][1:-1], 80)}` alone"
+    if ev.error is not None:
+        return result("not_checked", probe, reason=(
+            f"{why}; {scope} raised {ev.error}"))
+    order = _EXPR_ORDER.get(target["code"], [])
+    scen = sorted(EXPRESSION_SCENARIOS, key=lambda s: order.index(s[0]) if s[0] in order
+                  else len(order))
+    dtypes = ["float32", "float16"] if target["code"] == "LL106" else ["float32"]
+    tried = 0
+    persisted = []
+    for dtype in dtypes:
+        for _name, text, pred_of, label_of in scen:
+            tried += 1
+            bound = _bindings(target, arrays, pred_of(arrays), label_of(arrays))
+            ev = B.evaluate_many(fn, bound, dtype)
+            if ev.error is not None or not ev.failing:
+                continue
+            problem = (ev.problem or "").replace("loss =", "value =").replace(
+                "d loss/d y_pred", "d value/d inputs")
+            text_dt = text + (" in float16" if dtype == "float16" else "")
+            if target.get("verify"):
+                return result("confirmed", probe, f"{problem} when {text_dt}, in {scope}",
+                              {"scope": "expression", "inputs": text_dt})
+            ev2 = B.evaluate_many(guarded, bound, dtype)
+            evidence = {"scope": "expression", "expression": target["expression"][1:-1],
+                        "inputs": text_dt, "shape": list(shape), "dtype": dtype,
+                        "value": num(np.mean(ev.loss)),
+                        "grad_norm": num(ev.grad_norm) if ev.grad_norm is not None else None,
+                        "why_not_called": why, "scenarios_tried": tried}
+            if ev2.error is not None or ev2.failing:
+                persisted.append(f"{problem} when {text_dt}")
+                continue
+            evidence["guarded_value"] = num(np.mean(ev2.loss))
+            evidence["guarded_grad_norm"] = (num(ev2.grad_norm) if ev2.grad_norm is not None
+                                             else None)
+            return result("confirmed", probe, (
+                f"{problem} when {text_dt}, in {scope} (guarded: finite); the whole function "
+                f"was not called: {why}"), evidence)
+    if persisted:
+        return result("not_reproduced", probe, reason=(
+            f"{scope} fails ({persisted[0]}) but also with the rule's guard, so the failure "
+            f"is not this node's ({why})"), evidence={"scope": "expression"})
+    return result("not_reproduced", probe, reason=(
+        f"{scope} stayed finite, with a finite gradient, on all {tried} probe inputs "
+        f"({why})"), evidence={"scope": "expression", "scenarios_tried": tried})

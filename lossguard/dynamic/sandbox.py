@@ -39,6 +39,9 @@ class WorkerOutcome:
     tensorflow_seconds: float | None = None
     versions: dict = field(default_factory=dict)
     vm_peak_kb: int | None = None
+    # the worker could not start its framework because of the memory limit
+    start_failed_memory: bool = False
+    frameworks_loaded: list[str] = field(default_factory=list)
 
 
 def _limits(memory_mb: int) -> Callable[[], None]:
@@ -155,9 +158,13 @@ def run_job(job: ModuleJob, timeout: float, memory_mb: int, python: str,
             kind = e.get("event")
             if kind == "phase":
                 phase, phase_function = e.get("phase", phase), e.get("function")
-            elif kind == "tensorflow":
+            elif kind == "framework":
                 outcome.tensorflow_seconds = e.get("seconds")
-                outcome.versions = {"tensorflow": e.get("version"), "keras": e.get("keras")}
+                outcome.versions = {e.get("framework"): e.get("version"), "keras": e.get("keras")}
+            elif kind == "start_failed":
+                outcome.missing_reason = e.get("reason", "the worker could not start")
+                outcome.start_failed_memory = bool(e.get("memory"))
+                finished = True
             elif kind == "import_failed":
                 outcome.missing_reason = e.get("reason", "importing the module failed")
                 finished = True
@@ -166,6 +173,7 @@ def run_job(job: ModuleJob, timeout: float, memory_mb: int, python: str,
             elif kind == "done":
                 finished = True
                 outcome.vm_peak_kb = e.get("vm_peak_kb")
+                outcome.frameworks_loaded = list(e.get("frameworks_loaded") or [])
         if on_progress is not None:
             done = len(outcome.results)
             if done > reported:
@@ -173,7 +181,8 @@ def run_job(job: ModuleJob, timeout: float, memory_mb: int, python: str,
         if not finished and not outcome.missing_reason:
             where = {
                 "starting": "while starting",
-                "tensorflow": "while importing TensorFlow",
+                "framework": "while importing "
+                + ("PyTorch" if job.framework == "torch" else "TensorFlow"),
                 "import": "while importing the module",
                 "probe": f"while probing `{phase_function}`" if phase_function else "in a probe",
             }.get(phase, f"during {phase}")
@@ -186,11 +195,16 @@ def run_job(job: ModuleJob, timeout: float, memory_mb: int, python: str,
                     name = signal.Signals(-code).name
                     hint = " (likely the memory limit)" if name in {"SIGABRT", "SIGSEGV",
                                                                       "SIGBUS", "SIGKILL"} else ""
+                    outcome.start_failed_memory = bool(hint) and phase in {"starting",
+                                                                            "framework"}
                     outcome.missing_reason = (
                         f"the worker was killed by {name} {where}{hint}; memory limit "
                         f"{memory_mb} MiB")
                 else:
                     tail = _tail(os.path.join(tmp, ".stderr"))
+                    outcome.start_failed_memory = phase in {"starting", "framework"} and any(
+                        m in tail for m in ("MemoryError", "failed to map segment",
+                                            "Cannot allocate memory"))
                     outcome.missing_reason = f"the worker exited with code {code} {where}" + (
                         f": {tail}" if tail and "MemoryError" in tail else "")
         outcome.seconds = round(time.monotonic() - started, 2)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 from typing import Any
 
 
@@ -24,6 +25,9 @@ def configure_tensorflow() -> Any:
 def keras_version() -> str:
     """`tf.keras`'s version: Keras 3, or tf_keras with TF_USE_LEGACY_KERAS=1."""
     name = "tf_keras" if os.environ.get("TF_USE_LEGACY_KERAS") == "1" else "keras"
+    if name == "keras" and "tf_keras" in sys.modules and sys.modules.get("keras") is \
+            sys.modules["tf_keras"]:
+        name = "tf_keras"
     try:
         return f"{name} {importlib.import_module(name).__version__}"
     except Exception:  # noqa: BLE001

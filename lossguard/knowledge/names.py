@@ -103,6 +103,31 @@ def is_hyperparameter_name(name: str) -> bool:
     return any(token in HYPERPARAMETER_TOKENS for token in name_tokens(name))
 
 
+
+# Usual values for hyperparameters without a default, by name token (the dynamic pass calls
+# real code with made-up arguments).
+HYPERPARAMETER_VALUES = {
+    "margin": 1.0, "alpha": 0.25, "gamma": 2.0, "beta": 1.0, "delta": 1.0, "temperature": 0.1,
+    "temp": 0.1, "tau": 0.1, "eps": 1e-7, "epsilon": 1e-7, "smooth": 1.0, "smoothing": 0.1,
+    "scale": 1.0, "lambda": 1.0, "lam": 1.0, "threshold": 0.5, "thresh": 0.5, "rate": 0.5,
+    "power": 2.0, "order": 2}
+
+
+def hyperparameter_value(name: str, classes: int) -> object:
+    """A usual value for a hyperparameter named `name` (`axis` -1, `reduction` "mean",
+    `gamma` 2.0, a count the number of classes, else 1.0)."""
+    tokens = set(name_tokens(name))
+    if {"axis", "dim"} & tokens:
+        return -1
+    if "reduction" in tokens:
+        return "mean"
+    for token in name_tokens(name):
+        if token in HYPERPARAMETER_VALUES:
+            return HYPERPARAMETER_VALUES[token]
+    if {"num", "n", "size", "k", "count", "classes"} & tokens:
+        return classes
+    return 1.0
+
 def is_gradient_name(name: str) -> bool:
     """`grads`, `gradients`, `grad_output`, `d_loss`: a gradient (or the upstream one)."""
     tokens = name_tokens(name)
@@ -172,3 +197,51 @@ def is_log_scale_name(name: str) -> bool:
     return tokens[0] == "log" and len(tokens) > 1 or (
         tokens[0].startswith("log") and tokens[0][3:] in ("var", "sigma", "std", "scale",
                                                           "variance", "stddev", "alpha"))
+
+
+# Tokens of parameters that hold embeddings or features (the prediction side of a metric or
+# contrastive loss: `pair_loss(labels, embeddings, margin)`).
+EMBEDDING_TOKENS = frozenset({"embeddings", "embedding", "emb", "embs", "feats", "features",
+                              "feature", "anchor", "anchors", "positive", "negative", "reps",
+                              "representations", "hidden", "query", "queries", "keys", "z",
+                              "forecast", "forecasts", "estimate", "recon", "reconstruction",
+                              "x"})
+# Tokens of parameters that count classes, and that weigh classes.
+# One-letter pairs of inputs (`distance(a, b)`, `kl(p, q)`): two tensors, not sizes.
+PAIR_NAMES = frozenset({"a", "b", "p", "q", "u", "v", "x1", "x2", "z1", "z2"})
+CLASS_COUNT_NAMES = frozenset({"num_classes", "n_classes", "nb_classes", "classes",
+                               "num_class", "n_class", "number_of_classes", "c", "k"})
+
+
+def parameter_role(name: str) -> str:
+    """What a parameter of loss code holds, for calling the code with made-up arguments.
+
+    One of `labels`, `logits`, `predictions`, `embeddings`, `mask`, `weights`,
+    `class_weights`, `class_count`, `hyperparameter`, or `tensor` (no word says which).
+    """
+    tokens = set(name_tokens(name))
+    lowered = name.lower()
+    if lowered in CLASS_COUNT_NAMES:
+        return "class_count"
+    if "class" in tokens or "classes" in tokens:
+        if tokens & {"weight", "weights", "alpha", "alphas"}:
+            return "class_weights"
+        if tokens & {"num", "n", "nb", "number", "count"}:
+            return "class_count"
+    if lowered in PAIR_NAMES:
+        return "embeddings"
+    if tokens & {"mask", "masks"}:
+        return "mask"
+    if tokens & {"weight", "weights"}:
+        return "weights"
+    if is_logit_name(name):
+        return "logits"
+    if tokens & PRED_TOKENS:
+        return "predictions"
+    if lowered in LABEL_NAMES or tokens & ARGUMENT_LABEL_TOKENS:
+        return "labels"
+    if is_hyperparameter_name(name) or is_size_name(name):
+        return "hyperparameter"
+    if tokens & EMBEDDING_TOKENS:
+        return "embeddings"
+    return "tensor"

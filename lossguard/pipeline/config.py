@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..api import Rule
+from .dynamic_settings import DynamicConfigError, check_table
 
 
 class ConfigError(Exception):
@@ -92,6 +93,11 @@ def load(path: Path | None) -> Settings:
                      for p, codes in value.items()}
         elif key == "exclude":
             value = [resolve_pattern(p, path.parent) for p in value]
+        elif key == "dynamic":
+            try:
+                check_table(value, f"{path}: [tool.lossguard.dynamic]")
+            except DynamicConfigError as error:
+                raise ConfigError(str(error)) from error
         setattr(settings, key.replace("-", "_"), value)
     for key in ("select", "ignore", "extend_select"):
         codes = getattr(settings, key)

@@ -16,7 +16,7 @@ import os
 from typing import Any
 
 from ..engine.results import Finding
-from .confirmation import LABELS
+from .confirmation import LABELS, verification_line
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:960px;
@@ -151,8 +151,24 @@ def _evidence_table(evidence: dict) -> str:
     return "<table>" + "".join(rows) + "</table>"
 
 
-def render_html(findings: list[Finding]) -> str:
-    """The report page as a string."""
+def _fixed_table(fixed: list[tuple[Finding, Finding]]) -> str:
+    """Each finding `--fix --dynamic` fixed: the probe before the fix and after it."""
+    rows = ["<h2>Fixed findings</h2><table><tr><th>finding</th><th>before the fix</th>"
+            "<th>after the fix, same probe</th></tr>"]
+    for before, after in fixed:
+        line = verification_line(before, after)
+        first, _, second = line.partition("; after the fix")
+        where = html.escape(f"{before.path}:{before.line} {before.code}")
+        rows.append(f"<tr><td class=\"code\">{where}</td>"
+                    f"<td>{html.escape(first.removeprefix('before the fix: '))}</td>"
+                    f"<td>{html.escape(second.lstrip(': '))}</td></tr>")
+    rows.append("</table>")
+    return "".join(rows)
+
+
+def render_html(findings: list[Finding], fixed: list[tuple[Finding, Finding]] | None = None
+                ) -> str:
+    """The report page as a string (with the fixed findings' before/after when given)."""
     confirmed = [f for f in findings if f.dynamic is not None and f.dynamic.status == "confirmed"]
     others = [f for f in findings if f.dynamic is not None and f.dynamic.status != "confirmed"]
     counts = {k: sum(1 for f in findings if f.dynamic and f.dynamic.status == k) for k in LABELS}
@@ -160,7 +176,8 @@ def render_html(findings: list[Finding]) -> str:
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">",
         "<title>lossguard --dynamic report</title>", f"<style>{_CSS}</style></head><body>",
         "<h1>lossguard dynamic confirmation</h1>",
-        "<p class=\"sub\">Each finding's probe was run under TensorFlow in a sandboxed worker. "
+        "<p class=\"sub\">Each finding's probe was run under TensorFlow or PyTorch in a "
+        "sandboxed worker. "
         "A finding is confirmed only when the failure is tied to its own node.</p>",
         "<p class=\"counts\">" + "".join(
             f"<span><span class=\"badge {k}\">{LABELS[k]}</span> {n}</span>"
@@ -206,15 +223,18 @@ def render_html(findings: list[Finding]) -> str:
                 f"<td><span class=\"badge {d.status}\">{LABELS.get(d.status, d.status)}</span></td>"
                 f"<td>{html.escape(d.reason or d.summary)}</td></tr>")
         parts.append("</table>")
+    if fixed:
+        parts.append(_fixed_table(fixed))
     parts.append("</body></html>\n")
     return "\n".join(parts)
 
 
-def write_report(findings: list[Finding], directory: str) -> str:
+def write_report(findings: list[Finding], directory: str,
+                 fixed: list[tuple[Finding, Finding]] | None = None) -> str:
     """Write DIR/index.html; return its path."""
     os.environ.setdefault("MPLBACKEND", "Agg")
     os.makedirs(directory, exist_ok=True)
     path = os.path.join(directory, "index.html")
     with open(path, "w", encoding="utf-8") as fh:
-        fh.write(render_html(findings))
+        fh.write(render_html(findings, fixed))
     return path
