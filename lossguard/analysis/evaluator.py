@@ -176,8 +176,9 @@ class Evaluator:
 
     # --- helpers of the same module --------------------------------------------------------
     def _helper(self, func: cst.BaseExpression, env: Env) -> Function | None:
-        """The module function (`_probs(z)`) or method of the enclosing class (`self._probs(z)`)
-        a call reaches, when exactly one is defined."""
+        """The function a call reaches, when exactly one is defined in the module: a module
+        function (`_probs(z)`), a method of the enclosing class (`self._probs(z)`), or the
+        `forward`/`call` of a module class instance (`model = Net(); model(x)`)."""
         candidates: list[Function] = []
         if isinstance(func, cst.Name) and env.lookup(func.value) is not None:
             # `model(x)` where `model = Net()` (a module class): its `forward` / `call`
