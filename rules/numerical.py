@@ -565,7 +565,10 @@ class SqrtAtZero(Rule):
         # `sqrt(0) = 0` is harmless.
         if hazard is not None and self.ctx.flow.carries_gradient(node, self.ctx.function):
             operand, why = hazard
-            self.report(node, f"`{shorten(self.ctx.text(node.func), 30)}` of "
+            func = node.func  # a tensor method (`x.sqrt()`) is named by its method
+            name = func.attr.value if isinstance(func, cst.Attribute) and operand is func.value \
+                else shorten(self.ctx.text(func), 30)
+            self.report(node, f"`{name}` of "
                         f"`{shorten(self.ctx.text(operand))}`, which can be 0: {why}; the "
                         "gradient is inf there")
 

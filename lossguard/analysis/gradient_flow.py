@@ -860,6 +860,7 @@ class GradientFlow:
                     seen.add(id(node))
                     kind, what, owner = note
                     result.setdefault(id(owner.node), []).append(Blocked(
-                        node, kind, what, owner.node, function, label, sources))
+                        node, kind, what, owner.node, function, label,
+                        () if training else sources))  # a step: the model output
         self._blocked = result
         return result
