@@ -184,10 +184,8 @@ class Evaluator:
             # `model(x)` where `model = Net()` (a module class): its `forward` / `call`
             bound = env.value(func.value)
             if isinstance(bound, cst.Call) and isinstance(bound.func, cst.Name):
-                cls = self.index.classes.get(bound.func.value)
-                if cls is not None:
-                    candidates = [cls.methods[m] for m in ("forward", "call", "__call__")
-                                  if m in cls.methods][:1]
+                forward = self.index.forward_of(bound.func.value)
+                candidates = [forward] if forward is not None else []
         elif isinstance(func, cst.Name):
             candidates = [f for f in self.index.by_name.get(func.value, ())
                           if f.cls is None and f.parent is None]

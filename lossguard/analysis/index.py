@@ -107,6 +107,15 @@ class ModuleIndex:
     mark_ends: list[int] = field(default_factory=list, repr=False)
     statement_marks: list[int] = field(default_factory=list, repr=False)
 
+    def forward_of(self, class_name: str) -> Function | None:
+        """What calling an instance of a module class runs: its `forward` (PyTorch), `call`
+        (Keras) or `__call__`."""
+        cls = self.classes.get(class_name)
+        if cls is None:
+            return None
+        return next((cls.methods[m] for m in ("forward", "call", "__call__")
+                     if m in cls.methods), None)
+
     def calls_any(self, names: frozenset[str]) -> bool:
         """Whether the module calls a function or class of one of these names, directly or
         through an import alias (`from torch.nn.functional import cross_entropy as ce`)."""

@@ -344,9 +344,7 @@ def _module_class_output(ctx: FileContext, construction: cst.Call, depth: int
     `call`) returns, when that is one expression."""
     if not isinstance(construction.func, cst.Name):
         return None
-    cls = ctx.index.classes.get(construction.func.value)
-    method = next((cls.methods[m] for m in ("forward", "call") if cls and m in cls.methods),
-                  None)
+    method = ctx.index.forward_of(construction.func.value)
     if method is None:
         return None
     returns = [n.value for n in walk_own(method.node.body)

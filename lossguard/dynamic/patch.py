@@ -267,12 +267,10 @@ def patch_source(
 
     None when no suitable node is found there or the node has no operand to change.
     """
-    try:
-        module = cst.parse_module(source)
-    except cst.ParserSyntaxError:
+    located = _located(source, code, line, column, end)
+    if located is None:
         return None
-    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    node = locate(wrapper, code, line, column, end)
+    wrapper, node = located
     if node is None:
         return None
     new = _guard(code, node) if mode == "guard" else _tap(code, node)
@@ -285,20 +283,29 @@ def patch_source(
     return text
 
 
-def flagged_expression(
-    source: str, code: str, line: int, column: int, end: tuple[int, int] | None
-) -> tuple[str, str] | None:
-    """(the flagged expression's text, the same text with the rule's guard) for probing the
-    expression alone; None when the node is not an expression that can be guarded."""
+def _located(source: str, code: str, line: int, column: int, end: tuple[int, int] | None
+             ) -> tuple[MetadataWrapper, cst.CSTNode | None] | None:
+    """The parsed source and the node a finding points at (None when it does not parse)."""
     try:
         module = cst.parse_module(source)
     except cst.ParserSyntaxError:
         return None
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    node = locate(wrapper, code, line, column, end)
+    return wrapper, locate(wrapper, code, line, column, end)
+
+
+def flagged_expression(
+    source: str, code: str, line: int, column: int, end: tuple[int, int] | None
+) -> tuple[str, str] | None:
+    """(the flagged expression's text, the same text with the rule's guard) for probing the
+    expression alone; None when the node is not an expression that can be guarded."""
+    located = _located(source, code, line, column, end)
+    if located is None:
+        return None
+    wrapper, node = located
     if not isinstance(node, cst.BaseExpression):
         return None
     guarded = _guard(code, node)
     if guarded is None:
         return None
-    return f"({module.code_for_node(node)})", f"({module.code_for_node(guarded)})"
+    return f"({wrapper.module.code_for_node(node)})", f"({wrapper.module.code_for_node(guarded)})"
