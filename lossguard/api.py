@@ -140,6 +140,9 @@ class Rule:
     # returned or differentiated loss): findings in statements whose values never do (a logged
     # metric, a value only compared against a threshold) are dropped. See `analysis/objective.py`.
     objective: ClassVar[bool] = False
+    # The hazard lives in the gradient only (an infinite gradient of `sqrt` at 0): code that
+    # records no graph (`with torch.no_grad():`, `@torch.no_grad()`) cannot have it.
+    gradient_only: ClassVar[bool] = False
     hint: ClassVar[str] = ""
     VALID: ClassVar[list[Valid | str]] = []
     INVALID: ClassVar[list[Invalid | str]] = []

@@ -441,6 +441,19 @@ class CustomGradientContract(Rule):
             "return one gradient per positional input")
     VALID = [
         Valid("""
+        import torch
+        class Quantize(torch.autograd.Function):
+            @staticmethod
+            def forward(ctx, x, codebook):
+                idx = torch.cdist(x, codebook).argmin(-1)
+                ctx.mark_non_differentiable(idx)
+                return idx
+
+            @staticmethod
+            def backward(ctx, grad_idx):
+                raise RuntimeError("Quantize is not differentiable; use the straight-through op")
+        """),
+        Valid("""
         import tensorflow as tf
         @tf.custom_gradient
         def clip_gradient(x):
@@ -760,7 +773,7 @@ class CustomGradientContract(Rule):
             ignoring = real[0]
         elif unused and len(unused) == len(returns):
             ignoring = unused[0]
-        if not returns:
+        if not returns and not _raises(grad):
             self.report(grad, f"gradient function {label} returns nothing: every input gets a"
                         " `None` gradient")
         elif ignoring is not False:
@@ -1638,3 +1651,14 @@ class GraphBreakingOp(Rule):
         if frameworks & {"torch", "jax"}:
             return False
         return bool(frameworks & {"tensorflow", "keras"}) or ctx.is_keras_loss(function)
+
+
+def _raises(grad: GradFn) -> bool:
+    """A gradient function whose body ends by raising: it forbids differentiation on purpose
+    (the forward marks its output non-differentiable), it does not return a wrong gradient."""
+    body = grad.body if isinstance(grad, cst.FunctionDef) else None
+    if not isinstance(body, cst.IndentedBlock) or not body.body:
+        return False
+    last = body.body[-1]
+    return isinstance(last, cst.SimpleStatementLine) and any(
+        isinstance(small, cst.Raise) for small in last.body)

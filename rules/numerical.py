@@ -61,6 +61,29 @@ class UnguardedLog(Rule):
     hint = "clip the operand to [eps, ...] or add an epsilon that survives float32 (`x + 1e-7`)"
     VALID = [
         Valid("""
+        import torch
+        def box_loss(pred, target):
+            loss = torch.nn.functional.smooth_l1_loss(pred, target)
+            with torch.no_grad():
+                log_ratio = torch.log(pred / target).abs().mean()
+            return loss, log_ratio
+        """),
+        Valid("""
+        import torch
+        import torch.nn.functional as F
+        class NTXentLoss(torch.nn.Module):
+            def __init__(self, temperature=0.5):
+                super().__init__()
+                self.temperature = temperature
+
+            def forward(self, z_i, z_j):
+                sim = F.cosine_similarity(z_i.unsqueeze(1), z_j.unsqueeze(0), dim=2)
+                positives = torch.cat([torch.diag(sim), torch.diag(sim.T)])
+                nominator = torch.exp(positives / self.temperature)
+                denominator = torch.exp(sim / self.temperature).sum(dim=1)
+                return -torch.log(nominator / denominator.repeat(2)).mean()
+        """),
+        Valid("""
         import tensorflow as tf
         def gumbel_softmax_loss(labels, logits, eps=1e-20):
             u = tf.random.uniform(tf.shape(logits), minval=0, maxval=1)
@@ -463,10 +486,19 @@ class SqrtAtZero(Rule):
 
     code = "LL103"
     objective = True
+    gradient_only = True
     name = "sqrt-at-zero"
     probe = "zero-operand-gradient"
     hint = "add an epsilon inside the root (`sqrt(x + 1e-12)`) or use the squared distance"
     VALID = [
+        Valid("""
+        import torch
+        def embedding_loss(anchor, positive, negative):
+            loss = torch.nn.functional.triplet_margin_loss(anchor, positive, negative)
+            with torch.no_grad():
+                gap = torch.sqrt(((anchor - positive) ** 2).sum(1)).mean()
+            return loss + 0.0 * gap.item()
+        """),
         Valid("""
         import torch
         def angular_margin_loss(cosine, targets, margin=0.2):
@@ -1320,6 +1352,7 @@ class WhereNanGradient(Rule):
 
     code = "LL109"
     objective = True
+    gradient_only = True
     name = "where-nan-gradient"
     probe = "zero-operand-gradient"
     replaces = ("LL101", "LL102", "LL103")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from lossguard.api import Context as FileContext
-from lossguard.api import Function, Invalid, Rule, Valid, shorten, walk_own
+from lossguard.api import Function, Invalid, Rule, Valid, label_like, shorten, walk_own
 
 TRAINING_KINDS = ("tape_gradient", "minimize", "backward")
 
@@ -456,7 +456,8 @@ class LabelBroadcast(Rule):
     ## What it does
     Flags the first element-wise operation between `y_true` and `y_pred` (`-`, `+`, `*`, `/`,
     `**`, `subtract`, `multiply`, ...) in a Keras-style loss function (parameters `y_true,
-    y_pred`) that training-step code of the same module calls directly, when the function never
+    y_pred`) that training-step code of the same module calls directly with labels (`y`,
+    `labels`, `y_batch`; not an image or another prediction), when the function never
     aligns the shapes (`reshape`, `squeeze`, `expand_dims`, `ensure_shape`, `one_hot`, a shape
     assert such as `tf.debugging.assert_shapes` or `assert y_true.shape == y_pred.shape`).
     A loss that is only given to `compile` is not flagged: Keras aligns the ranks of labels and
@@ -522,6 +523,16 @@ class LabelBroadcast(Rule):
                 loss = tf.reduce_mean(abs_loss(y, model(x)))
             grads = tape.gradient(loss, model.trainable_variables)
         """),
+        Valid("""
+        import tensorflow as tf
+        def pixel_loss(y_true, y_pred):
+            return tf.reduce_mean(tf.abs(y_true - y_pred))
+        def train_step(generator, optimizer, image_lr, image_hr):
+            with tf.GradientTape() as tape:
+                fake = generator(image_lr)
+                loss = pixel_loss(image_hr, fake)
+            grads = tape.gradient(loss, generator.trainable_variables)
+        """),
     ]
     INVALID = [
         Invalid("""
@@ -585,8 +596,18 @@ class LabelBroadcast(Rule):
                 return
 
     def _called_by_training(self, function: Function) -> bool:
-        return any(caller is not function for caller in self._training_callers().get(
-            function.name, ()))
+        """Training code calls the loss with labels (`per_sample_loss(y, model(x))`), not with
+        images or other tensors shaped like the prediction (`pixel_loss(image_hr, fake)`)."""
+        for caller in self._training_callers().get(function.name, ()):
+            if caller is function:
+                continue
+            for call in walk_own(caller.node.body):
+                if isinstance(call, cst.Call) and isinstance(call.func, cst.Name) and \
+                        call.func.value == function.name and call.args and \
+                        isinstance(call.args[0].value, cst.Name) and \
+                        label_like(call.args[0].value.value):
+                    return True
+        return False
 
     def _training_callers(self) -> dict[str, list[Function]]:
         """The training functions of the module by the names they call: built once per module,

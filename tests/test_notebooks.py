@@ -102,6 +102,25 @@ def test_syntax_error_in_one_cell(tmp_path):
     assert [(f.cell, f.code) for f in findings] == [(2, "LL001"), (3, "LL101")]
 
 
+def test_cells_of_a_notebook_that_mixes_in_r_are_not_syntax_errors(tmp_path):
+    # Colab runs R cells beside Python ones with no `%%R` marker: once a cell that does not
+    # parse is written in R, the cells that do not parse are taken for R, not reported.
+    path = make(tmp_path, [v4.new_code_cell("import tensorflow as tf"),
+                           v4.new_code_cell("fit <- glmnet(x = x, y = y, family = 'binomial')"),
+                           v4.new_code_cell("write.csv(as.matrix(coef(fit, 0.01)), '/tmp/c.csv')"),
+                           v4.new_code_cell(LOSS)])
+    findings = notebook.lint_notebook(str(path), path.read_bytes(), Settings())
+    assert [(f.cell, f.code) for f in findings] == [(4, "LL101")]
+
+
+def test_a_python_cell_that_compares_with_a_negative_is_still_python(tmp_path):
+    path = make(tmp_path, [v4.new_code_cell("import tensorflow as tf\nok = x <- 1"),
+                           v4.new_code_cell("def broken(:\n    pass"),
+                           v4.new_code_cell(LOSS)])
+    findings = notebook.lint_notebook(str(path), path.read_bytes(), Settings())
+    assert [(f.cell, f.code) for f in findings] == [(2, "LL001"), (3, "LL101")]
+
+
 def test_invalid_json_is_one_ll001(tmp_path, capsys):
     path = tmp_path / "broken.ipynb"
     path.write_text('{"cells": [')

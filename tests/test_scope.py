@@ -220,16 +220,16 @@ def test_method_called_on_an_instance_built_in_init_is_loss_code():
     import torch.nn as nn
 
     class Energy:
-        def free_energy(self, v):
-            return -torch.log(v).sum()
+        def free_energy(self, x):
+            return -torch.log(x).sum()
 
     class Trainer(nn.Module):
         def __init__(self):
             super().__init__()
             self.rbm = Energy()
 
-        def forward(self, v, v_neg):
-            return self.rbm.free_energy(v) - self.rbm.free_energy(v_neg)
+        def forward(self, x, x_neg):
+            return self.rbm.free_energy(x) - self.rbm.free_energy(x_neg)
     """
     assert codes(code, select=["LL1"]) == [(6, "LL101")]
 
@@ -403,3 +403,54 @@ def test_numbers_by_default_scalars_and_config_names_are_not_inputs():
 def test_loss_words_name_loss_code(name):
     index, scope = _scope_of(f"import torch\ndef {name}(pred, target):\n    return pred\n")
     assert scope.contains(index.functions[0])
+
+
+# --- model code: a layer's forward pass ---------------------------------------------------------
+def test_a_layer_parameter_not_named_like_a_tensor_is_no_structural_zero():
+    # A layer's forward takes activations and settings of unknown range: `enc_len`, `sigma`
+    # or `relative_positions` are not the loss's inputs.
+    code = """
+    import torch
+
+    class LocationAttention(torch.nn.Module):
+        def forward(self, enc_states, enc_len, sigma):
+            weights = torch.ones_like(enc_states) / enc_len.float()
+            return weights * torch.exp(-enc_states / (2 * sigma ** 2))
+    """
+    assert codes(code, select=["LL1"]) == []
+
+
+def test_a_layer_input_named_like_a_tensor_keeps_its_facts():
+    code = """
+    import torch
+
+    class RMSNorm(torch.nn.Module):
+        def forward(self, x, mask):
+            rms = torch.sqrt(torch.mean(x ** 2, -1, keepdim=True))
+            pooled = (x * mask).sum(1) / mask.sum(1)
+            return pooled / (rms + 1e-6)
+    """
+    assert codes(code, select=["LL1"]) == [(5, "LL103"), (6, "LL102")]
+
+
+def test_a_module_class_with_a_loss_name_is_a_loss_class():
+    index, scope = _scope_of("""
+    import torch.nn as nn
+
+    class ExpLog_loss(nn.Module):
+        def forward(self, net_output, gt):
+            return net_output - gt
+    """)
+    forward = index.classes["ExpLog_loss"].methods["forward"]
+    assert scope.reasons[id(forward.node)] == "`ExpLog_loss` is a loss class"
+    assert id(forward.node) not in scope.model_code
+
+
+def test_a_sequence_length_is_no_structural_zero():
+    code = """
+    import torch
+
+    def sequence_nll_loss(log_probs, targets, input_lengths):
+        return -(log_probs * targets).sum(-1) / input_lengths
+    """
+    assert codes(code, select=["LL102"]) == []

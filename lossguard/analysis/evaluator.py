@@ -133,6 +133,13 @@ class Evaluator:
             return self._attribute(node, env)
         if isinstance(node, cst.IfExp):
             return facts.join(self.fact(node.body, env), self.fact(node.orelse, env))
+        if isinstance(node, (cst.List, cst.Tuple)) and node.elements and not any(
+                isinstance(e, cst.StarredElement) for e in node.elements):
+            # the tensors `cat`/`stack` put together: what holds for each holds for all
+            joined = self.fact(node.elements[0].value, env)
+            for element in node.elements[1:]:
+                joined = facts.join(joined, self.fact(element.value, env))
+            return joined
         return UNKNOWN
 
     def _name(self, node: cst.Name, env: Env) -> Fact:

@@ -34,6 +34,7 @@ from ..knowledge.ops import META_ATTRIBUTES
 from .index import Function, ModuleIndex
 from .losscode import LossScope, class_kind, inputs_of
 from .tree import assigned_names, children, dotted, keyword, positional, string, walk, walk_own
+from . import objective
 
 # The names `custom_gradient` is called by in the frameworks' tables.
 _CUSTOM_GRADIENT = ops.names_of({"custom_gradient"})
@@ -676,11 +677,7 @@ class GradientFlow:
     def without_gradient(self, function: Function) -> bool:
         """Declared to run without a graph: decorated with `@torch.no_grad()` (DETR's
         `loss_cardinality` logs an argmax-based error that is never differentiated)."""
-        for decorator in function.decorators:
-            op = ops.lookup(decorator) if decorator else None
-            if op is not None and op.kind == "no_grad":
-                return True
-        return False
+        return objective.declared_graphless(function.decorators)
 
     def routes_gradients_by_hand(self, function: Function) -> bool:
         """The function, or the class that holds it, registers a gradient hook

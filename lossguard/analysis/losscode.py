@@ -15,6 +15,7 @@ from ..knowledge.names import (
     LOSS_TARGET_WORDS,
     TRAINING_NAMES,
     is_hyperparameter_name,
+    is_length_name,
     is_loss_module,
     is_loss_name,
     is_test_module,
@@ -31,6 +32,9 @@ class LossScope:
     statements: set[int] = field(default_factory=set)  # ids of module-level statements
     keras_losses: set[int] = field(default_factory=set)  # handed to Keras (compile, Loss.call)
     reasons: dict[int, str] = field(default_factory=dict)
+    # Functions reached only from a model's forward pass (a layer, a head): loss code, but their
+    # parameters are activations of unknown range, not the loss's inputs.
+    model_code: set[int] = field(default_factory=set)
 
     def contains(self, function: Function | None) -> bool:
         return function is not None and id(function.node) in self.functions
@@ -51,11 +55,11 @@ def _class_kind(index: ModuleIndex, name: str, seen: set[str] | None = None) -> 
         if base == ops.AUTOGRAD_FUNCTION or base.endswith("autograd.Function"):
             return "autograd"
         if base in ops.MODULE_BASES or base.endswith((".Layer", ".Model", ".Module")):
-            return "loss" if name.endswith("Loss") else "module"
+            return "loss" if is_loss_name(name) else "module"
         inner = _class_kind(index, base.rpartition(".")[2], seen)
         if inner:
             return inner
-    return "loss" if name.endswith("Loss") else None
+    return "loss" if is_loss_name(name) else None
 
 
 def class_kind(index: ModuleIndex, name: str) -> str | None:
@@ -86,7 +90,22 @@ def compute(index: ModuleIndex, patterns: tuple[str, ...] = (),
         if function.cls is not None and function.name == "call" and \
                 _class_kind(index, function.cls.name) == "loss":
             scope.keras_losses.add(id(function.node))
-    # Transitive closure: callees, nested functions and returned closures.
+    # Transitive closure: callees, nested functions and returned closures; what the loss roots
+    # reach first, then what only a model's forward pass reaches.
+    loss_roots = [(f, r) for f, r in roots if r != MODEL_PATH]
+    _close(index, scope, loss_roots, all_code)
+    before = set(scope.functions)
+    _close(index, scope, [(f, r) for f, r in roots if r == MODEL_PATH], all_code)
+    scope.model_code = scope.functions - before
+    return scope
+
+
+MODEL_PATH = "it is on the model's gradient path"
+
+
+def _close(index: ModuleIndex, scope: LossScope, roots: list[tuple[Function, str]],
+           all_code: bool) -> None:
+    """Add `roots` and every function they reach to the scope."""
     pending = list(roots)
     while pending:
         function, reason = pending.pop()
@@ -105,7 +124,6 @@ def compute(index: ModuleIndex, patterns: tuple[str, ...] = (),
                 pending.append((method, called))
         for nested in function.nested.values():
             pending.append((nested, f"defined in `{function.qualname}`"))
-    return scope
 
 
 def _is_test(function: Function) -> bool:
@@ -208,8 +226,10 @@ def _root_reason(index: ModuleIndex, function: Function, patterns: tuple[str, ..
             return f"`{function.cls.name}` is a loss class"
         if kind == "autograd" and name in {"forward", "backward"}:
             return "it is part of a `torch.autograd.Function`"
-        if kind == "module" and name in {"call", "forward", "train_step"}:
-            return "it is on the model's gradient path"
+        if kind == "module" and name == "train_step":
+            return "it is a training step"
+        if kind == "module" and name in {"call", "forward"}:
+            return MODEL_PATH
     if name in TRAINING_NAMES or name in index.replica_fns:
         return "it is a training step"
     if function.trains:
@@ -242,7 +262,7 @@ def _module_statements(index: ModuleIndex, scope: LossScope, all_code: bool) -> 
                     pass
 
 
-def inputs_of(function: Function) -> set[str]:
+def inputs_of(function: Function, *, model: bool = False) -> set[str]:
     """Names of the tensor parameters of loss code.
 
     A parameter named like a tensor (`y_true`, `logits`, `mask`, ...) is an input. A parameter
@@ -251,7 +271,11 @@ def inputs_of(function: Function) -> set[str]:
     `cost(y, p)` the pair is not complete, so `p` is the prediction) or is named like
     configuration (`num_classes`, `anchors`, `keep_prob`, `input_shape`, `margin`). A parameter
     whose default is a number (`target=1.0`, the norm a gradient penalty aims at) is
-    configuration whatever its name, and so is one asserted to be a Python scalar.
+    configuration whatever its name, and so is one asserted to be a Python scalar. A length
+    (`enc_len`, `input_lengths`) counts the items of a sequence: it is at least 1.
+
+    In model code (`model=True`: a layer's forward pass, not a loss) only the parameters named
+    like tensors are inputs: the others are activations and settings of unknown range.
     """
     scalars = python_scalars(function.node)
     params = [p for p in function.params
@@ -263,8 +287,9 @@ def inputs_of(function: Function) -> set[str]:
         name = param.name.value
         if number(param.default) is not None:
             continue  # `target=1.0`: a number by default is configuration, whatever its name
-        if name in INPUT_NAMES or (param.default is None and position <= last_named
-                                   and not is_hyperparameter_name(name)):
+        if name in INPUT_NAMES or (param.default is None and position <= last_named and not
+                                   model and not is_hyperparameter_name(name)
+                                   and not is_length_name(name)):
             names.add(name)
     return names
 

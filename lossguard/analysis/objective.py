@@ -16,20 +16,33 @@ round), augmented assignments, tuple targets, `for` targets, and the tests of th
 blocks that hold a live statement. A value that is only compared (`iou > 0.5`, `d > 0`) does
 not carry its value on: a NaN compared is just False, so the names under a comparison are not
 read as values.
+
+Code that records no graph (a `with torch.no_grad():` block) computes values the optimiser
+cannot differentiate: returned beside the loss (`return loss, acc`), such a value is a metric,
+not part of the objective. `graphless` finds those blocks for the rules whose hazard lives
+in the gradient only (an infinite gradient of `sqrt` at 0).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import libcst as cst
 
+from ..knowledge import ops
 from ..knowledge.names import REPORTING_CALLS
 from .tree import assigned_names, children, dotted, walk
 
 _COMPOUND = (cst.If, cst.While, cst.For, cst.With, cst.Try, cst.TryStar, cst.Match)
 
 
+# Says whether a call records no graph for what runs under it (`torch.no_grad()`) or for
+# its operand (`tf.stop_gradient(x)`, `x.detach()`, `x.item()`).
+Detaches = Callable[[cst.Call], bool]
+
+
 class _Statement:
-    __slots__ = ("node", "defines", "uses", "root", "controls")
+    __slots__ = ("node", "defines", "uses", "root", "controls", "graphless")
 
     def __init__(self, node: cst.CSTNode, controls: tuple[int, ...]) -> None:
         self.node = node
@@ -37,14 +50,16 @@ class _Statement:
         self.uses: set[str] = set()
         self.root = False
         self.controls = controls  # indexes of the block headers this statement sits in
+        self.graphless = False  # under a block that records no graph
 
 
-def unreached(function: cst.FunctionDef) -> frozenset[int]:
+def unreached(function: cst.FunctionDef, detaches: Detaches | None = None) -> frozenset[int]:
     """The ids of every node inside the statements of `function` (nested functions excluded)
     whose values never reach its objective."""
     statements: list[_Statement] = []
     headers: list[_Statement] = []
-    _block(function.body, (), statements, headers)
+    _block(function.body, (), statements, headers, detaches)
+    metrics = _drop_metrics(statements, detaches) if detaches is not None else []
     live = [s.root for s in statements]
     wanted: set[str] = set()
     header_live = [False] * len(headers)
@@ -66,23 +81,72 @@ def unreached(function: cst.FunctionDef) -> frozenset[int]:
             if (header_live[number] or head.defines & wanted) and not head.uses <= wanted:
                 wanted |= head.uses
                 changed = True
-    dead: set[int] = set()
+    dead = {id(node) for metric in metrics for node in walk(metric)}
     for number, statement in enumerate(statements):
         if not live[number] and statement.defines:
             dead.update(id(node) for node in walk(statement.node))
     return frozenset(dead)
 
 
+def declared_graphless(decorators: list[str]) -> bool:
+    """Decorated to run without a graph (`@torch.no_grad()`, `@torch.inference_mode()`)."""
+    for decorator in decorators:
+        op = ops.lookup(decorator) if decorator else None
+        if op is not None and op.kind == "no_grad":
+            return True
+    return False
+
+
+def graphless(function: cst.FunctionDef, detaches: Detaches) -> frozenset[int]:
+    """The ids of every node of `function` inside a block that records no graph."""
+    found: set[int] = set()
+    for node in walk(function.body):
+        if isinstance(node, cst.With) and _records_no_graph(node, detaches):
+            found.update(id(inner) for inner in walk(node.body))
+    return frozenset(found)
+
+
+def _records_no_graph(node: cst.With, detaches: Detaches | None) -> bool:
+    return detaches is not None and any(
+        isinstance(item.item, cst.Call) and detaches(item.item) for item in node.items)
+
+
+def _drop_metrics(statements: list[_Statement], detaches: Detaches) -> list[cst.CSTNode]:
+    """A returned tuple's elements that hold no graph (computed only under `no_grad`, or
+    detached where returned) are metrics beside the loss: the return does not read them.
+    Returns those elements."""
+    attached = {name for s in statements if not s.graphless for name in s.defines}
+    detached = {name for s in statements if s.graphless for name in s.defines} - attached
+    metrics: list[cst.CSTNode] = []
+    for statement in statements:
+        value = statement.node.value if isinstance(statement.node, cst.Return) else None
+        if not isinstance(value, (cst.Tuple, cst.List)) or len(value.elements) < 2:
+            continue
+        dropped = [e.value for e in value.elements if _metric(e.value, detached, detaches)]
+        if dropped and len(dropped) < len(value.elements):
+            statement.uses = set().union(*(_values(e.value) for e in value.elements
+                                           if not any(e.value is d for d in dropped)))
+            metrics.extend(dropped)
+    return metrics
+
+
+def _metric(node: cst.BaseExpression, detached: set[str], detaches: Detaches) -> bool:
+    if isinstance(node, cst.Call) and detaches(node):
+        return True  # `acc.item()`, `acc.detach()`, `tf.stop_gradient(acc)`
+    return isinstance(node, cst.Name) and node.value in detached
+
+
 def _block(body: cst.CSTNode, controls: tuple[int, ...], statements: list[_Statement],
-           headers: list[_Statement]) -> None:
+           headers: list[_Statement], detaches: Detaches | None = None,
+           graphless: bool = False) -> None:
     if isinstance(body, cst.SimpleStatementSuite):
         for small in body.body:
-            statements.append(_small(small, controls))
+            statements.append(_small(small, controls, graphless))
         return
     for statement in getattr(body, "body", ()):
         if isinstance(statement, cst.SimpleStatementLine):
             for small in statement.body:
-                statements.append(_small(small, controls))
+                statements.append(_small(small, controls, graphless))
         elif isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
             continue
         elif isinstance(statement, _COMPOUND):
@@ -90,8 +154,10 @@ def _block(body: cst.CSTNode, controls: tuple[int, ...], statements: list[_State
             _header(statement, header)
             headers.append(header)
             inner = (*controls, len(headers) - 1)
+            inner_graphless = graphless or (isinstance(statement, cst.With)
+                                            and _records_no_graph(statement, detaches))
             for part in _suites(statement):
-                _block(part, inner, statements, headers)
+                _block(part, inner, statements, headers, detaches, inner_graphless)
 
 
 def _suites(node: cst.CSTNode) -> list[cst.CSTNode]:
@@ -125,8 +191,9 @@ def _header(node: cst.CSTNode, header: _Statement) -> None:
         header.uses |= _values(node.subject)
 
 
-def _small(node: cst.CSTNode, controls: tuple[int, ...]) -> _Statement:
+def _small(node: cst.CSTNode, controls: tuple[int, ...], graphless: bool = False) -> _Statement:
     statement = _Statement(node, controls)
+    statement.graphless = graphless
     if isinstance(node, cst.Return):
         statement.root = True
         statement.uses = _values(node.value) if node.value is not None else set()

@@ -23,6 +23,10 @@ from ..api import Replace, Rule, Severity
 from ..knowledge.ops import Op
 
 
+# Operations that record no graph for their operand or for the code they wrap.
+_DETACHING = frozenset({"no_grad", "stop_gradient", "item", "numpy"})
+
+
 @dataclass
 class Options:
     """What changes the result of linting one file."""
@@ -159,6 +163,10 @@ class FileContext:
         function = self.function
         if rule.objective and function is not None and id(node) in self.unreached(function):
             return
+        if rule.gradient_only and function is not None and (
+                objective.declared_graphless(function.decorators)
+                or id(node) in self._graphless(function)):
+            return
         self.reports.append(_Report(type(rule), node, self.statement, message, hint, fix,
                                     severity or rule.severity,
                                     function.qualname if function else None))
@@ -169,8 +177,20 @@ class FileContext:
         key = f"unreached:{id(function.node)}"
         found = self.memo.get(key)
         if found is None:
-            found = self.memo[key] = objective.unreached(function.node)
+            found = self.memo[key] = objective.unreached(function.node, self._detaches)
         return found  # type: ignore[return-value]
+
+    def _graphless(self, function: Function) -> frozenset[int]:
+        """The nodes of `function` under a block that records no graph (`torch.no_grad()`)."""
+        key = f"graphless:{id(function.node)}"
+        found = self.memo.get(key)
+        if found is None:
+            found = self.memo[key] = objective.graphless(function.node, self._detaches)
+        return found  # type: ignore[return-value]
+
+    def _detaches(self, call: cst.Call) -> bool:
+        op = self.op(call)
+        return op is not None and op.kind in _DETACHING
 
     # --- environment upkeep, called by the walk -----------------------------------------------
     def enter_function(self, node: cst.FunctionDef) -> None:
@@ -178,7 +198,8 @@ class FileContext:
         loss = self.scope.contains(function)
         parent = self.frames[-1].env
         if function is not None and loss:
-            inputs = scope_mod.inputs_of(function)
+            inputs = scope_mod.inputs_of(function, model=id(function.node) in
+                                         self.scope.model_code)
             env = self.evaluator.function_env(function, inputs, parent)
         else:
             inputs, env = set(), Env(parent)

@@ -64,6 +64,8 @@ HYPERPARAMETER_TOKENS = frozenset({
     "units", "drop", "dropout", "kernel", "window", "padding", "dilation", "heads", "channels",
     "idx", "index",
 })
+# Tokens of the lengths of sequences (`enc_len`, `input_lengths`): a count of items, >= 1.
+LENGTH_TOKENS = frozenset({"len", "lens", "length", "lengths"})
 GRADIENT_WORDS = frozenset({"grad", "grads", "gradient", "gradients"})
 
 _HUMP = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
@@ -94,6 +96,11 @@ def is_loss_module(path: str) -> bool:
 
 def is_size_name(name: str) -> bool:
     return any(token in SIZE_WORDS for token in name_tokens(name))
+
+
+def is_length_name(name: str) -> bool:
+    """`enc_len`, `input_lengths`, `seq_lens`: the length of a sequence."""
+    return any(token in LENGTH_TOKENS for token in name_tokens(name))
 
 
 def is_hyperparameter_name(name: str) -> bool:

@@ -64,7 +64,9 @@ _COMMON = {
     "identity": "identity", "negative": "negative", "add": "add", "subtract": "subtract",
     "multiply": "multiply", "einsum": "linear", "matmul": "linear", "dot": "linear",
     "tensordot": "linear", "cosine_similarity": "cosine",
-    "concatenate": "identity", "stack": "identity", "gather": "identity",
+    "concatenate": "identity", "concat": "identity", "stack": "identity", "gather": "identity",
+    # They pick elements: the values stay those of the operand.
+    "diagonal": "identity", "diag_part": "identity",
     "one_hot": "one_hot", "eye": "one_hot", "ones": "ones", "zeros": "zeros",
     "count_nonzero": "size",
     "square_root": "sqrt", "l2_normalize": "normalize", "arange": "arange",
@@ -129,6 +131,10 @@ _TORCH = {
     "CrossEntropyLoss": "torch_cross_entropy", "NLLLoss": "torch_nll",
     "BCELoss": "torch_bce", "BCEWithLogitsLoss": "torch_bce_logits",
     "cosine_similarity": "cosine", "mm": "linear", "bmm": "linear", "linear": "linear",
+    "cat": "identity", "hstack": "identity", "vstack": "identity",
+    # `torch.diag` of a matrix picks its diagonal (of a vector it builds a matrix: contrastive
+    # losses take the positives off a similarity matrix with it).
+    "diag": "identity",
     "rand": "uniform", "rand_like": "uniform",
     # The inner product of two 1-D tensors: a 0-d scalar.
     "dot": "inner", "vdot": "inner",
@@ -208,6 +214,7 @@ METHODS: dict[str, str] = {
     "float": "identity", "double": "identity", "long": "int_cast", "int": "int_cast",
     "bool": "int_cast", "max": "max", "min": "min", "div": "divide", "gather": "identity",
     "masked_fill": "identity", "t": "identity", "transpose": "identity",
+    "diagonal": "identity",
     "minimize": "minimize", "gradient": "tape_gradient", "numel": "size", "size": "size",
     "add_loss": "add_loss", "astype": "cast", "type": "cast", "to": "identity",
     "contiguous": "identity", "clone": "identity", "exp_": "exp",

@@ -5,8 +5,11 @@ with IPython syntax masked line for line (`%magic`, `!shell`, `x = !cmd`, `obj?`
 under a non-Python cell magic such as `%%bash`), so line numbers stay those of the cells. A
 finding names its cell (the 1-based position among all the notebook's cells, markdown
 included, as Jupyter shows it and ruff reports it) and its line in that cell. A cell that does
-not parse is one LL001 finding; the other cells are still linted. `--fix` writes back notebook
-JSON that keeps outputs, metadata and key order.
+not parse is one LL001 finding; the other cells are still linted, except in a notebook that
+mixes in R cells (Colab runs R through `rpy2` or an R runtime, with no `%%R` marker): there a
+cell that does not parse is taken for R, once one of them is written in R (`x <- f(...)`,
+`library(...)`, `data$col`, `pkg::fn`). `--fix` writes back notebook JSON that keeps outputs,
+metadata and key order.
 """
 
 from __future__ import annotations
@@ -31,6 +34,9 @@ SUFFIX = ".ipynb"
 # Cell magics whose body is still Python.
 PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun", "debug", "autoreload", "memit",
                       "tensorflow_version"}
+# What only R writes: an assignment with `<-`, `library(...)`, the `$` accessor, `pkg::fn`.
+_R_CODE = re.compile(r"^\s*[\w.]+(?:\$\w+)?\s*<-\s|^\s*library\(|[A-Za-z_]\$[A-Za-z_]"
+                     r"|^\s*[A-Za-z_][\w.]*::[A-Za-z_]", re.M)
 _MAGIC = re.compile(r"^\s*(?:[%!]|\?)|^\s*[\w.\[\], ]+\s*=\s*[%!]|\?\??\s*$")
 
 
@@ -179,14 +185,17 @@ def lint_cells(path: str, cells: list[Cell], settings: config.Settings,
     findings: list[Finding] = []
     good = cells
     if syntax_error("".join(c.masked for c in cells)) is not None:
-        good = []
+        good, broken = [], []
         for cell in cells:
             error = syntax_error(cell.masked)
             if error is None:
                 good.append(cell)
-            elif want_ll001:
-                findings.append(dataclasses.replace(
-                    syntax_error_finding(path, error, cell.masked), cell=cell.number))
+            else:
+                broken.append((cell, error))
+        mixed_with_r = any(_R_CODE.search(cell.masked) for cell, _ in broken)
+        if want_ll001 and not mixed_with_r:
+            findings.extend(dataclasses.replace(syntax_error_finding(path, error, cell.masked),
+                                                cell=cell.number) for cell, error in broken)
     line = 1
     for cell in good:
         cell.first_line = line
