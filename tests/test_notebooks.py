@@ -106,7 +106,7 @@ def test_cells_of_a_notebook_that_mixes_in_r_are_not_syntax_errors(tmp_path):
     # Colab runs R cells beside Python ones with no `%%R` marker: once a cell that does not
     # parse is written in R, the cells that do not parse are taken for R, not reported.
     path = make(tmp_path, [v4.new_code_cell("import tensorflow as tf"),
-                           v4.new_code_cell("fit <- glmnet(x = x, y = y, family = 'binomial')"),
+                           v4.new_code_cell("fit <- glmnet(x, y)\nplot(fit$lambda)"),
                            v4.new_code_cell("write.csv(as.matrix(coef(fit, 0.01)), '/tmp/c.csv')"),
                            v4.new_code_cell(LOSS)])
     findings = notebook.lint_notebook(str(path), path.read_bytes(), Settings())
