@@ -242,6 +242,21 @@ class UnguardedDivision(Rule):
     VALID = [
         Valid("""
         import torch
+        def region_contrastive_loss(logits, labels):
+            num_positives = torch.sum(labels, dim=-1, keepdim=True)
+            log_probs = torch.log_softmax(logits, dim=-1)
+            return -(labels * log_probs).sum(-1, keepdim=True) / torch.maximum(
+                num_positives, torch.tensor(1))
+        """),
+        Valid("""
+        import torch
+        def anchor_match_loss(pred_wh, targets, anchors, anchor_t=4.0):
+            ratio = targets[..., 2:4] / anchors
+            matched = torch.max(ratio, 1 / ratio).max(-1)[0] < anchor_t
+            return ((pred_wh - targets[..., 2:4]) ** 2)[matched].mean()
+        """),
+        Valid("""
+        import torch
         import torch.nn.functional as F
         def one_hot_nll_loss(log_probs, targets, num_classes=10):
             targets = F.one_hot(targets, num_classes).float()

@@ -82,6 +82,12 @@ def unreached(function: cst.FunctionDef, detaches: Detaches | None = None) -> fr
                 wanted |= head.uses
                 changed = True
     dead = {id(node) for metric in metrics for node in walk(metric)}
+    # What is only compared carries no value on (a NaN compared is just False): the operands
+    # of a comparison are dead wherever it sits (`j = torch.max(r, 1 / r) < 4.0`).
+    for statement in statements:
+        for node in walk(statement.node):
+            if isinstance(node, cst.Comparison):
+                dead.update(id(inner) for inner in walk(node))
     for number, statement in enumerate(statements):
         if not live[number] and statement.defines:
             dead.update(id(node) for node in walk(statement.node))

@@ -64,6 +64,8 @@ _COMMON = {
     "identity": "identity", "negative": "negative", "add": "add", "subtract": "subtract",
     "multiply": "multiply", "einsum": "linear", "matmul": "linear", "dot": "linear",
     "tensordot": "linear", "cosine_similarity": "cosine",
+    # A tensor made of a value holds that value (`torch.tensor(1)`, `tf.constant(1.0)`).
+    "constant": "identity", "convert_to_tensor": "identity",
     "concatenate": "identity", "concat": "identity", "stack": "identity", "gather": "identity",
     # They pick elements: the values stay those of the operand.
     "diagonal": "identity", "diag_part": "identity",
@@ -132,6 +134,7 @@ _TORCH = {
     "BCELoss": "torch_bce", "BCEWithLogitsLoss": "torch_bce_logits",
     "cosine_similarity": "cosine", "mm": "linear", "bmm": "linear", "linear": "linear",
     "cat": "identity", "hstack": "identity", "vstack": "identity",
+    "tensor": "identity", "as_tensor": "identity",
     # `torch.diag` of a matrix picks its diagonal (of a vector it builds a matrix: contrastive
     # losses take the positives off a similarity matrix with it).
     "diag": "identity",
