@@ -328,6 +328,14 @@ class UnguardedDivision(Rule):
     INVALID = [
         Invalid("""
         import torch
+        def inverse_frequency_loss(pred, target, ignored):
+            counts = torch.bincount(target).float() + 1.0
+            counts[ignored] = 0.0
+            return torch.nn.functional.cross_entropy(pred, target, reduction="none").div(
+                counts[target]).mean()
+        """, line=5, message="`counts[ignored]` is set to 0"),
+        Invalid("""
+        import torch
         def batch_triplet_loss(labels, pdist, margin=0.5):
             adjacency = labels.unsqueeze(0) == labels.unsqueeze(1)
             mask_positives = adjacency.float() - torch.eye(labels.size(0))
@@ -656,6 +664,13 @@ class UnboundedExp(Rule):
     replaces = ("LL101",)
     hint = "use `softplus` / `reduce_logsumexp`, or bound the exponent (`minimum(x, 50)`)"
     VALID = [
+        Valid("""
+        import torch
+        def vae_loss(predictions, targets):
+            reconstruction, mean, log_var = predictions
+            kl = -0.5 * (1 + log_var - mean ** 2 - log_var.exp())
+            return ((reconstruction - targets) ** 2).mean() + kl.mean()
+        """),
         Valid("""
         import tensorflow as tf
         class SegmentationLosses:

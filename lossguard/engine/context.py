@@ -5,6 +5,7 @@ and the module's analyses, built once per file.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import cast
@@ -14,12 +15,14 @@ import libcst as cst
 from ..analysis import losscode as scope_mod
 from ..analysis import objective
 from ..analysis.evaluator import Env, Evaluator
+from ..analysis import facts
 from ..analysis.facts import Fact, Reason
 from ..analysis.gradient_flow import GradientFlow
 from ..analysis.index import Function, ModuleIndex, build
 from ..analysis.reductions import Reduction, Shapes
 from ..analysis.tree import argument, assigned_names, code, shorten
 from ..api import Replace, Rule, Severity
+from ..knowledge.names import is_log_scale_name
 from ..knowledge.ops import Op
 
 
@@ -212,11 +215,32 @@ class FileContext:
         fact = self.fact(value) if value is not None else Fact()
         for target in targets:
             if isinstance(target, cst.Name):
-                self.env.bind(target.value, fact, value)
+                self.env.bind(target.value, _as_named(target.value, fact), value)
+                continue
+            base = target
+            while isinstance(base, cst.Subscript):
+                base = base.value
+            if base is not target and isinstance(base, cst.Name):
+                # `x[i] = v` changes part of `x`: it holds its old values or `v`; after
+                # `x[i] += v` nothing is known of it.
+                known = self.env.lookup(base.value)
+                part = fact if fact.const != 0 or fact.zero is not None else dataclasses.replace(
+                    fact, zero=Reason(target, "is set to 0"))
+                self.env.bind(base.value, facts.join(known, part)
+                              if value is not None and known is not None else Fact())
                 continue
             names = assigned_names(target)
             flat = isinstance(target, (cst.Tuple, cst.List)) and len(names) == len(target.elements)
             unpacked = self.evaluator.unpacked(value, len(names), self.env) \
                 if flat and value is not None else [Fact()] * len(names)
             for name, element in zip(names, unpacked, strict=True):
-                self.env.bind(name, element)
+                self.env.bind(name, _as_named(name, element))
+
+
+def _as_named(name: str, fact: Fact) -> Fact:
+    """What a name adds to the fact of the value it is given: a value kept on a log scale
+    (`log_var`, `log_sigma`) is meant to go through `exp`, so its lack of an upper bound is no
+    overflow hazard (as for a parameter of that name)."""
+    if fact.unbounded is not None and is_log_scale_name(name):
+        return dataclasses.replace(fact, unbounded=None)
+    return fact
