@@ -328,6 +328,37 @@ def test_custom_gradients_and_loss_functions(gradients):
         ("loss", "the target of `.backward()`")]
 
 
+def test_an_abstract_method_is_no_known_callee():
+    # What `self._pairwise_loss(...)` returns is up to the subclasses: the flow must not read
+    # the abstract body (it only raises) as "no gradient comes back".
+    analysed = analyse("""
+    import abc
+    import tensorflow as tf
+
+    class PairwiseLoss(abc.ABC):
+        @abc.abstractmethod
+        def _pairwise_loss(self, pairwise_logits):
+            raise NotImplementedError
+
+        def _unfinished(self, pairwise_logits):
+            raise NotImplementedError
+
+        def _hinge(self, pairwise_logits):
+            return tf.nn.relu(1.0 - pairwise_logits)
+
+        def compute(self, labels, logits):
+            d = logits[:, None] - logits[None, :]
+            return self._pairwise_loss(d) + self._unfinished(d) + self._hinge(d)
+    """)
+    compute = analysed.index.classes["PairwiseLoss"].methods["compute"]
+    calls = {analysed.module.code_for_node(c.func): c for c in _walk(compute.node)
+             if isinstance(c, cst.Call)}
+    flow = analysed.flow
+    assert flow.module_function(compute, calls["self._pairwise_loss"]) is None
+    assert flow.module_function(compute, calls["self._unfinished"]) is None
+    assert flow.module_function(compute, calls["self._hinge"]).name == "_hinge"
+
+
 # --- the loss scope the analyses read ----------------------------------------------------------
 def test_a_function_handed_to_keras_is_a_keras_loss_and_loss_code():
     a = analyse("""

@@ -610,7 +610,9 @@ class GradientFlow:
             while owner is not None and owner.cls is None:
                 owner = owner.parent
             if owner is not None and owner.cls is not None:
-                return owner.cls.methods.get(func.attr.value)
+                method = owner.cls.methods.get(func.attr.value)
+                # An abstract method says nothing of what the subclasses return.
+                return None if method is None or _abstract(method) else method
         return None
 
     def framework_callable(self, function: Function, func: cst.BaseExpression) -> bool:
@@ -861,3 +863,16 @@ class GradientFlow:
                         () if training else sources))  # a step: the model output
         self._blocked = result
         return result
+
+
+def _abstract(function: Function) -> bool:
+    """Declared `@abstractmethod`, or a body that only raises (`NotImplementedError`)."""
+    if any(d.rpartition(".")[2] == "abstractmethod" for d in function.decorators):
+        return True
+    body = function.node.body
+    statements = [s for s in body.body if not (
+        isinstance(s, cst.SimpleStatementLine) and all(
+            isinstance(small, cst.Expr) and isinstance(small.value, cst.SimpleString)
+            for small in s.body))] if isinstance(body, cst.IndentedBlock) else []
+    return len(statements) == 1 and isinstance(statements[0], cst.SimpleStatementLine) and \
+        all(isinstance(small, cst.Raise) for small in statements[0].body)
