@@ -666,6 +666,13 @@ class UnboundedExp(Rule):
     VALID = [
         Valid("""
         import torch
+        def codebook_diversity_loss(logits):
+            avg_probs = torch.softmax(logits, dim=-1).mean(dim=0)
+            perplexity = torch.exp(-torch.sum(avg_probs * torch.log(avg_probs + 1e-7), dim=-1))
+            return (logits.size(-1) - perplexity) / logits.size(-1)
+        """),
+        Valid("""
+        import torch
         def vae_loss(predictions, targets):
             reconstruction, mean, log_var = predictions
             kl = -0.5 * (1 + log_var - mean ** 2 - log_var.exp())

@@ -273,6 +273,9 @@ class Evaluator:
                             tags=frozenset({"difference", "max_shifted"}))
             return facts.subtract(left, right, node)
         if isinstance(op, cst.Multiply):
+            if self._entropy_term(node.left, node.right) or \
+                    self._entropy_term(node.right, node.left):
+                return facts.ENTROPY_TERM
             return facts.multiply(left, right, node)
         if isinstance(op, cst.MatrixMultiply):
             if self._cosine(left, right):
@@ -290,6 +293,18 @@ class Evaluator:
                 return call.func.value
             return argument(call, index - 1, name)
         return argument(call, index, name)
+
+    def _entropy_term(self, p: cst.BaseExpression, log: cst.BaseExpression) -> bool:
+        """`p * log(p)` or `p * log(p + eps)`: the code treats `p` as a probability (nothing
+        else is weighed by its own log), so the term lies in [-1/e, 0]."""
+        if not isinstance(log, cst.Call):
+            return False
+        op = self.index.op_of(log)
+        inner = self.operand(log, 0) if op is not None and op.kind == "log" else None
+        if isinstance(inner, cst.BinaryOperation) and isinstance(inner.operator, cst.Add) and \
+                0 < (number(inner.right) or 0) < 1e-3:
+            inner = inner.left
+        return inner is not None and code(inner) == code(p)
 
     def _exp_pair(self, left: cst.BaseExpression, right: cst.BaseExpression) -> bool:
         """`exp(x)` and `exp(-x)` of the same `x` (in either order)."""

@@ -307,6 +307,12 @@ def clip(a: Fact, low: Fact | None, high: Fact | None) -> Fact:
     return result
 
 
+# `p * log(p)` of a probability: in [-1/e, 0]. Their sum is minus an entropy, at least
+# -log(n) for a distribution over n outcomes; n below 2**31 elements along an axis.
+ENTROPY_TERM = Fact(-1 / math.e, 0.0, tags=frozenset({"entropy"}))
+NEGATIVE_ENTROPY = Fact(-math.log(2.0 ** 31), 0.0, tags=frozenset({"entropy"}))
+
+
 def _reduced_zero(a: Fact, node: object) -> Reason | None:
     """A reduction of values that can all be 0: say why in the terms of what it reduces."""
     if a.zero is None:
@@ -333,6 +339,8 @@ def unary(kind: Kind | str, a: Fact, node: object) -> Fact:
         return Fact(0.0 if a.lo <= 0 <= a.hi else min(abs(a.lo), abs(a.hi)), hi,
                     a.positive or a.hi < 0, False, a.zero, None,
                     (a.unbounded or a.negative) if hi == INF else None, tags)
+    if kind in {"sum", "mean"} and "entropy" in a.tags:
+        return NEGATIVE_ENTROPY if kind == "sum" else a
     if kind == "sum" and "holds_one" in a.tags:
         return Fact(1.0, INF)  # a sum of values in [0, 1] of which one is 1
     if kind in {"sum", "prod"}:
