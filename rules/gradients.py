@@ -1332,6 +1332,15 @@ class GraphBreakingOp(Rule):
     VALID = [
         Valid("""
         import tensorflow as tf
+        def weighted_loss(losses, weights=1.0):
+            if (isinstance(weights, float) and weights != 0.0) or (
+                    tf.executing_eagerly() and tf.reduce_all(weights > 0.0)):
+                return tf.reduce_mean(losses)
+            return tf.math.divide_no_nan(tf.reduce_sum(losses * weights),
+                                         tf.reduce_sum(weights))
+        """),
+        Valid("""
+        import tensorflow as tf
         def shift_targets(targets, shift):
             assert isinstance(shift, int) and shift != 0
             if shift > 0:
@@ -1509,6 +1518,8 @@ class GraphBreakingOp(Rule):
         """Whether an `if` test is surely a tensor: a comparison with a tensor, or a tensor
         operation, on the inputs (a bare flag such as `if use_mask:` is not)."""
         if isinstance(test, cst.BooleanOperation):
+            if isinstance(test.operator, cst.And) and _python_guard(test.left):
+                return False  # `isinstance(w, float) and w != 0`, `executing_eagerly() and t`
             return self._tensor_test(function, test.left, ordinal, inputs) or \
                 self._tensor_test(function, test.right, ordinal, inputs)
         if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
@@ -1662,3 +1673,14 @@ def _raises(grad: GradFn) -> bool:
     last = body.body[-1]
     return isinstance(last, cst.SimpleStatementLine) and any(
         isinstance(small, cst.Raise) for small in last.body)
+
+
+def _python_guard(test: cst.BaseExpression) -> bool:
+    """A test after which `and` runs only on Python values or in eager mode: an `isinstance`
+    check, `tf.executing_eagerly()` (also under `and`)."""
+    if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
+        return _python_guard(test.left) or _python_guard(test.right)
+    if isinstance(test, cst.Call):
+        name = dotted(test.func) or ""
+        return name == "isinstance" or name.rpartition(".")[2] == "executing_eagerly"
+    return False
