@@ -292,6 +292,13 @@ class FromLogitsMismatch(Rule):
             return optax.softmax_cross_entropy(jax.nn.softmax(logits), labels).mean()
         """, line=4, message="`optax.softmax_cross_entropy` expects logits"),
         Invalid("""
+        import torch.nn.functional as F
+        def distillation_loss(student_logits, teacher_logits, T=2.0):
+            student = F.softmax(student_logits / T, dim=1)
+            teacher = F.softmax(teacher_logits / T, dim=1)
+            return F.kl_div(student, teacher, reduction="batchmean") * T * T
+        """, line=5, message="`F.kl_div` expects log-probabilities"),
+        Invalid("""
         import torch
         import torch.nn.functional as F
         def bce_loss(pred, target):

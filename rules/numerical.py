@@ -480,12 +480,16 @@ class LogErrorObjective(Rule):
 
 
 class SqrtAtZero(Rule):
-    """`sqrt` (or a norm) of a value that can be exactly 0.
+    """`sqrt` (or a norm) of a value that can be exactly 0; `acos` of a cosine that reaches +-1.
 
     ## What it does
     Flags `sqrt`, `tf.norm`, `tf.linalg.norm` and `jnp.linalg.norm` of an operand that can be
     exactly 0: a distance between two inputs, a sum of squared differences, a mean error.
-    `torch.norm` is not flagged: its backward masks the zero (gradient 0).
+    `torch.norm` is not flagged: its backward masks the zero (gradient 0). Nor is the root of a
+    sigmoid or softmax output: its gradient `sqrt(s) (1 - s) / 2` stays bounded, short of an
+    exact underflow that needs logits beyond -100. Also flags `acos`/`asin` of a cosine
+    similarity that is not clipped inside (-1, 1): the gradient `-1/sqrt(1 - x**2)` is inf at
+    +-1, where two equal vectors put it, and rounding takes it past 1 (NaN).
 
     ## Why is this bad?
     The value `sqrt(0) = 0` is fine, but the gradient `1 / (2 sqrt(x))` is inf at 0, and NaN
@@ -514,6 +518,20 @@ class SqrtAtZero(Rule):
     probe = "zero-operand-gradient"
     hint = "add an epsilon inside the root (`sqrt(x + 1e-12)`) or use the squared distance"
     VALID = [
+        Valid("""
+        import torch
+        import torch.nn.functional as F
+        def angular_loss(anchor, positive):
+            cos = F.cosine_similarity(anchor, positive).clamp(-1 + 1e-7, 1 - 1e-7)
+            return torch.acos(cos).mean()
+        """),
+        Valid("""
+        import torch
+        def diffusion_loss(model, x, noise, log_snr):
+            alpha = torch.sqrt(log_snr.sigmoid())
+            sigma = torch.sqrt((-log_snr).sigmoid())
+            return ((model(alpha * x + sigma * noise, log_snr) - noise) ** 2).mean()
+        """),
         Valid("""
         import torch
         def embedding_loss(anchor, positive, negative):
@@ -565,6 +583,19 @@ class SqrtAtZero(Rule):
         """),
     ]
     INVALID = [
+        Invalid("""
+        import torch
+        import torch.nn.functional as F
+        def angular_loss(anchor, positive):
+            cos = F.cosine_similarity(anchor, positive)
+            return torch.acos(cos).mean()
+        """, line=5, message="`cos` is a cosine and reaches +-1"),
+        Invalid("""
+        import torch
+        mse = torch.nn.MSELoss()
+        def rmse_loss(pred, target):
+            return torch.sqrt(mse(pred, target))
+        """, line=4, message="is 0 where the prediction equals the target"),
         Invalid("""
         import torch
         def rmsle(pred, actual):
@@ -623,8 +654,9 @@ class SqrtAtZero(Rule):
             func = node.func  # a tensor method (`x.sqrt()`) is named by its method
             name = func.attr.value if isinstance(func, cst.Attribute) and operand is func.value \
                 else shorten(self.ctx.text(func), 30)
+            bad = "+-1" if self.ctx.kind(node) == "acos" else "0"
             self.report(node, f"`{name}` of "
-                        f"`{shorten(self.ctx.text(operand))}`, which can be 0: {why}; the "
+                        f"`{shorten(self.ctx.text(operand))}`, which can be {bad}: {why}; the "
                         "gradient is inf there")
 
 
@@ -1561,13 +1593,25 @@ def _renormalization(ctx: FileContext, numerator: cst.CSTNode, denominator: cst.
     return "difference" not in tags and "error" not in tags
 
 
+# Values whose derivative vanishes with the value: `sqrt(sigmoid(z))` has the bounded gradient
+# `sqrt(s) (1 - s) / 2`, infinite only where the sigmoid underflows to exactly 0 (z < -100).
+_SATURATING = frozenset({"sigmoid", "softmax", "one_minus_sigmoid"})
+
+
 def _sqrt_hazard(ctx: FileContext, node: cst.CSTNode) -> tuple[cst.CSTNode, str] | None:
-    if ctx.kind(node) not in ("sqrt", "norm"):
+    kind = ctx.kind(node)
+    if kind not in ("sqrt", "norm", "acos"):
         return None
     operand = ctx.operand(node)
     if operand is None:
         return None
     fact = ctx.fact(operand)
-    if fact.positive or fact.zero is None:
+    if kind == "acos":
+        # `acos(x)`, `asin(x)`: the gradient -1/sqrt(1 - x**2) is inf at +-1, which a cosine of
+        # two equal (or opposite) vectors reaches, and rounding takes it past (NaN).
+        if "cosine" not in fact.tags or -1 < fact.lo and fact.hi < 1:
+            return None
+        return operand, f"`{shorten(ctx.text(operand))}` is a cosine and reaches +-1"
+    if fact.positive or fact.zero is None or fact.tags & _SATURATING:
         return None
     return operand, ctx.explain(fact.zero)

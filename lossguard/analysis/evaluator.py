@@ -12,7 +12,7 @@ from dataclasses import replace
 import libcst as cst
 
 from ..knowledge import ops
-from ..knowledge.names import LABEL_NAMES, is_log_scale_name, is_logit_name
+from ..knowledge.names import LABEL_NAMES, is_cosine_name, is_log_scale_name, is_logit_name
 from . import facts
 from .facts import INF, UNKNOWN, Fact, Reason
 from .index import Function, ModuleIndex
@@ -68,6 +68,8 @@ class Env:
 def input_fact(name: str, node: cst.CSTNode) -> Fact:
     """The fact of a tensor parameter of loss code."""
     lowered = name.lower()
+    if is_cosine_name(name):
+        return facts.unary("cosine", UNKNOWN, node)
     if is_logit_name(name):
         return Fact(-INF, INF, zero=Reason(node, "is an input and can be 0"),
                     negative=Reason(node, "are logits and can be negative"),
@@ -276,6 +278,8 @@ class Evaluator:
             if self._entropy_term(node.left, node.right) or \
                     self._entropy_term(node.right, node.left):
                 return facts.ENTROPY_TERM
+            if self._cosine(left, right):  # summed along the feature axis, a cosine
+                return Fact(-1.0, 1.0, tags=frozenset({"unit_product"}))
             return facts.multiply(left, right, node)
         if isinstance(op, cst.MatrixMultiply):
             if self._cosine(left, right):
@@ -363,6 +367,9 @@ class Evaluator:
         return "normalized" in a.tags and "normalized" in b.tags
 
     def _call(self, node: cst.Call, env: Env) -> Fact:
+        if self._error_loss(node, env):
+            return Fact(0.0, INF, zero=Reason(node, "is 0 where the prediction equals the "
+                                                    "target"), tags=frozenset({"error"}))
         op = self.index.op_of(node)
         if op is None:
             layer = self.layer_kind(node.func, env)
@@ -390,6 +397,10 @@ class Evaluator:
         if first is None:
             return UNKNOWN
         a = self.fact(first, env)
+        if kind == "sum" and "unit_product" in a.tags and (
+                len(node.args) > 1 or keyword(node, "axis") or keyword(node, "dim")):
+            # `reduce_sum(normalize(a) * normalize(b), axis=-1)`: a cosine similarity
+            return facts.unary("cosine", UNKNOWN, node)
         if kind == "clip":
             low = self.operand(node, 1, "clip_value_min")
             for name in ("min", "a_min", "x_min", "clip_value_min", "min_value"):
@@ -439,11 +450,9 @@ class Evaluator:
             return facts.maximum(a, b) if kind == "max" else facts.minimum(a, b)
         return facts.unary(kind, a, node)
 
-    def layer_kind(self, func: cst.BaseExpression, env: Env) -> str | None:
-        """The activation a called layer object applies: "softmax", "sigmoid", "log_softmax", or
-        "linear" for a dense layer without activation; None when `func` is no known layer.
-        The layer may be built in place (`nn.Softmax(dim=1)(z)`), bound to a local or module
-        name (`sm = nn.Softmax(dim=1)`), or set in `__init__` (`self.act = nn.Sigmoid()`)."""
+    def _built(self, func: cst.BaseExpression, env: Env) -> cst.Call | None:
+        """The constructor call of a called object: built in place (`nn.Softmax(dim=1)(z)`),
+        bound to a local or module name, or set in `__init__` (`self.act = nn.Sigmoid()`)."""
         built: cst.BaseExpression | None = func
         if isinstance(func, cst.Name):
             built = env.value(func.value) or self.index.constants.get(func.value)
@@ -451,7 +460,24 @@ class Evaluator:
                 func.value.value == "self":
             built = next((cls.init_values[func.attr.value] for cls in self.index.classes.values()
                           if func.attr.value in cls.init_values), None)
-        if not isinstance(built, cst.Call):
+        return built if isinstance(built, cst.Call) else None
+
+    def _error_loss(self, node: cst.Call, env: Env) -> bool:
+        """A framework regression loss (`F.mse_loss(p, y)`, `nn.MSELoss()(p, y)`,
+        `keras.losses.mean_absolute_error`): 0 where the prediction equals the target."""
+        qualified = self.index.resolve(node.func)
+        if qualified is None:
+            built = self._built(node.func, env)
+            qualified = self.index.resolve(built.func) if built is not None else None
+        return qualified is not None and ops.is_error_loss(qualified)
+
+    def layer_kind(self, func: cst.BaseExpression, env: Env) -> str | None:
+        """The activation a called layer object applies: "softmax", "sigmoid", "log_softmax", or
+        "linear" for a dense layer without activation; None when `func` is no known layer.
+        The layer may be built in place (`nn.Softmax(dim=1)(z)`), bound to a local or module
+        name (`sm = nn.Softmax(dim=1)`), or set in `__init__` (`self.act = nn.Sigmoid()`)."""
+        built = self._built(func, env)
+        if built is None:
             return None
         qualified = self.index.resolve(built.func)
         found = ops.layer(qualified) if qualified else None

@@ -403,7 +403,7 @@ def loss_spec(ctx: FileContext, node: cst.BaseExpression, function: Function | N
 
 
 _TORCH_EXPECTS = {"torch_cross_entropy": "logits", "torch_bce_logits": "logits",
-                  "torch_nll": "log_probs", "torch_bce": "probs"}
+                  "torch_nll": "log_probs", "torch_kl_div": "log_probs", "torch_bce": "probs"}
 
 
 def _keras_expects(from_logits: bool | None) -> str | None:

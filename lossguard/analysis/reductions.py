@@ -38,8 +38,8 @@ ELEMENTWISE = {"log", "log1p", "exp", "sqrt", "rsqrt", "square", "abs", "pow", "
                "stop_gradient", "xlogy", "negative"}
 PER_SAMPLE_LOSSES = {"softmax_xent_logits", "sigmoid_xent_logits", "binary_xent",
                      "categorical_xent"}
-TORCH_LOSSES = {"torch_cross_entropy", "torch_nll", "torch_bce", "torch_bce_logits", "mse",
-                "mae"}
+TORCH_LOSSES = {"torch_cross_entropy", "torch_nll", "torch_kl_div", "torch_bce",
+                "torch_bce_logits", "mse", "mae"}
 # Element-wise arithmetic between two tensors (operator or framework call).
 ARITHMETIC_OPS = {"add", "subtract", "multiply", "divide", "divide_no_nan", "maximum",
                   "minimum", "pow", "xlogy"}

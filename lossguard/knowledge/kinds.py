@@ -32,6 +32,7 @@ class Kind(StrEnum):
     XLOGY = "xlogy"
     SIN = "sin"
     COS = "cos"
+    ACOS = "acos"  # also `asin`: the gradient -1/sqrt(1 - x**2) is inf at +-1
     COSH = "cosh"
     TANH = "tanh"
     MAXIMUM = "maximum"
@@ -99,6 +100,7 @@ class Kind(StrEnum):
     TORCH_BCE_LOGITS = "torch_bce_logits"
     TORCH_CROSS_ENTROPY = "torch_cross_entropy"
     TORCH_NLL = "torch_nll"
+    TORCH_KL_DIV = "torch_kl_div"  # its input is log-probabilities
     COMPUTE_AVERAGE_LOSS = "compute_average_loss"
     ADD_LOSS = "add_loss"
     # gradients and training

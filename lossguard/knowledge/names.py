@@ -195,6 +195,15 @@ def is_test_name(name: str) -> bool:
     return bool(tokens) and (tokens[0] == "test" or tokens[-1] in ("test", "tests"))
 
 
+# Tokens of a cosine similarity (`cos_theta`, `cosine`): a value in [-1, 1].
+COSINE_TOKENS = frozenset({"cos", "cosine", "costheta"})
+
+
+def is_cosine_name(name: str) -> bool:
+    """`cos_theta`, `cosine`, `cos_sim`: a cosine similarity."""
+    return any(token in COSINE_TOKENS for token in name_tokens(name))
+
+
 def is_log_scale_name(name: str) -> bool:
     """`log_var`, `logvar`, `log_sigma`, `log_std`, `log_scale`: a parameter kept on a log
     scale, whose `exp` is the intended way back (not logits)."""

@@ -51,6 +51,7 @@ _COMMON = {
     "sigmoid": "sigmoid", "softmax": "softmax", "log_softmax": "log_softmax",
     "log_sigmoid": "log_sigmoid", "softplus": "softplus", "relu": "relu",
     "tanh": "tanh", "sin": "sin", "cos": "cos", "cosh": "cosh",
+    "acos": "acos", "arccos": "acos", "asin": "acos", "arcsin": "acos",
     "sum": "sum", "mean": "mean", "max": "max", "min": "min", "amax": "max", "amin": "min",
     "prod": "prod", "std": "std", "var": "std",
     "logsumexp": "logsumexp", "where": "where", "divide": "divide", "true_divide": "divide",
@@ -131,6 +132,7 @@ _TORCH = {
     "cdist": "torch_norm", "pairwise_distance": "torch_norm", "normalize": "normalize",
     "dist": "torch_norm", "pdist": "torch_norm",
     "CrossEntropyLoss": "torch_cross_entropy", "NLLLoss": "torch_nll",
+    "kl_div": "torch_kl_div", "KLDivLoss": "torch_kl_div",
     "BCELoss": "torch_bce", "BCEWithLogitsLoss": "torch_bce_logits",
     "cosine_similarity": "cosine", "mm": "linear", "bmm": "linear", "linear": "linear",
     "cat": "identity", "hstack": "identity", "vstack": "identity",
@@ -209,6 +211,7 @@ METHODS: dict[str, str] = {
     "clamp": "clip", "clip": "clip", "clamp_min": "clamp_min", "clamp_max": "clamp_max",
     "sigmoid": "sigmoid", "softmax": "softmax", "log_softmax": "log_softmax",
     "relu": "relu", "tanh": "tanh", "logsumexp": "logsumexp", "detach": "stop_gradient",
+    "acos": "acos", "arccos": "acos", "asin": "acos", "arcsin": "acos",
     "item": "item", "numpy": "numpy", "argmax": "argmax", "argmin": "argmin",
     "round": "round", "floor": "floor", "ceil": "ceil", "sign": "sign",
     "backward": "backward", "reshape": "reshape", "view": "reshape", "squeeze": "reshape",
@@ -350,6 +353,22 @@ def framework_loss(qualified: str) -> str | None:
             "kl_div")):
         return "torch_function"
     return None
+
+
+# Framework losses that measure an error (0 where the prediction equals the target).
+_ERROR_LOSSES = frozenset({
+    "torch.nn.MSELoss", "torch.nn.L1Loss", "torch.nn.SmoothL1Loss", "torch.nn.HuberLoss",
+    "torch.nn.functional.mse_loss", "torch.nn.functional.l1_loss",
+    "torch.nn.functional.smooth_l1_loss", "torch.nn.functional.huber_loss",
+})
+
+
+def is_error_loss(qualified: str) -> bool:
+    """`F.mse_loss`, `nn.L1Loss`, `keras.losses.MeanSquaredError`, ...: a regression loss."""
+    namespace, _, attr = qualified.rpartition(".")
+    if namespace == "keras.losses":
+        return KERAS_LOSSES.get(attr) == "regression"
+    return qualified in _ERROR_LOSSES
 
 
 # Names of Keras base classes that make a class a loss.
