@@ -31,10 +31,10 @@ import libcst as cst
 from ..knowledge import ops
 from ..knowledge.names import is_label_name, is_loss_name, name_tokens
 from ..knowledge.ops import META_ATTRIBUTES
+from . import objective
 from .index import Function, ModuleIndex
 from .losscode import LossScope, class_kind, inputs_of
 from .tree import assigned_names, children, dotted, keyword, positional, string, walk, walk_own
-from . import objective
 
 # The names `custom_gradient` is called by in the frameworks' tables.
 _CUSTOM_GRADIENT = ops.names_of({"custom_gradient"})

@@ -12,10 +12,9 @@ from typing import cast
 
 import libcst as cst
 
+from ..analysis import facts, objective
 from ..analysis import losscode as scope_mod
-from ..analysis import objective
 from ..analysis.evaluator import Env, Evaluator
-from ..analysis import facts
 from ..analysis.facts import Fact, Reason
 from ..analysis.gradient_flow import GradientFlow
 from ..analysis.index import Function, ModuleIndex, build
@@ -24,7 +23,6 @@ from ..analysis.tree import argument, assigned_names, code, shorten
 from ..api import Replace, Rule, Severity
 from ..knowledge.names import is_log_scale_name
 from ..knowledge.ops import Op
-
 
 # Operations that record no graph for their operand or for the code they wrap.
 _DETACHING = frozenset({"no_grad", "stop_gradient", "item", "numpy"})
