@@ -62,6 +62,14 @@ class UnguardedLog(Rule):
     VALID = [
         Valid("""
         import torch
+        def training_step_loss(pl_module, batch):
+            x, y = batch
+            loss = torch.nn.functional.cross_entropy(pl_module(x), y)
+            pl_module.log("train_loss", loss)
+            return loss
+        """),
+        Valid("""
+        import torch
         def box_loss(pred, target):
             loss = torch.nn.functional.smooth_l1_loss(pred, target)
             with torch.no_grad():

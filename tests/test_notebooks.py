@@ -113,6 +113,17 @@ def test_cells_of_a_notebook_that_mixes_in_r_are_not_syntax_errors(tmp_path):
     assert [(f.cell, f.code) for f in findings] == [(4, "LL101")]
 
 
+def test_a_python_2_notebook_has_no_syntax_errors_for_its_print_statements(tmp_path):
+    path = make(tmp_path, [v4.new_code_cell("import tensorflow as tf"),
+                           v4.new_code_cell("print \"loss:\", 0.5"),
+                           v4.new_code_cell(LOSS)])
+    nb = json.loads(path.read_text())
+    nb["metadata"]["kernelspec"]["name"] = "python2"
+    path.write_text(json.dumps(nb))
+    findings = notebook.lint_notebook(str(path), path.read_bytes(), Settings())
+    assert [(f.cell, f.code) for f in findings] == [(3, "LL101")]
+
+
 def test_a_python_cell_that_compares_with_a_negative_is_still_python(tmp_path):
     path = make(tmp_path, [v4.new_code_cell("import tensorflow as tf\nok = x <- 1"),
                            v4.new_code_cell("def broken(:\n    pass"),

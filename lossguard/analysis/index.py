@@ -165,7 +165,8 @@ class ModuleIndex:
                 receiver.value in self.imports or receiver.value in ("self", "cls")
             ):
                 return None
-            return ops.method(func.attr.value)
+            positional = sum(1 for arg in call.args if arg.keyword is None)
+            return ops.method(func.attr.value, positional)
         return None
 
 

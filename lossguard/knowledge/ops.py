@@ -417,10 +417,22 @@ def names_of(kinds: Iterable[str]) -> frozenset[str]:
     return frozenset(name for table in tables for name, kind in table.items() if kind in wanted)
 
 
-def method(name: str) -> Op | None:
-    """The operation a tensor method call `x.<name>(...)` denotes, or None."""
+# Tensor methods that take no positional argument: `x.log()`. Called with one, the receiver is
+# something else (`pl_module.log("train_loss", loss)`, `logger.exp(...)`).
+_UNARY_METHODS = frozenset({
+    "log", "log2", "log10", "log1p", "exp", "exp_", "sqrt", "rsqrt", "sigmoid", "tanh", "relu",
+    "abs", "square", "sign", "floor", "ceil", "item", "numpy", "detach", "t", "float", "double",
+    "long", "int", "bool", "contiguous", "clone",
+})
+
+
+def method(name: str, positional: int = 0) -> Op | None:
+    """The operation a tensor method call `x.<name>(...)` with `positional` positional
+    arguments denotes, or None."""
     kind = METHODS.get(name)
-    return Op(Kind(kind), "tensor", name) if kind else None
+    if not kind or (positional and name in _UNARY_METHODS):
+        return None
+    return Op(Kind(kind), "tensor", name)
 
 
 # Integer and bool dtypes (last name part or string): a cast to one has no gradient.

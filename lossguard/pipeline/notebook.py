@@ -8,7 +8,8 @@ included, as Jupyter shows it and ruff reports it) and its line in that cell. A 
 not parse is one LL001 finding; the other cells are still linted, except in a notebook that
 mixes in R cells (Colab runs R through `rpy2` or an R runtime, with no `%%R` marker): there a
 cell that does not parse is taken for R, once one of them is written in R (`x <- f(...)`,
-`library(...)`, `data$col`, `pkg::fn`). `--fix` writes back notebook JSON that keeps outputs,
+`library(...)`, `data$col`, `pkg::fn`); and except in a notebook saved from a Python 2 kernel,
+whose `print "x"` cells are Python 2, not errors. `--fix` writes back notebook JSON that keeps outputs,
 metadata and key order.
 """
 
@@ -178,8 +179,9 @@ def syntax_error(text: str) -> cst.ParserSyntaxError | None:
 
 
 def lint_cells(path: str, cells: list[Cell], settings: config.Settings,
-               rules: list[type[Rule]] | None) -> list[Finding]:
-    """Findings of the code cells, in cell coordinates (line and fix edits)."""
+               rules: list[type[Rule]] | None, *, python2: bool = False) -> list[Finding]:
+    """Findings of the code cells, in cell coordinates (line and fix edits). In a Python 2
+    notebook a cell that does not parse is Python 2 code, not reported."""
     rules = selected_rules(settings) if rules is None else rules
     want_ll001 = any(r.code == "LL001" for r in rules)
     findings: list[Finding] = []
@@ -192,8 +194,8 @@ def lint_cells(path: str, cells: list[Cell], settings: config.Settings,
                 good.append(cell)
             else:
                 broken.append((cell, error))
-        mixed_with_r = any(_R_CODE.search(cell.masked) for cell, _ in broken)
-        if want_ll001 and not mixed_with_r:
+        foreign = python2 or any(_R_CODE.search(cell.masked) for cell, _ in broken)
+        if want_ll001 and not foreign:
             findings.extend(dataclasses.replace(syntax_error_finding(path, error, cell.masked),
                                                 cell=cell.number) for cell, error in broken)
     line = 1
@@ -249,7 +251,16 @@ def lint_notebook(path: str, data: bytes, settings: config.Settings,
             else []
     if language(notebook) != "python":
         return []
-    return lint_cells(path, code_cells(notebook), settings, rules)
+    return lint_cells(path, code_cells(notebook), settings, rules,
+                      python2=_python2(notebook))
+
+
+def _python2(notebook: dict) -> bool:
+    """A notebook saved from a Python 2 kernel (`print "x"` is its syntax, not an error)."""
+    metadata = notebook.get("metadata") or {}
+    info = metadata.get("language_info") or {}
+    kernel = metadata.get("kernelspec") or {}
+    return str(info.get("version", "")).startswith("2.") or kernel.get("name") == "python2"
 
 
 def dumps(notebook: dict, original: bytes) -> str:
