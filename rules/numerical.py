@@ -394,7 +394,7 @@ class UnguardedDivision(Rule):
 
     def _check(self, node: cst.CSTNode, numerator: cst.CSTNode, denominator: cst.CSTNode) -> None:
         reason = division_hazard(self.ctx, numerator, denominator)
-        if reason is not None and _hidden_by_where(self.ctx, node):
+        if reason is not None and _hidden_by_where(self.ctx, node, denominator):
             return
         if reason is not None:
             text = self.ctx.text(denominator)
@@ -675,7 +675,9 @@ class UnboundedExp(Rule):
     Flags `exp(x)` where `x` has no upper bound (a raw prediction, logits), and the hand-written
     `log(1 + exp(x))`, `log1p(exp(x))` (softplus) and `log(sum(exp(x)))` (logsumexp) with such
     an `x` (reported at the `log`). `exp(minimum(x, 50))`, `exp(-clip(v, -10, 10))` and
-    `exp(log_softmax(x))` are bounded and not flagged.
+    `exp(log_softmax(x))` are bounded and not flagged. `cosh(x)` overflows on both sides: it
+    is flagged for an `x` unbounded either way (the log-cosh loss of a raw error; Keras writes
+    it `x + softplus(-2x) - log 2`).
 
     ## Why is this bad?
     `exp(x)` overflows float32 to inf for `x > 88.7`; the loss, then every weight, becomes NaN as
@@ -815,6 +817,11 @@ class UnboundedExp(Rule):
     ]
     INVALID = [
         Invalid("""
+        import torch
+        def log_cosh_loss(pred, target):
+            return torch.log(torch.cosh(pred - target)).mean()
+        """, line=3, message="`cosh` of `pred - target` overflows"),
+        Invalid("""
         import tensorflow as tf
         def logistic_margin_loss(y_true, y_pred):
             margin = y_true * y_pred
@@ -890,6 +897,15 @@ class UnboundedExp(Rule):
             if fact.hi == INF and fact.unbounded is not None:
                 self.report(node, f"`exp` of `{shorten(self.ctx.text(operand))}` overflows "
                             f"float32 above 88.7: {self.ctx.explain(fact.unbounded)}")
+        elif kind == "cosh":
+            # `cosh(x) = (exp(x) + exp(-x)) / 2` overflows on both sides (log-cosh losses).
+            operand = self.ctx.operand(node)
+            fact = self.ctx.fact(operand) if operand is not None else None
+            why = fact and ((fact.hi == INF and fact.unbounded) or
+                            (fact.lo == -INF and fact.negative))
+            if operand is not None and why:
+                self.report(node, f"`cosh` of `{shorten(self.ctx.text(operand))}` overflows "
+                            f"float32 beyond +-89.4: {self.ctx.explain(why)}")
 
     def _sum_terms(self, node: cst.CSTNode | None) -> tuple[cst.CSTNode, cst.CSTNode] | None:
         """The two terms of `a + b`, `add(a, b)` or `a.add(b)`, else None."""
@@ -1512,15 +1528,28 @@ def where_guarded(ctx: FileContext, node: cst.Call
     return found
 
 
-def _hidden_by_where(ctx: FileContext, node: cst.CSTNode) -> bool:
-    """Whether `node` is an unsafe operation that a `where` condition hides (computed once per
-    module, only when some operation is unsafe)."""
-    hidden = ctx.memo.get("hidden_by_where")
-    if hidden is None:
-        hidden = ctx.memo["hidden_by_where"] = frozenset(
-            id(inner) for call in walk(ctx.module) if type(call) is cst.Call
-            for inner, _, _ in where_guarded(ctx, call))
-    return id(node) in hidden  # type: ignore[operator]
+def _hidden_by_where(ctx: FileContext, node: cst.CSTNode, operand: cst.CSTNode) -> bool:
+    """Whether `node`, an unsafe operation on `operand`, sits in a branch of a `where` whose
+    condition tests a name of the operand (what the condition hides: see `where_guarded`).
+    Structural, so computed once per module, only when some operation is unsafe."""
+    tests = ctx.memo.get("where_tests")
+    if tests is None:
+        found: dict[int, frozenset[str]] = {}
+        for call in walk(ctx.module):
+            if type(call) is not cst.Call or ctx.kind(call) != "where":
+                continue
+            condition = ctx.operand(call, 0)
+            if condition is None:
+                continue
+            tested = frozenset(n.value for n in walk(condition) if isinstance(n, cst.Name))
+            for index in (1, 2):
+                branch = ctx.operand(call, index)
+                for inner in walk(branch) if branch is not None else ():
+                    found[id(inner)] = found.get(id(inner), frozenset()) | tested
+        tests = ctx.memo["where_tests"] = found
+    tested = tests.get(id(node))  # type: ignore[union-attr]
+    return bool(tested) and any(
+        isinstance(n, cst.Name) and n.value in tested for n in walk(operand))
 
 
 def _unsafe(ctx: FileContext, node: cst.CSTNode) -> tuple[cst.CSTNode, str] | None:
@@ -1542,13 +1571,13 @@ def log_hazard(ctx: FileContext, node: cst.CSTNode) -> tuple[cst.CSTNode, str, s
     """For a `log`/`log1p` call whose operand can reach the bad point, where no `where`
     condition hides it: (operand, why, effect)."""
     hazard = _log_hazard(ctx, node)
-    return None if hazard is None or _hidden_by_where(ctx, node) else hazard
+    return None if hazard is None or _hidden_by_where(ctx, node, hazard[0]) else hazard
 
 
 def sqrt_hazard(ctx: FileContext, node: cst.CSTNode) -> tuple[cst.CSTNode, str] | None:
     """For `sqrt`/`norm` of a value that can be exactly 0, not hidden by `where`."""
     hazard = _sqrt_hazard(ctx, node)
-    return None if hazard is None or _hidden_by_where(ctx, node) else hazard
+    return None if hazard is None or _hidden_by_where(ctx, node, hazard[0]) else hazard
 
 def _log_hazard(ctx: FileContext, node: cst.CSTNode) -> tuple[cst.CSTNode, str, str] | None:
     kind = ctx.kind(node)

@@ -15,6 +15,7 @@ from lossguard.analysis.gradient_flow import GradientFlow
 from lossguard.analysis.index import Function, ModuleIndex, build
 from lossguard.analysis.losscode import LossScope, compute
 from lossguard.analysis.reductions import ReachingDefinitions, Shapes, reduces_batch
+from tests.helpers import codes
 
 
 @dataclass
@@ -374,3 +375,18 @@ def test_a_function_handed_to_keras_is_a_keras_loss_and_loss_code():
     assert a.scope.contains(weighted) and id(weighted.node) in a.scope.keras_losses
     assert not a.scope.contains(scale)
     assert id(scale.node) not in a.scope.keras_losses
+
+
+def test_a_where_hides_its_branch_whatever_came_before_it():
+    # What a `where` hides is decided where the `where` is, not with the facts of the function
+    # that first asked (an earlier loss flagged for `log(pred)` must not change the later one).
+    code = """
+    import torch
+
+    def poisson_loss(pred, y):
+        return (pred - y * torch.log(pred)).mean()
+
+    def masked_log_loss(x):
+        return torch.where(x > 0, torch.log(x), torch.zeros_like(x)).mean()
+    """
+    assert codes(code) == [(4, "LL101"), (7, "LL109")]

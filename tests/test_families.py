@@ -21,15 +21,7 @@ ANNOTATION = re.compile(r"#\s*((?:LL\d{3}\s*)+)$")
 # Lines that must be flagged but are not, because of a known bug: (fixture, code, a fragment
 # of the line) -> the bug. They are left out of the exact comparison and asserted by a strict
 # xfail below, so fixing the bug makes that test pass and the entry goes.
-KNOWN_MISSES = {
-    ("numerical.py", "LL109", "tf.where(d > 0, tf.sqrt(d), tf.zeros_like(d))"):
-        "LL109 is lost in a function after one where LL101/LL102/LL103 asked whether a "
-        "hazard is hidden by `where`: rules/numerical.py `_hidden_by_where` evaluates every "
-        "`where` of the module once, in the environment of the function being visited then",
-    ("numerical_torch.py", "LL104", "return torch.exp(-target * pred).mean()"):
-        "the fact of a product of two unbounded inputs has no `unbounded` reason, and LL104 "
-        "reports only with one (`exp(-pred)` and `exp(pred * target)` are flagged)",
-}
+KNOWN_MISSES: dict[tuple[str, str, str], str] = {}
 
 
 def annotations(source: str) -> set[tuple[int, str]]:

@@ -207,6 +207,12 @@ def multiply(a: Fact, b: Fact, node: object) -> Fact:
     unbounded = (a.unbounded or b.unbounded
                  or (a.negative if a.lo == -INF and _known(b) else None)
                  or (b.negative if b.lo == -INF and _known(a) else None)) if hi == INF else None
+    if hi < INF:
+        # A raw prediction is taken to be >= 0 for `log`, but it has no sign: scaled by a
+        # factor that can be negative (`-target * pred`), the product is unbounded above too.
+        for x, y in ((a, b), (b, a)):
+            if "input" in x.tags and x.unbounded is not None and y.lo < 0:
+                hi, unbounded = INF, x.unbounded
     tags = frozenset()
     if "error" in a.tags and b.positive or "error" in b.tags and a.positive:
         tags = frozenset({"error"})

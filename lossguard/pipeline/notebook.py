@@ -9,8 +9,8 @@ not parse is one LL001 finding; the other cells are still linted, except in a no
 mixes in R cells (Colab runs R through `rpy2` or an R runtime, with no `%%R` marker): there a
 cell that does not parse is taken for R, once one of them is written in R (`x <- f(...)`,
 `library(...)`, `data$col`, `pkg::fn`); and except in a notebook saved from a Python 2 kernel,
-whose `print "x"` cells are Python 2, not errors. `--fix` writes back notebook JSON that keeps outputs,
-metadata and key order.
+whose `print "x"` cells are Python 2, not errors. `--fix` writes back notebook JSON that keeps
+outputs, metadata and key order.
 """
 
 from __future__ import annotations
