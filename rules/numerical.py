@@ -14,6 +14,7 @@ from lossguard.api import (
     Valid,
     f32,
     keyword,
+    number,
     positional,
     rewrite,
     shorten,
@@ -250,6 +251,13 @@ class UnguardedDivision(Rule):
     VALID = [
         Valid("""
         import torch
+        def sum_and_divide_loss(losses, divisor):
+            if divisor != 0:
+                return torch.sum(losses) / divisor
+            return torch.sum(losses * 0)
+        """),
+        Valid("""
+        import torch
         def region_contrastive_loss(logits, labels):
             num_positives = torch.sum(labels, dim=-1, keepdim=True)
             log_probs = torch.log_softmax(logits, dim=-1)
@@ -394,7 +402,8 @@ class UnguardedDivision(Rule):
 
     def _check(self, node: cst.CSTNode, numerator: cst.CSTNode, denominator: cst.CSTNode) -> None:
         reason = division_hazard(self.ctx, numerator, denominator)
-        if reason is not None and _hidden_by_where(self.ctx, node, denominator):
+        if reason is not None and (_hidden_by_where(self.ctx, node, denominator)
+                                   or _guarded_by_if(self.ctx, node, denominator)):
             return
         if reason is not None:
             text = self.ctx.text(denominator)
@@ -706,6 +715,14 @@ class UnboundedExp(Rule):
     replaces = ("LL101",)
     hint = "use `softplus` / `reduce_logsumexp`, or bound the exponent (`minimum(x, 50)`)"
     VALID = [
+        Valid("""
+        import torch
+        def ntxent_loss(pos_pairs, neg_pairs, eps=1e-20):
+            max_val = torch.max(pos_pairs, neg_pairs.max(dim=1, keepdim=True)[0]).detach()
+            numerator = torch.exp(pos_pairs - max_val).squeeze(1)
+            denominator = torch.exp(neg_pairs - max_val).sum(dim=1) + numerator
+            return -torch.log(numerator / denominator + eps).mean()
+        """),
         Valid("""
         import torch
         def codebook_diversity_loss(logits):
@@ -1552,6 +1569,51 @@ def _hidden_by_where(ctx: FileContext, node: cst.CSTNode, operand: cst.CSTNode) 
         isinstance(n, cst.Name) and n.value in tested for n in walk(operand))
 
 
+def _guarded_by_if(ctx: FileContext, node: cst.CSTNode, operand: cst.CSTNode) -> bool:
+    """Whether `node` runs only where an enclosing `if` proves its operand, a plain name, away
+    from 0 (`if divisor != 0:`, `if n > 0:`, `if count:`): the bad point is never reached, in
+    the value or the gradient. Structural, computed once per module when a hazard is found."""
+    if not isinstance(operand, cst.Name):
+        return False
+    guards = ctx.memo.get("if_guards")
+    if guards is None:
+        found: dict[int, frozenset[str]] = {}
+        for statement in walk(ctx.module):
+            if type(statement) is not cst.If:
+                continue
+            names = _nonzero_names(statement.test)
+            if names:
+                for inner in walk(statement.body):
+                    found[id(inner)] = found.get(id(inner), frozenset()) | names
+        guards = ctx.memo["if_guards"] = found
+    return operand.value in guards.get(id(node), frozenset())  # type: ignore[union-attr]
+
+
+def _nonzero_names(test: cst.BaseExpression) -> frozenset[str]:
+    """The names a test proves nonzero where it holds: `x != 0`, `x > 0`, `x >= 1`, `0 < x`,
+    `x` alone, also under `and`."""
+    if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
+        return _nonzero_names(test.left) | _nonzero_names(test.right)
+    if isinstance(test, cst.Name):
+        return frozenset({test.value})
+    if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+        return frozenset()
+    left, target = test.left, test.comparisons[0]
+    operator, right = target.operator, target.comparator
+    if isinstance(left, cst.Name) and number(right) is not None:
+        bound = number(right)
+        if isinstance(operator, cst.NotEqual) and bound == 0 or \
+                isinstance(operator, cst.GreaterThan) and bound >= 0 or \
+                isinstance(operator, cst.GreaterThanEqual) and bound > 0:
+            return frozenset({left.value})
+    if isinstance(right, cst.Name) and number(left) is not None:
+        bound = number(left)
+        if isinstance(operator, cst.NotEqual) and bound == 0 or \
+                isinstance(operator, cst.LessThan) and bound >= 0:
+            return frozenset({right.value})
+    return frozenset()
+
+
 def _unsafe(ctx: FileContext, node: cst.CSTNode) -> tuple[cst.CSTNode, str] | None:
     hazard = _log_hazard(ctx, node)
     if hazard is not None:
@@ -1571,13 +1633,15 @@ def log_hazard(ctx: FileContext, node: cst.CSTNode) -> tuple[cst.CSTNode, str, s
     """For a `log`/`log1p` call whose operand can reach the bad point, where no `where`
     condition hides it: (operand, why, effect)."""
     hazard = _log_hazard(ctx, node)
-    return None if hazard is None or _hidden_by_where(ctx, node, hazard[0]) else hazard
+    return None if hazard is None or _hidden_by_where(ctx, node, hazard[0]) or \
+        _guarded_by_if(ctx, node, hazard[0]) else hazard
 
 
 def sqrt_hazard(ctx: FileContext, node: cst.CSTNode) -> tuple[cst.CSTNode, str] | None:
     """For `sqrt`/`norm` of a value that can be exactly 0, not hidden by `where`."""
     hazard = _sqrt_hazard(ctx, node)
-    return None if hazard is None or _hidden_by_where(ctx, node, hazard[0]) else hazard
+    return None if hazard is None or _hidden_by_where(ctx, node, hazard[0]) or \
+        _guarded_by_if(ctx, node, hazard[0]) else hazard
 
 def _log_hazard(ctx: FileContext, node: cst.CSTNode) -> tuple[cst.CSTNode, str, str] | None:
     kind = ctx.kind(node)

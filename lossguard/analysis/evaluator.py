@@ -505,9 +505,11 @@ class Evaluator:
             return self._refined(selector, node.value, env)
         return fact
 
-    def _is_max_of(self, node: cst.BaseExpression, value: cst.BaseExpression, env: Env) -> bool:
+    def _is_max_of(self, node: cst.BaseExpression, value: cst.BaseExpression, env: Env,
+                   depth: int = 0) -> bool:
         """`max(x, ...)` of `value` itself (the stable softmax/logsumexp shift), also as
-        `x.max(dim=1)[0]`, `.values`, detached, repeated or reshaped."""
+        `x.max(dim=1)[0]`, `.values`, detached, repeated or reshaped, or an element-wise
+        maximum one of whose operands is such a max (`torch.max(pos, neg.max(1)[0])`)."""
         for _ in range(6):
             if isinstance(node, cst.Name):
                 node = env.value(node.value) or node
@@ -523,10 +525,18 @@ class Evaluator:
         if not isinstance(node, cst.Call):
             return False
         op = self.index.op_of(node)
-        if op is None or op.kind not in ("max", "logsumexp"):
+        if op is None or op.kind not in ("max", "maximum", "logsumexp"):
             return False
         inner = self.operand(node, 0)
-        return inner is not None and code(inner) == code(value)
+        if inner is not None and code(inner) == code(value):
+            return True
+        if op.kind == "logsumexp" or depth > 3:
+            return False
+        operands = [a.value for a in node.args if a.keyword is None and number(a.value) is None]
+        if op.framework == "tensor" and isinstance(node.func, cst.Attribute):
+            operands.insert(0, node.func.value)
+        return len(operands) == 2 and any(
+            self._is_max_of(o, value, env, depth + 1) for o in operands)
 
     def _refined(self, condition: cst.BaseExpression, value: cst.BaseExpression,
                  env: Env) -> Fact:
