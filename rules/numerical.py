@@ -155,6 +155,16 @@ class UnguardedLog(Rule):
     INVALID = [
         Invalid("""
         import torch
+        def train(model, loader, optimizer):
+            for x, y in loader:
+                out = model(x)
+                loss = -torch.mean(y * torch.log(out) + (1 - y) * torch.log(1 - out + 1e-7))
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+        """, line=5, message="`model(x)` is a model output and can be 0"),
+        Invalid("""
+        import torch
         def gumbel_loss(logits, target):
             u = torch.rand_like(logits)
             return torch.nn.functional.cross_entropy(logits - torch.log(-torch.log(u)), target)
@@ -715,6 +725,14 @@ class UnboundedExp(Rule):
     replaces = ("LL101",)
     hint = "use `softplus` / `reduce_logsumexp`, or bound the exponent (`minimum(x, 50)`)"
     VALID = [
+        Valid("""
+        import torch
+        def actor_critic_loss(net, states, actions, advantages, beta=0.01):
+            logprobs, values = net(states)
+            entropy = (-logprobs.exp() * logprobs).sum(1).mean()
+            chosen = logprobs.gather(1, actions[:, None]).squeeze(1)
+            return -(chosen * advantages).mean() - beta * entropy
+        """),
         Valid("""
         import torch
         def ntxent_loss(pos_pairs, neg_pairs, eps=1e-20):

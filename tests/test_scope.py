@@ -455,3 +455,19 @@ def test_a_sequence_length_is_no_structural_zero():
         return -(log_probs * targets).sum(-1) / input_lengths
     """
     assert codes(code, select=["LL102"]) == []
+
+
+def test_a_tape_block_in_a_test_module_is_no_training_code():
+    # A test checks gradients on purpose (`tf.norm` of a model output); it does not train.
+    code = """
+    import tensorflow as tf
+
+    class WeightNormTest(tf.test.TestCase):
+        def testGradientValues(self):
+            model = tf.keras.Sequential([tf.keras.layers.Dense(2)])
+            with tf.GradientTape() as tape:
+                loss = tf.norm(model(tf.ones([1, 3])))
+            self.assertAllClose(tape.gradient(loss, model.trainable_variables)[0], 0.0)
+    """
+    assert codes(code, path="pkg/weight_norm_test.py") == []
+    assert codes(code, path="pkg/weight_norm.py") == [(7, "LL103")]

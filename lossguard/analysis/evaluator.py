@@ -12,7 +12,13 @@ from dataclasses import replace
 import libcst as cst
 
 from ..knowledge import ops
-from ..knowledge.names import LABEL_NAMES, is_cosine_name, is_log_scale_name, is_logit_name
+from ..knowledge.names import (
+    LABEL_NAMES,
+    is_cosine_name,
+    is_log_scale_name,
+    is_logit_name,
+    is_model_name,
+)
 from . import facts
 from .facts import INF, UNKNOWN, Fact, Reason
 from .index import Function, ModuleIndex
@@ -79,6 +85,21 @@ def input_fact(name: str, node: cst.CSTNode) -> Fact:
     unbounded = None if lowered in LABEL_NAMES or is_log_scale_name(name) else Reason(
         node, "is a raw prediction with no upper bound")
     return Fact(0.0, INF, zero=Reason(node, "is an input and can be 0"), unbounded=unbounded,
+                tags=frozenset({"input"}))
+
+
+def _calls_a_model(func: cst.BaseExpression) -> bool:
+    """`model(x)`, `self.net(x)`, `discriminator(fake)`: a call of an object named like a model
+    that this module does not define."""
+    name = func.value if isinstance(func, cst.Name) else \
+        func.attr.value if isinstance(func, cst.Attribute) else None
+    return name is not None and is_model_name(name)
+
+
+def _model_output(node: cst.Call) -> Fact:
+    """What a model the module does not define returns: a prediction, as a loss's `y_pred`."""
+    return Fact(0.0, INF, zero=Reason(node, "is a model output and can be 0"),
+                unbounded=Reason(node, "is a model output with no upper bound"),
                 tags=frozenset({"input"}))
 
 
@@ -376,7 +397,9 @@ class Evaluator:
             if layer:
                 return facts.unary(layer, UNKNOWN, node)
             helper = self._helper(node.func, env)
-            return self._returned(helper, node, env) if helper is not None else UNKNOWN
+            if helper is not None:
+                return self._returned(helper, node, env)
+            return _model_output(node) if _calls_a_model(node.func) else UNKNOWN
         kind = op.kind
         first = self.operand(node, 0)
         if kind in {"epsilon", "gradients", "tape_gradient"}:

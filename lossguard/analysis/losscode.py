@@ -35,6 +35,8 @@ class LossScope:
     # Functions reached only from a model's forward pass (a layer, a head): loss code, but their
     # parameters are activations of unknown range, not the loss's inputs.
     model_code: set[int] = field(default_factory=set)
+    # A test module: its tape blocks and training loops check losses, they do not train.
+    test_module: bool = False
 
     def contains(self, function: Function | None) -> bool:
         return function is not None and id(function.node) in self.functions
@@ -72,6 +74,7 @@ def compute(index: ModuleIndex, patterns: tuple[str, ...] = (),
     """The loss code of a module; `path` is its file's (a loss module's public functions)."""
     scope = LossScope()
     if is_test_module(path) and not all_code:
+        scope.test_module = True
         return scope  # tests check losses; their reference arithmetic is not a training loss
     roots: list[tuple[Function, str]] = []
     loss_module = is_loss_module(path)

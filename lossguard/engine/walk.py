@@ -144,7 +144,8 @@ class _Walker:
         ctx = self.ctx
         is_function = name == "FunctionDef"
         # a tape block, or a module-level loss statement in a block (`for`, `with`, `if`)
-        opens_loss = (name == "With" and id(node) in ctx.index.tape_withs) or (
+        opens_loss = (name == "With" and id(node) in ctx.index.tape_withs
+                      and not ctx.scope.test_module) or (
             id(node) in ctx.scope.statements and len(ctx.frames) == 1)
         if is_function:
             ctx.enter_function(node)  # type: ignore[arg-type]

@@ -158,6 +158,18 @@ def is_label_name(name: str) -> bool:
     return lowered in LABEL_NAMES or bool(set(name_tokens(name)) & LABEL_TOKENS)
 
 
+# Tokens of the names of models (`model(x)`, `self.net(x)`, `discriminator(fake)`): what calling
+# one returns is a prediction.
+MODEL_TOKENS = frozenset({"model", "net", "network", "encoder", "decoder", "generator",
+                          "discriminator", "classifier", "critic", "predictor", "regressor"})
+
+
+def is_model_name(name: str) -> bool:
+    """`model`, `net`, `self.discriminator`, `netG`, `cnn_model`: a model object."""
+    tokens = name_tokens(name)
+    return bool(tokens) and (tokens[-1] in MODEL_TOKENS or tokens[0] in MODEL_TOKENS)
+
+
 def is_logit_name(name: str) -> bool:
     lowered = name.lower()
     return lowered in LOGIT_NAMES or "logit" in lowered
@@ -205,14 +217,16 @@ def is_cosine_name(name: str) -> bool:
 
 
 def is_log_scale_name(name: str) -> bool:
-    """`log_var`, `logvar`, `log_sigma`, `log_std`, `log_scale`: a parameter kept on a log
-    scale, whose `exp` is the intended way back (not logits)."""
+    """`log_var`, `logvar`, `log_sigma`, `log_std`, `log_scale`, `logprobs`: a value kept on a
+    log scale, whose `exp` is the intended way back (not logits)."""
     tokens = name_tokens(name)
     if not tokens or "logit" in name.lower() or "logits" in tokens:
         return False
     return tokens[0] == "log" and len(tokens) > 1 or (
         tokens[0].startswith("log") and tokens[0][3:] in ("var", "sigma", "std", "scale",
-                                                          "variance", "stddev", "alpha"))
+                                                          "variance", "stddev", "alpha",
+                                                          "prob", "probs", "p", "pi",
+                                                          "likelihood"))
 
 
 # Tokens of parameters that hold embeddings or features (the prediction side of a metric or
