@@ -90,3 +90,35 @@ def test_unapplied_tape_gradients_hint_at_apply_gradients():
             return loss
         """) if f.code == "LL201"]
     assert len(found) == 1 and "apply_gradients(zip(grads" in found[0].hint
+
+
+def test_the_differentiated_loss_is_the_one_that_reaches_the_tape_not_a_later_rebinding():
+    # The tape differentiates the reduced `loss`; the later `loss = tf.square(...)` is
+    # returned, never differentiated: LL301 has nothing to say.
+    assert [f for f in lint("""
+        import tensorflow as tf
+        def train_step(model, optimizer, x, y):
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_mean(tf.square(model(x) - y))
+            grads = tape.gradient(loss, model.trainable_variables)
+            optimizer.apply_gradients(zip(grads, model.trainable_variables))
+            loss = tf.square(model(x) - y)
+            return loss
+        """) if f.code == "LL301"] == []
+
+
+def test_an_unreduced_differentiated_loss_is_flagged_though_reduced_later():
+    # The mirror case: the tape differentiates the element-wise `loss`; reducing it afterwards
+    # for the log does not reduce what was differentiated.
+    found = [f for f in lint("""
+        import tensorflow as tf
+        def train_step(model, optimizer, x, y):
+            with tf.GradientTape() as tape:
+                loss = tf.square(model(x) - y)
+            grads = tape.gradient(loss, model.trainable_variables)
+            optimizer.apply_gradients(zip(grads, model.trainable_variables))
+            loss = tf.reduce_mean(loss)
+            return loss
+        """) if f.code == "LL301"]
+    assert [f.line for f in found] == [5]
+    assert "`tf.square(model(x) - y)`" in found[0].message
