@@ -354,6 +354,14 @@ class UnguardedDivision(Rule):
     INVALID = [
         Invalid("""
         import torch
+        from .data import length_to_mask
+        def distillation_nll_loss(log_probs, targets, lengths):
+            mask = length_to_mask(lengths)
+            loss = -(targets * log_probs).sum(-1)
+            return torch.sum(loss * mask) / torch.sum(mask)
+        """, line=6, message="`torch.sum(mask)` is 0 when every element is 0"),
+        Invalid("""
+        import torch
         def inverse_frequency_loss(pred, target, ignored):
             counts = torch.bincount(target).float() + 1.0
             counts[ignored] = 0.0

@@ -170,6 +170,12 @@ def is_model_name(name: str) -> bool:
     return bool(tokens) and (tokens[-1] in MODEL_TOKENS or tokens[0] in MODEL_TOKENS)
 
 
+def is_mask_name(name: str) -> bool:
+    """`mask`, `padding_mask`, `label_masks`: 0s and 1s that select elements."""
+    tokens = name_tokens(name)
+    return bool(tokens) and tokens[-1] in ("mask", "masks")
+
+
 def is_logit_name(name: str) -> bool:
     lowered = name.lower()
     return lowered in LOGIT_NAMES or "logit" in lowered
