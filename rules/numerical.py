@@ -555,6 +555,19 @@ class SqrtAtZero(Rule):
     VALID = [
         Valid("""
         import torch
+        def batch_hard_triplet_loss(embeddings, labels, margin=0.3):
+            square = embeddings @ embeddings.t()
+            diag = torch.diagonal(square)
+            distances = diag.view(-1, 1) - 2.0 * square + diag.view(1, -1)
+            distances[distances < 0] = 0
+            mask = distances.eq(0).float()
+            distances = (1.0 - mask) * torch.sqrt(distances + mask * 1e-16)
+            same = labels[:, None] == labels[None, :]
+            hardest = (distances * same).max(1)[0] - (distances + 1e6 * same).min(1)[0]
+            return torch.relu(hardest + margin).mean()
+        """),
+        Valid("""
+        import torch
         import torch.nn.functional as F
         def angular_loss(anchor, positive):
             cos = F.cosine_similarity(anchor, positive).clamp(-1 + 1e-7, 1 - 1e-7)

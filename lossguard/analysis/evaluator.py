@@ -289,6 +289,11 @@ class Evaluator:
             mixed = self._convex_mix(node, env)
             if mixed is not None:
                 return mixed
+            for value, patch, fact in ((node.left, node.right, left),
+                                       (node.right, node.left, right)):
+                if self._patches_zeros(patch, value, env):
+                    # `d + (d == 0) * 1e-16`: the epsilon lands exactly where `d` is 0
+                    return replace(fact, zero=None, lo_open=fact.lo >= 0, const=None)
             return facts.add(left, right, node)
         if isinstance(op, cst.Subtract):
             if self._is_max_of(node.right, node.left, env):
@@ -318,6 +323,40 @@ class Evaluator:
                 return call.func.value
             return argument(call, index - 1, name)
         return argument(call, index, name)
+
+    def _patches_zeros(self, patch: cst.BaseExpression, value: cst.BaseExpression,
+                       env: Env) -> bool:
+        """`mask * eps` (or `eps * mask`) with `eps > 0` and `mask` the places where `value`
+        is 0 (`value.eq(0).float()`, `tf.cast(tf.equal(value, 0), ...)`, `value == 0`)."""
+        if not (isinstance(patch, cst.BinaryOperation) and isinstance(patch.operator,
+                                                                     cst.Multiply)):
+            return False
+        for mask, eps in ((patch.left, patch.right), (patch.right, patch.left)):
+            if (self.fact(eps, env).const or 0) <= 0:
+                continue
+            for _ in range(4):  # through names and casts to the comparison
+                if isinstance(mask, cst.Name):
+                    mask = env.value(mask.value) or mask
+                if isinstance(mask, cst.Call) and self.index.op_of(mask) is not None and \
+                        self.index.op_of(mask).kind in {"cast", "identity"}:
+                    mask = self.operand(mask, 0) or mask
+                else:
+                    break
+            if self._is_zero_test(mask, value):
+                return True
+        return False
+
+    def _is_zero_test(self, test: cst.BaseExpression, value: cst.BaseExpression) -> bool:
+        if isinstance(test, cst.Comparison) and len(test.comparisons) == 1 and \
+                isinstance(test.comparisons[0].operator, cst.Equal):
+            return number(test.comparisons[0].comparator) == 0 and \
+                code(test.left) == code(value)
+        if isinstance(test, cst.Call) and self.index.op_of(test) is not None and \
+                self.index.op_of(test).name.rpartition(".")[2] in ("eq", "equal"):
+            first, second = self.operand(test, 0), self.operand(test, 1, "y")
+            return first is not None and second is not None and number(second) == 0 and \
+                code(first) == code(value)
+        return False
 
     def _entropy_term(self, p: cst.BaseExpression, log: cst.BaseExpression) -> bool:
         """`p * log(p)` or `p * log(p + eps)`: the code treats `p` as a probability (nothing

@@ -220,6 +220,8 @@ METHODS: dict[str, str] = {
     "float": "identity", "double": "identity", "long": "int_cast", "int": "int_cast",
     "bool": "int_cast", "max": "max", "min": "min", "div": "divide", "gather": "identity",
     "masked_fill": "identity", "t": "identity", "transpose": "identity",
+    "eq": "compare", "ne": "compare", "gt": "compare", "lt": "compare", "ge": "compare",
+    "le": "compare",
     "diagonal": "identity",
     "minimize": "minimize", "gradient": "tape_gradient", "numel": "size", "size": "size",
     "add_loss": "add_loss", "astype": "cast", "type": "cast", "to": "identity",
