@@ -268,6 +268,16 @@ class UnguardedDivision(Rule):
         """),
         Valid("""
         import torch
+        def heatmap_focal_loss(pred, gt):
+            positive = gt.eq(1).float()
+            positive_loss = (torch.log(pred + 1e-12) * (1 - pred) ** 2 * positive).sum()
+            num_pos = positive.sum()
+            if num_pos == 0:
+                return -positive_loss
+            return -positive_loss / num_pos
+        """),
+        Valid("""
+        import torch
         def region_contrastive_loss(logits, labels):
             num_positives = torch.sum(labels, dim=-1, keepdim=True)
             log_probs = torch.log_softmax(logits, dim=-1)
@@ -1610,22 +1620,56 @@ def _hidden_by_where(ctx: FileContext, node: cst.CSTNode, operand: cst.CSTNode) 
 
 def _guarded_by_if(ctx: FileContext, node: cst.CSTNode, operand: cst.CSTNode) -> bool:
     """Whether `node` runs only where an enclosing `if` proves its operand, a plain name, away
-    from 0 (`if divisor != 0:`, `if n > 0:`, `if count:`): the bad point is never reached, in
-    the value or the gradient. Structural, computed once per module when a hazard is found."""
+    from 0 (`if divisor != 0:`, `if n > 0:`, `if count:`, the `else` of `if n == 0:`): the bad
+    point is never reached, in the value or the gradient. Structural, computed once per module
+    when a hazard is found."""
     if not isinstance(operand, cst.Name):
         return False
     guards = ctx.memo.get("if_guards")
     if guards is None:
         found: dict[int, frozenset[str]] = {}
-        for statement in walk(ctx.module):
-            if type(statement) is not cst.If:
-                continue
-            names = _nonzero_names(statement.test)
-            if names:
-                for inner in walk(statement.body):
+
+        def guard(nodes: list[cst.CSTNode], names: frozenset[str]) -> None:
+            for node in nodes:
+                for inner in walk(node):
                     found[id(inner)] = found.get(id(inner), frozenset()) | names
+
+        for statement in walk(ctx.module):
+            if type(statement) is cst.If:
+                guard([statement.body], _nonzero_names(statement.test))
+                if statement.orelse is not None:
+                    guard([statement.orelse], _zero_names(statement.test))
+            elif type(statement) is cst.IndentedBlock:
+                # `if n == 0: return ...` guards what follows it in the block
+                for position, inner in enumerate(statement.body):
+                    if type(inner) is cst.If and inner.orelse is None and _leaves(inner.body):
+                        guard(list(statement.body[position + 1:]), _zero_names(inner.test))
         guards = ctx.memo["if_guards"] = found
     return operand.value in guards.get(id(node), frozenset())  # type: ignore[union-attr]
+
+
+def _leaves(block: cst.BaseSuite) -> bool:
+    """A block whose last statement returns, raises, continues or breaks."""
+    last = block.body[-1] if isinstance(block, cst.IndentedBlock) and block.body else None
+    if isinstance(block, cst.SimpleStatementSuite):
+        last = block
+    return isinstance(last, (cst.SimpleStatementLine, cst.SimpleStatementSuite)) and \
+        isinstance(last.body[-1], (cst.Return, cst.Raise, cst.Continue, cst.Break))
+
+
+def _zero_names(test: cst.BaseExpression) -> frozenset[str]:
+    """The names a test proves nonzero where it fails (its `else`): `x == 0`, `not x`."""
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not) and \
+            isinstance(test.expression, cst.Name):
+        return frozenset({test.expression.value})
+    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1 and \
+            isinstance(test.comparisons[0].operator, cst.Equal):
+        left, right = test.left, test.comparisons[0].comparator
+        if isinstance(left, cst.Name) and number(right) == 0:
+            return frozenset({left.value})
+        if isinstance(right, cst.Name) and number(left) == 0:
+            return frozenset({right.value})
+    return frozenset()
 
 
 def _nonzero_names(test: cst.BaseExpression) -> frozenset[str]:
