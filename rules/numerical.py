@@ -364,6 +364,15 @@ class UnguardedDivision(Rule):
     INVALID = [
         Invalid("""
         import torch
+        def fit(model, loader, optimizer):
+            for inputs, targets in loader:
+                loss = torch.mean((model(inputs) - targets) ** 2 / targets)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+        """, line=4, message="`targets` is an input and can be 0"),
+        Invalid("""
+        import torch
         from .data import length_to_mask
         def distillation_nll_loss(log_probs, targets, lengths):
             mask = length_to_mask(lengths)

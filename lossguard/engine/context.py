@@ -14,14 +14,14 @@ import libcst as cst
 
 from ..analysis import facts, objective
 from ..analysis import losscode as scope_mod
-from ..analysis.evaluator import Env, Evaluator
+from ..analysis.evaluator import Env, Evaluator, input_fact
 from ..analysis.facts import UNKNOWN, Fact, Reason
 from ..analysis.gradient_flow import GradientFlow
 from ..analysis.index import Function, ModuleIndex, build
 from ..analysis.reductions import Reduction, Shapes
-from ..analysis.tree import argument, assigned_names, code, shorten
+from ..analysis.tree import argument, assigned_names, code, shorten, walk
 from ..api import Replace, Rule, Severity
-from ..knowledge.names import is_log_scale_name, is_mask_name
+from ..knowledge.names import INPUT_NAMES, is_log_scale_name, is_mask_name
 from ..knowledge.ops import Op
 
 # Operations that record no graph for their operand or for the code they wrap.
@@ -208,6 +208,17 @@ class FileContext:
 
     def leave_function(self) -> None:
         self.frames.pop()
+
+    def bind_loop_target(self, target: cst.BaseExpression) -> None:
+        """`for x, y in loader:`: a loop variable named like a loss input (`inputs`, `labels`,
+        `targets`, `x`, `y`) holds a batch of data, with the facts of a parameter of that name;
+        any other holds a value nothing is known of."""
+        bound = set(assigned_names(target))
+        for name_node in walk(target):
+            if isinstance(name_node, cst.Name) and name_node.value in bound:
+                known = name_node.value in INPUT_NAMES
+                self.env.bind(name_node.value, input_fact(name_node.value, name_node)
+                              if known else Fact())
 
     def bind(self, targets: Iterable[cst.BaseExpression], value: cst.BaseExpression | None) -> None:
         fact = self.fact(value) if value is not None else Fact()

@@ -149,6 +149,8 @@ class _Walker:
             id(node) in ctx.scope.statements and len(ctx.frames) == 1)
         if is_function:
             ctx.enter_function(node)  # type: ignore[arg-type]
+        elif name == "For":  # the loop variables hold their values in the body
+            ctx.bind_loop_target(node.target)  # type: ignore[attr-defined]
         if opens_loss:
             ctx.loss_depth += 1
         loss = ctx.in_loss_code
@@ -180,7 +182,7 @@ class _Walker:
             ctx.bind([t.target for t in node.targets], node.value)  # type: ignore[attr-defined]
         elif name == "AnnAssign" and node.value is not None:  # type: ignore[attr-defined]
             ctx.bind([node.target], node.value)  # type: ignore[attr-defined]
-        elif name == "AugAssign" or name == "For":
+        elif name == "AugAssign":
             ctx.bind([node.target], None)  # type: ignore[attr-defined]
 
 
