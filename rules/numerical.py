@@ -12,6 +12,8 @@ from lossguard.api import (
     Invalid,
     Rule,
     Valid,
+    children,
+    dotted,
     f32,
     keyword,
     number,
@@ -766,6 +768,16 @@ class UnboundedExp(Rule):
     hint = "use `softplus` / `reduce_logsumexp`, or bound the exponent (`minimum(x, 50)`)"
     VALID = [
         Valid("""
+        import tensorflow as tf
+        def vae_loss(x, encoder, decoder, w_mean, w_std):
+            z_mean = tf.matmul(encoder(x), w_mean)
+            z_std = tf.matmul(encoder(x), w_std)
+            eps = tf.random.normal(tf.shape(z_std))
+            z = z_mean + tf.exp(z_std / 2) * eps
+            kl = -0.5 * tf.reduce_sum(1 + z_std - tf.square(z_mean) - tf.exp(z_std), 1)
+            return tf.reduce_mean(tf.square(decoder(z) - x)) + tf.reduce_mean(kl)
+        """),
+        Valid("""
         import torch
         def actor_critic_loss(net, states, actions, advantages, beta=0.01):
             logprobs, values = net(states)
@@ -969,7 +981,8 @@ class UnboundedExp(Rule):
             if operand is None:
                 return
             fact = self.ctx.fact(operand)
-            if fact.hi == INF and fact.unbounded is not None:
+            if fact.hi == INF and fact.unbounded is not None and \
+                    not _log_scale_by_use(self.ctx, operand):
                 self.report(node, f"`exp` of `{shorten(self.ctx.text(operand))}` overflows "
                             f"float32 above 88.7: {self.ctx.explain(fact.unbounded)}")
         elif kind == "cosh":
@@ -1023,6 +1036,58 @@ class UnboundedExp(Rule):
             self.report(node, f"hand-written {name} of `{shorten(self.ctx.text(exponent))}`: "
                         f"`exp` overflows float32 above 88.7 ({why}); use the framework's {name}",
                         fix=rewrite.replace(node, new, f"use `{name}`"))
+
+
+def _log_scale_by_use(ctx: FileContext, operand: cst.CSTNode) -> bool:
+    """Whether `operand` holds a name the module uses as a log-scale: it scales Gaussian noise
+    by its `exp` (the reparameterisation `z = mu + exp(0.5 * z_log_sd) * eps`, also through
+    `std = exp(...)` and `eps = randn(...)` names). Its `exp` is the intended way back, like
+    that of a parameter named `log_var`. Structural, computed once per module."""
+    scales = ctx.memo.get("log_scales")
+    if scales is None:
+        assigned: dict[str, cst.BaseExpression] = {}
+        for node in walk(ctx.module):
+            if isinstance(node, cst.Assign) and len(node.targets) == 1 and \
+                    isinstance(node.targets[0].target, cst.Name):
+                assigned[node.targets[0].target.value] = node.value
+
+        def resolved(side: cst.BaseExpression) -> cst.BaseExpression:
+            return assigned.get(side.value, side) if isinstance(side, cst.Name) else side
+
+        found: set[str] = set()
+        for node in walk(ctx.module):
+            if not (isinstance(node, cst.BinaryOperation) and
+                    isinstance(node.operator, cst.Multiply)):
+                continue
+            for scale, noise in ((node.left, node.right), (node.right, node.left)):
+                scale, noise = resolved(scale), resolved(noise)
+                if ctx.kind(scale) == "exp" and ctx.kind(noise) == "normal":
+                    inner = ctx.operand(scale)  # type: ignore[arg-type]
+                    if inner is not None:
+                        found |= _read_values(inner)
+        scales = ctx.memo["log_scales"] = frozenset(found)
+    return bool(_read_values(operand) & scales)  # type: ignore[operator]
+
+
+def _read_values(expr: cst.CSTNode) -> set[str]:
+    """The names and attribute chains an expression reads as values (`z_std`, `self.log_std`),
+    not the functions it calls."""
+    found: set[str] = set()
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (cst.Name, cst.Attribute)):
+            text = dotted(node)
+            if text is not None:
+                found.add(text)
+                continue
+        if isinstance(node, cst.Call):
+            stack.extend(arg.value for arg in node.args)
+            if isinstance(node.func, cst.Attribute):  # `x.exp()`: the receiver is read
+                stack.append(node.func.value)
+            continue
+        stack.extend(children(node))
+    return found
 
 
 class FractionalPow(Rule):

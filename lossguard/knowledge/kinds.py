@@ -28,6 +28,7 @@ class Kind(StrEnum):
     EXP = "exp"
     LOG = "log"
     UNIFORM = "uniform"  # `tf.random.uniform`, `torch.rand`: samples in [0, 1) by default
+    NORMAL = "normal"  # `tf.random.normal`, `torch.randn`: Gaussian noise
     LOG1P = "log1p"
     XLOGY = "xlogy"
     SIN = "sin"

@@ -67,6 +67,7 @@ _COMMON = {
     "tensordot": "linear", "cosine_similarity": "cosine",
     # A tensor made of a value holds that value (`torch.tensor(1)`, `tf.constant(1.0)`).
     "constant": "identity", "convert_to_tensor": "identity",
+    "random_normal": "normal",
     "concatenate": "identity", "concat": "identity", "stack": "identity", "gather": "identity",
     # They pick elements: the values stay those of the operand.
     "diagonal": "identity", "diag_part": "identity",
@@ -106,6 +107,7 @@ _KERAS_BACKEND = {
     "categorical_crossentropy": "categorical_xent",
     "sparse_categorical_crossentropy": "categorical_xent",
     "switch": "where", "mean": "mean", "sum": "sum", "int_shape": "shape",
+    "random_normal": "normal",
     "floatx": "opaque", "get_value": "numpy", "eval": "numpy", "gradients": "gradients",
 }
 
@@ -140,7 +142,7 @@ _TORCH = {
     # `torch.diag` of a matrix picks its diagonal (of a vector it builds a matrix: contrastive
     # losses take the positives off a similarity matrix with it).
     "diag": "identity",
-    "rand": "uniform", "rand_like": "uniform",
+    "rand": "uniform", "rand_like": "uniform", "randn": "normal", "randn_like": "normal",
     # The inner product of two 1-D tensors: a 0-d scalar.
     "dot": "inner", "vdot": "inner",
 }
@@ -162,7 +164,10 @@ NAMESPACES: dict[str, tuple[str, dict[str, str]]] = {
     "tensorflow": ("tensorflow", _TENSORFLOW),
     "tensorflow.nn": ("tensorflow", _TENSORFLOW),
     "tensorflow.linalg": ("tensorflow", {"norm": "norm", "l2_normalize": "normalize"}),
-    "tensorflow.random": ("tensorflow", {"uniform": "uniform"}),
+    "tensorflow.random": ("tensorflow", {"uniform": "uniform", "normal": "normal",
+                                         "truncated_normal": "normal"}),
+    "keras.random": ("keras", {"uniform": "uniform", "normal": "normal"}),
+    "jax.random": ("jax", {"uniform": "uniform", "normal": "normal"}),
     "tensorflow.debugging": ("tensorflow", {"assert_shapes": "shape_assert",
                                             "assert_rank": "shape_assert",
                                             "assert_equal": "shape_assert"}),
@@ -176,7 +181,8 @@ NAMESPACES: dict[str, tuple[str, dict[str, str]]] = {
     "torch.nn.functional": ("torch", _TORCH),
     "torch.nn": ("torch", _TORCH),
     "torch.linalg": ("torch", {"norm": "torch_norm", "vector_norm": "torch_norm"}),
-    "torch.random": ("torch", {"rand": "uniform", "rand_like": "uniform"}),
+    "torch.random": ("torch", {"rand": "uniform", "rand_like": "uniform", "randn": "normal",
+                               "randn_like": "normal"}),
     "torch.autograd": ("torch", {"grad": "gradients"}),
     "jax.numpy": ("jax", _JAX),
     "jax.nn": ("jax", _JAX),
