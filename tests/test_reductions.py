@@ -255,3 +255,23 @@ def test_ll302_quiet_on_a_callable_given_to_minimize():
         model.fit(x, y, sample_weight=w)
     """
     assert not [c for c in codes(source) if c[1] == "LL302"]
+
+
+def test_a_helper_returns_the_shape_of_what_it_is_given():
+    # `log(Z)` of a scalar `Z` through `def log(x): return torch.log(x + 1e-8)` is a scalar.
+    source = """
+    import torch
+
+    def log(x):
+        return torch.log(x + 1e-8)
+
+    def train(generator, discriminator, loader, optimizer, z):
+        for images in loader:
+            d_real = discriminator(images)
+            d_fake = discriminator(generator(z))
+            partition = torch.sum(torch.exp(-d_real)) + torch.sum(torch.exp(-d_fake))
+            loss = (torch.sum(d_real) + torch.sum(d_fake)) / 64 + log(partition)
+            loss.backward()
+            optimizer.step()
+    """
+    assert not [c for c in codes(source) if c[1] == "LL301"]

@@ -166,6 +166,8 @@ class Shapes:
         self._terms: dict[tuple[int, str], dict[int, cst.CSTNode]] = {}
         self._aligned: dict[int, bool] = {}
         self._active: set[int] = set()
+        # the parameters of the helpers being followed, bound to the shapes of their arguments
+        self._arguments: list[tuple[Function, dict[str, Reduction]]] = []
 
     # --- data flow ------------------------------------------------------------------------------
     def local_values(self, function: Function) -> dict[str, cst.BaseExpression]:
@@ -228,6 +230,9 @@ class Shapes:
                 if binding is not None:
                     return self._binding(binding, function.parent)
             if any(p.name.value == node.value for p in function.params):
+                bound = self._arguments[-1] if self._arguments else None
+                if bound is not None and bound[0] is function and node.value in bound[1]:
+                    return bound[1][node.value]  # what the call being followed passes
                 if any(p.name.value == node.value and p.default is None
                        for p in function.params):
                     if is_loss_name(node.value) or is_gradient_name(node.value):
@@ -284,8 +289,27 @@ class Shapes:
             return "unknown"
         for callee in self.index.by_name.get(callee_name, []):
             if callee.cls is None and callee.parent is None:
-                return self.returned(callee)
+                return self._returned_for(callee, node, function)
         return "unknown"
+
+    def _returned_for(self, callee: Function, call: cst.Call,
+                      caller: Function | None) -> Reduction:
+        """What a module helper returns for this call: its parameters take the shapes of the
+        arguments (`log(Z)` with `def log(x): return torch.log(x + eps)` is as reduced as `Z`)."""
+        params = [p.name.value for p in callee.params]
+        passed: dict[str, Reduction] = {}
+        for position, arg in enumerate(a for a in call.args if a.keyword is None and not a.star):
+            if position < len(params):
+                passed[params[position]] = self.reduction(arg.value, caller)
+        for arg in call.args:
+            if arg.keyword is not None:
+                passed[arg.keyword.value] = self.reduction(arg.value, caller)
+        passed = {name: shape for name, shape in passed.items() if shape != "unknown"}
+        self._arguments.append((callee, passed))
+        try:
+            return self.returned(callee)
+        finally:
+            self._arguments.pop()
 
     @staticmethod
     def _axis(node: cst.Call, tensor_method: bool) -> cst.BaseExpression | None:
