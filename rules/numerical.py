@@ -1851,9 +1851,10 @@ def _renormalization(ctx: FileContext, numerator: cst.CSTNode, denominator: cst.
     return "difference" not in tags and "error" not in tags
 
 
-# Values whose derivative vanishes with the value: `sqrt(sigmoid(z))` has the bounded gradient
-# `sqrt(s) (1 - s) / 2`, infinite only where the sigmoid underflows to exactly 0 (z < -100).
-_SATURATING = frozenset({"sigmoid", "softmax", "one_minus_sigmoid"})
+# Of those, the ones that reach 0 only by underflow past any trained range: `sqrt(sigmoid(z))`
+# has the bounded gradient `sqrt(s) (1 - s) / 2`, infinite only where the sigmoid underflows to
+# exactly 0 (z < -100). Not `exp`: a log-variance does drift there (`exp(log_var) ** 0.5`).
+_SATURATING = _VANISHING_DERIVATIVE - {"exp"}
 
 
 def _sqrt_hazard(ctx: FileContext, node: cst.CSTNode) -> tuple[cst.CSTNode, str] | None:

@@ -427,10 +427,10 @@ class Evaluator:
         return "normalized" in a.tags and "normalized" in b.tags
 
     def _call(self, node: cst.Call, env: Env) -> Fact:
-        if self._error_loss(node, env):
+        op = self.index.op_of(node)
+        if (op is None or op.kind in {"mse", "mae"}) and self._error_loss(node, env):
             return Fact(0.0, INF, zero=Reason(node, "is 0 where the prediction equals the "
                                                     "target"), tags=frozenset({"error"}))
-        op = self.index.op_of(node)
         if op is None:
             layer = self.layer_kind(node.func, env)
             if layer:
