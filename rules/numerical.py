@@ -64,6 +64,15 @@ class UnguardedLog(Rule):
     hint = "clip the operand to [eps, ...] or add an epsilon that survives float32 (`x + 1e-7`)"
     VALID = [
         Valid("""
+        import tensorflow as tf
+        from tensorflow.keras import backend as K
+        def binary_focal_loss(y_true, y_pred, gamma=2.0, alpha=0.25):
+            pt_1 = tf.where(tf.equal(y_true, 1), y_pred, tf.ones_like(y_pred))
+            pt_0 = tf.where(tf.equal(y_true, 0), y_pred, tf.zeros_like(y_pred))
+            return -K.sum(alpha * K.pow(1. - pt_1, gamma) * K.log(pt_1 + K.epsilon())) - K.sum(
+                (1 - alpha) * K.pow(pt_0, gamma) * K.log(1. - pt_0 + K.epsilon()))
+        """),
+        Valid("""
         import torch
         def training_step_loss(pl_module, batch):
             x, y = batch

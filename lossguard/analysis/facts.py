@@ -269,8 +269,17 @@ def power(a: Fact, exponent: float | None, node: object) -> Fact:
     return Fact(zero=a.zero, negative=a.negative)
 
 
+# What a value is, which a choice between it and a probability-valued constant keeps
+# (`where(y == 1, y_pred, 1)` is still the prediction, taken as a probability).
+_KIND_TAGS = frozenset({"input", "probability", "sigmoid", "softmax"})
+
+
 def join(a: Fact, b: Fact) -> Fact:
     """The fact of a value that is either `a` or `b`."""
+    tags = a.tags & b.tags
+    for x, y in ((a, b), (b, a)):
+        if y.const is not None and 0 <= y.const <= 1:
+            tags |= x.tags & _KIND_TAGS
     return Fact(
         min(a.lo, b.lo),
         max(a.hi, b.hi),
@@ -279,7 +288,7 @@ def join(a: Fact, b: Fact) -> Fact:
         a.zero or b.zero,
         a.negative or b.negative,
         a.unbounded or b.unbounded,
-        a.tags & b.tags,
+        tags,
         a.const if a.const == b.const else None,
     )
 
