@@ -38,6 +38,7 @@ from .analysis.tree import (
 from .knowledge import ops
 from .knowledge.names import (
     KERAS_PRED_NAMES,
+    is_anchor_name,
     is_gradient_name,
     is_loss_name,
     label_like,
@@ -56,7 +57,8 @@ __all__ = [
     "models", "ops", "rewrite", "FLOAT32_MAX_EXP", "INF", "f32",
     "assigned_names", "children", "dotted", "keyword", "number", "positional", "shorten",
     "walk", "walk_own",
-    "KERAS_PRED_NAMES", "is_gradient_name", "is_loss_name", "label_like", "name_tokens",
+    "KERAS_PRED_NAMES", "is_anchor_name", "is_gradient_name", "is_loss_name", "label_like",
+    "name_tokens",
     "pred_like",
 ]
 

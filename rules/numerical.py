@@ -15,6 +15,7 @@ from lossguard.api import (
     children,
     dotted,
     f32,
+    is_anchor_name,
     keyword,
     number,
     positional,
@@ -778,6 +779,15 @@ class UnboundedExp(Rule):
     VALID = [
         Valid("""
         import tensorflow as tf
+        def yolo_box_loss(y_true, y_pred, anchors):
+            pred_xy = tf.sigmoid(y_pred[..., 0:2])
+            pred_wh = tf.exp(y_pred[..., 2:4]) * anchors
+            xy_loss = tf.reduce_sum(tf.square(y_true[..., 0:2] - pred_xy))
+            wh_loss = tf.reduce_sum(tf.square(tf.sqrt(y_true[..., 2:4]) - tf.sqrt(pred_wh)))
+            return xy_loss + wh_loss
+        """),
+        Valid("""
+        import tensorflow as tf
         def vae_loss(x, encoder, decoder, w_mean, w_std):
             z_mean = tf.matmul(encoder(x), w_mean)
             z_std = tf.matmul(encoder(x), w_std)
@@ -1048,10 +1058,11 @@ class UnboundedExp(Rule):
 
 
 def _log_scale_by_use(ctx: FileContext, operand: cst.CSTNode) -> bool:
-    """Whether `operand` holds a name the module uses as a log-scale: it scales Gaussian noise
-    by its `exp` (the reparameterisation `z = mu + exp(0.5 * z_log_sd) * eps`, also through
-    `std = exp(...)` and `eps = randn(...)` names). Its `exp` is the intended way back, like
-    that of a parameter named `log_var`. Structural, computed once per module."""
+    """Whether `operand` reads a value the module uses as a log-scale: its `exp` scales
+    Gaussian noise (the reparameterisation `z = mu + exp(0.5 * z_log_sd) * eps`, also through
+    `std = exp(...)` and `eps = randn(...)` names) or an anchor box (the box parametrisation
+    `exp(t_wh) * anchors`). Its `exp` is the intended way back, like that of a parameter named
+    `log_var`. Structural, computed once per module."""
     scales = ctx.memo.get("log_scales")
     if scales is None:
         assigned: dict[str, cst.BaseExpression] = {}
@@ -1068,19 +1079,23 @@ def _log_scale_by_use(ctx: FileContext, operand: cst.CSTNode) -> bool:
             if not (isinstance(node, cst.BinaryOperation) and
                     isinstance(node.operator, cst.Multiply)):
                 continue
-            for scale, noise in ((node.left, node.right), (node.right, node.left)):
-                scale, noise = resolved(scale), resolved(noise)
-                if ctx.kind(scale) == "exp" and ctx.kind(noise) == "normal":
+            for scale, other in ((node.left, node.right), (node.right, node.left)):
+                scale = resolved(scale)
+                if ctx.kind(scale) != "exp":
+                    continue
+                noise = resolved(other)
+                if ctx.kind(noise) == "normal" or any(
+                        is_anchor_name(value) for value in _read_values(ctx, other)):
                     inner = ctx.operand(scale)  # type: ignore[arg-type]
                     if inner is not None:
-                        found |= _read_values(inner)
+                        found |= _read_values(ctx, inner)
         scales = ctx.memo["log_scales"] = frozenset(found)
-    return bool(_read_values(operand) & scales)  # type: ignore[operator]
+    return bool(_read_values(ctx, operand) & scales)  # type: ignore[operator]
 
 
-def _read_values(expr: cst.CSTNode) -> set[str]:
-    """The names and attribute chains an expression reads as values (`z_std`, `self.log_std`),
-    not the functions it calls."""
+def _read_values(ctx: FileContext, expr: cst.CSTNode) -> set[str]:
+    """The names, attribute chains and slices an expression reads as values (`z_std`,
+    `self.log_std`, `y_pred[..., 2:4]`), not the functions it calls."""
     found: set[str] = set()
     stack = [expr]
     while stack:
@@ -1090,6 +1105,9 @@ def _read_values(expr: cst.CSTNode) -> set[str]:
             if text is not None:
                 found.add(text)
                 continue
+        if isinstance(node, cst.Subscript) and dotted(node.value) is not None:
+            found.add(ctx.text(node))
+            continue
         if isinstance(node, cst.Call):
             stack.extend(arg.value for arg in node.args)
             if isinstance(node.func, cst.Attribute):  # `x.exp()`: the receiver is read

@@ -170,6 +170,13 @@ def is_model_name(name: str) -> bool:
     return bool(tokens) and (tokens[-1] in MODEL_TOKENS or tokens[0] in MODEL_TOKENS)
 
 
+def is_anchor_name(name: str) -> bool:
+    """`anchors`, `self.anchors`, `anchors_tensor`, `prior_boxes`: the prior box sizes a
+    detector scales by `exp` of its predictions."""
+    return any(token in ("anchor", "anchors", "prior", "priors")
+               for token in name_tokens(name.rpartition(".")[2]))
+
+
 def is_mask_name(name: str) -> bool:
     """`mask`, `padding_mask`, `label_masks`: 0s and 1s that select elements."""
     tokens = name_tokens(name)
