@@ -17,6 +17,7 @@ from ..knowledge.names import (
     is_cosine_name,
     is_log_scale_name,
     is_logit_name,
+    is_mask_name,
     is_model_name,
 )
 from . import facts
@@ -69,6 +70,18 @@ class Env:
                 return env.values.get(name)
             env = env.parent
         return None
+
+
+def named_fact(name: str, fact: Fact, target: cst.CSTNode) -> Fact:
+    """What a name adds to the fact of the value it is given: a value kept on a log scale
+    (`log_var`, `log_sigma`) is meant to go through `exp`, so its lack of an upper bound is no
+    overflow hazard (as for a parameter of that name); a mask built by code the module cannot
+    read (`mask = length_to_mask(lengths)`) holds 0s and 1s, and can be all 0."""
+    if fact.unbounded is not None and is_log_scale_name(name):
+        return replace(fact, unbounded=None)
+    if fact == UNKNOWN and is_mask_name(name):
+        return Fact(0.0, 1.0, zero=Reason(target, "is a mask and can be all 0"))
+    return fact
 
 
 def input_fact(name: str, node: cst.CSTNode) -> Fact:

@@ -115,6 +115,10 @@ class Backend:
     def to_numpy(self, x: Any) -> np.ndarray:
         raise NotImplementedError
 
+    def l2_norm(self, g: Any) -> float | None:
+        """The L2 norm of a gradient (None when there is none)."""
+        return None if g is None else float(np.sqrt(np.sum(np.square(self.to_numpy(g)))))
+
     # -- the guards and taps the in-memory patches call
     def helpers(self) -> dict[str, Callable[[Any], Any]]:
         return {
@@ -214,9 +218,7 @@ class TensorFlow(Backend):
             g = tape.gradient(target, source)
         except Exception:  # noqa: BLE001
             return None
-        if g is None:
-            return None
-        return float(np.sqrt(np.sum(np.square(self.to_numpy(g)))))
+        return self.l2_norm(g)
 
     def evaluate(self, fn: Callable, y_true: Any, y_pred: Any, dtype: str = "float32",
                  tap_grads: bool = False) -> Eval:
@@ -340,9 +342,7 @@ class Torch(Backend):
             (g,) = torch.autograd.grad(target.sum(), source, retain_graph=True, allow_unused=True)
         except Exception:  # noqa: BLE001
             return None
-        if g is None:
-            return None
-        return float(np.sqrt(np.sum(np.square(self.to_numpy(g)))))
+        return self.l2_norm(g)
 
     def evaluate(self, fn: Callable, y_true: Any, y_pred: Any, dtype: str = "float32",
                  tap_grads: bool = False) -> Eval:

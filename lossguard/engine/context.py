@@ -14,14 +14,14 @@ import libcst as cst
 
 from ..analysis import facts, objective
 from ..analysis import losscode as scope_mod
-from ..analysis.evaluator import Env, Evaluator, input_fact
-from ..analysis.facts import UNKNOWN, Fact, Reason
+from ..analysis.evaluator import Env, Evaluator, input_fact, named_fact
+from ..analysis.facts import Fact, Reason
 from ..analysis.gradient_flow import GradientFlow
 from ..analysis.index import Function, ModuleIndex, build
 from ..analysis.reductions import Reduction, Shapes
 from ..analysis.tree import argument, assigned_names, code, shorten, walk
 from ..api import Replace, Rule, Severity
-from ..knowledge.names import INPUT_NAMES, is_log_scale_name, is_mask_name
+from ..knowledge.names import INPUT_NAMES
 from ..knowledge.ops import Op
 
 # Operations that record no graph for their operand or for the code they wrap.
@@ -224,7 +224,7 @@ class FileContext:
         fact = self.fact(value) if value is not None else Fact()
         for target in targets:
             if isinstance(target, cst.Name):
-                self.env.bind(target.value, _as_named(target.value, fact, target), value)
+                self.env.bind(target.value, named_fact(target.value, fact, target), value)
                 continue
             base = target
             while isinstance(base, cst.Subscript):
@@ -243,16 +243,4 @@ class FileContext:
             unpacked = self.evaluator.unpacked(value, len(names), self.env) \
                 if flat and value is not None else [Fact()] * len(names)
             for name, element in zip(names, unpacked, strict=True):
-                self.env.bind(name, _as_named(name, element, target))
-
-
-def _as_named(name: str, fact: Fact, target: cst.CSTNode) -> Fact:
-    """What a name adds to the fact of the value it is given: a value kept on a log scale
-    (`log_var`, `log_sigma`) is meant to go through `exp`, so its lack of an upper bound is no
-    overflow hazard (as for a parameter of that name); a mask built by code the module cannot
-    read (`mask = length_to_mask(lengths)`) holds 0s and 1s, and can be all 0."""
-    if fact.unbounded is not None and is_log_scale_name(name):
-        return dataclasses.replace(fact, unbounded=None)
-    if fact == UNKNOWN and is_mask_name(name):
-        return Fact(0.0, 1.0, zero=Reason(target, "is a mask and can be all 0"))
-    return fact
+                self.env.bind(name, named_fact(name, element, target))
