@@ -83,3 +83,22 @@ def test_a_node_from_another_module_is_left_out() -> None:
     module = cst.parse_module("a = 1\n")
     stranger = cst.parse_module("b = 2\n").body[0]
     assert positions.locate(module, {0: [stranger]}) == {}
+
+
+def test_positions_kept_between_versions_of_a_buffer_are_those_of_a_fresh_pass() -> None:
+    """The language server keeps unchanged statements as the same nodes: with a memo, their
+    positions come from the last pass, shifted by the lines an edit above them added."""
+    source = TRICKY.replace("\r\n", "\n")
+    before = cst.parse_module(source)
+    memo: positions.Memo = {}
+    assert positions.locate(before, by_statement(before), memo) == positions.locate(
+        before, by_statement(before))
+    assert len(memo) == len(before.body)
+    grown = before.body[0].with_changes(leading_lines=[cst.EmptyLine()] * 3)
+    after = before.with_changes(body=[grown, *before.body[1:]])  # the rest: the same nodes
+    wanted = by_statement(after)
+    located = positions.locate(after, wanted, memo)
+    truth = expected(after)
+    assert located == {key: truth[key] for key in located}
+    assert len(located) == len({id(node) for nodes in wanted.values() for node in nodes})
+    assert before.body[0] not in [entry.statement for entry in memo.values()]  # pruned

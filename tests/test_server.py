@@ -403,10 +403,15 @@ def test_incremental_parse_lints_as_a_whole_parse():
     for source in sources:
         parse = IncrementalParser()
         assert parse(source).code == source
-        whole = lint_source(source, "losses.py", settings, rules)
-        assert whole == lint_source(source, "losses.py", settings, rules, parse=parse)
-        assert [f.fix for f in whole] == [
-            f.fix for f in lint_source(source, "losses.py", settings, rules, parse=parse)]
+        lines = source.splitlines(keepends=True)
+        middle = len(lines) // 2  # then an edit: a line inserted mid-file moves what follows
+        edited = "".join([*lines[:middle], "import math\n", *lines[middle:]])
+        for text in (source, edited, source):
+            whole = lint_source(text, "losses.py", settings, rules)
+            again = lint_source(text, "losses.py", settings, rules, parse=parse,
+                                located=parse.located)
+            assert whole == again
+            assert [f.fix for f in whole] == [f.fix for f in again]
     assert cst.parse_module(sources[-2]).code == sources[-2]
 
 
@@ -421,7 +426,7 @@ def test_incremental_parse_reuses_unchanged_statements_only():
     after = parse(edited)
     assert after.code == edited
     assert after.body[0] is before.body[0]  # reused
-    assert after.body[1].body is before.body[1].body  # reused, with its leading lines moved
+    assert after.body[1] is before.body[1]  # reused, with its leading lines moved
     assert after.body[2].body is not before.body[2].body  # parsed again
     twice = parse("import os\n" + "def f():\n    pass\n" * 2)
     assert twice.body[1] is not twice.body[2]  # a node occurs once in a tree

@@ -11,9 +11,9 @@ ROOT = Path(__file__).resolve().parent.parent
 HEAVY = ("tensorflow", "numpy", "torch", "jax", "keras")
 
 
-def _imported_after(code: str) -> list[str]:
+def _imported_after(code: str, watched: tuple[str, ...] = HEAVY) -> list[str]:
     probe = (f"import sys\n{code}\n"
-             f"import json; print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))")
+             f"import json; print(json.dumps([m for m in {watched!r} if m in sys.modules]))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                          cwd=ROOT, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -23,6 +23,19 @@ def test_linting_imports_no_heavy_framework():
     code = ("from lossguard.cli.main import main\n"
             "main(['--exit-zero', '--format', 'json', 'examples'])")
     assert _imported_after(code) == []
+
+
+def test_a_plain_run_loads_only_what_it_uses(tmp_path):
+    """Every start pays for what it imports: a run over one Python file, without a
+    pyproject.toml, the cache, a notebook or a fix, loads none of their modules."""
+    source = tmp_path / "losses.py"
+    source.write_text("import tensorflow as tf\n\ndef loss(y_true, y_pred):\n"
+                      "    return tf.reduce_mean(tf.math.log(y_pred))\n")
+    code = ("from lossguard.cli.main import main\n"
+            f"main(['--exit-zero', '--no-cache', {str(source)!r}])")
+    lazy = ("tomllib", "lossguard.pipeline.cache", "lossguard.pipeline.notebook",
+            "lossguard.pipeline.fix", "lossguard.dynamic.run")
+    assert _imported_after(code, lazy) == []
 
 
 def test_flake8_plugin_imports_no_heavy_framework():

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import libcst as cst
@@ -48,7 +49,10 @@ class Replace:
         return ((self.old, self.new), *self.also)
 
 
+@lru_cache(maxsize=1024)
 def parse(text: str) -> cst.BaseExpression:
+    """An expression for a fix to put in. Nodes are immutable and a fix's new node is only
+    printed, so one node serves every fix that writes the same text."""
     return cst.parse_expression(text)
 
 

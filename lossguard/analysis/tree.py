@@ -7,9 +7,11 @@ type computed once.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import typing
 from collections.abc import Callable, Iterator, Sequence
+from functools import lru_cache
 
 import libcst as cst
 
@@ -147,16 +149,21 @@ def dotted(node: cst.CSTNode) -> str | None:
 def number(node: cst.CSTNode) -> float | None:
     """The value of a numeric literal (with an optional sign), else None."""
     if isinstance(node, (cst.Integer, cst.Float)):
-        try:
-            return float(node.evaluated_value)
-        except (ValueError, OverflowError):
-            return None
+        return _literal_number(node.value)
     if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, (cst.Minus, cst.Plus)):
         inner = number(node.expression)
         if inner is None:
             return None
         return -inner if isinstance(node.operator, cst.Minus) else inner
     return None
+
+
+@lru_cache(maxsize=4096)
+def _literal_number(text: str) -> float | None:
+    try:  # a literal_eval compiles, and a loss module repeats its few constants
+        return float(ast.literal_eval(text))
+    except (ValueError, OverflowError, SyntaxError):
+        return None
 
 
 def string(node: cst.CSTNode) -> str | None:

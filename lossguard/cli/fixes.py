@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..pipeline.config import Settings
-from ..pipeline.fix import FileFix, fix_source, run
 from ..pipeline.lint import lint_source, selected_rules
 from ..report import text as text_report
 
@@ -55,6 +54,8 @@ def from_cli(args: argparse.Namespace, groups: list[tuple[Path, list[str]]],
     """Run the fix step the arguments ask for (None when they ask for none)."""
     if not (args.fix or args.diff or args.add_noqa):
         return None
+    from ..pipeline.fix import run  # a run that fixes nothing does not load the fixer
+
     outcome = Outcome()
     for start, paths in groups:
         paths = [p for p in paths if p != "-"]
@@ -81,6 +82,8 @@ def from_stdin(args: argparse.Namespace, settings: Settings) -> int:
     """`--fix -`, `--diff -` and `--add-noqa -`, as ruff does for an editor: the source is read
     from stdin and the fixed source (or the diff) written to stdout; what is left to fix goes
     to stderr. Nothing is lost: a source that does not parse comes back unchanged."""
+    from ..pipeline.fix import FileFix, fix_source
+
     name = args.stdin_filename or "<stdin>"
     source = sys.stdin.read()
     rules = selected_rules(settings)

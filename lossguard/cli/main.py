@@ -420,14 +420,14 @@ def _report_fixes(args: argparse.Namespace, fixed: fixes.Outcome | None, out: Te
 
 def _read_sources(findings: list[Finding], sources: dict) -> None:
     """The lines the `full` format shows: of each file, and of each notebook cell."""
-    from ..pipeline import notebook
-
     for path in {f.path for f in findings} - set(sources):
         try:
             data = Path(path).read_bytes()
         except OSError:
             continue
-        if notebook.is_notebook(path):
+        if files.is_notebook(path):
+            from ..pipeline import notebook
+
             try:
                 cells = notebook.code_cells(notebook.load(data))
             except notebook.NotebookError:

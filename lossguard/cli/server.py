@@ -43,7 +43,7 @@ import libcst as cst
 
 from .. import __version__
 from ..api import Rule
-from ..engine import suppression
+from ..engine import positions, suppression
 from ..engine.results import Edit, Finding
 from ..pipeline import config, files, guard, notebook
 from ..pipeline import fix as fixes
@@ -151,6 +151,10 @@ class IncrementalParser:
 
     def __init__(self) -> None:
         self._chunks: dict[str, cst.Module] = {}
+        # A chunk's first statement joined with the comment lines before it, by the ids of
+        # those nodes: an unchanged statement stays the same node (positions are kept by node).
+        self._joined: dict[tuple[int, ...], tuple[cst.BaseStatement, tuple[cst.CSTNode, ...]]] = {}
+        self.located: positions.Memo = {}  # where the reused statements' nodes lie
 
     def __call__(self, source: str) -> cst.Module:
         try:
@@ -199,14 +203,22 @@ class IncrementalParser:
         self._chunks = chunks
         body: list[cst.SimpleStatementLine | cst.BaseCompoundStatement] = []
         pending: list[cst.EmptyLine] = []
+        joined: dict[tuple[int, ...], tuple[cst.BaseStatement, tuple[cst.CSTNode, ...]]] = {}
         for number, module in enumerate(modules):
             statements = list(module.body)
             carried = [*pending, *(module.header if number else ())]
-            if carried:
-                statements[0] = statements[0].with_changes(
-                    leading_lines=[*carried, *statements[0].leading_lines])
+            if carried:  # the same nodes give the same node (positions are kept by node)
+                parts = (statements[0], *carried)  # kept with the entry: ids stay theirs
+                key = tuple(map(id, parts))
+                entry = self._joined.get(key)
+                if entry is None or key in joined:
+                    entry = (statements[0].with_changes(
+                        leading_lines=[*carried, *statements[0].leading_lines]), parts)
+                joined[key] = entry
+                statements[0] = entry[0]
             body.extend(statements)
             pending = list(module.footer)
+        self._joined = joined
         return cst.Module(body=body, header=modules[0].header, footer=pending,
                           encoding=modules[0].encoding, default_indent=indent,
                           default_newline=newline,
@@ -402,7 +414,7 @@ class Session:
         else:
             findings = [] if excluded(path, cfg.settings) else guarded(
                 name, len(source), lambda: lint_source(source, name, cfg.settings, cfg.rules,
-                                                        parse=parse))
+                                                        parse=parse, located=parse.located))
         linted = self.linted[uri] = Linted(document.version, source, findings, config=cfg)
         self.publish(uri, linted)
         return linted

@@ -2,10 +2,13 @@
 
 libcst's `PositionProvider` records a position object for every node and splits every token
 on newlines: about one and a half parses of the file. The engine needs the positions of the
-few nodes it reports, so this pass generates the code of the module only up to the last
-top-level statement that holds one, counts characters, and records offsets for the chosen
-nodes (and the children their position is taken from) only. The result is the same as
-`PositionProvider`'s: syntactic positions, 1-based lines, 0-based columns.
+few nodes it reports, so this pass generates the code of the module one top-level statement
+at a time (each starts at column 0) only up to the last one that holds such a node, counts
+characters, and records offsets for the chosen nodes (and the children their position is
+taken from) only. The result is the same as `PositionProvider`'s: syntactic positions,
+1-based lines, 0-based columns. A statement's line count and positions can be kept between
+runs over versions of one buffer (`Memo`), so an edit generates the code of the edited
+statements only.
 """
 
 from __future__ import annotations
@@ -76,23 +79,73 @@ class _Record:
         ranges[id(self.node)] = (start, end)
 
 
-def locate(module: cst.Module, wanted: Mapping[int, Iterable[cst.CSTNode]]
-           ) -> dict[int, tuple[Position, Position]]:
+@dataclass
+class Located:
+    """What one top-level statement's code says about positions: how many line breaks it
+    spans and where, relative to its first line, the nodes asked about lie. Kept with the
+    statement itself, so the key `id(statement)` stays its own while the entry lives."""
+
+    statement: cst.CSTNode
+    layout: tuple[str, str]  # the module's default indent and newline, which codegen uses
+    lines: int
+    spans: dict[int, tuple[Position, Position]]
+
+
+# Statements located before, by `id(statement)`: a buffer edited a little at a time (the
+# language server) keeps the statement nodes it did not re-parse, so their line counts and
+# positions need no new code generation.
+Memo = dict[int, Located]
+
+
+def locate(module: cst.Module, wanted: Mapping[int, Iterable[cst.CSTNode]],
+           memo: Memo | None = None) -> dict[int, tuple[Position, Position]]:
     """Start and end of each node in `wanted` (by the index of the top-level statement that
-    holds it), keyed by `id(node)`; a node that is not in the module is left out."""
+    holds it), keyed by `id(node)`; a node that is not in the module is left out. With a
+    `memo`, statements located before are not generated again (and the memo keeps only
+    this module's statements)."""
     if not wanted:
         return {}
-    nodes = [node for group in wanted.values() for node in group]
-    state = _OffsetState(default_indent=module.default_indent,
-                         default_newline=module.default_newline,
-                         wanted={id(node) for node in nodes})
-    for line in module.header:
-        line._codegen(state)
+    ids = {id(node) for group in wanted.values() for node in group}
+    found = _locate(module, wanted, ids, memo)
+    if memo is not None:
+        if len(found) < len(ids):  # a node outside its statement: look everywhere
+            found = _locate(module, wanted, ids, None)
+        current = {id(statement) for statement in module.body}
+        for key in [key for key in memo if key not in current]:
+            del memo[key]
+    return found
+
+
+def _locate(module: cst.Module, wanted: Mapping[int, Iterable[cst.CSTNode]], ids: set[int],
+            memo: Memo | None) -> dict[int, tuple[Position, Position]]:
+    layout = (module.default_indent, module.default_newline)
+    asked = {number: {id(node) for node in group} for number, group in wanted.items()}
     last = max(wanted)
+    found: dict[int, tuple[Position, Position]] = {}
+    first_line = 1 + len(module.header)  # each header line is one line
     for number, statement in enumerate(module.body):
-        statement._codegen(state)
-        if number >= last and all(id(node) in state.ranges for node in nodes):
+        entry = memo.get(id(statement)) if memo is not None else None
+        missing = ids - found.keys()
+        if entry is None or entry.statement is not statement or entry.layout != layout or (
+                not asked.get(number, set()) <= entry.spans.keys()):
+            entry = _located(statement, layout, missing)
+            if memo is not None:
+                memo[id(statement)] = entry
+        for key, (start, end) in entry.spans.items():
+            if key in missing:
+                found[key] = ((first_line + start[0] - 1, start[1]),
+                              (first_line + end[0] - 1, end[1]))
+        first_line += entry.lines
+        if number >= last and len(found) == len(ids):
             break  # a rule may point past its statement: then go on until found
+    return found
+
+
+def _located(statement: cst.CSTNode, layout: tuple[str, str], ids: set[int]) -> Located:
+    """Generate one top-level statement's code (it starts at column 0, so columns are the
+    module's) and record where the nodes in `ids` lie in it."""
+    state = _OffsetState(default_indent=layout[0], default_newline=layout[1], wanted=set(ids))
+    statement._codegen(state)
     text = "".join(state.tokens)
     line_starts = [0] + [match.end() for match in NEWLINE.finditer(text)]
 
@@ -100,5 +153,6 @@ def locate(module: cst.Module, wanted: Mapping[int, Iterable[cst.CSTNode]]
         line = bisect.bisect_right(line_starts, offset)
         return line, offset - line_starts[line - 1]
 
-    return {id(node): (position(state.ranges[id(node)][0]), position(state.ranges[id(node)][1]))
-            for node in nodes if id(node) in state.ranges}
+    spans = {key: (position(start), position(end))
+             for key, (start, end) in state.ranges.items() if key in ids}
+    return Located(statement, layout, len(line_starts) - 1, spans)

@@ -32,14 +32,17 @@ class Linter:
             {*(attr[6:] for rule in self.rule_classes for attr in _visitor_names(rule)),
              *_CONTEXT_NODES}))
 
-    def lint(self, path: str, source: str, module: cst.Module | None = None) -> list[Finding]:
+    def lint(self, path: str, source: str, module: cst.Module | None = None,
+             located: positions.Memo | None = None) -> list[Finding]:
+        """Findings in one module; `located` keeps statement positions between runs over
+        versions of one buffer (see `positions.locate`)."""
         if module is None:
             module = cst.parse_module(source)
         ctx = FileContext(path, source, module, self.options, self.marked)
         rules = [cls(ctx) for cls in self.rule_classes
                  if cls.calls is None or ctx.index.calls_any(cls.calls)]
         _Walker(ctx, rules).run()
-        return _finish(ctx, self.rule_classes)
+        return _finish(ctx, self.rule_classes, located)
 
 
 Visitor = Callable[[cst.CSTNode], object]
@@ -186,7 +189,8 @@ class _Walker:
             ctx.bind([node.target], None)  # type: ignore[attr-defined]
 
 
-def _finish(ctx: FileContext, rules: list[type[Rule]]) -> list[Finding]:
+def _finish(ctx: FileContext, rules: list[type[Rule]], located: positions.Memo | None = None
+            ) -> list[Finding]:
     enabled = frozenset(rule.code for rule in rules)
     unused_noqa = next((r for r in rules if r.code == suppression.UNUSED_NOQA), None)
     check_noqa = unused_noqa is not None and (
@@ -212,7 +216,7 @@ def _finish(ctx: FileContext, rules: list[type[Rule]]) -> list[Finding]:
             kept.append(report)
     if silenced:
         kept = [r for r in kept if not any(r.rule.code.startswith(c) for c in silenced)]
-    positions = _positions(ctx.module, kept)
+    positions = _positions(ctx.module, kept, located)
     findings = []
     used: dict[int, set[str]] = {}  # line -> noqa codes that suppressed a finding
     for report in kept:
@@ -253,7 +257,7 @@ def _replacement(module: cst.Module, old: cst.CSTNode, new: cst.CSTNode) -> str:
     return module.code_for_node(new)
 
 
-def _positions(module: cst.Module, reports: list[_Report]
+def _positions(module: cst.Module, reports: list[_Report], located: positions.Memo | None
                ) -> dict[int, tuple[positions.Position, positions.Position]]:
     """Line/column of the reported nodes and of the nodes their fixes replace."""
     wanted: dict[int, list[cst.CSTNode]] = {}
@@ -262,4 +266,4 @@ def _positions(module: cst.Module, reports: list[_Report]
         nodes.append(report.node)
         if report.fix is not None:
             nodes.extend(old for old, _ in report.fix.pairs())
-    return positions.locate(module, wanted)
+    return positions.locate(module, wanted, located)

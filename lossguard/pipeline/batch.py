@@ -27,7 +27,7 @@ from ..api import Rule
 from ..engine import walk as engine
 from ..engine.results import Finding
 from ..rules import all_rules
-from . import files, guard, notebook, prefilter
+from . import files, guard, prefilter
 from .config import Settings, ignored_for
 from .lint import error_finding, lint_source, selected_rules
 
@@ -57,7 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="parse every file, also those with no framework or loss word")
     group.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
     group.add_argument("--cache-dir", type=Path, metavar="DIR",
-                       help=f"cache folder (default: {files_cache_name()} next to the "
+                       help=f"cache folder (default: {files.CACHE_DIRNAME} next to the "
                             "configuration, else in the working folder)")
     group.add_argument("--clean-cache", action="store_true",
                        help="remove the cache folder first (alone: remove it and exit)")
@@ -66,12 +66,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help=f"report files larger than MB megabytes (10^6 bytes; default "
                             f"{guard.MAX_BYTES / guard.MB:g}) as not checked (0: no limit; a "
                             "file that needs more memory than there is is never parsed)")
-
-
-def files_cache_name() -> str:
-    from .cache import DIRNAME
-
-    return DIRNAME
 
 
 def options_from(args: argparse.Namespace, settings: Settings) -> RunOptions:
@@ -92,7 +86,9 @@ def lint_data(data: bytes, path: str, settings: Settings, rules: list[type[Rule]
     """Lint one file's bytes: decode, prefilter, then `lint.lint_source` (or the notebook's
     cells). A file that cannot be decoded is one LL001 finding."""
     want_ll001 = any(r.code == "LL001" for r in rules)
-    if notebook.is_notebook(path):
+    if files.is_notebook(path):
+        from . import notebook  # imported by the runs that meet a notebook only
+
         if use_prefilter:
             try:  # a notebook that is not JSON is reported whatever its text
                 cells = notebook.code_cells(notebook.load(data))
@@ -168,7 +164,9 @@ class RunResult:
 
 def lint_path(path: Path, settings: Settings,
               rules: list[type[Rule]] | None = None) -> list[Finding]:
-    if notebook.is_notebook(path):
+    if files.is_notebook(path):
+        from . import notebook
+
         try:
             return notebook.read_and_lint(path, settings, rules)
         except files.SourceError as error:

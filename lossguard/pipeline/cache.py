@@ -20,8 +20,9 @@ from pathlib import Path
 
 from .. import __version__
 from ..engine.results import Confirmation, Edit, Finding, Fix
+from .files import CACHE_DIRNAME
 
-DIRNAME = ".lossguard_cache"
+DIRNAME = CACHE_DIRNAME
 _LAYOUT = ",".join(f.name for f in dataclasses.fields(Finding))
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import fnmatch
 import glob
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,6 +55,8 @@ def find_pyproject(start: Path) -> Path | None:
 def read_toml(path: Path) -> dict:
     """A pyproject.toml's data; a file that is not valid TOML is an error naming its position
     (never skipped: the search would silently go on to a parent folder's settings)."""
+    import tomllib  # only where a pyproject.toml is found: a one-file run may have none
+
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)

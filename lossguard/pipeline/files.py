@@ -14,13 +14,15 @@ from pathlib import Path
 
 from .config import path_matches
 
+CACHE_DIRNAME = ".lossguard_cache"  # the result cache's folder (`cache.py`)
+NOTEBOOK_SUFFIX = ".ipynb"
 # Folders that never hold the project's own code: version control, caches and build output.
 # A folder named `env`, `.env` or `venv` is skipped only when it is a virtual environment
 # (`pyvenv.cfg`, or `conda-meta` for a conda one): a package may have that name.
 SKIP_DIRS = {
     ".git", ".hg", ".svn", "__pycache__", "build", "dist",
     ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache", "node_modules",
-    "site-packages", ".eggs", ".lossguard_cache", ".ipynb_checkpoints", ".hypothesis",
+    "site-packages", ".eggs", CACHE_DIRNAME, ".ipynb_checkpoints", ".hypothesis",
 }
 SOURCE_SUFFIXES = (".py", ".pyi", ".ipynb")
 Skipped = Callable[[Path, str], None]  # told each path discovery skips, and why
@@ -197,3 +199,7 @@ def read(path: Path) -> str:
     except OSError as error:
         raise SourceError(f"cannot read: {error.strerror or error}") from error
     return decode(data, str(path))
+
+
+def is_notebook(path: Path | str) -> bool:
+    return str(path).endswith(NOTEBOOK_SUFFIX)

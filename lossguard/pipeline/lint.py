@@ -10,6 +10,7 @@ from collections.abc import Callable
 import libcst as cst
 
 from ..api import Rule
+from ..engine import positions
 from ..engine.context import Options
 from ..engine.results import Finding
 from ..engine.walk import Linter
@@ -56,10 +57,11 @@ def syntax_error_finding(path: str, error: cst.ParserSyntaxError, source: str) -
 
 def lint_source(source: str, path: str, settings: config.Settings,
                 rules: list[type[Rule]] | None = None, *,
-                parse: Callable[[str], cst.Module] = cst.parse_module) -> list[Finding]:
+                parse: Callable[[str], cst.Module] = cst.parse_module,
+                located: positions.Memo | None = None) -> list[Finding]:
     """Lint one decoded source text; parse failures become an LL001 finding. `parse` may
     reuse earlier trees (the language server's incremental parse); it must raise as libcst
-    does."""
+    does. `located` keeps the positions of the statements it reuses."""
     rules = selected_rules(settings) if rules is None else rules
     want_ll001 = any(r.code == ParseError.code for r in rules)
     # would exhaust memory, crash or hang the parser
@@ -79,7 +81,7 @@ def lint_source(source: str, path: str, settings: config.Settings,
     linter = Linter([r for r in rules if r.code != ParseError.code],
                     Options(settings.all_code, tuple(settings.loss_names)))
     try:
-        findings = linter.lint(path, source, module)
+        findings = linter.lint(path, source, module, located)
     except RecursionError:
         return [error_finding(path, "cannot analyse: nested too deeply")] if want_ll001 else []
     ignored = config.ignored_for(path, settings.per_file_ignores)

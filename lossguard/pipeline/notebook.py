@@ -31,7 +31,7 @@ from ..engine.results import Edit, Finding, Fix
 from . import config, files
 from .lint import error_finding, lint_source, selected_rules, syntax_error_finding
 
-SUFFIX = ".ipynb"
+SUFFIX = files.NOTEBOOK_SUFFIX
 # Cell magics whose body is still Python.
 PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun", "debug", "autoreload", "memit",
                       "tensorflow_version"}
@@ -41,10 +41,7 @@ _R_CODE = re.compile(r"^\s*[\w.]+(?:\$\w+)?\s*<-\s|^\s*library\(|[A-Za-z_]\$[A-Z
 _MAGIC = re.compile(r"^\s*(?:[%!]|\?)|^\s*[\w.\[\], ]+\s*=\s*[%!]|\?\??\s*$")
 
 
-def is_notebook(path: Path | str) -> bool:
-    return str(path).endswith(SUFFIX)
-
-
+is_notebook = files.is_notebook
 class NotebookError(Exception):
     """A notebook file whose JSON cannot be read: one LL001 finding."""
 
