@@ -1349,6 +1349,33 @@ class GraphBreakingOp(Rule):
         """),
         Valid("""
         import tensorflow as tf
+        def shift_and_pad(tensor, shift, axis=0):
+            \"\"\"Shift a tensor along an axis, padding with zeros.
+
+            Args:
+              tensor: Tensor; the values to shift.
+              shift: int; how many positions to shift by.
+            \"\"\"
+            paddings = [[0, 0]] * len(tensor.shape)
+            if shift > 0:
+                paddings[axis] = [shift, 0]
+                return tf.pad(tensor, paddings)[:-shift]
+            paddings[axis] = [0, -shift]
+            return tf.pad(tensor, paddings)[-shift:]
+        def shifted_loss(y_true, y_pred):
+            return tf.reduce_mean(tf.square(shift_and_pad(y_true, 1) - y_pred))
+        """),
+        Valid("""
+        import tensorflow as tf
+        def rolled(tensor, shift: int):
+            if shift > 0:
+                return tf.concat([tensor[-shift:], tensor[:-shift]], axis=0)
+            return tensor
+        def rolled_loss(y_true, y_pred):
+            return tf.reduce_mean(tf.square(rolled(y_true, 1) - y_pred))
+        """),
+        Valid("""
+        import tensorflow as tf
         def objective_loss(self, objective_idx, y_true, y_pred):
             if objective_idx >= self.num_objectives or objective_idx < 0:
                 raise ValueError("no such objective")

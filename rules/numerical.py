@@ -272,6 +272,21 @@ class UnguardedDivision(Rule):
     hint = "add a smoothing term to the denominator, clip it away from 0, or use `divide_no_nan`"
     VALID = [
         Valid("""
+        import tensorflow as tf
+        class YoloLoss:
+            def __init__(self, anchors):
+                self.anchors = anchors
+            def iou_loss(self, y_true, y_pred):
+                pred_wh = tf.exp(y_pred[..., 2:4]) * self.anchors
+                true_wh = y_true[..., 2:4]
+                intersect_wh = tf.maximum(tf.minimum(pred_wh, true_wh), 0.0)
+                intersect_areas = intersect_wh[..., 0] * intersect_wh[..., 1]
+                pred_areas = pred_wh[..., 0] * pred_wh[..., 1]
+                true_areas = true_wh[..., 0] * true_wh[..., 1]
+                union_areas = pred_areas + true_areas - intersect_areas
+                return tf.reduce_mean(1.0 - intersect_areas / union_areas)
+        """),
+        Valid("""
         import torch
         def sum_and_divide_loss(losses, divisor):
             if divisor != 0:
@@ -437,7 +452,18 @@ class UnguardedDivision(Rule):
             inter = jnp.sum(y_true * y_pred)
             union = jnp.sum(y_true) + jnp.sum(y_pred) - inter
             return 1.0 - inter / union
-        """, line=5, message="denominator `union` can be 0"),
+        """, line=5, message="is 0 when both areas are 0"),
+        Invalid("""
+        import torch
+        def giou_loss(boxes_pred, boxes_true):
+            x1 = torch.max(boxes_pred[:, 0], boxes_true[:, 0])
+            x2 = torch.min(boxes_pred[:, 2], boxes_true[:, 2])
+            inter = (x2 - x1).clamp(min=0)
+            width_pred = boxes_pred[:, 2] - boxes_pred[:, 0]
+            width_true = boxes_true[:, 2] - boxes_true[:, 0]
+            union = width_pred + width_true - inter
+            return (1 - inter / union).mean()
+        """, line=9, message="denominator `union` can be 0"),
     ]
 
     def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:

@@ -176,3 +176,18 @@ def test_self_is_the_enclosing_class_not_another_with_the_same_attribute():
     )
     messages = [f.message for f in lint(source, select=["LL105"])]
     assert messages and "power 0.3" in messages[0]
+
+
+def test_a_union_is_at_least_its_larger_area():
+    """`a + b - inter`: the intersection is at most each area, so the union is 0 only when
+    both areas are; one positive area (a predicted box of `exp(t) * anchors`) makes it positive."""
+    positive = Fact(0.0, INF, lo_open=True)
+    maybe_empty = Fact(0.0, INF, zero=Reason(None, "is an input and can be 0"))
+    shared = Fact(0.0, INF, zero=Reason(None, "no overlap"))
+    assert facts.union(positive, maybe_empty, shared, "u").positive
+    assert facts.union(maybe_empty, positive, shared, "u").positive
+    both = facts.union(maybe_empty, maybe_empty, shared, "u")
+    assert both.zero is not None and both.zero.why == "is 0 when both areas are 0"
+    assert both.negative is None
+    signed = Fact(-INF, INF, zero=Reason(None, "a difference"), negative=Reason(None, "neg"))
+    assert facts.union(signed, positive, shared, "u").negative is not None  # raw corners

@@ -14,7 +14,9 @@ import libcst as cst
 from ..knowledge import ops
 from ..knowledge.names import (
     LABEL_NAMES,
+    is_anchor_name,
     is_cosine_name,
+    is_intersection_name,
     is_log_scale_name,
     is_logit_name,
     is_mask_name,
@@ -23,7 +25,7 @@ from ..knowledge.names import (
 from . import facts
 from .facts import INF, UNKNOWN, Fact, Reason
 from .index import Function, ModuleIndex
-from .tree import argument, code, keyword, number, positional, string
+from .tree import argument, code, dotted, keyword, number, positional, string
 
 # Operations that keep the values of their operand (a shift by `x.max(1)[0].repeat(...)` is
 # still a shift by the maximum).
@@ -84,6 +86,14 @@ def named_fact(name: str, fact: Fact, target: cst.CSTNode) -> Fact:
     return fact
 
 
+def unread_fact(name: str, node: cst.CSTNode) -> Fact:
+    """What a name alone says of a value the module never shows (a constructor argument, a
+    global of another module): anchor boxes (`self.anchors`, `priors`) are positive sizes."""
+    if is_anchor_name(name):
+        return Fact(0.0, INF, lo_open=True, tags=frozenset({"anchor"}))
+    return UNKNOWN
+
+
 def input_fact(name: str, node: cst.CSTNode) -> Fact:
     """The fact of a tensor parameter of loss code."""
     lowered = name.lower()
@@ -99,6 +109,17 @@ def input_fact(name: str, node: cst.CSTNode) -> Fact:
         node, "is a raw prediction with no upper bound")
     return Fact(0.0, INF, zero=Reason(node, "is an input and can be 0"), unbounded=unbounded,
                 tags=frozenset({"input"}))
+
+
+def _shared_part(total: cst.BaseExpression, part: cst.BaseExpression) -> bool:
+    """`a + b - inter`: a sum of two terms less a value named as what they share (the
+    intersection of two boxes, `intersect_areas`, `overlap`)."""
+    if not (isinstance(total, cst.BinaryOperation) and isinstance(total.operator, cst.Add)):
+        return False
+    while isinstance(part, cst.Subscript):
+        part = part.value
+    name = dotted(part)
+    return name is not None and is_intersection_name(name)
 
 
 def _calls_a_model(func: cst.BaseExpression) -> bool:
@@ -190,7 +211,7 @@ class Evaluator:
             finally:
                 self._constants_in_progress.discard(node.value)
             return result
-        return UNKNOWN
+        return unread_fact(node.value, node)
 
     def _attribute(self, node: cst.Attribute, env: Env) -> Fact:
         if isinstance(node.value, cst.Name) and node.value.value == "self":
@@ -206,7 +227,7 @@ class Evaluator:
                     for param in init.params:
                         if param.name.value == expr.value and param.default is not None:
                             return self.fact(param.default, self.module_env)
-                    return UNKNOWN
+                    return unread_fact(node.attr.value, node)
                 return self.fact(expr, self.module_env)
         resolved = self.index.resolve(node)
         if resolved is not None and resolved.endswith(".epsilon"):
@@ -215,7 +236,7 @@ class Evaluator:
             return Fact(1.0, INF)
         if node.attr.value in ("T", "mT"):  # a transpose keeps the values
             return self.fact(node.value, env)
-        return UNKNOWN
+        return unread_fact(node.attr.value, node)
 
     # --- helpers of the same module --------------------------------------------------------
     def _helper(self, func: cst.BaseExpression, env: Env) -> Function | None:
@@ -309,6 +330,10 @@ class Evaluator:
                     return replace(fact, zero=None, lo_open=fact.lo >= 0, const=None)
             return facts.add(left, right, node)
         if isinstance(op, cst.Subtract):
+            if _shared_part(node.left, node.right):  # `area_a + area_b - inter`: a union
+                return facts.union(self.fact(node.left.left, env),  # type: ignore[attr-defined]
+                                   self.fact(node.left.right, env),  # type: ignore[attr-defined]
+                                   right, node)
             if self._is_max_of(node.right, node.left, env):
                 return Fact(-INF, 0.0, negative=Reason(node, "is shifted by its maximum"),
                             tags=frozenset({"difference", "max_shifted"}))

@@ -177,6 +177,21 @@ def subtract(a: Fact, b: Fact, node: object) -> Fact:
     return Fact(lo, hi, lo_open, a.hi_open or b.lo_open, zero, negative, unbounded, tags)
 
 
+def union(a: Fact, b: Fact, shared: Fact, node: object) -> Fact:
+    """`a + b - shared` where `shared` is what `a` and `b` have in common (the intersection of
+    two boxes' areas, at most the smaller one): at least the larger of `a` and `b`, so it is 0
+    only when both are. Areas that can be negative (corners from raw predictions) leave a plain
+    difference."""
+    if a.lo < 0 or b.lo < 0 or shared.lo < 0:
+        return subtract(add(a, b, node), shared, node)
+    larger = a if (a.lo, a.lo_open) > (b.lo, b.lo_open) else b  # open at 0 is positive
+    positive = larger.lo > 0 or larger.lo_open
+    zero = None if positive else Reason(node, "is 0 when both areas are 0")
+    hi = -_add_bound(-a.hi, -b.hi)
+    return Fact(larger.lo, hi, larger.lo_open, False, zero, None, a.unbounded or b.unbounded,
+                frozenset({"union"}))
+
+
 def _known(a: Fact) -> bool:
     """Whether anything is known about a non-constant value (an opaque call result is not)."""
     return a.const is None and bool(a.zero or a.negative or a.unbounded or a.tags)

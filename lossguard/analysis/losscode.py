@@ -5,6 +5,7 @@ See the README, "Where rules look". Every question about scope is answered here,
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -274,7 +275,8 @@ def inputs_of(function: Function, *, model: bool = False) -> set[str]:
     `cost(y, p)` the pair is not complete, so `p` is the prediction) or is named like
     configuration (`num_classes`, `anchors`, `keep_prob`, `input_shape`, `margin`). A parameter
     whose default is a number (`target=1.0`, the norm a gradient penalty aims at) is
-    configuration whatever its name, and so is one asserted to be a Python scalar. A length
+    configuration whatever its name, and so is one declared a Python scalar (by annotation,
+    docstring or assertion, see `python_scalars`). A length
     (`enc_len`, `input_lengths`) counts the items of a sequence: it is at least 1.
 
     In model code (`model=True`: a layer's forward pass, not a loss) only the parameters named
@@ -298,12 +300,31 @@ def inputs_of(function: Function, *, model: bool = False) -> set[str]:
 
 
 _PYTHON_SCALARS = frozenset({"int", "float", "str", "bool"})
+# A parameter's type in its docstring: `shift: int; ...` or `gamma (float): ...` (Google),
+# `gamma : float` (NumPy), `:type gamma: float` (Sphinx). The type is the whole phrase before
+# the description, so `labels: int tensor of shape [n]` is no scalar.
+_DOCUMENTED_TYPE = re.compile(
+    r"^\s*(?::type\s+)?(?P<name>\w+)\s*(?:\((?P<paren>[^)]*)\))?\s*:\s*(?P<after>[^;:,.\n]*)",
+    re.MULTILINE)
+_SCALAR_PHRASES = _PYTHON_SCALARS | {"integer", "boolean", "string", "python int",
+                                     "python float", "python bool", "optional int",
+                                     "optional float"}
 
 
 def python_scalars(function: cst.FunctionDef) -> set[str]:
-    """Names the function asserts are Python scalars (`assert isinstance(shift, int)`, also
-    under `and`): configuration, never a tensor."""
+    """Names the function declares Python scalars, configuration and never a tensor: by an
+    annotation (`shift: int`), by its docstring (`shift: int; number of positions`) or by an
+    assertion (`assert isinstance(shift, int)`, also under `and`)."""
     names: set[str] = set()
+    for param in function.params.params:
+        annotation = param.annotation.annotation if param.annotation else None
+        if isinstance(annotation, cst.Name) and annotation.value in _PYTHON_SCALARS:
+            names.add(param.name.value)
+    docstring = function.get_docstring() or ""
+    for match in _DOCUMENTED_TYPE.finditer(docstring):
+        phrase = (match.group("paren") or "").partition(",")[0] or match.group("after")
+        if " ".join(phrase.lower().split()) in _SCALAR_PHRASES:
+            names.add(match.group("name"))
     body = function.body.body if isinstance(function.body, cst.IndentedBlock) else ()
     for statement in body:
         if not isinstance(statement, cst.SimpleStatementLine):

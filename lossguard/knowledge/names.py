@@ -177,6 +177,16 @@ def is_anchor_name(name: str) -> bool:
                for token in name_tokens(name.rpartition(".")[2]))
 
 
+INTERSECTION_TOKENS = frozenset({"inter", "intersect", "intersection", "intersections",
+                                 "overlap", "overlaps"})
+
+
+def is_intersection_name(name: str) -> bool:
+    """`inter`, `intersect_areas`, `overlap`, `self.inter_area`: the area two boxes (or two sets)
+    share, which is at most the area of each."""
+    return any(token in INTERSECTION_TOKENS for token in name_tokens(name.rpartition(".")[2]))
+
+
 def is_mask_name(name: str) -> bool:
     """`mask`, `padding_mask`, `label_masks`: 0s and 1s that select elements."""
     tokens = name_tokens(name)
