@@ -58,6 +58,13 @@ class MissingReduction(Rule):
     hint = "reduce the loss to a scalar (`reduce_mean`, `.mean()`) before differentiating it"
     VALID = [
         Valid("""
+        import tensorflow as tf
+        def fit_step(prior_terms, likelihood, optimizer):
+            # the parts may be vectors: summed along their one axis, a scalar
+            log_prob = tf.reduce_sum(tf.concat([prior_terms, likelihood], axis=-1), axis=-1)
+            return optimizer.minimize(-log_prob)
+        """),
+        Valid("""
         import torch
         def replay_cached_gradients(grad_output, reps, cached_grads):
             for rep, cached in zip(reps, cached_grads):

@@ -191,3 +191,5 @@ def test_a_union_is_at_least_its_larger_area():
     assert both.negative is None
     signed = Fact(-INF, INF, zero=Reason(None, "a difference"), negative=Reason(None, "neg"))
     assert facts.union(signed, positive, shared, "u").negative is not None  # raw corners
+    opaque = facts.UNKNOWN  # a placeholder's boxes: an area all the same
+    assert facts.union(opaque, positive, shared, "u").positive

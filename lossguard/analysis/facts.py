@@ -181,7 +181,9 @@ def union(a: Fact, b: Fact, shared: Fact, node: object) -> Fact:
     """`a + b - shared` where `shared` is what `a` and `b` have in common (the intersection of
     two boxes' areas, at most the smaller one): at least the larger of `a` and `b`, so it is 0
     only when both are. Areas that can be negative (corners from raw predictions) leave a plain
-    difference."""
+    difference; an area nothing is known of (a placeholder's) is an area, at least 0."""
+    a, b, shared = (Fact(0.0, INF) if x.lo == -INF and not _known(x) else x
+                    for x in (a, b, shared))
     if a.lo < 0 or b.lo < 0 or shared.lo < 0:
         return subtract(add(a, b, node), shared, node)
     larger = a if (a.lo, a.lo_open) > (b.lo, b.lo_open) else b  # open at 0 is positive

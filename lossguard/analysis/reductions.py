@@ -262,8 +262,13 @@ class Shapes:
             if kind in REDUCING:
                 if kind == "compute_average_loss":
                     return "scalar"
-                return "scalar" if reduces_batch(self._axis(node, tensor_method)) \
-                    else "per_sample"
+                if reduces_batch(self._axis(node, tensor_method)):
+                    return "scalar"
+                # Along another axis: what is left has the batch axis, if the operand had one
+                # besides (a value of unknown shape may have been a vector: then a scalar).
+                operand = self._operand(node, tensor_method)
+                shape = self.reduction(operand, function) if operand is not None else "unknown"
+                return "unknown" if shape in ("unknown", "scalar") else "per_sample"
             if kind == "inner":
                 return "scalar"  # `torch.dot(a, b)`: a 0-d tensor
             if kind in PER_SAMPLE_LOSSES:
@@ -310,6 +315,14 @@ class Shapes:
             return self.returned(callee)
         finally:
             self._arguments.pop()
+
+    @staticmethod
+    def _operand(node: cst.Call, tensor_method: bool) -> cst.BaseExpression | None:
+        """What a reduction reduces: a tensor method's receiver, else its first argument."""
+        if tensor_method and isinstance(node.func, cst.Attribute):
+            return node.func.value
+        return positional(node, 0) or keyword(node, "input_tensor") or keyword(node, "input") \
+            or keyword(node, "x")
 
     @staticmethod
     def _axis(node: cst.Call, tensor_method: bool) -> cst.BaseExpression | None:

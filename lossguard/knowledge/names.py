@@ -171,9 +171,9 @@ def is_model_name(name: str) -> bool:
 
 
 def is_anchor_name(name: str) -> bool:
-    """`anchors`, `self.anchors`, `anchors_tensor`, `prior_boxes`: the prior box sizes a
-    detector scales by `exp` of its predictions."""
-    return any(token in ("anchor", "anchors", "prior", "priors")
+    """`anchors`, `self.anchors`, `anchors_tensor`, `prior_boxes`, `strides`: the prior box
+    sizes (or, anchor-free, the grid strides) a detector scales by `exp` of its predictions."""
+    return any(token in ("anchor", "anchors", "prior", "priors", "stride", "strides")
                for token in name_tokens(name.rpartition(".")[2]))
 
 
@@ -182,9 +182,11 @@ INTERSECTION_TOKENS = frozenset({"inter", "intersect", "intersection", "intersec
 
 
 def is_intersection_name(name: str) -> bool:
-    """`inter`, `intersect_areas`, `overlap`, `self.inter_area`: the area two boxes (or two sets)
-    share, which is at most the area of each."""
-    return any(token in INTERSECTION_TOKENS for token in name_tokens(name.rpartition(".")[2]))
+    """`inter`, `intersect_areas`, `overlap`, `self.inter_area`, `area_i`: the area two boxes
+    (or two sets) share, which is at most the area of each."""
+    tokens = name_tokens(name.rpartition(".")[2])
+    return any(token in INTERSECTION_TOKENS for token in tokens) or (
+        "area" in tokens and "i" in tokens)
 
 
 def is_mask_name(name: str) -> bool:

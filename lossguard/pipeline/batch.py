@@ -350,6 +350,11 @@ def _kill(executor: ProcessPoolExecutor) -> None:
             process.terminate()
     for process in processes:
         process.join(timeout=1)
+    # Let the pool's manager thread see its workers gone before the interpreter exits: its
+    # exit hook would otherwise wake a thread that is closing and print a traceback.
+    manager = getattr(executor, "_executor_manager_thread", None)
+    if manager is not None:
+        manager.join(timeout=1)
 
 
 def render_timings(timings: dict[str, float]) -> str:
