@@ -805,6 +805,14 @@ class UnboundedExp(Rule):
     VALID = [
         Valid("""
         import tensorflow as tf
+        class DecodeBoxes(tf.keras.layers.Layer):
+            def call(self, y_pred):
+                # a trained head's offsets: exp(t) scales the anchor width it predicts
+                width = tf.exp(y_pred[..., 2] * y_pred[..., 6]) * y_pred[..., 4]
+                return tf.stack([y_pred[..., 0], width], axis=-1)
+        """),
+        Valid("""
+        import tensorflow as tf
         def yolo_box_loss(y_true, y_pred, anchors):
             pred_xy = tf.sigmoid(y_pred[..., 0:2])
             pred_wh = tf.exp(y_pred[..., 2:4]) * anchors

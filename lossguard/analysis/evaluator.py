@@ -94,8 +94,11 @@ def unread_fact(name: str, node: cst.CSTNode) -> Fact:
     return UNKNOWN
 
 
-def input_fact(name: str, node: cst.CSTNode) -> Fact:
-    """The fact of a tensor parameter of loss code."""
+def input_fact(name: str, node: cst.CSTNode, *, activation: bool = False) -> Fact:
+    """The fact of a tensor parameter of loss code. In model code (`activation`: a layer's
+    forward pass) a parameter is an activation of a trained model: it can be 0, but nothing
+    says it grows without bound (`exp(t) * w_anchor` decodes a box size, `exp(s)` a scale);
+    only logits are unbounded scores there too."""
     lowered = name.lower()
     if is_cosine_name(name):
         return facts.unary("cosine", UNKNOWN, node)
@@ -105,8 +108,8 @@ def input_fact(name: str, node: cst.CSTNode) -> Fact:
                     unbounded=Reason(node, "are logits with no upper bound"),
                     tags=frozenset({"input", "logits"}))
     # Labels are bounded data; a log-scale parameter (`log_var`) is meant to go through `exp`.
-    unbounded = None if lowered in LABEL_NAMES or is_log_scale_name(name) else Reason(
-        node, "is a raw prediction with no upper bound")
+    unbounded = None if lowered in LABEL_NAMES or is_log_scale_name(name) or activation \
+        else Reason(node, "is a raw prediction with no upper bound")
     return Fact(0.0, INF, zero=Reason(node, "is an input and can be 0"), unbounded=unbounded,
                 tags=frozenset({"input"}))
 
@@ -146,14 +149,17 @@ class Evaluator:
         self._constants_in_progress: set[str] = set()
 
     # --- environments ----------------------------------------------------------------------
-    def function_env(self, function: Function, inputs: set[str], parent: Env | None) -> Env:
+    def function_env(self, function: Function, inputs: set[str], parent: Env | None, *,
+                     model: bool = False) -> Env:
+        """The facts of a function's parameters: its inputs (activations in `model` code),
+        hyperparameter defaults, and nothing for the rest."""
         env = Env(parent or self.module_env, function.cls.name if function.cls else None)
         for param in function.params:
             name = param.name.value
             if name in ("self", "cls", "ctx"):
                 continue
             if name in inputs:
-                env.bind(name, input_fact(name, param.name))
+                env.bind(name, input_fact(name, param.name, activation=model))
             elif param.default is not None:
                 env.bind(name, self.fact(param.default, self.module_env), param.default)
             else:

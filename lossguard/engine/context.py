@@ -199,9 +199,9 @@ class FileContext:
         loss = self.scope.contains(function)
         parent = self.frames[-1].env
         if function is not None and loss:
-            inputs = scope_mod.inputs_of(function, model=id(function.node) in
-                                         self.scope.model_code)
-            env = self.evaluator.function_env(function, inputs, parent)
+            model = id(function.node) in self.scope.model_code
+            inputs = scope_mod.inputs_of(function, model=model)
+            env = self.evaluator.function_env(function, inputs, parent, model=model)
         else:
             inputs, env = set(), Env(parent)
         self.frames.append(_Frame(function, env, loss, inputs))
