@@ -65,6 +65,12 @@ class UnguardedLog(Rule):
     hint = "clip the operand to [eps, ...] or add an epsilon that survives float32 (`x + 1e-7`)"
     VALID = [
         Valid("""
+        import torch
+        def cross_entropy_loss(probs, target):
+            eps = torch.finfo(probs.dtype).eps
+            return -(target * torch.log(probs.clamp(min=eps))).sum(dim=1).mean()
+        """),
+        Valid("""
         import tensorflow as tf
         from tensorflow.keras import backend as K
         def binary_focal_loss(y_true, y_pred, gamma=2.0, alpha=0.25):
@@ -285,6 +291,19 @@ class UnguardedDivision(Rule):
                 true_areas = true_wh[..., 0] * true_wh[..., 1]
                 union_areas = pred_areas + true_areas - intersect_areas
                 return tf.reduce_mean(1.0 - intersect_areas / union_areas)
+        """),
+        Valid("""
+        import tensorflow as tf
+        def mean_positive_loss(y_true, y_pred):
+            count = tf.reduce_sum(y_true)
+            count = tf.where(tf.equal(count, 0.0), tf.ones_like(count), count)
+            return tf.reduce_sum(y_true * tf.square(y_true - y_pred)) / count
+        """),
+        Valid("""
+        import torch
+        def masked_mse_loss(pred, target, mask):
+            count = mask.sum()
+            return ((pred - target) ** 2 * mask).sum() / count if count > 0 else pred.sum() * 0
         """),
         Valid("""
         import torch
@@ -1755,9 +1774,9 @@ def _hidden_by_where(ctx: FileContext, node: cst.CSTNode, operand: cst.CSTNode) 
 
 def _guarded_by_if(ctx: FileContext, node: cst.CSTNode, operand: cst.CSTNode) -> bool:
     """Whether `node` runs only where an enclosing `if` proves its operand, a plain name, away
-    from 0 (`if divisor != 0:`, `if n > 0:`, `if count:`, the `else` of `if n == 0:`): the bad
-    point is never reached, in the value or the gradient. Structural, computed once per module
-    when a hazard is found."""
+    from 0 (`if divisor != 0:`, `if n > 0:`, `if count:`, the `else` of `if n == 0:`, also as a
+    conditional expression `x / n if n > 0 else 0`): the bad point is never reached, in the
+    value or the gradient. Structural, computed once per module when a hazard is found."""
     if not isinstance(operand, cst.Name):
         return False
     guards = ctx.memo.get("if_guards")
@@ -1774,6 +1793,9 @@ def _guarded_by_if(ctx: FileContext, node: cst.CSTNode, operand: cst.CSTNode) ->
                 guard([statement.body], _nonzero_names(statement.test))
                 if statement.orelse is not None:
                     guard([statement.orelse], _zero_names(statement.test))
+            elif type(statement) is cst.IfExp:
+                guard([statement.body], _nonzero_names(statement.test))
+                guard([statement.orelse], _zero_names(statement.test))
             elif type(statement) is cst.IndentedBlock:
                 # `if n == 0: return ...` guards what follows it in the block
                 for position, inner in enumerate(statement.body):

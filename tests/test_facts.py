@@ -193,3 +193,36 @@ def test_a_union_is_at_least_its_larger_area():
     assert facts.union(signed, positive, shared, "u").negative is not None  # raw corners
     opaque = facts.UNKNOWN  # a placeholder's boxes: an area all the same
     assert facts.union(opaque, positive, shared, "u").positive
+
+
+def test_machine_epsilons_are_the_dtype_constants():
+    """`torch.finfo(x.dtype).eps` is float32's where the dtype is not written out; a Python
+    `float` is a double. Values are float32, as the tensors they guard: float64's `tiny` is 0
+    there, no guard at all."""
+    source = textwrap.dedent("""\
+        import numpy as np
+        import torch
+        def loss(pred, target):
+            a = torch.finfo(pred.dtype).eps
+            b = np.finfo(np.float64).tiny
+            c = np.finfo(float).eps
+            d = torch.finfo(torch.float).eps
+            return a + b + c + d
+        """)
+    assert _assigned_constants(source) == {"a": 1.1920928955078125e-07,
+                                           "b": 0.0,
+                                           "c": 2.220446049250313e-16,
+                                           "d": 1.1920928955078125e-07}
+
+
+def _assigned_constants(source: str) -> dict[str, float | None]:
+    found: dict[str, float | None] = {}
+
+    class Record(Rule):
+        code, name, scope = "LL999", "record", "loss"
+
+        def visit_Assign(self, node: cst.Assign) -> None:
+            found[node.targets[0].target.value] = self.ctx.fact(node.value).const
+
+    Linter([Record]).lint("m.py", source)
+    return found

@@ -238,11 +238,29 @@ class Evaluator:
         resolved = self.index.resolve(node)
         if resolved is not None and resolved.endswith(".epsilon"):
             return facts.constant(float(ops.EPSILON))
+        machine = self._finfo(node)
+        if machine is not None:
+            return facts.constant(machine)
         if node.attr.value in ("shape", "size", "ndim"):
             return Fact(1.0, INF)
         if node.attr.value in ("T", "mT"):  # a transpose keeps the values
             return self.fact(node.value, env)
         return unread_fact(node.attr.value, node)
+
+    def _finfo(self, node: cst.Attribute) -> float | None:
+        """`torch.finfo(x.dtype).eps`, `np.finfo(np.float64).tiny`: the constant of the dtype
+        written, float32's where it is not (`x.dtype`)."""
+        call = node.value
+        field = {"resolution": "eps", "smallest_normal": "tiny"}.get(node.attr.value,
+                                                                      node.attr.value)
+        if not (isinstance(call, cst.Call) and field in ("eps", "tiny") and
+                self.index.resolve(call.func) in ops.FINFO_CALLS):
+            return None
+        dtype = argument(call, 0, "type")
+        name = (dotted(dtype) or string(dtype) or "") if dtype is not None else ""
+        name = "builtins.float" if name == "float" else name.rpartition(".")[2]  # a Python float
+        name = ops.FINFO_ALIASES.get(name, name)
+        return ops.FINFO.get(name, ops.FINFO["float32"])[field]
 
     # --- helpers of the same module --------------------------------------------------------
     def _helper(self, func: cst.BaseExpression, env: Env) -> Function | None:
@@ -543,7 +561,8 @@ class Evaluator:
             second, third = self.operand(node, 1), self.operand(node, 2)
             if second is None or third is None:
                 return UNKNOWN
-            return facts.join(self._refined(first, second, env), self.fact(third, env))
+            return facts.join(self._refined(first, second, env),
+                              self._refined(first, third, env, holds=False))
         if kind in {"stop_gradient", "item"}:
             return a
         if kind in {"linear", "inner"}:
@@ -645,23 +664,47 @@ class Evaluator:
             self._is_max_of(o, value, env, depth + 1) for o in operands)
 
     def _refined(self, condition: cst.BaseExpression, value: cst.BaseExpression,
-                 env: Env) -> Fact:
-        """The fact of `value` where `condition` holds: `where(d > 0, d, 1)` selects `d > 0`."""
+                 env: Env, *, holds: bool = True) -> Fact:
+        """The fact of `value` where `condition` holds (or, `holds=False`, where it does not):
+        `where(d > 0, d, 1)` selects `d > 0`, `where(n == 0, ones_like(n), n)` keeps `n != 0`."""
         fact = self.fact(value, env)
-        if not isinstance(condition, cst.Comparison) or len(condition.comparisons) != 1:
+        compared = self._comparison(condition, env)
+        if compared is None:
             return fact
-        target = condition.comparisons[0]
-        bound = number(target.comparator)
-        if bound is None or code(condition.left) != code(value):
+        left, operator, bound = compared
+        if code(left) != code(value):
             return fact
-        operator = target.operator
-        if isinstance(operator, cst.GreaterThan) and bound >= 0:
+        if not holds:
+            operator = _NEGATED[operator]
+        if operator == ">" and bound >= 0:
             return replace(fact, lo=max(fact.lo, bound), lo_open=True, zero=None, negative=None)
-        if isinstance(operator, cst.GreaterThanEqual) and bound > 0:
+        if operator == ">=" and bound > 0:
             return replace(fact, lo=max(fact.lo, bound), zero=None, negative=None)
-        if isinstance(operator, cst.NotEqual) and bound == 0:
+        if operator == "!=" and bound == 0:
             return replace(fact, zero=None)
         return fact
+
+    def _comparison(self, condition: cst.BaseExpression, env: Env
+                    ) -> tuple[cst.BaseExpression, str, float] | None:
+        """`x > 0`, `tf.greater(x, 0)`, `x.gt(0)`, `torch.eq(x, 0)` (or a name bound to one) as
+        (x, ">", 0.0); None for anything else."""
+        if isinstance(condition, cst.Name):
+            condition = env.value(condition.value) or condition
+        if isinstance(condition, cst.Comparison) and len(condition.comparisons) == 1:
+            target = condition.comparisons[0]
+            operator = _OPERATORS.get(type(target.operator))
+            bound = number(target.comparator)
+            if operator is None or bound is None:
+                return None
+            return condition.left, operator, bound
+        if isinstance(condition, cst.Call):
+            op = self.index.op_of(condition)
+            operator = _COMPARISON_CALLS.get(op.name.rpartition(".")[2]) if op else None
+            left, right = self.operand(condition, 0), self.operand(condition, 1, "y")
+            if operator is None or left is None or right is None or number(right) is None:
+                return None
+            return left, operator, number(right)  # type: ignore[return-value]
+        return None
 
     def unpacked(self, value: cst.BaseExpression, count: int, env: Env) -> list[Fact]:
         """The facts of the names a tuple target unpacks from `value`: element by element from a
@@ -678,6 +721,14 @@ class Evaluator:
         if node is None or (isinstance(node, cst.Name) and node.value == "None"):
             return None
         return self.fact(node, env)
+
+
+_OPERATORS = {cst.GreaterThan: ">", cst.GreaterThanEqual: ">=", cst.LessThan: "<",
+              cst.LessThanEqual: "<=", cst.Equal: "==", cst.NotEqual: "!="}
+_COMPARISON_CALLS = {"greater": ">", "gt": ">", "greater_equal": ">=", "ge": ">=",
+                     "less": "<", "lt": "<", "less_equal": "<=", "le": "<=", "equal": "==",
+                     "eq": "==", "not_equal": "!=", "ne": "!="}
+_NEGATED = {">": "<=", ">=": "<", "<": ">=", "<=": ">", "==": "!=", "!=": "=="}
 
 
 def _activation(node: cst.BaseExpression | None) -> str | None:

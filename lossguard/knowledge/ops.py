@@ -456,6 +456,17 @@ FRAMEWORK_ROOTS = ("tensorflow", "keras", "torch", "jax", "numpy", "flax", "opta
 # code: the value the facts give those calls, and the guard a fix writes where the file cannot
 # reach the framework's own (`EPSILON_CALLS`).
 EPSILON = "1e-7"
+# `torch.finfo(dtype).eps`, `np.finfo(np.float32).tiny`: the machine constants code takes as its
+# epsilon, by the dtype's last name part (float32 where the dtype is not written out).
+FINFO_CALLS = frozenset({"torch.finfo", "numpy.finfo", "jax.numpy.finfo"})
+FINFO: dict[str, dict[str, float]] = {
+    "float16": {"eps": 0.0009765625, "tiny": 6.103515625e-05},
+    "bfloat16": {"eps": 0.0078125, "tiny": 1.1754943508222875e-38},
+    "float32": {"eps": 1.1920928955078125e-07, "tiny": 1.1754943508222875e-38},
+    "float64": {"eps": 2.220446049250313e-16, "tiny": 2.2250738585072014e-308},
+}
+FINFO_ALIASES = {"half": "float16", "float": "float32", "single": "float32", "double": "float64",
+                 "float_": "float64", "builtins.float": "float64"}  # `torch.float` is float32
 EPSILON_CALLS: dict[str, tuple[str, ...]] = {
     "keras": ("keras.backend.epsilon", "keras.config.epsilon"),
 }
