@@ -66,6 +66,13 @@ class UnguardedLog(Rule):
     VALID = [
         Valid("""
         import torch
+        def bce_loss(probs, target):
+            probs = probs.clone()
+            probs.clamp_(1e-6, 1 - 1e-6)  # in place: `probs` is clamped from here on
+            return -(target * torch.log(probs) + (1 - target) * torch.log(1 - probs)).mean()
+        """),
+        Valid("""
+        import torch
         def cross_entropy_loss(probs, target):
             eps = torch.finfo(probs.dtype).eps
             return -(target * torch.log(probs.clamp(min=eps))).sum(dim=1).mean()
@@ -291,6 +298,12 @@ class UnguardedDivision(Rule):
                 true_areas = true_wh[..., 0] * true_wh[..., 1]
                 union_areas = pred_areas + true_areas - intersect_areas
                 return tf.reduce_mean(1.0 - intersect_areas / union_areas)
+        """),
+        Valid("""
+        import torch
+        def relative_error_loss(pred, target):
+            floor = torch.full_like(target, 1e-6)
+            return ((pred - target).abs() / torch.maximum(target.abs(), floor)).mean()
         """),
         Valid("""
         import tensorflow as tf

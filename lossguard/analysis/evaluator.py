@@ -518,6 +518,9 @@ class Evaluator:
                         if lo <= 0 else None)
         if kind in {"ones_like", "zeros_like", "shape", "size", "ones", "zeros"}:
             return facts.unary(kind, UNKNOWN, node)
+        if kind == "full":
+            value = argument(node, 1, "fill_value") or keyword(node, "value")
+            return facts.replace_const(self.fact(value, env)) if value is not None else UNKNOWN
         if first is None:
             return UNKNOWN
         a = self.fact(first, env)

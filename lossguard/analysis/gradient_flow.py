@@ -43,8 +43,8 @@ _CUSTOM_GRADIENT = ops.names_of({"custom_gradient"})
 NON_DIFFERENTIABLE = {"argmax", "argmin", "round", "floor", "ceil", "sign", "compare"}
 STOPPING = {"stop_gradient", "item"}
 # Operation kinds whose output does not depend on the values of their input at all.
-NO_PATH = {"shape", "size", "arange", "ones_like", "zeros_like", "ones", "zeros", "epsilon", "meta",
-           "shape_assert"}
+NO_PATH = {"shape", "size", "arange", "ones_like", "zeros_like", "ones", "zeros", "full", "epsilon",
+           "meta", "shape_assert"}
 # Python builtins: those that return metadata, and those that pass values through.
 BUILTIN_META = {"len", "isinstance", "hasattr", "getattr", "callable", "type", "id", "print",
                 "range", "str", "repr", "issubclass", "super"}

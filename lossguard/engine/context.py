@@ -21,6 +21,7 @@ from ..analysis.index import Function, ModuleIndex, build
 from ..analysis.reductions import Reduction, Shapes
 from ..analysis.tree import argument, assigned_names, code, shorten, walk
 from ..api import Replace, Rule, Severity
+from ..knowledge import ops
 from ..knowledge.names import INPUT_NAMES
 from ..knowledge.ops import Op
 
@@ -79,6 +80,7 @@ class FileContext:
         self.loss_depth = 0
         self.reports: list[_Report] = []
         self.memo: dict[str, object] = {}  # module-wide answers an analysis computes once
+        self._made: list[cst.CSTNode] = []  # nodes made here: kept so their ids stay theirs
 
     # --- questions --------------------------------------------------------------------------
     @property
@@ -219,6 +221,18 @@ class FileContext:
                 known = name_node.value in INPUT_NAMES
                 self.env.bind(name_node.value, input_fact(name_node.value, name_node)
                               if known else Fact())
+
+    def bind_in_place(self, call: cst.BaseExpression) -> None:
+        """`p.clamp_(1e-7, 1 - 1e-7)` as a statement: `p` now holds `p.clamp(1e-7, 1 - 1e-7)`."""
+        if not (isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute)
+                and isinstance(call.func.value, cst.Name)):
+            return
+        base = ops.in_place(call.func.attr.value)
+        if base is None:
+            return
+        computed = call.with_changes(func=call.func.with_changes(attr=cst.Name(base)))
+        self._made.append(computed)
+        self.bind([call.func.value], computed)
 
     def bind(self, targets: Iterable[cst.BaseExpression], value: cst.BaseExpression | None) -> None:
         fact = self.fact(value) if value is not None else Fact()

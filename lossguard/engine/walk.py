@@ -187,6 +187,8 @@ class _Walker:
             ctx.bind([node.target], node.value)  # type: ignore[attr-defined]
         elif name == "AugAssign":
             ctx.bind([node.target], None)  # type: ignore[attr-defined]
+        elif name == "Expr":
+            ctx.bind_in_place(node.value)  # type: ignore[attr-defined]
 
 
 def _finish(ctx: FileContext, rules: list[type[Rule]], located: positions.Memo | None = None

@@ -84,6 +84,7 @@ class Kind(StrEnum):
     ONES_LIKE = "ones_like"
     ZEROS = "zeros"
     ZEROS_LIKE = "zeros_like"
+    FULL = "full"  # `full_like(x, v)`, `tf.fill(dims, v)`: every element is `v`
     ARANGE = "arange"
     EPSILON = "epsilon"  # `keras.backend.epsilon()`
     PLACEHOLDER = "placeholder"

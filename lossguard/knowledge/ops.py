@@ -72,6 +72,7 @@ _COMMON = {
     # They pick elements: the values stay those of the operand.
     "diagonal": "identity", "diag_part": "identity",
     "one_hot": "one_hot", "eye": "one_hot", "ones": "ones", "zeros": "zeros",
+    "full": "full", "full_like": "full", "fill": "full",
     "count_nonzero": "size",
     "square_root": "sqrt", "l2_normalize": "normalize", "arange": "arange",
 }
@@ -432,6 +433,15 @@ _UNARY_METHODS = frozenset({
     "abs", "square", "sign", "floor", "ceil", "item", "numpy", "detach", "t", "float", "double",
     "long", "int", "bool", "contiguous", "clone",
 })
+
+
+def in_place(name: str) -> str | None:
+    """`clamp` for `x.clamp_(...)`: the out-of-place method an in-place tensor method (a
+    trailing underscore, PyTorch's convention) computes into its receiver, else None."""
+    if len(name) > 2 and name.endswith("_") and not name.startswith("_") and \
+            name[:-1] in METHODS:
+        return name[:-1]
+    return None
 
 
 def method(name: str, positional: int = 0) -> Op | None:
