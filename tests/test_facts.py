@@ -40,6 +40,8 @@ def test_difference_of_inputs_can_be_negative_and_zero():
 def test_opaque_values_carry_no_reasons():
     difference = facts.subtract(facts.UNKNOWN, facts.UNKNOWN, None)
     assert difference.zero is None and difference.negative is None
+    logarithm = facts.unary("log", facts.UNKNOWN, None)  # `math.log(num_classes)`
+    assert logarithm.zero is None and logarithm.negative is None
 
 
 def test_sigmoid_is_in_unit_interval_and_may_underflow():

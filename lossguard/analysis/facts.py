@@ -453,6 +453,8 @@ def unary(kind: Kind | str, a: Fact, node: object) -> Fact:
             return Fact(lo, hi, False, a.hi_open and a.hi == 1,
                         Reason(node, "is 0 where its operand is 1") if reaches_one else None,
                         Reason(node, "is a logarithm and can be negative") if lo < 0 else None)
+        if not _known(a) and a.lo == -INF and a.hi == INF:
+            return Fact()  # `math.log(num_classes)`: opaque, lossguard never guesses
         return Fact(negative=Reason(node, "is a logarithm and can be negative"),
                     zero=Reason(node, "is a logarithm and can be 0"),
                     unbounded=a.unbounded)
