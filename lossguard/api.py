@@ -29,6 +29,7 @@ from .analysis.tree import (
     children,
     dotted,
     keyword,
+    leaves,
     number,
     positional,
     shorten,
@@ -55,7 +56,7 @@ __all__ = [
     "NO_PATH", "Reduction", "Shapes", "ReachingDefinitions", "is_variables",
     # shared vocabulary
     "models", "ops", "rewrite", "FLOAT32_MAX_EXP", "INF", "f32",
-    "assigned_names", "children", "dotted", "keyword", "number", "positional", "shorten",
+    "assigned_names", "children", "dotted", "keyword", "leaves", "number", "positional", "shorten",
     "walk", "walk_own",
     "KERAS_PRED_NAMES", "is_anchor_name", "is_gradient_name", "is_loss_name", "label_like",
     "name_tokens",

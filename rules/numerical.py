@@ -17,6 +17,7 @@ from lossguard.api import (
     f32,
     is_anchor_name,
     keyword,
+    leaves,
     number,
     positional,
     rewrite,
@@ -64,6 +65,17 @@ class UnguardedLog(Rule):
     probe = "zero-operand"
     hint = "clip the operand to [eps, ...] or add an epsilon that survives float32 (`x + 1e-7`)"
     VALID = [
+        Valid("""
+        import torch
+        def focal_loss(y_pred, y_true, from_logits=False, binary=True):
+            if not from_logits:
+                y_pred = torch.clamp(y_pred, 1e-6, 1 - 1e-6)
+                if binary:
+                    y_pred = torch.log(y_pred / (1 - y_pred))
+                else:  # sees the clamped probabilities, not the logits of the other branch
+                    y_pred = torch.log(y_pred)
+            return -(y_true * torch.nn.functional.logsigmoid(y_pred)).mean()
+        """),
         Valid("""
         import torch
         def bce_loss(probs, target):
@@ -178,6 +190,25 @@ class UnguardedLog(Rule):
         """),
     ]
     INVALID = [
+        Invalid("""
+        import torch
+        class RateLoss(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.act = torch.nn.ReLU()
+            def forward(self, hidden, counts):
+                rate = self.act(hidden)
+                return (rate - counts * torch.log(rate)).mean()
+        """, line=8, message="`self.act(hidden)` is 0 for every negative input"),
+        Invalid("""
+        import torch
+        def smoothed_nll_loss(probs, target, smooth=True):
+            if smooth:
+                probs = torch.clamp(probs, 1e-7, 1.0)
+            else:
+                probs = probs / probs.sum(dim=1, keepdim=True)
+            return -(target * torch.log(probs)).sum(dim=1).mean()
+        """, line=7, message="unguarded log of `probs`"),
         Invalid("""
         import torch
         def train(model, loader, optimizer):
@@ -1812,19 +1843,10 @@ def _guarded_by_if(ctx: FileContext, node: cst.CSTNode, operand: cst.CSTNode) ->
             elif type(statement) is cst.IndentedBlock:
                 # `if n == 0: return ...` guards what follows it in the block
                 for position, inner in enumerate(statement.body):
-                    if type(inner) is cst.If and inner.orelse is None and _leaves(inner.body):
+                    if type(inner) is cst.If and inner.orelse is None and leaves(inner.body):
                         guard(list(statement.body[position + 1:]), _zero_names(inner.test))
         guards = ctx.memo["if_guards"] = found
     return operand.value in guards.get(id(node), frozenset())  # type: ignore[union-attr]
-
-
-def _leaves(block: cst.BaseSuite) -> bool:
-    """A block whose last statement returns, raises, continues or breaks."""
-    last = block.body[-1] if isinstance(block, cst.IndentedBlock) and block.body else None
-    if isinstance(block, cst.SimpleStatementSuite):
-        last = block
-    return isinstance(last, (cst.SimpleStatementLine, cst.SimpleStatementSuite)) and \
-        isinstance(last.body[-1], (cst.Return, cst.Raise, cst.Continue, cst.Break))
 
 
 def _zero_names(test: cst.BaseExpression) -> frozenset[str]:

@@ -228,3 +228,12 @@ def _assigned_constants(source: str) -> dict[str, float | None]:
 
     Linter([Record]).lint("m.py", source)
     return found
+
+
+def test_a_product_of_non_negative_matrices_is_non_negative():
+    probabilities = Fact(0.0, 1.0, zero=Reason(None, "a softmax output"))
+    clipped = Fact(0.0, INF, zero=Reason(None, "a relu output"))
+    product = facts.linear(clipped, probabilities, "p")
+    assert product.negative is None and product.zero is not None
+    data = Fact(0.0, INF, zero=Reason(None, "an input"), tags=frozenset({"input"}))
+    assert facts.linear(data, data, "p").negative is not None  # weights have no sign

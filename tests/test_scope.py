@@ -471,3 +471,18 @@ def test_a_tape_block_in_a_test_module_is_no_training_code():
     """
     assert codes(code, path="pkg/weight_norm_test.py") == []
     assert codes(code, path="pkg/weight_norm.py") == [(7, "LL103")]
+
+
+def test_a_predicate_named_like_a_loss_is_no_loss():
+    """A loop's stopping `criterion` answers a question: it returns a comparison, not a loss,
+    even though `criterion` is a loss word."""
+    index, scope = _scope_of("""
+        import jax.numpy as jnp
+        def continuing_criterion(carry, max_iter=100, tol=1e-4):
+            step, err = carry
+            return (step == 0) | ((step < max_iter) & (err >= tol))
+        def l2_criterion(pred, target):
+            return jnp.mean((pred - target) ** 2)
+    """)
+    named = {f.name: scope.contains(f) for f in index.functions}
+    assert named == {"continuing_criterion": False, "l2_criterion": True}

@@ -372,7 +372,7 @@ class Evaluator:
         if isinstance(op, cst.MatrixMultiply):
             if self._cosine(left, right):
                 return facts.unary("cosine", left, node)
-            return facts.unary("linear", left, node)
+            return facts.linear(left, right, node)
         if isinstance(op, (cst.Divide, cst.FloorDivide)):
             return facts.divide(left, right, node)
         return UNKNOWN
@@ -496,7 +496,9 @@ class Evaluator:
         if op is None:
             layer = self.layer_kind(node.func, env)
             if layer:
-                return facts.unary(layer, UNKNOWN, node)
+                argument_fact = self.fact(node.args[0].value, env) if node.args and \
+                    layer in _ELEMENTWISE_LAYERS else UNKNOWN
+                return facts.unary(layer, argument_fact, node)
             helper = self._helper(node.func, env)
             if helper is not None:
                 return self._returned(helper, node, env)
@@ -569,9 +571,13 @@ class Evaluator:
         if kind in {"stop_gradient", "item"}:
             return a
         if kind in {"linear", "inner"}:
-            second = self.operand(node, 1)
-            if second is not None and self._cosine(a, self.fact(second, env)):
-                return facts.unary("cosine", a, node)
+            tensors = [o for o in (self.operand(node, i) for i in range(3))
+                       if o is not None and string(o) is None]  # not einsum's equation
+            if len(tensors) == 2:
+                a, b = self.fact(tensors[0], env), self.fact(tensors[1], env)
+                if self._cosine(a, b):
+                    return facts.unary("cosine", a, node)
+                return facts.linear(a, b, node)
         if kind in {"max", "min"} and positional(node, 1) is not None and \
                 number(positional(node, 1)) is None and op.framework != "tensor":
             b = self.fact(positional(node, 1), env)
@@ -600,8 +606,9 @@ class Evaluator:
         return qualified is not None and ops.is_error_loss(qualified)
 
     def layer_kind(self, func: cst.BaseExpression, env: Env) -> str | None:
-        """The activation a called layer object applies: "softmax", "sigmoid", "log_softmax", or
-        "linear" for a dense layer without activation; None when `func` is no known layer.
+        """The activation a called layer object applies: "softmax", "sigmoid", "log_softmax",
+        "relu", "tanh", "softplus", or "linear" for a dense layer without activation; None when
+        `func` is no known layer.
         The layer may be built in place (`nn.Softmax(dim=1)(z)`), bound to a local or module
         name (`sm = nn.Softmax(dim=1)`), or set in `__init__` (`self.act = nn.Sigmoid()`)."""
         built = self._built(func, env)
@@ -612,7 +619,7 @@ class Evaluator:
         if found is None:
             return None
         _, _, kind = found
-        if kind in {"softmax", "sigmoid", "log_softmax"}:
+        if kind in {"softmax", "sigmoid", "log_softmax", *_ELEMENTWISE_LAYERS}:
             return kind
         if kind == "activation":
             return _activation(positional(built, 0) or keyword(built, "activation"))
@@ -735,8 +742,11 @@ _NEGATED = {">": "<=", ">=": "<", "<": ">=", "<=": ">", "==": "!=", "!=": "=="}
 
 
 def _activation(node: cst.BaseExpression | None) -> str | None:
-    """The kind of a layer's `activation=` argument: "softmax", "sigmoid", or None."""
+    """The kind of a layer's `activation=` argument ("softmax", "relu", ...), or None."""
     name = string(node) if node is not None else None
     if name is None and node is not None:
         name = code(node).rpartition(".")[2]
-    return name if name in {"softmax", "sigmoid", "log_softmax"} else None
+    return name if name in {"softmax", "sigmoid", "log_softmax", *_ELEMENTWISE_LAYERS} else None
+
+
+_ELEMENTWISE_LAYERS = frozenset({"relu", "tanh", "softplus"})  # applied to their input's value

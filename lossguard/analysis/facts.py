@@ -194,6 +194,16 @@ def union(a: Fact, b: Fact, shared: Fact, node: object) -> Fact:
                 frozenset({"union"}))
 
 
+def linear(a: Fact, b: Fact, node: object) -> Fact:
+    """`a @ b`, `einsum("ab,bc->ac", a, b)`: a signed, unbounded linear output, unless both
+    operands are shown non-negative (a clipped affinity matrix times probabilities; an input
+    is only taken to be, for `log`)."""
+    if a.lo >= 0 and b.lo >= 0 and not (a.tags | b.tags) & {"input"}:
+        return Fact(0.0, INF, zero=Reason(node, "is a product of non-negative values and can "
+                                                 "be 0"), unbounded=a.unbounded or b.unbounded)
+    return unary("linear", a, node)
+
+
 def _known(a: Fact) -> bool:
     """Whether anything is known about a non-constant value (an opaque call result is not)."""
     return a.const is None and bool(a.zero or a.negative or a.unbounded or a.tags)

@@ -24,7 +24,7 @@ from ..knowledge.names import (
     name_tokens,
 )
 from .index import Function, ModuleIndex
-from .tree import dotted, number, walk
+from .tree import dotted, number, walk, walk_own
 
 
 @dataclass
@@ -211,7 +211,7 @@ def _callees(index: ModuleIndex, caller: Function, name: str) -> list[Function]:
 def _root_reason(index: ModuleIndex, function: Function, patterns: tuple[str, ...],
                  loss_module: bool = False) -> str:
     name = function.name
-    if is_loss_name(name, patterns):
+    if is_loss_name(name, patterns) and not _predicate(function):
         return "its name is a loss name"
     if loss_module and function.parent is None:
         cls = function.cls
@@ -239,6 +239,25 @@ def _root_reason(index: ModuleIndex, function: Function, patterns: tuple[str, ..
     if function.trains:
         return "it computes gradients"
     return ""
+
+
+def _predicate(function: Function) -> bool:
+    """A function whose every `return` is a comparison or a boolean expression (a stopping
+    `criterion` of a loop, `is_loss_finite`): it answers a question, it is no loss."""
+    returns = [n.value for n in walk_own(function.node.body)
+               if isinstance(n, cst.Return) and n.value is not None]
+    return bool(returns) and all(_boolean(value) for value in returns)
+
+
+def _boolean(expr: cst.BaseExpression) -> bool:
+    if isinstance(expr, (cst.Comparison, cst.BooleanOperation)):
+        return True
+    if isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, cst.Not):
+        return True
+    if isinstance(expr, cst.BinaryOperation) and isinstance(
+            expr.operator, (cst.BitOr, cst.BitAnd)):  # `(i == 0) | (err >= tol)`
+        return _boolean(expr.left) and _boolean(expr.right)
+    return False
 
 
 def _module_statements(index: ModuleIndex, scope: LossScope, all_code: bool) -> None:

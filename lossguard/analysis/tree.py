@@ -213,6 +213,15 @@ def shorten(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def leaves(block: cst.BaseSuite) -> bool:
+    """A block whose last statement returns, raises, continues or breaks."""
+    last = block.body[-1] if isinstance(block, cst.IndentedBlock) and block.body else None
+    if isinstance(block, cst.SimpleStatementSuite):
+        last = block
+    return isinstance(last, (cst.SimpleStatementLine, cst.SimpleStatementSuite)) and \
+        isinstance(last.body[-1], (cst.Return, cst.Raise, cst.Continue, cst.Break))
+
+
 def assigned_names(target: cst.BaseExpression) -> list[str]:
     """Plain names bound by an assignment target (tuples unpacked)."""
     if isinstance(target, cst.Name):

@@ -19,7 +19,7 @@ from ..analysis.facts import Fact, Reason
 from ..analysis.gradient_flow import GradientFlow
 from ..analysis.index import Function, ModuleIndex, build
 from ..analysis.reductions import Reduction, Shapes
-from ..analysis.tree import argument, assigned_names, code, shorten, walk
+from ..analysis.tree import argument, assigned_names, code, leaves, shorten, walk
 from ..api import Replace, Rule, Severity
 from ..knowledge import ops
 from ..knowledge.names import INPUT_NAMES
@@ -81,6 +81,7 @@ class FileContext:
         self.reports: list[_Report] = []
         self.memo: dict[str, object] = {}  # module-wide answers an analysis computes once
         self._made: list[cst.CSTNode] = []  # nodes made here: kept so their ids stay theirs
+        self._branches: list[_Branch] = []  # the `if` statements being walked, innermost last
 
     # --- questions --------------------------------------------------------------------------
     @property
@@ -222,6 +223,38 @@ class FileContext:
                 self.env.bind(name_node.value, input_fact(name_node.value, name_node)
                               if known else Fact())
 
+    # `if`/`elif`/`else`: each branch starts from the names as they were before the `if`, and
+    # after it a name holds what either branch left (a branch that returns leaves nothing). An
+    # `if` without `else` is taken to run, as a configured guard does (`if clip: p = clamp(p)`).
+    def enter_if(self, node: cst.If) -> None:
+        if self._branches and self._branches[-1].node.orelse is node:
+            self._other_branch(self._branches[-1])  # an `elif`
+        self._branches.append(_Branch(node, self.env, _snapshot(self.env), leaves(node.body)))
+
+    def enter_else(self, node: cst.Else) -> None:
+        if self._branches and self._branches[-1].node.orelse is node:
+            self._other_branch(self._branches[-1])
+
+    def leave_if(self, node: cst.If) -> None:
+        branch = self._branches.pop()
+        if branch.node is not node:  # never: the walk nests them
+            return
+        env = branch.env
+        if branch.body is None:  # no `else`: what the body left, unless it returned
+            if branch.body_leaves:
+                _restore(env, branch.before)
+            return
+        body, orelse = branch.body, _snapshot(env)
+        if branch.body_leaves:
+            body = orelse
+        elif isinstance(node.orelse, cst.Else) and leaves(node.orelse.body):
+            orelse = body
+        _restore(env, _joined(env, body, orelse))
+
+    def _other_branch(self, branch: _Branch) -> None:
+        branch.body = _snapshot(branch.env)
+        _restore(branch.env, branch.before)
+
     def bind_in_place(self, call: cst.BaseExpression) -> None:
         """`p.clamp_(1e-7, 1 - 1e-7)` as a statement: `p` now holds `p.clamp(1e-7, 1 - 1e-7)`."""
         if not (isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute)
@@ -258,3 +291,39 @@ class FileContext:
                 if flat and value is not None else [Fact()] * len(names)
             for name, element in zip(names, unpacked, strict=True):
                 self.env.bind(name, named_fact(name, element, target))
+
+
+Bindings = tuple[dict[str, Fact], dict[str, cst.BaseExpression]]
+
+
+@dataclass
+class _Branch:
+    node: cst.If
+    env: Env  # the scope the `if` binds in
+    before: Bindings
+    body_leaves: bool  # the body ends in `return`, `raise`, `break` or `continue`
+    body: Bindings | None = None  # the names after the body, once the other branch starts
+
+
+def _snapshot(env: Env) -> Bindings:
+    return dict(env.facts), dict(env.values)
+
+
+def _restore(env: Env, bindings: Bindings) -> None:
+    env.facts, env.values = dict(bindings[0]), dict(bindings[1])
+
+
+def _joined(env: Env, one: Bindings, other: Bindings) -> Bindings:
+    """What a name holds after one of two branches: either's fact; its defining expression
+    only when both branches leave the same one."""
+    outer = env.parent
+    found: dict[str, Fact] = {}
+    values: dict[str, cst.BaseExpression] = {}
+    for name in one[0].keys() | other[0].keys():
+        first = one[0].get(name) or (outer.lookup(name) if outer else None)
+        second = other[0].get(name) or (outer.lookup(name) if outer else None)
+        found[name] = facts.join(first, second) if first and second else first or second or Fact()
+        value = one[1].get(name)
+        if value is not None and value is other[1].get(name):
+            values[name] = value
+    return found, values

@@ -88,7 +88,7 @@ def _node_types_named(names: frozenset[str]) -> frozenset[type]:
 
 
 _CONTEXT_NODES = frozenset({"FunctionDef", "With", "Assign", "AnnAssign", "AugAssign", "For",
-                            "Expr"})
+                            "Expr", "If", "Else"})
 
 
 class _Walker:
@@ -154,6 +154,10 @@ class _Walker:
             ctx.enter_function(node)  # type: ignore[arg-type]
         elif name == "For":  # the loop variables hold their values in the body
             ctx.bind_loop_target(node.target)  # type: ignore[attr-defined]
+        elif name == "If":
+            ctx.enter_if(node)  # type: ignore[arg-type]
+        elif name == "Else":
+            ctx.enter_else(node)  # type: ignore[arg-type]
         if opens_loss:
             ctx.loss_depth += 1
         loss = ctx.in_loss_code
@@ -174,6 +178,8 @@ class _Walker:
             visitor(node)
         if loss or ctx.module_loss_statement:
             self._bind(node, name)
+        if name == "If":
+            ctx.leave_if(node)  # type: ignore[arg-type]
         if opens_loss:
             ctx.loss_depth -= 1
         if is_function:

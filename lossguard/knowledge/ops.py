@@ -308,7 +308,7 @@ KERAS_LAYERS: dict[str, str] = {
     "Convolution1D": "dense", "Convolution2D": "dense", "Convolution3D": "dense",
     "Conv1DTranspose": "dense", "Conv2DTranspose": "dense", "Conv3DTranspose": "dense",
     "SeparableConv1D": "dense", "SeparableConv2D": "dense",
-    "Activation": "activation", "Softmax": "softmax",
+    "Activation": "activation", "Softmax": "softmax", "ReLU": "relu",
     "Dropout": "passthrough", "AlphaDropout": "passthrough", "GaussianDropout": "passthrough",
     "GaussianNoise": "passthrough", "SpatialDropout1D": "passthrough",
     "SpatialDropout2D": "passthrough", "SpatialDropout3D": "passthrough",
@@ -317,7 +317,8 @@ KERAS_LAYERS: dict[str, str] = {
 TORCH_LAYERS: dict[str, str] = {
     "Linear": "dense", "LazyLinear": "dense", "Softmax": "softmax", "Softmin": "softmax",
     "Sigmoid": "sigmoid", "LogSoftmax": "log_softmax", "Dropout": "passthrough",
-    "Flatten": "passthrough", "Identity": "passthrough",
+    "Flatten": "passthrough", "Identity": "passthrough", "ReLU": "relu", "ReLU6": "relu",
+    "Tanh": "tanh", "Softplus": "softplus",
 }
 # Where a layer sets the size of its last axis: (framework, class) -> (position, keyword);
 # other Keras "dense" layers take `filters` first.
