@@ -22,7 +22,13 @@ from .analysis.facts import FLOAT32_MAX_EXP, INF, Fact, Reason, f32
 from .analysis.gradient_flow import NO_PATH, Blocked, GradientFlow
 from .analysis.index import Function, ModuleIndex
 from .analysis.module import ModuleAnalyses
-from .analysis.reductions import ReachingDefinitions, Reduction, Shapes, is_variables
+from .analysis.reductions import (
+    ReachingDefinitions,
+    Reduction,
+    Shapes,
+    batch_broadcast,
+    is_variables,
+)
 from .analysis.rewrite import Replace
 from .analysis.tree import (
     assigned_names,
@@ -53,7 +59,7 @@ __all__ = [
     "Rule", "Valid", "Invalid", "Replace", "Severity", "Context",
     # what a context hands out
     "Env", "Fact", "Reason", "Function", "ModuleIndex", "Op", "GradientFlow", "Blocked",
-    "NO_PATH", "Reduction", "Shapes", "ReachingDefinitions", "is_variables",
+    "NO_PATH", "Reduction", "Shapes", "ReachingDefinitions", "batch_broadcast", "is_variables",
     # shared vocabulary
     "models", "ops", "rewrite", "FLOAT32_MAX_EXP", "INF", "f32",
     "assigned_names", "children", "dotted", "keyword", "leaves", "number", "positional", "shorten",

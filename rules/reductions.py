@@ -5,7 +5,16 @@ from __future__ import annotations
 import libcst as cst
 
 from lossguard.api import Context as FileContext
-from lossguard.api import Function, Invalid, Rule, Valid, label_like, shorten, walk_own
+from lossguard.api import (
+    Function,
+    Invalid,
+    Rule,
+    Valid,
+    batch_broadcast,
+    label_like,
+    shorten,
+    walk_own,
+)
 
 TRAINING_KINDS = ("tape_gradient", "minimize", "backward")
 
@@ -468,7 +477,9 @@ class LabelBroadcast(Rule):
     aligns the shapes (`reshape`, `squeeze`, `expand_dims`, `ensure_shape`, `one_hot`, a shape
     assert such as `tf.debugging.assert_shapes` or `assert y_true.shape == y_pred.shape`).
     A loss that is only given to `compile` is not flagged: Keras aligns the ranks of labels and
-    predictions before it calls the loss.
+    predictions before it calls the loss. In module-level (TF1) code, which writes its shapes
+    out, flags an element-wise operation between a `(None,)` value (a labels placeholder) and a
+    `(None, 1)` one (`matmul(X, W)` with `W` of shape `[13, 1]`).
 
     ## Why is this bad?
     Labels of shape `(B,)` against predictions of shape `(B, 1)` broadcast to `(B, B)`: every
@@ -503,6 +514,14 @@ class LabelBroadcast(Rule):
     probe = "label-broadcast"
     hint = "align the shapes first (`y_true = tf.reshape(y_true, tf.shape(y_pred))`)"
     VALID = [
+        Valid("""
+        import tensorflow as tf
+        X = tf.placeholder(tf.float32, [None, 13])
+        Y = tf.placeholder(tf.float32, [None, 1])
+        W = tf.Variable(tf.zeros([13, 1]))
+        cost = tf.reduce_mean(tf.square(tf.matmul(X, W) - Y))
+        train_op = tf.train.GradientDescentOptimizer(0.01).minimize(cost)
+        """),
         Valid("""
         import tensorflow as tf
         def per_sample_loss(y_true, y_pred):
@@ -544,6 +563,16 @@ class LabelBroadcast(Rule):
     INVALID = [
         Invalid("""
         import tensorflow as tf
+        X = tf.placeholder(tf.float32, [None, 13])
+        Y = tf.placeholder(tf.float32, [None])
+        W = tf.Variable(tf.random_normal([13, 1]))
+        b = tf.Variable(tf.zeros([1]))
+        pred = tf.matmul(X, W) + b
+        cost = tf.reduce_mean(tf.square(pred - Y))
+        train_op = tf.train.GradientDescentOptimizer(0.01).minimize(cost)
+        """, line=7, message="broadcast to `(B, B)`"),
+        Invalid("""
+        import tensorflow as tf
         def per_sample_loss(y_true, y_pred):
             return tf.square(y_true - y_pred)
         def train_step(model, optimizer, x, y):
@@ -575,6 +604,28 @@ class LabelBroadcast(Rule):
     ]
 
     _callers: dict[str, list[Function]] | None = None
+
+    def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
+        self._written(node)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self._written(node)
+
+    def _written(self, node: cst.CSTNode) -> None:
+        """Module-level (TF1) code that writes its shapes out: a `(None,)` placeholder of
+        labels against a `(None, 1)` prediction (`matmul(X, W)` with `W` of `[13, 1]`)."""
+        if self.ctx.function is not None:
+            return
+        pair = _operands(self.ctx, node)
+        if pair is None:
+            return
+        shapes = self.ctx.shapes
+        left, right = (shapes.written_shape(side) for side in pair)
+        if batch_broadcast(left, right):
+            self.report(node, f"`{shorten(self.ctx.text(node))}` combines a value of shape "
+                        f"{_shape_text(left)} with one of shape {_shape_text(right)} "
+                        "element-wise: they broadcast to `(B, B)`, every prediction against "
+                        "every label")
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         function = self.ctx.function
@@ -628,6 +679,11 @@ class LabelBroadcast(Rule):
                     for name in caller.calls:
                         self._callers.setdefault(name, []).append(caller)
         return self._callers
+
+
+def _shape_text(shape: tuple[int | None, ...] | None) -> str:
+    dims = ["B" if d is None else str(d) for d in shape or ()]
+    return f"`({dims[0]},)`" if len(dims) == 1 else f"`({', '.join(dims)})`"
 
 
 def _operands(ctx: FileContext, node: cst.CSTNode

@@ -23,7 +23,17 @@ import libcst as cst
 from ..knowledge import ops
 from ..knowledge.names import is_gradient_name, is_loss_name, is_size_name, is_variables_name
 from .index import Function, ModuleIndex
-from .tree import assigned_names, dotted, keyword, positional, string, walk, walk_own
+from .tree import (
+    argument,
+    assigned_names,
+    dotted,
+    keyword,
+    number,
+    positional,
+    string,
+    walk,
+    walk_own,
+)
 
 Reduction = Literal["scalar", "per_sample", "elementwise", "unknown"]
 LossReduction = Literal["none", "sum", "mean"]
@@ -111,11 +121,11 @@ class ReachingDefinitions:
         self.order: dict[int, int] = {}
         self.defs: dict[str, list[tuple[int, cst.CSTNode]]] = {}
         nodes = list(walk_own(body))
-        for number, node in enumerate(nodes):
-            self.order[id(node)] = number
-        for number, node in enumerate(nodes):
+        for position, node in enumerate(nodes):
+            self.order[id(node)] = position
+        for position, node in enumerate(nodes):
             if isinstance(node, (cst.Assign, cst.AugAssign, cst.AnnAssign)):
-                end = number + sum(1 for _ in walk_own(node)) - 1
+                end = position + sum(1 for _ in walk_own(node)) - 1
                 targets = [t.target for t in node.targets] if isinstance(node, cst.Assign) \
                     else [node.target]
                 for target in targets:
@@ -552,6 +562,47 @@ class Shapes:
             self._terms[key] = cached
         return cached
 
+    # --- written shapes -------------------------------------------------------------------------
+    def written_shape(self, node: cst.BaseExpression | None, depth: int = 0
+                      ) -> tuple[int | None, ...] | None:
+        """The shape module-level code writes out for a value (None: unknown; a dimension
+        None: any size): a placeholder's `shape`, a variable made from `zeros([13, 1])` or
+        `random_normal([13, 1])`, and what `matmul`, broadcasting arithmetic and element-wise
+        operations make of them (TF1 scripts spell their shapes this way)."""
+        if node is None or depth > 20:
+            return None
+        if number(node) is not None:
+            return ()
+        if isinstance(node, cst.Name):
+            return self.written_shape(self.index.constants.get(node.value), depth + 1)
+        if isinstance(node, cst.BinaryOperation) and isinstance(
+                node.operator, (cst.Add, cst.Subtract, cst.Multiply, cst.Divide)):
+            return broadcast(self.written_shape(node.left, depth + 1),
+                             self.written_shape(node.right, depth + 1))
+        if not isinstance(node, cst.Call):
+            return None
+        qualified = self.index.resolve(node.func) or ""
+        op = self.index.op_of(node)
+        kind = op.kind if op is not None else None
+        if kind == "placeholder":
+            return _literal_shape(argument(node, 1, "shape"))
+        if kind in ("zeros", "ones", "normal", "uniform"):
+            return _literal_shape(argument(node, 0, "shape"))
+        if qualified.endswith(".Variable"):
+            return self.written_shape(argument(node, 0, "initial_value"), depth + 1)
+        if kind == "linear" and qualified.endswith("matmul"):
+            a = self.written_shape(argument(node, 0, "a"), depth + 1)
+            b = self.written_shape(argument(node, 1, "b"), depth + 1)
+            if a is not None and b is not None and len(a) == len(b) == 2:
+                return a[0], b[1]
+            return None
+        if kind in WRITTEN_SHAPE_KEPT:
+            return self.written_shape(argument(node, 0, "x"), depth + 1)
+        if kind in ("add", "subtract", "multiply", "divide"):
+            return broadcast(self.written_shape(argument(node, 0, "x"), depth + 1),
+                             self.written_shape(argument(node, 1, "y"), depth + 1))
+        return None
+
     # --- shape alignment ------------------------------------------------------------------------
     def aligns_shapes(self, function: Function) -> bool:
         """Whether a function reshapes, squeezes, expands, one-hot encodes or checks the shape of
@@ -605,3 +656,49 @@ class Shapes:
                 first = positional(node, 0) or keyword(node, "x")
             return first is not None and self.derives_from(first, name, function, depth + 1)
         return False
+
+
+# Operations whose result has the shape of their (first) operand.
+WRITTEN_SHAPE_KEPT = frozenset({"sigmoid", "softmax", "log_softmax", "relu", "tanh", "exp", "log",
+                                "square", "sqrt", "abs", "identity", "stop_gradient", "negative",
+                                "softplus", "clip"})
+
+
+def _literal_shape(node: cst.BaseExpression | None) -> tuple[int | None, ...] | None:
+    """`[None, 13]`, `(13, 1)`, `[1]` as a shape; None for anything not written out."""
+    if not isinstance(node, (cst.List, cst.Tuple)):
+        return None
+    dims: list[int | None] = []
+    for element in node.elements:
+        value = element.value
+        if isinstance(value, cst.Name) and value.value == "None":
+            dims.append(None)
+        elif isinstance(value, cst.Integer):
+            dims.append(int(value.value, 0))
+        else:
+            return None
+    return tuple(dims)
+
+
+def broadcast(a: tuple[int | None, ...] | None, b: tuple[int | None, ...] | None
+              ) -> tuple[int | None, ...] | None:
+    """NumPy broadcasting of two written shapes (a dimension None matches anything)."""
+    if a is None or b is None:
+        return None
+    rank = max(len(a), len(b))
+    a, b = (1,) * (rank - len(a)) + a, (1,) * (rank - len(b)) + b
+    out: list[int | None] = []
+    for x, y in zip(a, b, strict=True):
+        out.append(y if x == 1 else x if y == 1 else x if x == y else None)
+    return tuple(out)
+
+
+def batch_broadcast(a: tuple[int | None, ...] | None, b: tuple[int | None, ...] | None) -> bool:
+    """Whether an element-wise operation pairs a vector `(B,)` with a column `(B, 1)`: the
+    result is `(B, B)`, every element of one against every element of the other."""
+    if a is None or b is None:
+        return False
+    for vector, column in ((a, b), (b, a)):
+        if len(vector) == 1 and len(column) == 2 and column[1] == 1 and vector[0] != 1:
+            return True
+    return False

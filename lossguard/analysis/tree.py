@@ -215,11 +215,12 @@ def shorten(text: str, limit: int = 60) -> str:
 
 def leaves(block: cst.BaseSuite) -> bool:
     """A block whose last statement returns, raises, continues or breaks."""
-    last = block.body[-1] if isinstance(block, cst.IndentedBlock) and block.body else None
+    last: cst.CSTNode | None = block.body[-1] if isinstance(block, cst.IndentedBlock) and \
+        block.body else None
     if isinstance(block, cst.SimpleStatementSuite):
         last = block
     return isinstance(last, (cst.SimpleStatementLine, cst.SimpleStatementSuite)) and \
-        isinstance(last.body[-1], (cst.Return, cst.Raise, cst.Continue, cst.Break))
+        isinstance(last.body[-1], (cst.Return, cst.Raise, cst.Continue, cst.Break))  # type: ignore[union-attr]
 
 
 def assigned_names(target: cst.BaseExpression) -> list[str]:

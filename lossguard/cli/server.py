@@ -153,7 +153,8 @@ class IncrementalParser:
         self._chunks: dict[str, cst.Module] = {}
         # A chunk's first statement joined with the comment lines before it, by the ids of
         # those nodes: an unchanged statement stays the same node (positions are kept by node).
-        self._joined: dict[tuple[int, ...], tuple[cst.BaseStatement, tuple[cst.CSTNode, ...]]] = {}
+        self._joined: dict[tuple[int, ...], tuple[
+            cst.SimpleStatementLine | cst.BaseCompoundStatement, tuple[cst.CSTNode, ...]]] = {}
         self.located: positions.Memo = {}  # where the reused statements' nodes lie
 
     def __call__(self, source: str) -> cst.Module:
@@ -203,7 +204,8 @@ class IncrementalParser:
         self._chunks = chunks
         body: list[cst.SimpleStatementLine | cst.BaseCompoundStatement] = []
         pending: list[cst.EmptyLine] = []
-        joined: dict[tuple[int, ...], tuple[cst.BaseStatement, tuple[cst.CSTNode, ...]]] = {}
+        Statement = cst.SimpleStatementLine | cst.BaseCompoundStatement
+        joined: dict[tuple[int, ...], tuple[Statement, tuple[cst.CSTNode, ...]]] = {}
         for number, module in enumerate(modules):
             statements = list(module.body)
             carried = [*pending, *(module.header if number else ())]

@@ -67,7 +67,7 @@ _COMMON = {
     "tensordot": "linear", "cosine_similarity": "cosine",
     # A tensor made of a value holds that value (`torch.tensor(1)`, `tf.constant(1.0)`).
     "constant": "identity", "convert_to_tensor": "identity",
-    "random_normal": "normal",
+    "random_normal": "normal", "truncated_normal": "normal", "random_uniform": "uniform",
     "concatenate": "identity", "concat": "identity", "stack": "identity", "gather": "identity",
     # They pick elements: the values stay those of the operand.
     "diagonal": "identity", "diag_part": "identity",
