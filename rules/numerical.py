@@ -639,7 +639,11 @@ class SqrtAtZero(Rule):
 
     ## What it does
     Flags `sqrt`, `tf.norm`, `tf.linalg.norm` and `jnp.linalg.norm` of an operand that can be
-    exactly 0: a distance between two inputs, a sum of squared differences, a mean error.
+    exactly 0: a distance between two inputs, a sum of squared differences, a mean error, the
+    magnitude of a Fourier transform (`sqrt(real(X)**2 + imag(X)**2)`, 0 for a silent signal).
+    A framework's `std` is not flagged, though its gradient is 0/0 for a constant operand: it
+    is most often normalising data that carries no gradient, and `x / (x.std() + eps)` reads
+    as guarded.
     `torch.norm` is not flagged: its backward masks the zero (gradient 0). Nor is the root of a
     sigmoid or softmax output: its gradient `sqrt(s) (1 - s) / 2` stays bounded, short of an
     exact underflow that needs logits beyond -100. Also flags `acos`/`asin` of a cosine
@@ -751,6 +755,12 @@ class SqrtAtZero(Rule):
         """),
     ]
     INVALID = [
+        Invalid("""
+        import torch
+        def spectral_loss(pred, target):
+            spec = torch.fft.rfft(pred - target)
+            return torch.sqrt(spec.real ** 2 + spec.imag ** 2).mean()
+        """, line=4, message="`spec.real ** 2 + spec.imag ** 2` is 0 when both terms are 0"),
         Invalid("""
         import torch
         import torch.nn.functional as F

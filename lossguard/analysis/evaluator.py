@@ -243,8 +243,8 @@ class Evaluator:
             return facts.constant(machine)
         if node.attr.value in ("shape", "size", "ndim"):
             return Fact(1.0, INF)
-        if node.attr.value in ("T", "mT"):  # a transpose keeps the values
-            return self.fact(node.value, env)
+        if node.attr.value in ("T", "mT", "real", "imag"):  # a transpose keeps the values;
+            return self.fact(node.value, env)  # a spectrum's parts are 0 where it is
         return unread_fact(node.attr.value, node)
 
     def _finfo(self, node: cst.Attribute) -> float | None:

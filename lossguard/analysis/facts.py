@@ -393,7 +393,14 @@ def unary(kind: Kind | str, a: Fact, node: object) -> Fact:
     if kind in {"mean", "max", "min"}:
         return replace(a, const=None, zero=_reduced_zero(a, node),
                        tags=a.tags & {"error", "difference", "probability", "softmax", "sigmoid"})
-    if kind == "std":
+    if kind == "fft":
+        if not _known(a):
+            return Fact()
+        return Fact(zero=Reason(node, "is a Fourier transform, 0 in every bin of a silent "
+                                      "(all-zero) signal"),
+                    negative=Reason(node, "is a Fourier transform and can be negative"),
+                    unbounded=a.unbounded)
+    if kind in {"std", "variance"}:
         return Fact(0.0, INF, zero=Reason(node, "is 0 when all values are equal"))
     if kind in {"norm", "torch_norm"}:
         return Fact(0.0, INF, zero=a.zero, unbounded=a.unbounded or a.negative,

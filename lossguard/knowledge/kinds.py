@@ -68,7 +68,9 @@ class Kind(StrEnum):
     MAX = "max"
     MIN = "min"
     PROD = "prod"
-    STD = "std"
+    STD = "std"  # a standard deviation: the square root of a variance
+    VARIANCE = "variance"
+    FFT = "fft"  # a Fourier transform (or STFT) of a signal: 0 in every bin of a silent one
     LOGSUMEXP = "logsumexp"
     NORM = "norm"
     TORCH_NORM = "torch_norm"  # `x.norm()`: a torch tensor method, `p` as its first argument

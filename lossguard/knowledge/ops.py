@@ -43,6 +43,7 @@ META = {"ndim": "shape", "rank": "shape", "is_tensor": "meta", "is_keras_tensor"
 
 # Operations shared by most array libraries under the same name.
 _COMMON = {
+    "real": "identity", "imag": "identity",
     **META,
     "log": "log", "log2": "log", "log10": "log", "log1p": "log1p",
     "exp": "exp", "expm1": "exp", "sqrt": "sqrt", "rsqrt": "rsqrt", "square": "square",
@@ -53,7 +54,7 @@ _COMMON = {
     "tanh": "tanh", "sin": "sin", "cos": "cos", "cosh": "cosh",
     "acos": "acos", "arccos": "acos", "asin": "acos", "arcsin": "acos",
     "sum": "sum", "mean": "mean", "max": "max", "min": "min", "amax": "max", "amin": "min",
-    "prod": "prod", "std": "std", "var": "std",
+    "prod": "prod", "std": "std", "var": "variance",
     "logsumexp": "logsumexp", "where": "where", "divide": "divide", "true_divide": "divide",
     "ones_like": "ones_like", "zeros_like": "zeros_like",
     "argmax": "argmax", "argmin": "argmin", "round": "round", "floor": "floor",
@@ -80,7 +81,7 @@ _COMMON = {
 _TENSORFLOW = {
     **_COMMON,
     "reduce_sum": "sum", "reduce_mean": "mean", "reduce_max": "max", "reduce_min": "min",
-    "reduce_prod": "prod", "reduce_std": "std", "reduce_variance": "std",
+    "reduce_prod": "prod", "reduce_std": "std", "reduce_variance": "variance",
     "reduce_logsumexp": "logsumexp", "clip_by_value": "clip", "truediv": "divide",
     "realdiv": "divide", "div": "divide", "divide_no_nan": "divide_no_nan",
     "reciprocal_no_nan": "divide_no_nan", "multiply_no_nan": "multiply",
@@ -122,6 +123,7 @@ _KERAS_OPS = {
 _KERAS_CONFIG = {"epsilon": "epsilon"}
 
 _TORCH = {
+    "stft": "fft", "real": "identity", "imag": "identity",
     **_COMMON,
     "norm": "torch_norm", "clamp": "clip", "clamp_min": "clamp_min", "clamp_max": "clamp_max",
     "clip": "clip",
@@ -161,6 +163,9 @@ _MATH = {"log": "log", "log2": "log", "log10": "log", "log1p": "log1p", "exp": "
          "sqrt": "sqrt", "pow": "pow", "floor": "floor", "ceil": "ceil", "fabs": "abs"}
 
 # namespace -> (framework, table). A namespace is a normalised module path.
+# Fourier transforms (and the short-time one) of a signal: every bin is 0 for a silent signal.
+_FFT = {"fft": "fft", "fft2": "fft", "fftn": "fft", "rfft": "fft", "rfft2": "fft",
+        "rfftn": "fft", "stft": "fft"}
 NAMESPACES: dict[str, tuple[str, dict[str, str]]] = {
     "tensorflow": ("tensorflow", _TENSORFLOW),
     "tensorflow.nn": ("tensorflow", _TENSORFLOW),
@@ -185,6 +190,11 @@ NAMESPACES: dict[str, tuple[str, dict[str, str]]] = {
     "torch.random": ("torch", {"rand": "uniform", "rand_like": "uniform", "randn": "normal",
                                "randn_like": "normal"}),
     "torch.autograd": ("torch", {"grad": "gradients"}),
+    "torch.fft": ("torch", _FFT),
+    "tensorflow.signal": ("tensorflow", {**_FFT, "fft2d": "fft", "fft3d": "fft",
+                                         "rfft2d": "fft", "rfft3d": "fft"}),
+    "jax.numpy.fft": ("jax", _FFT),
+    "numpy.fft": ("numpy", _FFT),
     "jax.numpy": ("jax", _JAX),
     "jax.nn": ("jax", _JAX),
     "jax.lax": ("jax", {**_JAX, "stop_gradient": "stop_gradient", "rsqrt": "rsqrt"}),
@@ -214,7 +224,7 @@ METHODS: dict[str, str] = {
     **META,
     "log": "log", "log2": "log", "log10": "log", "log1p": "log1p", "exp": "exp",
     "sqrt": "sqrt", "rsqrt": "rsqrt", "abs": "abs", "pow": "pow", "square": "square",
-    "sum": "sum", "mean": "mean", "std": "std", "var": "std", "norm": "torch_norm",
+    "sum": "sum", "mean": "mean", "std": "std", "var": "variance", "norm": "torch_norm",
     "clamp": "clip", "clip": "clip", "clamp_min": "clamp_min", "clamp_max": "clamp_max",
     "sigmoid": "sigmoid", "softmax": "softmax", "log_softmax": "log_softmax",
     "relu": "relu", "tanh": "tanh", "logsumexp": "logsumexp", "detach": "stop_gradient",
