@@ -39,6 +39,7 @@ class Function:
     instances: dict[str, str] = field(default_factory=dict)  # `rbm = RBM(...)`: rbm -> RBM
     nested: dict[str, Function] = field(default_factory=dict)
     returned_names: set[str] = field(default_factory=set)
+    returned: list[cst.BaseExpression] = field(default_factory=list)  # its own returns' values
     trains: bool = False  # calls tape.gradient / .backward() / minimize
     decorators: list[str] = field(default_factory=list)  # resolved qualified names
 
@@ -322,6 +323,7 @@ class _Indexer:
             self.call(node, function)
         elif kind is cst.Return and function is not None and node.value is not None:
             value = node.value
+            function.returned.append(value)
             if isinstance(value, cst.Name):
                 function.returned_names.add(value.value)
             elif isinstance(value, cst.Tuple):

@@ -24,7 +24,7 @@ from ..knowledge.names import (
     name_tokens,
 )
 from .index import Function, ModuleIndex
-from .tree import dotted, number, walk, walk_own
+from .tree import dotted, number, walk
 
 
 @dataclass
@@ -244,9 +244,7 @@ def _root_reason(index: ModuleIndex, function: Function, patterns: tuple[str, ..
 def _predicate(function: Function) -> bool:
     """A function whose every `return` is a comparison or a boolean expression (a stopping
     `criterion` of a loop, `is_loss_finite`): it answers a question, it is no loss."""
-    returns = [n.value for n in walk_own(function.node.body)
-               if isinstance(n, cst.Return) and n.value is not None]
-    return bool(returns) and all(_boolean(value) for value in returns)
+    return bool(function.returned) and all(_boolean(value) for value in function.returned)
 
 
 def _boolean(expr: cst.BaseExpression) -> bool:

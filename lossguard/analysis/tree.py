@@ -167,13 +167,17 @@ def _literal_number(text: str) -> float | None:
 
 
 def string(node: cst.CSTNode) -> str | None:
-    if isinstance(node, cst.SimpleString):
-        try:
-            value = node.evaluated_value
-        except Exception:  # noqa: BLE001 - odd prefixes: not a plain string
-            return None
-        return value if isinstance(value, str) else None
-    return None
+    """The value of a plain string literal, else None."""
+    return _literal_string(node.value) if isinstance(node, cst.SimpleString) else None
+
+
+@lru_cache(maxsize=4096)
+def _literal_string(text: str) -> str | None:
+    try:
+        value = ast.literal_eval(text)
+    except Exception:  # noqa: BLE001 - odd prefixes: not a plain string
+        return None
+    return value if isinstance(value, str) else None
 
 
 def keyword(call: cst.Call, name: str) -> cst.BaseExpression | None:
