@@ -12,10 +12,7 @@ from lossguard.api import (
     Invalid,
     Rule,
     Valid,
-    children,
-    dotted,
     f32,
-    is_anchor_name,
     keyword,
     leaves,
     number,
@@ -1108,7 +1105,7 @@ class UnboundedExp(Rule):
                 return
             fact = self.ctx.fact(operand)
             if fact.hi == INF and fact.unbounded is not None and \
-                    not _log_scale_by_use(self.ctx, operand):
+                    not self.ctx.reads_log_scale(operand):
                 self.report(node, f"`exp` of `{shorten(self.ctx.text(operand))}` overflows "
                             f"float32 above 88.7: {self.ctx.explain(fact.unbounded)}")
         elif kind == "cosh":
@@ -1162,66 +1159,6 @@ class UnboundedExp(Rule):
             self.report(node, f"hand-written {name} of `{shorten(self.ctx.text(exponent))}`: "
                         f"`exp` overflows float32 above 88.7 ({why}); use the framework's {name}",
                         fix=rewrite.replace(node, new, f"use `{name}`"))
-
-
-def _log_scale_by_use(ctx: FileContext, operand: cst.CSTNode) -> bool:
-    """Whether `operand` reads a value the module uses as a log-scale: its `exp` scales
-    Gaussian noise (the reparameterisation `z = mu + exp(0.5 * z_log_sd) * eps`, also through
-    `std = exp(...)` and `eps = randn(...)` names) or an anchor box (the box parametrisation
-    `exp(t_wh) * anchors`). Its `exp` is the intended way back, like that of a parameter named
-    `log_var`. Structural, computed once per module."""
-    scales = ctx.memo.get("log_scales")
-    if scales is None:
-        assigned: dict[str, cst.BaseExpression] = {}
-        for node in walk(ctx.module):
-            if isinstance(node, cst.Assign) and len(node.targets) == 1 and \
-                    isinstance(node.targets[0].target, cst.Name):
-                assigned[node.targets[0].target.value] = node.value
-
-        def resolved(side: cst.BaseExpression) -> cst.BaseExpression:
-            return assigned.get(side.value, side) if isinstance(side, cst.Name) else side
-
-        found: set[str] = set()
-        for node in walk(ctx.module):
-            if not (isinstance(node, cst.BinaryOperation) and
-                    isinstance(node.operator, cst.Multiply)):
-                continue
-            for scale, other in ((node.left, node.right), (node.right, node.left)):
-                scale = resolved(scale)
-                if ctx.kind(scale) != "exp":
-                    continue
-                noise = resolved(other)
-                if ctx.kind(noise) == "normal" or any(
-                        is_anchor_name(value) for value in _read_values(ctx, other)):
-                    inner = ctx.operand(scale)  # type: ignore[arg-type]
-                    if inner is not None:
-                        found |= _read_values(ctx, inner)
-        scales = ctx.memo["log_scales"] = frozenset(found)
-    return bool(_read_values(ctx, operand) & scales)  # type: ignore[operator]
-
-
-def _read_values(ctx: FileContext, expr: cst.CSTNode) -> set[str]:
-    """The names, attribute chains and slices an expression reads as values (`z_std`,
-    `self.log_std`, `y_pred[..., 2:4]`), not the functions it calls."""
-    found: set[str] = set()
-    stack = [expr]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, (cst.Name, cst.Attribute)):
-            text = dotted(node)
-            if text is not None:
-                found.add(text)
-                continue
-        if isinstance(node, cst.Subscript) and dotted(node.value) is not None:
-            found.add(ctx.text(node))
-            continue
-        if isinstance(node, cst.Call):
-            stack.extend(arg.value for arg in node.args)
-            if isinstance(node.func, cst.Attribute):  # `x.exp()`: the receiver is read
-                stack.append(node.func.value)
-            continue
-        stack.extend(children(node))
-    return found
 
 
 class FractionalPow(Rule):

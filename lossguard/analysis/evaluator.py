@@ -25,7 +25,7 @@ from ..knowledge.names import (
 from . import facts
 from .facts import INF, UNKNOWN, Fact, Reason
 from .index import Function, ModuleIndex
-from .tree import argument, code, dotted, keyword, number, positional, string
+from .tree import argument, children, code, dotted, keyword, number, positional, string, walk
 
 # Operations that keep the values of their operand (a shift by `x.max(1)[0].repeat(...)` is
 # still a shift by the maximum).
@@ -114,6 +114,35 @@ def input_fact(name: str, node: cst.CSTNode, *, activation: bool = False) -> Fac
                 tags=frozenset({"input"}))
 
 
+def _read_text(node: cst.CSTNode) -> str | None:
+    """How `read_values` names a value read: `z_std`, `self.log_std`, `y_pred[..., 2:4]`."""
+    if isinstance(node, (cst.Name, cst.Attribute)):
+        return dotted(node)
+    if isinstance(node, cst.Subscript) and dotted(node.value) is not None:
+        return code(node)
+    return None
+
+
+def read_values(expr: cst.CSTNode) -> set[str]:
+    """The names, attribute chains and slices an expression reads as values (`z_std`,
+    `self.log_std`, `y_pred[..., 2:4]`), not the functions it calls."""
+    found: set[str] = set()
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        text = _read_text(node)
+        if text is not None:
+            found.add(text)
+            continue
+        if isinstance(node, cst.Call):
+            stack.extend(arg.value for arg in node.args)
+            if isinstance(node.func, cst.Attribute):  # `x.exp()`: the receiver is read
+                stack.append(node.func.value)
+            continue
+        stack.extend(children(node))
+    return found
+
+
 def _shared_part(total: cst.BaseExpression, part: cst.BaseExpression) -> bool:
     """`a + b - inter`: a sum of two terms less a value named as what they share (the
     intersection of two boxes, `intersect_areas`, `overlap`)."""
@@ -147,6 +176,7 @@ class Evaluator:
         self.module_env = Env()
         self._memo: dict[int, Fact] = {}
         self._constants_in_progress: set[str] = set()
+        self._log_scales: frozenset[str] | None = None
 
     # --- environments ----------------------------------------------------------------------
     def function_env(self, function: Function, inputs: set[str], parent: Env | None, *,
@@ -174,6 +204,47 @@ class Evaluator:
             cached = self._fact(node, env)
             self._memo[key] = cached
         return cached
+
+    def reads_log_scale(self, expr: cst.CSTNode) -> bool:
+        """Whether `expr` reads a value the module uses as a log-scale (`log_scales`)."""
+        return not read_values(expr).isdisjoint(self.log_scales())
+
+    def log_scales(self) -> frozenset[str]:
+        """What the module uses as a log-scale: a value whose `exp` scales Gaussian noise (the
+        reparameterisation `z = mu + exp(0.5 * z_log_sd) * eps`, also through `std = exp(...)`
+        and `eps = randn(...)` names) or an anchor box (the box parametrisation
+        `exp(t_wh) * anchors`). Its `exp` is the intended way back, as for a name like
+        `log_var`, so it is no overflow hazard. Structural, found once per module."""
+        if self._log_scales is None:
+            assigned: dict[str, cst.BaseExpression] = {}
+            for node in walk(self.index.module):
+                if isinstance(node, cst.Assign) and len(node.targets) == 1 and \
+                        isinstance(node.targets[0].target, cst.Name):
+                    assigned[node.targets[0].target.value] = node.value
+
+            def resolved(side: cst.BaseExpression) -> cst.BaseExpression:
+                return assigned.get(side.value, side) if isinstance(side, cst.Name) else side
+
+            def kind(node: cst.BaseExpression) -> str | None:
+                op = self.index.op_of(node) if isinstance(node, cst.Call) else None
+                return op.kind if op is not None else None
+
+            found: set[str] = set()
+            for node in walk(self.index.module):
+                if not (isinstance(node, cst.BinaryOperation) and
+                        isinstance(node.operator, cst.Multiply)):
+                    continue
+                for scale, other in ((node.left, node.right), (node.right, node.left)):
+                    scale = resolved(scale)
+                    if kind(scale) != "exp":
+                        continue
+                    if kind(resolved(other)) == "normal" or any(
+                            is_anchor_name(value) for value in read_values(other)):
+                        inner = self.operand(scale)  # type: ignore[arg-type]
+                        if inner is not None:
+                            found |= read_values(inner)
+            self._log_scales = frozenset(found)
+        return self._log_scales
 
     def _fact(self, node: cst.CSTNode, env: Env) -> Fact:
         value = number(node)
@@ -258,8 +329,8 @@ class Evaluator:
             return None
         dtype = argument(call, 0, "type")
         name = (dotted(dtype) or string(dtype) or "") if dtype is not None else ""
-        name = "builtins.float" if name == "float" else name.rpartition(".")[2]  # a Python float
-        name = ops.FINFO_ALIASES.get(name, name)
+        last = name.rpartition(".")[2]
+        name = "float64" if name == "float" else ops.FINFO_ALIASES.get(last, last)  # Python's
         return ops.FINFO.get(name, ops.FINFO["float32"])[field]
 
     # --- helpers of the same module --------------------------------------------------------
@@ -709,7 +780,7 @@ class Evaluator:
             return condition.left, operator, bound
         if isinstance(condition, cst.Call):
             op = self.index.op_of(condition)
-            operator = _COMPARISON_CALLS.get(op.name.rpartition(".")[2]) if op else None
+            operator = ops.COMPARISONS.get(op.name.rpartition(".")[2]) if op else None
             left, right = self.operand(condition, 0), self.operand(condition, 1, "y")
             if operator is None or left is None or right is None or number(right) is None:
                 return None
@@ -735,9 +806,6 @@ class Evaluator:
 
 _OPERATORS = {cst.GreaterThan: ">", cst.GreaterThanEqual: ">=", cst.LessThan: "<",
               cst.LessThanEqual: "<=", cst.Equal: "==", cst.NotEqual: "!="}
-_COMPARISON_CALLS = {"greater": ">", "gt": ">", "greater_equal": ">=", "ge": ">=",
-                     "less": "<", "lt": "<", "less_equal": "<=", "le": "<=", "equal": "==",
-                     "eq": "==", "not_equal": "!=", "ne": "!="}
 _NEGATED = {">": "<=", ">=": "<", "<": ">=", "<=": ">", "==": "!=", "!=": "=="}
 
 

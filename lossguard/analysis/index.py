@@ -38,7 +38,6 @@ class Function:
     instance_calls: set[tuple[str, str]] = field(default_factory=set)
     instances: dict[str, str] = field(default_factory=dict)  # `rbm = RBM(...)`: rbm -> RBM
     nested: dict[str, Function] = field(default_factory=dict)
-    returned_names: set[str] = field(default_factory=set)
     returned: list[cst.BaseExpression] = field(default_factory=list)  # its own returns' values
     trains: bool = False  # calls tape.gradient / .backward() / minimize
     decorators: list[str] = field(default_factory=list)  # resolved qualified names
@@ -52,6 +51,16 @@ class Function:
     def parent(self) -> Function | None:
         """The function this is nested in."""
         return self.parent_ref()
+
+    @property
+    def returned_names(self) -> set[str]:
+        """The names it returns, alone or in a tuple (`return loss, acc`)."""
+        names: set[str] = set()
+        for value in self.returned:
+            elements = [e.value for e in value.elements] if isinstance(value, cst.Tuple) \
+                else [value]
+            names.update(e.value for e in elements if isinstance(e, cst.Name))
+        return names
 
     @property
     def params(self) -> list[cst.Param]:
@@ -322,14 +331,7 @@ class _Indexer:
         if kind is cst.Call:
             self.call(node, function)
         elif kind is cst.Return and function is not None and node.value is not None:
-            value = node.value
-            function.returned.append(value)
-            if isinstance(value, cst.Name):
-                function.returned_names.add(value.value)
-            elif isinstance(value, cst.Tuple):
-                for element in value.elements:
-                    if isinstance(element.value, cst.Name):
-                        function.returned_names.add(element.value.value)
+            function.returned.append(node.value)
         elif kind is cst.With:
             for item in node.items:
                 call = item.item

@@ -45,6 +45,11 @@ class ModuleAnalyses(Protocol):
         """What is proven about the value of `node` (sign, range, and why)."""
         ...
 
+    def reads_log_scale(self, node: cst.CSTNode) -> bool:
+        """Whether `node` reads a value the module uses as a log-scale: its `exp` scales
+        Gaussian noise or an anchor box, so that `exp` is meant (see `Evaluator.log_scales`)."""
+        ...
+
     def value_of(self, node: cst.CSTNode) -> cst.CSTNode:
         """Follow local assignments: the expression a name was last assigned, else the node."""
         ...

@@ -40,8 +40,7 @@ LossReduction = Literal["none", "sum", "mean"]
 BatchReduction = Literal["sum", "mean"]
 _ORDER = {"scalar": 0, "per_sample": 1, "elementwise": 2}
 
-REDUCING = {"sum", "mean", "max", "min", "prod", "logsumexp", "std", "variance",
-            "compute_average_loss"}
+REDUCING = {"sum", "mean", "max", "min", "prod", "logsumexp", "std", "compute_average_loss"}
 ELEMENTWISE = {"log", "log1p", "exp", "sqrt", "rsqrt", "square", "abs", "pow", "maximum",
                "minimum", "clip", "clamp_min", "clamp_max", "sigmoid", "softmax",
                "log_softmax", "log_sigmoid", "softplus", "relu", "tanh", "cosh", "where",
@@ -103,9 +102,9 @@ def reduces_batch(axis: cst.BaseExpression | None) -> bool:
     if isinstance(axis, cst.Name):
         return axis.value == "None"
     if isinstance(axis, cst.Integer):
-        return axis.evaluated_value == 0
+        return number(axis) == 0
     if isinstance(axis, (cst.List, cst.Tuple)):
-        return any(isinstance(e.value, cst.Integer) and e.value.evaluated_value == 0
+        return any(isinstance(e.value, cst.Integer) and number(e.value) == 0
                    for e in axis.elements)
     return False
 

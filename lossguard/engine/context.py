@@ -119,6 +119,9 @@ class FileContext:
     def fact(self, node: cst.CSTNode) -> Fact:
         return self.evaluator.fact(node, self.env)
 
+    def reads_log_scale(self, node: cst.CSTNode) -> bool:
+        return self.evaluator.reads_log_scale(node)
+
     def value_of(self, node: cst.CSTNode) -> cst.CSTNode:
         """Follow local assignments: the expression a name was last assigned, else the node."""
         seen = 0

@@ -68,8 +68,7 @@ class Kind(StrEnum):
     MAX = "max"
     MIN = "min"
     PROD = "prod"
-    STD = "std"  # a standard deviation: the square root of a variance
-    VARIANCE = "variance"
+    STD = "std"  # a standard deviation or a variance: 0 for a constant operand
     FFT = "fft"  # a Fourier transform (or STFT) of a signal: 0 in every bin of a silent one
     LOGSUMEXP = "logsumexp"
     NORM = "norm"

@@ -54,7 +54,7 @@ _COMMON = {
     "tanh": "tanh", "sin": "sin", "cos": "cos", "cosh": "cosh",
     "acos": "acos", "arccos": "acos", "asin": "acos", "arcsin": "acos",
     "sum": "sum", "mean": "mean", "max": "max", "min": "min", "amax": "max", "amin": "min",
-    "prod": "prod", "std": "std", "var": "variance",
+    "prod": "prod", "std": "std", "var": "std",
     "logsumexp": "logsumexp", "where": "where", "divide": "divide", "true_divide": "divide",
     "ones_like": "ones_like", "zeros_like": "zeros_like",
     "argmax": "argmax", "argmin": "argmin", "round": "round", "floor": "floor",
@@ -81,7 +81,7 @@ _COMMON = {
 _TENSORFLOW = {
     **_COMMON,
     "reduce_sum": "sum", "reduce_mean": "mean", "reduce_max": "max", "reduce_min": "min",
-    "reduce_prod": "prod", "reduce_std": "std", "reduce_variance": "variance",
+    "reduce_prod": "prod", "reduce_std": "std", "reduce_variance": "std",
     "reduce_logsumexp": "logsumexp", "clip_by_value": "clip", "truediv": "divide",
     "realdiv": "divide", "div": "divide", "divide_no_nan": "divide_no_nan",
     "reciprocal_no_nan": "divide_no_nan", "multiply_no_nan": "multiply",
@@ -224,7 +224,7 @@ METHODS: dict[str, str] = {
     **META,
     "log": "log", "log2": "log", "log10": "log", "log1p": "log1p", "exp": "exp",
     "sqrt": "sqrt", "rsqrt": "rsqrt", "abs": "abs", "pow": "pow", "square": "square",
-    "sum": "sum", "mean": "mean", "std": "std", "var": "variance", "norm": "torch_norm",
+    "sum": "sum", "mean": "mean", "std": "std", "var": "std", "norm": "torch_norm",
     "clamp": "clip", "clip": "clip", "clamp_min": "clamp_min", "clamp_max": "clamp_max",
     "sigmoid": "sigmoid", "softmax": "softmax", "log_softmax": "log_softmax",
     "relu": "relu", "tanh": "tanh", "logsumexp": "logsumexp", "detach": "stop_gradient",
@@ -487,7 +487,11 @@ FINFO: dict[str, dict[str, float]] = {
     "float64": {"eps": 2.220446049250313e-16, "tiny": 2.2250738585072014e-308},
 }
 FINFO_ALIASES = {"half": "float16", "float": "float32", "single": "float32", "double": "float64",
-                 "float_": "float64", "builtins.float": "float64"}  # `torch.float` is float32
+                 "float_": "float64"}  # `torch.float` is float32 (a bare Python `float`, float64)
+# Comparisons written as calls (`tf.greater(x, 0)`, `x.gt(0)`), by their last name part.
+COMPARISONS = {"greater": ">", "gt": ">", "greater_equal": ">=", "ge": ">=", "less": "<",
+               "lt": "<", "less_equal": "<=", "le": "<=", "equal": "==", "eq": "==",
+               "not_equal": "!=", "ne": "!="}
 EPSILON_CALLS: dict[str, tuple[str, ...]] = {
     "keras": ("keras.backend.epsilon", "keras.config.epsilon"),
 }
