@@ -242,13 +242,12 @@ METHODS: dict[str, str] = {
     "diagonal": "identity",
     "minimize": "minimize", "gradient": "tape_gradient", "numel": "size", "size": "size",
     "add_loss": "add_loss", "astype": "cast", "type": "cast", "to": "identity",
-    "contiguous": "identity", "clone": "identity", "exp_": "exp",
+    "contiguous": "identity", "clone": "identity",
     "set_shape": "shape_assert", "assert_is_compatible_with": "shape_assert",
     "assert_has_rank": "shape_assert", "expand_dims": "reshape",
     "add": "add", "sub": "subtract", "mul": "multiply", "neg": "negative", "matmul": "linear",
     "mm": "linear", "bmm": "linear", "dot": "linear", "cosh": "cosh", "cos": "cos",
-    "sin": "sin", "softplus": "softplus", "log_sigmoid": "log_sigmoid", "add_": "add",
-    "mul_": "multiply", "square_": "square", "sqrt_": "sqrt", "log_": "log",
+    "sin": "sin", "softplus": "softplus", "log_sigmoid": "log_sigmoid",
 }
 
 # What a fix may call: target -> framework -> qualified names that exist, preferred first.
@@ -440,7 +439,7 @@ def names_of(kinds: Iterable[str]) -> frozenset[str]:
 # Tensor methods that take no positional argument: `x.log()`. Called with one, the receiver is
 # something else (`pl_module.log("train_loss", loss)`, `logger.exp(...)`).
 _UNARY_METHODS = frozenset({
-    "log", "log2", "log10", "log1p", "exp", "exp_", "sqrt", "rsqrt", "sigmoid", "tanh", "relu",
+    "log", "log2", "log10", "log1p", "exp", "sqrt", "rsqrt", "sigmoid", "tanh", "relu",
     "abs", "square", "sign", "floor", "ceil", "item", "numpy", "detach", "t", "float", "double",
     "long", "int", "bool", "contiguous", "clone",
 })
@@ -458,8 +457,9 @@ def in_place(name: str) -> str | None:
 def method(name: str, positional: int = 0) -> Op | None:
     """The operation a tensor method call `x.<name>(...)` with `positional` positional
     arguments denotes, or None."""
-    kind = METHODS.get(name)
-    if not kind or (positional and name in _UNARY_METHODS):
+    base = in_place(name)  # `x.exp_()` computes `x.exp()` into `x`, and returns it
+    kind = METHODS.get(base or name)
+    if not kind or (positional and (base or name) in _UNARY_METHODS):
         return None
     return Op(Kind(kind), "tensor", name)
 
