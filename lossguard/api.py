@@ -51,6 +51,7 @@ from .knowledge.names import (
     label_like,
     name_tokens,
     pred_like,
+    reports_only,
 )
 from .knowledge.ops import Op
 
@@ -66,7 +67,7 @@ __all__ = [
     "walk", "walk_own",
     "KERAS_PRED_NAMES", "is_anchor_name", "is_gradient_name", "is_loss_name", "label_like",
     "name_tokens",
-    "pred_like",
+    "pred_like", "reports_only",
 ]
 
 Severity = Literal["error", "warning", "info"]
@@ -109,7 +110,8 @@ class Context(ModuleAnalyses, Protocol):
     def argument(self, call: cst.Call, index: int, name: str) -> cst.BaseExpression | None: ...
 
     def report(self, rule: Rule, node: cst.CSTNode, message: str, *, hint: str,
-               fix: Replace | None, severity: Severity | None) -> None: ...
+               fix: Replace | None, severity: Severity | None,
+               gradient_only: bool | None = None) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -150,7 +152,8 @@ class Rule:
     # metric, a value only compared against a threshold) are dropped. See `analysis/objective.py`.
     objective: ClassVar[bool] = False
     # The hazard lives in the gradient only (an infinite gradient of `sqrt` at 0): code that
-    # records no graph (`with torch.no_grad():`, `@torch.no_grad()`) cannot have it.
+    # records no graph (`with torch.no_grad():`, `@torch.no_grad()`), or whose value reaches
+    # the objective only through `stop_gradient`/`.detach()`, cannot have it.
     gradient_only: ClassVar[bool] = False
     hint: ClassVar[str] = ""
     VALID: ClassVar[list[Valid | str]] = []
@@ -172,6 +175,9 @@ class Rule:
         return cls.documentation().split("\n\n")[0].replace("\n", " ")
 
     def report(self, node: cst.CSTNode, message: str, *, hint: str | None = None,
-               fix: Replace | None = None, severity: Severity | None = None) -> None:
+               fix: Replace | None = None, severity: Severity | None = None,
+               gradient_only: bool | None = None) -> None:
+        """Report a finding at `node`; `gradient_only` overrides the rule's flag for this one
+        (a hazard of the gradient only, dropped where no gradient flows)."""
         self.ctx.report(self, node, message, hint=hint if hint is not None else self.hint,
-                        fix=fix, severity=severity)
+                        fix=fix, severity=severity, gradient_only=gradient_only)

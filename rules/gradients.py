@@ -19,6 +19,7 @@ from lossguard.api import (
     keyword,
     name_tokens,
     positional,
+    reports_only,
     shorten,
     walk,
     walk_own,
@@ -399,7 +400,9 @@ class CustomGradientContract(Rule):
       function, the count is taken from those calls; otherwise any count between the required
       and all positional parameters is accepted;
     - a gradient function that does not use the upstream gradient (`dy`, `upstream`: its
-      positional parameters) on every return path (at its `def`).
+      positional parameters) on every return path (at its `def`). A gradient function that
+      hands the upstream gradient to a call made for its effect (a sharded table's own
+      `apply_gradients(dy)`) routes it elsewhere on purpose and is not reported.
 
     For a `torch.autograd.Function`, `backward` must return one gradient (or `None`) per input
     of `forward` after `ctx` (extra values are accepted only when they are `None`, as PyTorch
@@ -575,6 +578,20 @@ class CustomGradientContract(Rule):
                 grad_input = torch.zeros_like(grad_output)
                 grad_input[mask] += grad_output[mask]
                 return grad_input, None
+        """),
+        Valid("""
+        import tensorflow as tf
+        class ShardedEmbedding(tf.keras.layers.Layer):
+            def call(self, ids):
+                @tf.custom_gradient
+                def trap(dummy):
+                    rows = self.table.lookup(ids)
+                    def grad(*upstream):
+                        # the rows' gradients go to the table's own optimiser
+                        self.table.apply_gradients(list(upstream))
+                        return tf.zeros_like(dummy)
+                    return rows, grad
+                return trap(self.dummy)
         """),
     ]
     INVALID = [
@@ -769,7 +786,9 @@ class CustomGradientContract(Rule):
                   if value is None or not self._uses(grad, value, ordinal, upstream)]
         real = [value for value in unused if not _all_none(value)]
         ignoring: cst.BaseExpression | None | bool = False
-        if real:
+        if unused and self._hands_on(grad, upstream):
+            pass  # the upstream gradient goes to a call made for its effect, on purpose
+        elif real:
             ignoring = real[0]
         elif unused and len(unused) == len(returns):
             ignoring = unused[0]
@@ -859,6 +878,25 @@ class CustomGradientContract(Rule):
                 if ret.value is value:
                     return ret
         return grad
+
+    def _hands_on(self, grad: GradFn, upstream: list[str]) -> bool:
+        """Whether the gradient function passes the upstream gradient to a call made for its
+        effect (`optimizer.apply_gradients(dy)`, `buffer.append(dy)`): it routes the gradient
+        somewhere else on purpose, so the inputs' gradients it returns need not carry it."""
+        function = self._function(grad)
+        if function is None:
+            return False
+        body = self.ctx.flow.body(function)
+        for node in walk(grad.body):
+            if isinstance(node, cst.Expr) and isinstance(node.value, cst.Call) and \
+                    self.ctx.op(node.value) is None and \
+                    not reports_only(dotted(node.value.func) or ""):
+                ordinal = body.ordinal_of(node.value)
+                if ordinal is not None and any(
+                        self.ctx.flow.depends(arg.value, function, ordinal, upstream)
+                        for arg in node.value.args):
+                    return True
+        return False
 
     def _uses(self, grad: GradFn, value: cst.BaseExpression, ordinal: int,
               upstream: list[str]) -> bool:

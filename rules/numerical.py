@@ -283,7 +283,10 @@ class UnguardedDivision(Rule):
     standard deviation. A nonzero constant added to the denominator (the smoothing term of
     dice, IoU and Tversky losses) is a guard; renormalising a prediction by its own sum
     (`p / sum(p, axis, keepdims=True)`) is an idiom, unless the value is a cancelling
-    difference. `divide_no_nan` and `reciprocal_no_nan` are safe.
+    difference. `divide_no_nan` and `reciprocal_no_nan` are safe, and so is a division that
+    runs only where a test proves the denominator nonzero: `if n > 0:`, `x / n if n else 0`,
+    the true branch of `tf.cond(n > 0, lambda: x / n, ...)`, and a mask's count under
+    `cond(any(mask), ...)`.
 
     ## Why is this bad?
     `0 / 0` is NaN and `x / 0` is inf: a batch with an empty mask turns the loss and the
@@ -447,8 +450,33 @@ class UnguardedDivision(Rule):
         def mean_loss(y_true, y_pred):
             return keras.ops.sum(keras.ops.square(y_true - y_pred)) / keras.ops.shape(y_pred)[0]
         """),
+        Valid("""
+        import keras
+        def masked_match_loss(per_box, mask):
+            weights = keras.ops.cast(mask, per_box.dtype)
+            return keras.ops.cond(
+                keras.ops.any(mask),
+                lambda: keras.ops.sum(per_box * weights) / keras.ops.sum(
+                    keras.ops.cast(mask, per_box.dtype)),
+                lambda: keras.ops.convert_to_tensor(0.0, dtype=per_box.dtype),
+            )
+        """),
+        Valid("""
+        import tensorflow as tf
+        def weighted_loss(labels, logits, mask):
+            count = tf.reduce_sum(mask)
+            total = tf.reduce_sum(tf.square(labels - logits) * mask)
+            return tf.cond(count > 0, lambda: total / count, lambda: tf.constant(0.0))
+        """),
     ]
     INVALID = [
+        Invalid("""
+        import tensorflow as tf
+        def weighted_loss(labels, logits, mask):
+            count = tf.reduce_sum(mask)
+            total = tf.reduce_sum(tf.square(labels - logits) * mask)
+            return tf.cond(count > 0, lambda: tf.constant(0.0), lambda: total / count)
+        """, line=5, message="denominator `count` can be 0"),
         Invalid("""
         import torch
         def fit(model, loader, optimizer):
@@ -841,8 +869,9 @@ class UnboundedExp(Rule):
     ## What it does
     Flags `exp(x)` where `x` has no upper bound (a raw prediction, logits), and the hand-written
     `log(1 + exp(x))`, `log1p(exp(x))` (softplus) and `log(sum(exp(x)))` (logsumexp) with such
-    an `x` (reported at the `log`). `exp(minimum(x, 50))`, `exp(-clip(v, -10, 10))` and
-    `exp(log_softmax(x))` are bounded and not flagged. `cosh(x)` overflows on both sides: it
+    an `x` (reported at the `log`). `exp(minimum(x, 50))`, `exp(-clip(v, -10, 10))`,
+    `exp(x - max(x))`, `exp(min(x) - x)` and `exp(log_softmax(x))` are bounded and not
+    flagged. `cosh(x)` overflows on both sides: it
     is flagged for an `x` unbounded either way (the log-cosh loss of a raw error; Keras writes
     it `x + softplus(-2x) - log 2`).
 
@@ -880,6 +909,22 @@ class UnboundedExp(Rule):
                 # a trained head's offsets: exp(t) scales the anchor width it predicts
                 width = tf.exp(y_pred[..., 2] * y_pred[..., 6]) * y_pred[..., 4]
                 return tf.stack([y_pred[..., 0], width], axis=-1)
+        """),
+        Valid("""
+        import tensorflow as tf
+        def mixture_weights_loss(per_model_logodds):
+            # shifted by its minimum, the exponent is <= 0
+            gap = per_model_logodds - tf.reduce_min(per_model_logodds, axis=-1, keepdims=True)
+            return tf.reduce_mean(tf.exp(-gap))
+        """),
+        Valid("""
+        import tensorflow as tf
+        def masked_logsumexp_loss(distances, mask):
+            row_max = tf.math.reduce_max(distances, axis=1, keepdims=True)
+            # an all-masked row has max -inf: shift it by 0 instead
+            shift = tf.where(tf.math.is_finite(row_max), row_max, tf.zeros_like(row_max))
+            x = tf.math.exp(tf.math.subtract(distances, tf.stop_gradient(shift)))
+            return tf.math.reduce_sum(tf.math.multiply(x, mask), axis=1)
         """),
         Valid("""
         import tensorflow as tf
@@ -1274,9 +1319,11 @@ class EpsilonScale(Rule):
     Flags the `log`, division or `sqrt` whose epsilon guard fails in float32: absorbed by a term
     of magnitude about 1 (`log(1e-10 + 1 - p)`: float32 resolves only ~6e-8 near 1, so the
     operand still reaches 0); so small that the gradient at the guarded point exceeds 1e12
-    (`1/eps` for log and division, `1/(2 sqrt(eps))` for sqrt); or flushed to 0 in float16
-    (below ~3e-8) when the module sets a `mixed_float16` policy and calls the loss directly
-    in a custom training loop (through `compile`, Keras casts predictions to float32).
+    (`1/eps` for log and division, `1/(2 sqrt(eps))` for sqrt), where a gradient flows (not
+    through `sigmoid`, to labels, or to a value returned under `stop_gradient`); or flushed to
+    0 in float16 (below ~3e-8) when the module sets a `mixed_float16` policy and calls the
+    loss directly in a custom training loop (through `compile`, Keras casts predictions to
+    float32).
 
     ## Why is this bad?
     The code looks guarded and is not: the loss is still -inf/NaN, or its gradient explodes.
@@ -1335,8 +1382,29 @@ class EpsilonScale(Rule):
         def bce_loss(p, y):
             return -(y * torch.log(p + 1e-6) + (1 - y) * torch.log(1 - p + 1e-6)).mean()
         """),
+        Valid("""
+        import keras
+        class BoxDistributionLoss(keras.losses.Loss):
+            def call(self, y_true, y_pred):
+                targets = self._distance_targets(y_true, y_pred)
+                return keras.ops.mean(keras.ops.square(y_pred[..., 4:] - targets))
+            def _distance_targets(self, boxes, points):
+                # regression targets: their gradient is stopped, so 1/eps never reaches it
+                left = (points[..., 0] - boxes[..., 0]) / (points[..., 2] + 1e-16)
+                return keras.ops.stop_gradient(left)
+        """),
     ]
     INVALID = [
+        Invalid("""
+        import keras
+        class BoxDistributionLoss(keras.losses.Loss):
+            def call(self, y_true, y_pred):
+                targets = self._distance_targets(y_true, y_pred)
+                return keras.ops.mean(keras.ops.square(y_pred[..., 4:] - targets))
+            def _distance_targets(self, boxes, points):
+                left = (points[..., 0] - boxes[..., 0]) / (points[..., 2] + 1e-16)
+                return left
+        """, line=7, message="epsilon `1e-16` is too small"),
         Invalid("""
         import torch
         def clamped_bce_loss(p, y):
@@ -1411,7 +1479,7 @@ class EpsilonScale(Rule):
                 else (1 / abs(eps), "1/eps")
             if gradient > 1e12 and eps < f32(1e-12) and not vanishing:
                 self.report(node, f"epsilon `{literal}` is too small: the gradient {formula} "
-                            f"reaches {gradient:.0e} at the guarded point")
+                            f"reaches {gradient:.0e} at the guarded point", gradient_only=True)
                 return
             if eps < 3e-8 and self._float16_training():
                 self.report(node, f"epsilon `{literal}` flushes to 0 in float16 under the "
@@ -1764,36 +1832,72 @@ def _hidden_by_where(ctx: FileContext, node: cst.CSTNode, operand: cst.CSTNode) 
 
 
 def _guarded_by_if(ctx: FileContext, node: cst.CSTNode, operand: cst.CSTNode) -> bool:
-    """Whether `node` runs only where an enclosing `if` proves its operand, a plain name, away
-    from 0 (`if divisor != 0:`, `if n > 0:`, `if count:`, the `else` of `if n == 0:`, also as a
-    conditional expression `x / n if n > 0 else 0`): the bad point is never reached, in the
-    value or the gradient. Structural, computed once per module when a hazard is found."""
-    if not isinstance(operand, cst.Name):
-        return False
+    """Whether `node` runs only where an enclosing test proves its operand away from 0: an
+    `if` (`if divisor != 0:`, `if n > 0:`, `if count:`, the `else` of `if n == 0:`), a
+    conditional expression (`x / n if n > 0 else 0`), or the branch functions of a graph
+    conditional (`tf.cond(n > 0, lambda: x / n, lambda: 0.0)`); `any(mask)` proves the count
+    of `mask` (`sum(cast(mask))`) away from 0. The bad point is never reached, in the value or
+    the gradient. Structural, computed once per module when a hazard is found."""
     guards = ctx.memo.get("if_guards")
     if guards is None:
         found: dict[int, frozenset[str]] = {}
 
-        def guard(nodes: list[cst.CSTNode], names: frozenset[str]) -> None:
+        def guard(nodes: list[cst.CSTNode], proven: frozenset[str]) -> None:
             for node in nodes:
                 for inner in walk(node):
-                    found[id(inner)] = found.get(id(inner), frozenset()) | names
+                    found[id(inner)] = found.get(id(inner), frozenset()) | proven
 
         for statement in walk(ctx.module):
             if type(statement) is cst.If:
-                guard([statement.body], _nonzero_names(statement.test))
+                guard([statement.body], _nonzero_when(ctx, statement.test))
                 if statement.orelse is not None:
                     guard([statement.orelse], _zero_names(statement.test))
             elif type(statement) is cst.IfExp:
-                guard([statement.body], _nonzero_names(statement.test))
+                guard([statement.body], _nonzero_when(ctx, statement.test))
                 guard([statement.orelse], _zero_names(statement.test))
+            elif type(statement) is cst.Call and ctx.kind(statement) == "cond":
+                test = ctx.argument(statement, 0, "pred")
+                branches = (ctx.argument(statement, 1, "true_fn"),
+                            ctx.argument(statement, 2, "false_fn"))
+                if test is not None:
+                    guard([_branch_body(ctx, branches[0])], _nonzero_when(ctx, test))
+                    guard([_branch_body(ctx, branches[1])], _zero_names(test))
             elif type(statement) is cst.IndentedBlock:
                 # `if n == 0: return ...` guards what follows it in the block
                 for position, inner in enumerate(statement.body):
                     if type(inner) is cst.If and inner.orelse is None and leaves(inner.body):
                         guard(list(statement.body[position + 1:]), _zero_names(inner.test))
         guards = ctx.memo["if_guards"] = found
-    return operand.value in guards.get(id(node), frozenset())  # type: ignore[union-attr]
+    proven = guards.get(id(node), frozenset())  # type: ignore[union-attr]
+    if not proven:
+        return False
+    if isinstance(operand, cst.Name) and operand.value in proven:
+        return True
+    counted = _counted(ctx, operand)
+    return counted is not None and f"any:{ctx.text(counted)}" in proven
+
+
+def _branch_body(ctx: FileContext, branch: cst.BaseExpression | None) -> cst.CSTNode:
+    """What a branch of a graph conditional runs: a lambda's body, or the body of the function
+    a name calls (one definition in the module); else nothing."""
+    if isinstance(branch, cst.Lambda):
+        return branch.body
+    if isinstance(branch, cst.Name):
+        defined = [f for f in ctx.index.functions if f.name == branch.value]
+        if len(defined) == 1:
+            return defined[0].node.body
+    return cst.Pass()
+
+
+def _counted(ctx: FileContext, operand: cst.CSTNode) -> cst.BaseExpression | None:
+    """The mask a count counts: `m` of `sum(cast(m, float))`, `m.float().sum()`,
+    `count_nonzero(m)`."""
+    if not isinstance(operand, cst.Call) or ctx.kind(operand) not in ("sum", "size"):
+        return None
+    inner = ctx.operand(operand, 0)
+    while isinstance(inner, cst.Call) and ctx.kind(inner) in ("cast", "identity"):
+        inner = ctx.operand(inner, 0)
+    return inner
 
 
 def _zero_names(test: cst.BaseExpression) -> frozenset[str]:
@@ -1811,13 +1915,19 @@ def _zero_names(test: cst.BaseExpression) -> frozenset[str]:
     return frozenset()
 
 
-def _nonzero_names(test: cst.BaseExpression) -> frozenset[str]:
-    """The names a test proves nonzero where it holds: `x != 0`, `x > 0`, `x >= 1`, `0 < x`,
-    `x` alone, also under `and`."""
+def _nonzero_when(ctx: FileContext, test: cst.BaseExpression) -> frozenset[str]:
+    """What a test proves nonzero where it holds: the names of `x != 0`, `x > 0`, `x >= 1`,
+    `0 < x`, `x` alone, also under `and`; `any:<m>` for `any(m)` (`tf.reduce_any(m)`,
+    `m.any()`): some element of `m` is nonzero, so its count is not 0."""
     if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
-        return _nonzero_names(test.left) | _nonzero_names(test.right)
+        return _nonzero_when(ctx, test.left) | _nonzero_when(ctx, test.right)
     if isinstance(test, cst.Name):
         return frozenset({test.value})
+    if isinstance(test, cst.Call) and ctx.kind(test) == "any":
+        mask = ctx.operand(test, 0)
+        while isinstance(mask, cst.Call) and ctx.kind(mask) in ("cast", "identity"):
+            mask = ctx.operand(mask, 0)
+        return frozenset({f"any:{ctx.text(mask)}"}) if mask is not None else frozenset()
     if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
         return frozenset()
     left, target = test.left, test.comparisons[0]

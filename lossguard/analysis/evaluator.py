@@ -17,10 +17,12 @@ from ..knowledge.names import (
     is_anchor_name,
     is_cosine_name,
     is_intersection_name,
+    is_label_name,
     is_log_scale_name,
     is_logit_name,
     is_mask_name,
     is_model_name,
+    pred_like,
 )
 from . import facts
 from .facts import INF, UNKNOWN, Fact, Reason
@@ -30,6 +32,8 @@ from .tree import argument, children, code, dotted, keyword, number, positional,
 # Operations that keep the values of their operand (a shift by `x.max(1)[0].repeat(...)` is
 # still a shift by the maximum).
 _SAME_VALUES = frozenset({"stop_gradient", "identity", "reshape"})
+_MAXIMA = ("max", "maximum", "logsumexp")  # what `x - m` with `m` one of them keeps <= 0
+_MINIMA = ("min", "minimum")  # ... and >= 0
 _HELPER_DEPTH = 2
 
 class Env:
@@ -107,8 +111,10 @@ def input_fact(name: str, node: cst.CSTNode, *, activation: bool = False) -> Fac
                     negative=Reason(node, "are logits and can be negative"),
                     unbounded=Reason(node, "are logits with no upper bound"),
                     tags=frozenset({"input", "logits"}))
-    # Labels are bounded data; a log-scale parameter (`log_var`) is meant to go through `exp`.
-    unbounded = None if lowered in LABEL_NAMES or is_log_scale_name(name) or activation \
+    # Labels, masks and weights (`y_true`, `mask_mat`, `target_boxes`) are bounded data; a
+    # log-scale parameter (`log_var`) is meant to go through `exp`.
+    labels = lowered in LABEL_NAMES or is_label_name(name) and not pred_like(name)
+    unbounded = None if labels or is_log_scale_name(name) or activation \
         else Reason(node, "is a raw prediction with no upper bound")
     return Fact(0.0, INF, zero=Reason(node, "is an input and can be 0"), unbounded=unbounded,
                 tags=frozenset({"input"}))
@@ -429,10 +435,7 @@ class Evaluator:
                 return facts.union(self.fact(node.left.left, env),  # type: ignore[attr-defined]
                                    self.fact(node.left.right, env),  # type: ignore[attr-defined]
                                    right, node)
-            if self._is_max_of(node.right, node.left, env):
-                return Fact(-INF, 0.0, negative=Reason(node, "is shifted by its maximum"),
-                            tags=frozenset({"difference", "max_shifted"}))
-            return facts.subtract(left, right, node)
+            return self._difference(node, node.left, node.right, left, right, env)
         if isinstance(op, cst.Multiply):
             if self._entropy_term(node.left, node.right) or \
                     self._entropy_term(node.right, node.left):
@@ -447,6 +450,22 @@ class Evaluator:
         if isinstance(op, (cst.Divide, cst.FloorDivide)):
             return facts.divide(left, right, node)
         return UNKNOWN
+
+    def _difference(self, node: cst.CSTNode, minuend: cst.BaseExpression,
+                    subtrahend: cst.BaseExpression, left: Fact, right: Fact, env: Env) -> Fact:
+        """`minuend - subtrahend`, also when one is an extreme of the other: `x - max(x)` (the
+        stable softmax shift) and `min(x) - x` are <= 0, `x - min(x)` and `max(x) - x` >= 0."""
+        if self._is_extreme_of(subtrahend, minuend, env, _MAXIMA):
+            return Fact(-INF, 0.0, negative=Reason(node, "is shifted by its maximum"),
+                        tags=frozenset({"difference", "max_shifted"}))
+        if self._is_extreme_of(minuend, subtrahend, env, _MINIMA):
+            return Fact(-INF, 0.0, negative=Reason(node, "is at most 0"),
+                        tags=frozenset({"difference"}))
+        if self._is_extreme_of(subtrahend, minuend, env, _MINIMA) or \
+                self._is_extreme_of(minuend, subtrahend, env, _MAXIMA):
+            return Fact(0.0, INF, zero=Reason(node, "is 0 at the extreme element"),
+                        unbounded=left.unbounded, tags=frozenset({"difference"}))
+        return facts.subtract(left, right, node)
 
     def operand(self, call: cst.Call, index: int = 0, name: str = "x") -> cst.BaseExpression | None:
         """The `index`-th operand of an operation call; a tensor method's receiver is operand 0."""
@@ -625,7 +644,7 @@ class Evaluator:
             if kind == "add":
                 return facts.add(a, b, node)
             if kind == "subtract":
-                return facts.subtract(a, b, node)
+                return self._difference(node, first, second, a, b, env)
             if kind == "multiply":
                 return facts.multiply(a, b, node)
             if kind == "divide":
@@ -711,11 +730,12 @@ class Evaluator:
             return self._refined(selector, node.value, env)
         return fact
 
-    def _is_max_of(self, node: cst.BaseExpression, value: cst.BaseExpression, env: Env,
-                   depth: int = 0) -> bool:
-        """`max(x, ...)` of `value` itself (the stable softmax/logsumexp shift), also as
-        `x.max(dim=1)[0]`, `.values`, detached, repeated or reshaped, or an element-wise
-        maximum one of whose operands is such a max (`torch.max(pos, neg.max(1)[0])`)."""
+    def _is_extreme_of(self, node: cst.BaseExpression, value: cst.BaseExpression, env: Env,
+                       kinds: tuple[str, ...], depth: int = 0) -> bool:
+        """`max(x, ...)` of `value` itself (the stable softmax/logsumexp shift; `kinds` is
+        `_MAXIMA`, or `_MINIMA` for `min(x)`), also as `x.max(dim=1)[0]`, `.values`, detached,
+        repeated or reshaped, or an element-wise maximum one of whose operands is such a max
+        (`torch.max(pos, neg.max(1)[0])`)."""
         for _ in range(6):
             if isinstance(node, cst.Name):
                 node = env.value(node.value) or node
@@ -726,12 +746,14 @@ class Evaluator:
             elif isinstance(node, cst.Call) and self.index.op_of(node) is not None and \
                     self.index.op_of(node).kind in _SAME_VALUES:
                 node = self.operand(node, 0) or node
+            elif isinstance(node, cst.Call) and self._patched_where(node) is not None:
+                node = self._patched_where(node)  # type: ignore[assignment]
             else:
                 break
         if not isinstance(node, cst.Call):
             return False
         op = self.index.op_of(node)
-        if op is None or op.kind not in ("max", "maximum", "logsumexp"):
+        if op is None or op.kind not in kinds:
             return False
         inner = self.operand(node, 0)
         if inner is not None and code(inner) == code(value):
@@ -742,7 +764,23 @@ class Evaluator:
         if op.framework == "tensor" and isinstance(node.func, cst.Attribute):
             operands.insert(0, node.func.value)
         return len(operands) == 2 and any(
-            self._is_max_of(o, value, env, depth + 1) for o in operands)
+            self._is_extreme_of(o, value, env, kinds, depth + 1) for o in operands)
+
+    def _patched_where(self, node: cst.Call) -> cst.BaseExpression | None:
+        """`m` of `where(is_finite(m), m, zeros_like(m))`: a `where` that replaces some
+        elements of `m` by a constant (a patch of its non-finite points) holds `m` elsewhere."""
+        op = self.index.op_of(node)
+        if op is None or op.kind != "where":
+            return None
+        then, otherwise = self.operand(node, 1), self.operand(node, 2)
+        for kept, patch in ((then, otherwise), (otherwise, then)):
+            if kept is None or patch is None:
+                continue
+            patch_op = self.index.op_of(patch) if isinstance(patch, cst.Call) else None
+            if number(patch) is not None or patch_op is not None and patch_op.kind in (
+                    "zeros_like", "ones_like", "full"):
+                return kept
+        return None
 
     def _refined(self, condition: cst.BaseExpression, value: cst.BaseExpression,
                  env: Env, *, holds: bool = True) -> Fact:

@@ -493,7 +493,7 @@ def unary(kind: Kind | str, a: Fact, node: object) -> Fact:
     if kind == "one_hot":  # every row holds one 1: a sum over the classes is >= 1
         return Fact(0.0, 1.0, zero=Reason(node, "is 0 for most entries"),
                     tags=frozenset({"holds_one"}))
-    if kind == "compare":
+    if kind in ("compare", "any"):
         return Fact(0.0, 1.0, zero=Reason(node, "is 0 for most entries"))
     if kind == "negative":
         return negate(a, node)

@@ -40,7 +40,7 @@ from .tree import assigned_names, children, dotted, keyword, positional, string,
 _CUSTOM_GRADIENT = ops.names_of({"custom_gradient"})
 
 # Operation kinds whose output carries no gradient to their input.
-NON_DIFFERENTIABLE = {"argmax", "argmin", "round", "floor", "ceil", "sign", "compare"}
+NON_DIFFERENTIABLE = {"argmax", "argmin", "round", "floor", "ceil", "sign", "compare", "any"}
 STOPPING = {"stop_gradient", "item"}
 # Operation kinds whose output does not depend on the values of their input at all.
 NO_PATH = {"shape", "size", "arange", "ones_like", "zeros_like", "ones", "zeros", "full", "epsilon",

@@ -20,7 +20,9 @@ read as values.
 Code that records no graph (a `with torch.no_grad():` block) computes values the optimiser
 cannot differentiate: returned beside the loss (`return loss, acc`), such a value is a metric,
 not part of the objective. `graphless` finds those blocks for the rules whose hazard lives
-in the gradient only (an infinite gradient of `sqrt` at 0).
+in the gradient only (an infinite gradient of `sqrt` at 0); for them, `unreached(...,
+gradient=True)` also drops the values that reach the objective only through a detaching call
+(`tf.stop_gradient(target)`, `target.detach()`): their gradient never does.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from collections.abc import Callable
 import libcst as cst
 
 from ..knowledge import ops
-from ..knowledge.names import REPORTING_CALLS
+from ..knowledge.names import reports_only
 from .tree import assigned_names, children, dotted, walk
 
 _COMPOUND = (cst.If, cst.While, cst.For, cst.With, cst.Try, cst.TryStar, cst.Match)
@@ -53,12 +55,20 @@ class _Statement:
         self.graphless = False  # under a block that records no graph
 
 
-def unreached(function: cst.FunctionDef, detaches: Detaches | None = None) -> frozenset[int]:
+def unreached(function: cst.FunctionDef, detaches: Detaches | None = None, *,
+              gradient: bool = False) -> frozenset[int]:
     """The ids of every node inside the statements of `function` (nested functions excluded)
-    whose values never reach its objective."""
+    whose values never reach its objective; with `gradient`, whose values never reach it
+    through a path that records a gradient (a value read only under `stop_gradient(...)` or
+    `.detach()` reaches the loss, but its gradient does not)."""
     statements: list[_Statement] = []
     headers: list[_Statement] = []
-    _block(function.body, (), statements, headers, detaches)
+    cut = detaches if gradient else None
+    _block(function.body, (), statements, headers, detaches, cut=cut)
+    if gradient:
+        for statement in statements:
+            if statement.graphless:
+                statement.uses = set()  # computed without a graph: no gradient flows back
     metrics = _drop_metrics(statements, detaches) if detaches is not None else []
     live = [s.root for s in statements]
     wanted: set[str] = set()
@@ -144,26 +154,26 @@ def _metric(node: cst.BaseExpression, detached: set[str], detaches: Detaches) ->
 
 def _block(body: cst.CSTNode, controls: tuple[int, ...], statements: list[_Statement],
            headers: list[_Statement], detaches: Detaches | None = None,
-           graphless: bool = False) -> None:
+           graphless: bool = False, cut: Detaches | None = None) -> None:
     if isinstance(body, cst.SimpleStatementSuite):
         for small in body.body:
-            statements.append(_small(small, controls, graphless))
+            statements.append(_small(small, controls, graphless, cut))
         return
     for statement in getattr(body, "body", ()):
         if isinstance(statement, cst.SimpleStatementLine):
             for small in statement.body:
-                statements.append(_small(small, controls, graphless))
+                statements.append(_small(small, controls, graphless, cut))
         elif isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
             continue
         elif isinstance(statement, _COMPOUND):
             header = _Statement(statement, controls)
-            _header(statement, header)
+            _header(statement, header, cut)
             headers.append(header)
             inner = (*controls, len(headers) - 1)
             inner_graphless = graphless or (isinstance(statement, cst.With)
                                             and _records_no_graph(statement, detaches))
             for part in _suites(statement):
-                _block(part, inner, statements, headers, detaches, inner_graphless)
+                _block(part, inner, statements, headers, detaches, inner_graphless, cut)
 
 
 def _suites(node: cst.CSTNode) -> list[cst.CSTNode]:
@@ -182,35 +192,36 @@ def _suites(node: cst.CSTNode) -> list[cst.CSTNode]:
     return found
 
 
-def _header(node: cst.CSTNode, header: _Statement) -> None:
+def _header(node: cst.CSTNode, header: _Statement, cut: Detaches | None) -> None:
     if isinstance(node, (cst.If, cst.While)):
-        header.uses |= _values(node.test)
+        header.uses |= _values(node.test, cut)
     elif isinstance(node, cst.For):
-        header.uses |= _values(node.iter)
+        header.uses |= _values(node.iter, cut)
         header.defines |= set(assigned_names(node.target))
     elif isinstance(node, cst.With):
         for item in node.items:
-            header.uses |= _values(item.item)
+            header.uses |= _values(item.item, cut)
             if item.asname is not None:
                 header.defines |= set(assigned_names(item.asname.name))
     elif isinstance(node, cst.Match):
-        header.uses |= _values(node.subject)
+        header.uses |= _values(node.subject, cut)
 
 
-def _small(node: cst.CSTNode, controls: tuple[int, ...], graphless: bool = False) -> _Statement:
+def _small(node: cst.CSTNode, controls: tuple[int, ...], graphless: bool = False,
+           cut: Detaches | None = None) -> _Statement:
     statement = _Statement(node, controls)
     statement.graphless = graphless
     if isinstance(node, cst.Return):
         statement.root = True
-        statement.uses = _values(node.value) if node.value is not None else set()
+        statement.uses = _values(node.value, cut) if node.value is not None else set()
     elif isinstance(node, cst.Expr):
-        statement.uses = _values(node.value)
+        statement.uses = _values(node.value, cut)
         statement.root = _acts(node.value)
     elif isinstance(node, (cst.Assign, cst.AnnAssign, cst.AugAssign)):
         targets = [t.target for t in node.targets] if isinstance(node, cst.Assign) \
             else [node.target]
         if node.value is not None:
-            statement.uses = _values(node.value)
+            statement.uses = _values(node.value, cut)
         for target in targets:
             names = assigned_names(target)
             if names:
@@ -220,10 +231,10 @@ def _small(node: cst.CSTNode, controls: tuple[int, ...], graphless: bool = False
             elif isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name):
                 # `x[i] = v` changes `x`: it defines and reads `x`.
                 statement.defines.add(target.value.value)
-                statement.uses |= _values(target)
+                statement.uses |= _values(target, cut)
             else:
                 statement.root = True  # `self.x = v`: state that other code reads
-                statement.uses |= _values(target)
+                statement.uses |= _values(target, cut)
     return statement
 
 
@@ -234,13 +245,12 @@ def _acts(value: cst.BaseExpression) -> bool:
         return True
     if not isinstance(value, cst.Call):
         return False
-    name = dotted(value.func) or ""
-    return name.rpartition(".")[2] not in REPORTING_CALLS
+    return not reports_only(dotted(value.func) or "")
 
 
-def _values(node: cst.CSTNode | None) -> set[str]:
+def _values(node: cst.CSTNode | None, cut: Detaches | None = None) -> set[str]:
     """The names whose values an expression reads: not attribute names, keyword names, nor
-    what sits under a comparison."""
+    what sits under a comparison; nor, with `cut`, what sits under a call it detaches."""
     found: set[str] = set()
     if node is None:
         return found
@@ -253,7 +263,8 @@ def _values(node: cst.CSTNode | None) -> set[str]:
             stack.append(current.value)
         elif isinstance(current, cst.Arg):
             stack.append(current.value)
-        elif isinstance(current, cst.Comparison):
+        elif isinstance(current, cst.Comparison) or \
+                cut is not None and isinstance(current, cst.Call) and cut(current):
             continue
         else:
             stack.extend(children(current))

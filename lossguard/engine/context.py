@@ -166,25 +166,31 @@ class FileContext:
 
     # --- reporting --------------------------------------------------------------------------
     def report(self, rule: Rule, node: cst.CSTNode, message: str, *, hint: str,
-               fix: Replace | None, severity: Severity | None) -> None:
+               fix: Replace | None, severity: Severity | None,
+               gradient_only: bool | None = None) -> None:
         function = self.function
         if rule.objective and function is not None and id(node) in self.unreached(function):
             return
-        if rule.gradient_only and function is not None and (
+        if gradient_only is None:
+            gradient_only = rule.gradient_only
+        if gradient_only and function is not None and (
                 objective.declared_graphless(function.decorators)
-                or id(node) in self._graphless(function)):
+                or id(node) in self._graphless(function)
+                or id(node) in self.unreached(function, gradient=True)):
             return
         self.reports.append(_Report(type(rule), node, self.statement, message, hint, fix,
                                     severity or rule.severity,
                                     function.qualname if function else None))
 
-    def unreached(self, function: Function) -> frozenset[int]:
-        """The nodes of `function` whose values never reach its objective (computed once, and
-        only for a function where an objective rule reports)."""
-        key = f"unreached:{id(function.node)}"
+    def unreached(self, function: Function, *, gradient: bool = False) -> frozenset[int]:
+        """The nodes of `function` whose values never reach its objective (with `gradient`:
+        never with their gradient), computed once, and only for a function where a rule
+        reports."""
+        key = f"unreached:{gradient}:{id(function.node)}"
         found = self.memo.get(key)
         if found is None:
-            found = self.memo[key] = objective.unreached(function.node, self._detaches)
+            found = self.memo[key] = objective.unreached(function.node, self._detaches,
+                                                         gradient=gradient)
         return found  # type: ignore[return-value]
 
     def _graphless(self, function: Function) -> frozenset[int]:

@@ -46,6 +46,7 @@ class Kind(StrEnum):
     CEIL = "ceil"
     SIGN = "sign"
     COMPARE = "compare"
+    ANY = "any"  # `any(m)`, `tf.reduce_any(m)`: whether some element is nonzero, a boolean
     ARGMAX = "argmax"
     ARGMIN = "argmin"
     CAST = "cast"
@@ -116,3 +117,4 @@ class Kind(StrEnum):
     NO_GRAD = "no_grad"
     CUSTOM_GRADIENT = "custom_gradient"
     TF_FUNCTION = "tf_function"
+    COND = "cond"  # `tf.cond(pred, true_fn, false_fn)`: runs one branch function

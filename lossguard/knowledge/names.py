@@ -218,6 +218,12 @@ REPORTING_CALLS = frozenset({
 })
 
 
+def reports_only(callee: str) -> bool:
+    """Whether a call by this dotted name only reports a value (`print`, `self.log`,
+    `tf.summary.scalar`): made for its effect, it changes nothing the optimiser sees."""
+    return callee.rpartition(".")[2] in REPORTING_CALLS
+
+
 def is_test_module(path: str) -> bool:
     """`test_losses.py`, `losses_test.py`, `conftest.py`, or a file under a `tests/` folder."""
     parts = path.replace("\\", "/").split("/")

@@ -74,7 +74,7 @@ _COMMON = {
     "diagonal": "identity", "diag_part": "identity",
     "one_hot": "one_hot", "eye": "one_hot", "ones": "ones", "zeros": "zeros",
     "full": "full", "full_like": "full", "fill": "full",
-    "count_nonzero": "size",
+    "count_nonzero": "size", "any": "any",
     "square_root": "sqrt", "l2_normalize": "normalize", "arange": "arange",
 }
 
@@ -94,11 +94,11 @@ _TENSORFLOW = {
     "compute_average_loss": "compute_average_loss", "gradients": "gradients",
     "custom_gradient": "custom_gradient", "GradientTape": "gradient_tape",
     "to_float": "cast", "ensure_shape": "reshape", "nan_to_num": "identity",
-    "math_ops": "opaque", "reduce_all": "compare", "reduce_any": "compare",
+    "math_ops": "opaque", "reduce_all": "compare", "reduce_any": "any",
     "is_nan": "compare", "is_finite": "compare", "logical_and": "compare",
     "size": "size", "range": "arange", "function": "tf_function",
     "placeholder": "placeholder", "assert_rank": "shape_assert",
-    "assert_equal": "shape_assert",
+    "assert_equal": "shape_assert", "cond": "cond",
     # TensorFlow 0.x spellings, still in wide use in published code.
     "mul": "multiply", "sub": "subtract", "neg": "negative", "batch_matmul": "linear",
 }
@@ -117,7 +117,7 @@ _KERAS_OPS = {
     **_COMMON,
     "binary_crossentropy": "binary_xent", "categorical_crossentropy": "categorical_xent",
     "sparse_categorical_crossentropy": "categorical_xent", "divide_no_nan": "divide_no_nan",
-    "convert_to_tensor": "identity", "log_softmax": "log_softmax",
+    "convert_to_tensor": "identity", "log_softmax": "log_softmax", "cond": "cond",
 }
 
 _KERAS_CONFIG = {"epsilon": "epsilon"}
@@ -147,7 +147,7 @@ _TORCH = {
     "diag": "identity",
     "rand": "uniform", "rand_like": "uniform", "randn": "normal", "randn_like": "normal",
     # The inner product of two 1-D tensors: a 0-d scalar.
-    "dot": "inner", "vdot": "inner",
+    "dot": "inner", "vdot": "inner", "cond": "cond",
 }
 
 # Theano and PyTensor (`T.log`, `T.nnet.sigmoid`, `pt.log`): the losses of older published code.
@@ -197,7 +197,8 @@ NAMESPACES: dict[str, tuple[str, dict[str, str]]] = {
     "numpy.fft": ("numpy", _FFT),
     "jax.numpy": ("jax", _JAX),
     "jax.nn": ("jax", _JAX),
-    "jax.lax": ("jax", {**_JAX, "stop_gradient": "stop_gradient", "rsqrt": "rsqrt"}),
+    "jax.lax": ("jax", {**_JAX, "stop_gradient": "stop_gradient", "rsqrt": "rsqrt",
+                        "cond": "cond"}),
     "jax.numpy.linalg": ("jax", {"norm": "norm"}),
     "optax": ("jax", {"softmax_cross_entropy": "softmax_xent_logits",
                       "softmax_cross_entropy_with_integer_labels": "softmax_xent_logits",
@@ -238,7 +239,7 @@ METHODS: dict[str, str] = {
     "bool": "int_cast", "max": "max", "min": "min", "div": "divide", "gather": "identity",
     "masked_fill": "identity", "t": "identity", "transpose": "identity",
     "eq": "compare", "ne": "compare", "gt": "compare", "lt": "compare", "ge": "compare",
-    "le": "compare",
+    "le": "compare", "any": "any",
     "diagonal": "identity",
     "minimize": "minimize", "gradient": "tape_gradient", "numel": "size", "size": "size",
     "add_loss": "add_loss", "astype": "cast", "type": "cast", "to": "identity",
