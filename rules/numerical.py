@@ -12,6 +12,7 @@ from lossguard.api import (
     Invalid,
     Rule,
     Valid,
+    assigned_names,
     f32,
     keyword,
     leaves,
@@ -54,6 +55,10 @@ class UnguardedLog(Rule):
         return -tf.reduce_sum(y_true * tf.math.log(y_pred), axis=-1)
     ```
     An explicit offset that survives float32 (`log(p + 1e-7)`) also guards an unknown value.
+
+    The log of labels or a mask added to scores that go into a `logsumexp` or `softmax`
+    (`logsumexp(y_pred + log(y_true))`) is an additive mask: its -inf entries weigh
+    exp(-inf) = 0 on purpose, and no gradient reaches labels. It is not flagged.
     """
 
     code = "LL101"
@@ -62,6 +67,16 @@ class UnguardedLog(Rule):
     probe = "zero-operand"
     hint = "clip the operand to [eps, ...] or add an epsilon that survives float32 (`x + 1e-7`)"
     VALID = [
+        Valid("""
+        from tensorflow.keras import backend as K
+        def multilabel_crossentropy(y_true, y_pred):
+            # log(0) = -inf rules the non-target classes out of the positive logsumexp
+            y_pos = K.log(y_true) - y_pred
+            y_neg = K.log(1 - y_true) + y_pred
+            zeros = K.zeros_like(y_pred[..., :1])
+            pos = K.logsumexp(K.concatenate([y_pos, zeros], axis=-1), axis=-1)
+            return pos + K.logsumexp(K.concatenate([y_neg, zeros], axis=-1), axis=-1)
+        """),
         Valid("""
         import torch
         def focal_loss(y_pred, y_true, from_logits=False, binary=True):
@@ -187,6 +202,12 @@ class UnguardedLog(Rule):
         """),
     ]
     INVALID = [
+        Invalid("""
+        from tensorflow.keras import backend as K
+        def kl_divergence(y_true, y_pred):
+            # 0 * log(0) is NaN: no logsumexp reads this log
+            return K.sum(y_true * K.log(y_true / K.clip(y_pred, 1e-7, 1.0)), axis=-1)
+        """, line=4, message="`y_true` is an input and can be 0"),
         Invalid("""
         import torch
         class RateLoss(torch.nn.Module):
@@ -918,6 +939,13 @@ class UnboundedExp(Rule):
             return tf.reduce_mean(tf.exp(-gap))
         """),
         Valid("""
+        from tensorflow.keras import backend as K
+        def vae_loss(x, x_decoded, z_mean, z_log_var):
+            xent = K.sum(K.binary_crossentropy(x, x_decoded), axis=-1)
+            kl = -0.5 * K.sum(1 + z_log_var - K.square(z_mean) - K.exp(z_log_var), axis=-1)
+            return K.mean(xent + kl)
+        """),
+        Valid("""
         import tensorflow as tf
         def masked_logsumexp_loss(distances, mask):
             row_max = tf.math.reduce_max(distances, axis=1, keepdims=True)
@@ -1593,6 +1621,14 @@ class LogOfProbability(Rule):
     ]
     INVALID = [
         Invalid("""
+        import tensorflow as tf
+        class Classifier:
+            def build(self, x, y, w):
+                self.probs = tf.nn.softmax(tf.matmul(x, w))
+                self.cost = -tf.reduce_mean(tf.reduce_sum(y * tf.log(self.probs), axis=1))
+                self.train_op = tf.train.AdamOptimizer(1e-3).minimize(self.cost)
+        """, line=5, message="log of `self.probs`"),
+        Invalid("""
         import torch
         import torch.nn as nn
         def softmax_nll_loss(z, y):
@@ -1807,6 +1843,50 @@ def where_guarded(ctx: FileContext, node: cst.Call
     return found
 
 
+_EXP_NORMALISERS = ("logsumexp", "softmax", "log_softmax")
+
+
+def _additive_mask(ctx: FileContext, node: cst.CSTNode, operand: cst.CSTNode) -> bool:
+    """Whether `node`, the log of a value no gradient reaches (labels, a mask), is an additive
+    mask: its value, through names, reaches a `logsumexp` or `softmax`
+    (`logsumexp(scores + log(y_true))`). There a -inf entry weighs exp(-inf) = 0, on purpose:
+    the entries the labels rule out drop from the sum, in the value and the gradient."""
+    function = ctx.function
+    if function is None or ctx.flow.carries_gradient(operand, function):
+        return False
+    holders: set[int | str] = {id(node)}
+
+    def normalised(value: cst.CSTNode) -> bool:
+        for call in walk(value):
+            if type(call) is cst.Call and ctx.kind(call) in _EXP_NORMALISERS:
+                inner = ctx.operand(call, 0)
+                if inner is not None and any(
+                        id(n) in holders or type(n) is cst.Name and n.value in holders
+                        for n in walk(inner)):
+                    return True
+        return False
+
+    assignments = [n for n in walk(function.node.body)
+                   if type(n) in (cst.Assign, cst.Return) and n.value is not None]
+    for _ in range(4):
+        grown = False
+        for statement in assignments:
+            if not any(id(n) in holders or type(n) is cst.Name and n.value in holders
+                       for n in walk(statement.value)):
+                continue
+            if normalised(statement.value):
+                return True
+            if type(statement) is cst.Assign:
+                for target in statement.targets:
+                    for name in assigned_names(target.target):
+                        if name not in holders:
+                            holders.add(name)
+                            grown = True
+        if not grown:
+            return False
+    return False
+
+
 def _hidden_by_where(ctx: FileContext, node: cst.CSTNode, operand: cst.CSTNode) -> bool:
     """Whether `node`, an unsafe operation on `operand`, sits in a branch of a `where` whose
     condition tests a name of the operand (what the condition hides: see `where_guarded`).
@@ -1966,7 +2046,8 @@ def log_hazard(ctx: FileContext, node: cst.CSTNode) -> tuple[cst.CSTNode, str, s
     condition hides it: (operand, why, effect)."""
     hazard = _log_hazard(ctx, node)
     return None if hazard is None or _hidden_by_where(ctx, node, hazard[0]) or \
-        _guarded_by_if(ctx, node, hazard[0]) else hazard
+        _guarded_by_if(ctx, node, hazard[0]) or _additive_mask(ctx, node, hazard[0]) \
+        else hazard
 
 
 def sqrt_hazard(ctx: FileContext, node: cst.CSTNode) -> tuple[cst.CSTNode, str] | None:

@@ -298,6 +298,9 @@ class Evaluator:
 
     def _attribute(self, node: cst.Attribute, env: Env) -> Fact:
         if isinstance(node.value, cst.Name) and node.value.value == "self":
+            assigned = env.lookup(f"self.{node.attr.value}")  # set earlier in this method
+            if assigned is not None:
+                return assigned
             lineage = self._lineage(env.owner())
             for cls in self.index.classes.values():
                 if lineage is not None and cls.name not in lineage:

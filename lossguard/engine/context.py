@@ -123,10 +123,14 @@ class FileContext:
         return self.evaluator.reads_log_scale(node)
 
     def value_of(self, node: cst.CSTNode) -> cst.CSTNode:
-        """Follow local assignments: the expression a name was last assigned, else the node."""
+        """Follow local assignments: the expression a name (or `self.x`, assigned in the same
+        method) was last assigned, else the node."""
         seen = 0
-        while isinstance(node, cst.Name) and seen < 20:
-            value = self.env.value(node.value)
+        while seen < 20:
+            key = node.value if isinstance(node, cst.Name) else _self_attribute(node)
+            if key is None:
+                break
+            value = self.env.value(key)
             if value is None:
                 break
             node = value
@@ -282,6 +286,11 @@ class FileContext:
             if isinstance(target, cst.Name):
                 self.env.bind(target.value, named_fact(target.value, fact, target), value)
                 continue
+            attribute = _self_attribute(target)
+            if attribute is not None and self.function is not None:
+                # `self.pred = softmax(...)` in a method: read back as `self.pred` below it
+                self.env.bind(attribute, named_fact(attribute, fact, target), value)
+                continue
             base = target
             while isinstance(base, cst.Subscript):
                 base = base.value
@@ -336,3 +345,11 @@ def _joined(env: Env, one: Bindings, other: Bindings) -> Bindings:
         if value is not None and value is other[1].get(name):
             values[name] = value
     return found, values
+
+
+def _self_attribute(node: cst.CSTNode) -> str | None:
+    """`self.pred` of an attribute of `self`, as the environment names it; else None."""
+    if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and \
+            node.value.value == "self":
+        return f"self.{node.attr.value}"
+    return None

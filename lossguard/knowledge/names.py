@@ -247,17 +247,22 @@ def is_cosine_name(name: str) -> bool:
     return any(token in COSINE_TOKENS for token in name_tokens(name))
 
 
+_LOG_SCALED = frozenset({"var", "sigma", "std", "scale", "variance", "stddev", "alpha", "prob",
+                         "probs", "p", "pi", "likelihood"})
+
+
 def is_log_scale_name(name: str) -> bool:
-    """`log_var`, `logvar`, `log_sigma`, `log_std`, `log_scale`, `logprobs`: a value kept on a
-    log scale, whose `exp` is the intended way back (not logits)."""
+    """`log_var`, `logvar`, `log_sigma`, `log_std`, `log_scale`, `logprobs`, also qualified
+    (`z_log_var`, `z_logvar`, `q_log_sigma`): a value kept on a log scale, whose `exp` is the
+    intended way back (not logits)."""
     tokens = name_tokens(name)
     if not tokens or "logit" in name.lower() or "logits" in tokens:
         return False
-    return tokens[0] == "log" and len(tokens) > 1 or (
-        tokens[0].startswith("log") and tokens[0][3:] in ("var", "sigma", "std", "scale",
-                                                          "variance", "stddev", "alpha",
-                                                          "prob", "probs", "p", "pi",
-                                                          "likelihood"))
+    if tokens[0] == "log" and len(tokens) > 1:
+        return True
+    return any(token == "log" and following.rstrip("0123456789") in _LOG_SCALED
+               or token.startswith("log") and token[3:] in _LOG_SCALED
+               for token, following in zip(tokens, (*tokens[1:], ""), strict=True))
 
 
 # Tokens of parameters that hold embeddings or features (the prediction side of a metric or
