@@ -306,8 +306,9 @@ class UnguardedDivision(Rule):
     (`p / sum(p, axis, keepdims=True)`) is an idiom, unless the value is a cancelling
     difference. `divide_no_nan` and `reciprocal_no_nan` are safe, and so is a division that
     runs only where a test proves the denominator nonzero: `if n > 0:`, `x / n if n else 0`,
-    the true branch of `tf.cond(n > 0, lambda: x / n, ...)`, and a mask's count under
-    `cond(any(mask), ...)`.
+    the true branch of `tf.cond(n > 0, lambda: x / n, ...)`, a mask's count under
+    `cond(any(mask), ...)`, and the code after `assert n > 0` or
+    `assert (n == 0).sum() == 0`.
 
     ## Why is this bad?
     `0 / 0` is NaN and `x / 0` is inf: a batch with an empty mask turns the loss and the
@@ -489,8 +490,36 @@ class UnguardedDivision(Rule):
             total = tf.reduce_sum(tf.square(labels - logits) * mask)
             return tf.cond(count > 0, lambda: total / count, lambda: tf.constant(0.0))
         """),
+        Valid("""
+        import torch
+        def margin_loss(sim, margin):
+            inside = (sim <= margin).float()
+            count = inside.sum()
+            return 0.0 if inside.sum() == 0 else (sim * inside).sum() / count
+        """),
+        Valid("""
+        import torch
+        def supervised_contrastive_loss(sim, targets):
+            same = targets.unsqueeze(0) == targets.unsqueeze(1)
+            positives = same.sum(dim=1) - 1
+            assert (positives == 0).sum().item() == 0, "every sample needs a positive"
+            return ((sim * same).sum(dim=1) / positives).mean()
+        """),
+        Valid("""
+        import torch
+        def signed_distance_loss(dot, residual):
+            sign = (dot >= 0).to(dot) * 2 - 1  # -1 or 1, never 0
+            return (residual / (dot.abs().clamp_min(1e-6) * sign)).mean()
+        """),
     ]
     INVALID = [
+        Invalid("""
+        import torch.nn.functional as F
+        def detection_loss(logits, targets):
+            per_anchor = F.binary_cross_entropy_with_logits(logits, targets, reduction="none")
+            num_pos = (targets == 1).sum()
+            return per_anchor.sum() / num_pos
+        """, line=5, message="`(targets == 1).sum()` is 0 when every element is 0"),
         Invalid("""
         import tensorflow as tf
         def weighted_loss(labels, logits, mask):
@@ -1912,12 +1941,13 @@ def _hidden_by_where(ctx: FileContext, node: cst.CSTNode, operand: cst.CSTNode) 
 
 
 def _guarded_by_if(ctx: FileContext, node: cst.CSTNode, operand: cst.CSTNode) -> bool:
-    """Whether `node` runs only where an enclosing test proves its operand away from 0: an
-    `if` (`if divisor != 0:`, `if n > 0:`, `if count:`, the `else` of `if n == 0:`), a
-    conditional expression (`x / n if n > 0 else 0`), or the branch functions of a graph
-    conditional (`tf.cond(n > 0, lambda: x / n, lambda: 0.0)`); `any(mask)` proves the count
-    of `mask` (`sum(cast(mask))`) away from 0. The bad point is never reached, in the value or
-    the gradient. Structural, computed once per module when a hazard is found."""
+    """Whether `node` runs only where an enclosing test proves its operand (or the value a
+    name of it holds) away from 0: an `if` (`if divisor != 0:`, `if n > 0:`, `if count:`, the
+    `else` of `if n == 0:`), a conditional expression (`x / n if n > 0 else 0`), or the
+    branch functions of a graph conditional (`tf.cond(n > 0, lambda: x / n, lambda: 0.0)`);
+    `any(mask)` proves the count of `mask` (`sum(cast(mask))`) away from 0. The bad point is
+    never reached, in the value or the gradient. Structural, computed once per module when a
+    hazard is found."""
     guards = ctx.memo.get("if_guards")
     if guards is None:
         found: dict[int, frozenset[str]] = {}
@@ -1931,30 +1961,40 @@ def _guarded_by_if(ctx: FileContext, node: cst.CSTNode, operand: cst.CSTNode) ->
             if type(statement) is cst.If:
                 guard([statement.body], _nonzero_when(ctx, statement.test))
                 if statement.orelse is not None:
-                    guard([statement.orelse], _zero_names(statement.test))
+                    guard([statement.orelse], _nonzero_unless(ctx, statement.test))
             elif type(statement) is cst.IfExp:
                 guard([statement.body], _nonzero_when(ctx, statement.test))
-                guard([statement.orelse], _zero_names(statement.test))
+                guard([statement.orelse], _nonzero_unless(ctx, statement.test))
             elif type(statement) is cst.Call and ctx.kind(statement) == "cond":
                 test = ctx.argument(statement, 0, "pred")
                 branches = (ctx.argument(statement, 1, "true_fn"),
                             ctx.argument(statement, 2, "false_fn"))
                 if test is not None:
                     guard([_branch_body(ctx, branches[0])], _nonzero_when(ctx, test))
-                    guard([_branch_body(ctx, branches[1])], _zero_names(test))
+                    guard([_branch_body(ctx, branches[1])], _nonzero_unless(ctx, test))
             elif type(statement) is cst.IndentedBlock:
                 # `if n == 0: return ...` guards what follows it in the block
+                # `assert (n == 0).sum() == 0`: and so does a precondition asserted
                 for position, inner in enumerate(statement.body):
                     if type(inner) is cst.If and inner.orelse is None and leaves(inner.body):
-                        guard(list(statement.body[position + 1:]), _zero_names(inner.test))
+                        guard(list(statement.body[position + 1:]),
+                              _nonzero_unless(ctx, inner.test))
+                    elif type(inner) is cst.SimpleStatementLine:
+                        for small in inner.body:
+                            if type(small) is cst.Assert:
+                                guard(list(statement.body[position + 1:]),
+                                      _nonzero_when(ctx, small.test))
         guards = ctx.memo["if_guards"] = found
     proven = guards.get(id(node), frozenset())  # type: ignore[union-attr]
     if not proven:
         return False
-    if isinstance(operand, cst.Name) and operand.value in proven:
-        return True
-    counted = _counted(ctx, operand)
-    return counted is not None and f"any:{ctx.text(counted)}" in proven
+    for value in (operand, ctx.value_of(operand)):
+        if ctx.text(value) in proven:
+            return True
+        counted = _counted(ctx, value)
+        if counted is not None and f"any:{ctx.text(counted)}" in proven:
+            return True
+    return False
 
 
 def _branch_body(ctx: FileContext, branch: cst.BaseExpression | None) -> cst.CSTNode:
@@ -1980,25 +2020,38 @@ def _counted(ctx: FileContext, operand: cst.CSTNode) -> cst.BaseExpression | Non
     return inner
 
 
-def _zero_names(test: cst.BaseExpression) -> frozenset[str]:
-    """The names a test proves nonzero where it fails (its `else`): `x == 0`, `not x`."""
-    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not) and \
-            isinstance(test.expression, cst.Name):
-        return frozenset({test.expression.value})
+def _zeros_counted(ctx: FileContext, count: cst.BaseExpression) -> str | None:
+    """`n` of a count of the zeros of `n`: `(n == 0).sum()`, `.item()` of it, `n.eq(0).sum()`."""
+    while isinstance(count, cst.Call) and ctx.kind(count) in ("item", "identity", "cast"):
+        count = ctx.operand(count, 0)
+    counted = _counted(ctx, count) if count is not None else None
+    if isinstance(counted, cst.Comparison) and len(counted.comparisons) == 1 and \
+            isinstance(counted.comparisons[0].operator, cst.Equal) and \
+            number(counted.comparisons[0].comparator) == 0:
+        return ctx.text(counted.left)
+    return None
+
+
+def _nonzero_unless(ctx: FileContext, test: cst.BaseExpression) -> frozenset[str]:
+    """What a test proves nonzero where it fails (its `else`), as code: `x == 0`, `not x`,
+    `mask.sum() == 0`."""
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        return frozenset({ctx.text(test.expression)})
     if isinstance(test, cst.Comparison) and len(test.comparisons) == 1 and \
             isinstance(test.comparisons[0].operator, cst.Equal):
         left, right = test.left, test.comparisons[0].comparator
-        if isinstance(left, cst.Name) and number(right) == 0:
-            return frozenset({left.value})
-        if isinstance(right, cst.Name) and number(left) == 0:
-            return frozenset({right.value})
+        if number(right) == 0:
+            return frozenset({ctx.text(left)})
+        if number(left) == 0:
+            return frozenset({ctx.text(right)})
     return frozenset()
 
 
 def _nonzero_when(ctx: FileContext, test: cst.BaseExpression) -> frozenset[str]:
-    """What a test proves nonzero where it holds: the names of `x != 0`, `x > 0`, `x >= 1`,
-    `0 < x`, `x` alone, also under `and`; `any:<m>` for `any(m)` (`tf.reduce_any(m)`,
-    `m.any()`): some element of `m` is nonzero, so its count is not 0."""
+    """What a test proves nonzero where it holds, as code: `x != 0`, `x > 0`, `x >= 1`,
+    `0 < x`, `x` alone (any expression: `n_valid.sum() > 0`), also under `and`; `any:<m>` for
+    `any(m)` (`tf.reduce_any(m)`, `m.any()`): some element of `m` is nonzero, so its count is
+    not 0."""
     if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
         return _nonzero_when(ctx, test.left) | _nonzero_when(ctx, test.right)
     if isinstance(test, cst.Name):
@@ -2012,17 +2065,20 @@ def _nonzero_when(ctx: FileContext, test: cst.BaseExpression) -> frozenset[str]:
         return frozenset()
     left, target = test.left, test.comparisons[0]
     operator, right = target.operator, target.comparator
-    if isinstance(left, cst.Name) and number(right) is not None:
+    zeros = _zeros_counted(ctx, left)
+    if zeros is not None and isinstance(operator, cst.Equal) and number(right) == 0:
+        return frozenset({zeros})  # `(n == 0).sum() == 0`: no element of `n` is 0
+    if number(right) is not None:
         bound = number(right)
         if isinstance(operator, cst.NotEqual) and bound == 0 or \
                 isinstance(operator, cst.GreaterThan) and bound >= 0 or \
                 isinstance(operator, cst.GreaterThanEqual) and bound > 0:
-            return frozenset({left.value})
-    if isinstance(right, cst.Name) and number(left) is not None:
+            return frozenset({ctx.text(left)})
+    if number(left) is not None:
         bound = number(left)
         if isinstance(operator, cst.NotEqual) and bound == 0 or \
                 isinstance(operator, cst.LessThan) and bound >= 0:
-            return frozenset({right.value})
+            return frozenset({ctx.text(right)})
     return frozenset()
 
 

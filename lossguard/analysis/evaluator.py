@@ -271,6 +271,8 @@ class Evaluator:
             return self._subscript(node, env)
         if isinstance(node, cst.Attribute):
             return self._attribute(node, env)
+        if isinstance(node, cst.Comparison):  # `targets == 1`: a mask of 0s and 1s
+            return facts.unary("compare", UNKNOWN, node)
         if isinstance(node, cst.IfExp):
             return facts.join(self.fact(node.body, env), self.fact(node.orelse, env))
         if isinstance(node, (cst.List, cst.Tuple)) and node.elements and not any(
@@ -451,8 +453,52 @@ class Evaluator:
                 return facts.unary("cosine", left, node)
             return facts.linear(left, right, node)
         if isinstance(op, (cst.Divide, cst.FloorDivide)):
+            if self._cosine_ratio(node.left, node.right, env):
+                return facts.unary("cosine", left, node)
             return facts.divide(left, right, node)
         return UNKNOWN
+
+    def _cosine_ratio(self, numerator: cst.BaseExpression, denominator: cst.BaseExpression,
+                      env: Env) -> bool:
+        """`sum(a * b) / (norm(a) * norm(b))`, an epsilon added or clamped into the
+        denominator or not: a cosine by Cauchy-Schwarz, in [-1, 1] and reaching +-1."""
+        def resolved(node: cst.BaseExpression) -> cst.BaseExpression:
+            for _ in range(4):
+                if not isinstance(node, cst.Name) or env.value(node.value) is None:
+                    break
+                node = env.value(node.value)  # type: ignore[assignment]
+            return node
+
+        def pair(node: cst.BaseExpression) -> set[str] | None:
+            if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Multiply):
+                return {code(resolved(node.left)), code(resolved(node.right))}
+            return None
+
+        summed = resolved(numerator)
+        op = self.index.op_of(summed) if isinstance(summed, cst.Call) else None
+        if op is None or op.kind != "sum":
+            return False
+        inner = self.operand(summed, 0)
+        products = pair(resolved(inner)) if inner is not None else None
+        norms = resolved(denominator)
+        for _ in range(3):  # `n + eps`, `maximum(n, eps)`, `n.clamp(min=eps)`
+            if isinstance(norms, cst.BinaryOperation) and isinstance(norms.operator, cst.Add):
+                norms = norms.left if number(norms.right) is not None else norms.right
+            elif isinstance(norms, cst.Call) and self.index.op_of(norms) is not None and \
+                    self.index.op_of(norms).kind in ("maximum", "clip", "clamp_min"):
+                norms = self.operand(norms, 0) or norms
+            norms = resolved(norms)
+        if not (isinstance(norms, cst.BinaryOperation) and
+                isinstance(norms.operator, cst.Multiply)):
+            return False
+        normed: set[str] = set()
+        for factor in (resolved(norms.left), resolved(norms.right)):
+            factor_op = self.index.op_of(factor) if isinstance(factor, cst.Call) else None
+            if factor_op is None or factor_op.kind not in ("norm", "torch_norm"):
+                return False
+            operand = self.operand(factor, 0)
+            normed.add(code(resolved(operand)) if operand is not None else "")
+        return products is not None and products == normed
 
     def _difference(self, node: cst.CSTNode, minuend: cst.BaseExpression,
                     subtrahend: cst.BaseExpression, left: Fact, right: Fact, env: Env) -> Fact:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from ..knowledge.kinds import Kind
@@ -100,9 +101,29 @@ def _add_bound(a: float, b: float) -> float:
     return a + b
 
 
+def _two_valued(a: Fact, b: Fact, combine: Callable[[float, float], float],
+                node: object) -> Fact | None:
+    """A value that is exactly one of two numbers (a comparison, 0 or 1) combined with a
+    constant is still one of two numbers: `(x >= 0) * 2 - 1` is -1 or 1, never 0."""
+    for x, y, swapped in ((a, b, False), (b, a, True)):
+        if "two_valued" not in x.tags or y.const is None:
+            continue
+        ends = sorted(f32(combine(y.const, end) if swapped else combine(end, y.const))
+                      for end in (x.lo, x.hi))
+        zero = (x.zero or Reason(node, "is 0 for some elements")) if 0.0 in ends else None
+        negative = (x.negative or Reason(node, "is negative for some elements")) \
+            if ends[0] < 0 else None
+        return Fact(ends[0], ends[1], zero=zero, negative=negative,
+                    tags=frozenset({"two_valued"}))
+    return None
+
+
 def add(a: Fact, b: Fact, node: object) -> Fact:
     if a.const is not None and b.const is not None:
         return constant(f32(a.const + b.const))
+    two = _two_valued(a, b, lambda x, y: x + y, node)
+    if two is not None:
+        return two
     lo = _add_bound(a.lo, b.lo)
     hi = -_add_bound(-a.hi, -b.hi)
     zero = None
@@ -141,6 +162,9 @@ def negate(a: Fact, node: object) -> Fact:
 def subtract(a: Fact, b: Fact, node: object) -> Fact:
     if a.const is not None and b.const is not None:
         return constant(f32(a.const - b.const))
+    two = _two_valued(a, b, lambda x, y: x - y, node)
+    if two is not None:
+        return two
     lo = -_add_bound(-a.lo, b.hi) if not (a.lo == -INF or b.hi == INF) else -INF
     hi = _add_bound(a.hi, -b.lo) if not (a.hi == INF or b.lo == -INF) else INF
     lo_open = a.lo_open or b.hi_open
@@ -223,6 +247,9 @@ def _mul_bounds(a: Fact, b: Fact) -> tuple[float, float]:
 def multiply(a: Fact, b: Fact, node: object) -> Fact:
     if a.const is not None and b.const is not None:
         return constant(f32(a.const * b.const))
+    two = _two_valued(a, b, lambda x, y: x * y, node)
+    if two is not None:
+        return two
     lo, hi = _mul_bounds(a, b)
     zero = a.zero or b.zero
     if a.const == 0 or b.const == 0:
@@ -494,7 +521,8 @@ def unary(kind: Kind | str, a: Fact, node: object) -> Fact:
         return Fact(0.0, 1.0, zero=Reason(node, "is 0 for most entries"),
                     tags=frozenset({"holds_one"}))
     if kind in ("compare", "any"):
-        return Fact(0.0, 1.0, zero=Reason(node, "is 0 for most entries"))
+        return Fact(0.0, 1.0, zero=Reason(node, "is 0 for most entries"),
+                    tags=frozenset({"two_valued"}))
     if kind == "negative":
         return negate(a, node)
     return UNKNOWN
