@@ -498,6 +498,16 @@ class UnguardedDivision(Rule):
             return 0.0 if inside.sum() == 0 else (sim * inside).sum() / count
         """),
         Valid("""
+        import math
+        import torch
+        def adaptive_scale_loss(cosine, one_hot):
+            theta = torch.acos(torch.clamp(cosine, -1.0 + 1e-7, 1.0 - 1e-7))
+            theta_med = torch.median(theta[one_hot == 1])
+            # an angle in [0, pi/4]: its cosine is at least 0.7
+            scale = 1.0 / torch.cos(torch.min(math.pi / 4 * torch.ones_like(theta_med), theta_med))
+            return (scale * cosine).mean()
+        """),
+        Valid("""
         import torch
         def supervised_contrastive_loss(sim, targets):
             same = targets.unsqueeze(0) == targets.unsqueeze(1)

@@ -127,3 +127,21 @@ def test_lint_source_survives_deep_and_odd_text():
                  "def loss(a):\n\treturn a\n        "):
         for finding in lint_source(text, "x.py", settings):
             assert finding.code == "LL001"
+
+
+def test_an_attribute_that_reads_itself_is_analysed():
+    # `self.queue = normalize(self.queue)` in `__init__` once recursed without end: the whole
+    # file came back as one LL001 "nested too deeply" and its findings were lost
+    source = (
+        "import torch\n"
+        "import torch.nn.functional as F\n"
+        "class MoCoLoss(torch.nn.Module):\n"
+        "    def __init__(self, dim, size):\n"
+        "        self.queue = torch.randn(dim, size)\n"
+        "        self.queue = F.normalize(self.queue, dim=0)\n"
+        "    def forward(self, q, target):\n"
+        "        logits = torch.mm(q, self.queue)\n"
+        "        return -(target * torch.log(logits)).sum()\n"
+    )
+    findings = lint_source(source, "moco.py", Settings())
+    assert [f.code for f in findings] == ["LL101"]

@@ -331,6 +331,14 @@ def test_syntax_error_line_matches_the_message(source):
     assert finding.line == min(int(named.group(1)), source.count("\n") or 1)
 
 
+def test_tokenizer_error_is_placed_where_python_puts_it():
+    # libcst's tokenizer message names no position; a full-width comma on line 5 was line 1
+    source = "import torch\n\ndef loss(a):\n    return a\nx = 1\uff0c2\n"
+    [finding] = lint_source(source, "broken.py", Settings(select=["ALL"]), None)
+    assert (finding.code, finding.line) == ("LL001", 5)
+    assert "tokenizer error" in finding.message
+
+
 # --- tests, log-scale parameters, a caller's loss ----------------------------------------------
 TESTED_LOSS = """
 import numpy as np

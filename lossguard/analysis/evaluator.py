@@ -181,6 +181,8 @@ class Evaluator:
         self.depth = depth  # helpers evaluated inside helpers, at most _HELPER_DEPTH deep
         self.module_env = Env()
         self._memo: dict[int, Fact] = {}
+        # module constants and `__init__` attributes being evaluated (a value that reads
+        # itself, `self.queue = normalize(self.queue)`, is not followed round)
         self._constants_in_progress: set[str] = set()
         self._log_scales: frozenset[str] | None = None
 
@@ -308,18 +310,25 @@ class Evaluator:
                 if lineage is not None and cls.name not in lineage:
                     continue  # `self` is the enclosing method's object, not another class's
                 expr = cls.init_values.get(node.attr.value)
-                if expr is None:
-                    continue
+                key = f"{cls.name}.{node.attr.value}"
+                if expr is None or key in self._constants_in_progress:
+                    continue  # `self.queue = normalize(self.queue)` reads what it sets
                 init = cls.methods.get("__init__")
                 if isinstance(expr, cst.Name) and init is not None:
                     for param in init.params:
                         if param.name.value == expr.value and param.default is not None:
                             return self.fact(param.default, self.module_env)
                     return unread_fact(node.attr.value, node)
-                return self.fact(expr, self.module_env)
+                self._constants_in_progress.add(key)
+                try:
+                    return self.fact(expr, self.module_env)
+                finally:
+                    self._constants_in_progress.discard(key)
         resolved = self.index.resolve(node)
         if resolved is not None and resolved.endswith(".epsilon"):
             return facts.constant(float(ops.EPSILON))
+        if resolved in ops.CONSTANTS:
+            return facts.constant(ops.CONSTANTS[resolved])
         machine = self._finfo(node)
         if machine is not None:
             return facts.constant(machine)
@@ -681,6 +690,8 @@ class Evaluator:
             return facts.clip(a, self._maybe(self.operand(node, 1, "min"), env), None)
         if kind == "clamp_max":
             return facts.clip(a, None, self._maybe(self.operand(node, 1, "max"), env))
+        if kind in ("max", "min") and _elementwise_extreme(node, self.operand(node, 1)):
+            kind = "maximum" if kind == "max" else "minimum"  # `torch.min(a, b)`
         if kind in {"maximum", "minimum", "add", "subtract", "multiply", "divide", "pow"}:
             second = self.operand(node, 1, "y")
             if second is None:
@@ -874,16 +885,24 @@ class Evaluator:
             return left, operator, number(right)  # type: ignore[return-value]
         return None
 
-    def unpacked(self, value: cst.BaseExpression, count: int, env: Env) -> list[Fact]:
-        """The facts of the names a tuple target unpacks from `value`: element by element from a
-        tuple or list; the value's own fact from an input or a gradient (`x, y = vects`)."""
+    def unpacked(self, value: cst.BaseExpression, count: int,
+                 env: Env) -> list[tuple[Fact, cst.BaseExpression | None]]:
+        """The facts (and values, where one is known) of the names a tuple target unpacks from
+        `value`: element by element from a tuple or list; the values of a `max`/`min` along an
+        axis and their indices (`m, _ = torch.max(x, dim=1)`: `m` is that max); the value's own
+        fact from an input or a gradient (`x, y = vects`)."""
         if isinstance(value, (cst.Tuple, cst.List)) and len(value.elements) == count and \
                 not any(isinstance(e, cst.StarredElement) for e in value.elements):
-            return [self.fact(e.value, env) for e in value.elements]
+            return [(self.fact(e.value, env), e.value) for e in value.elements]
+        op = self.index.op_of(value) if isinstance(value, cst.Call) else None
+        if op is not None and op.kind in ("max", "min") and op.framework == "torch" or \
+                op is not None and op.kind in ("max", "min") and op.framework == "tensor":
+            if count == 2:
+                return [(self.fact(value, env), value), (UNKNOWN, None)]
         fact = self.fact(value, env)
         if fact.tags & {"input", "gradient"}:
-            return [facts.replace_const(fact)] * count
-        return [UNKNOWN] * count
+            return [(facts.replace_const(fact), None)] * count
+        return [(UNKNOWN, None)] * count
 
     def _maybe(self, node: cst.BaseExpression | None, env: Env) -> Fact | None:
         if node is None or (isinstance(node, cst.Name) and node.value == "None"):
@@ -894,6 +913,16 @@ class Evaluator:
 _OPERATORS = {cst.GreaterThan: ">", cst.GreaterThanEqual: ">=", cst.LessThan: "<",
               cst.LessThanEqual: "<=", cst.Equal: "==", cst.NotEqual: "!="}
 _NEGATED = {">": "<=", ">=": "<", "<": ">=", "<=": ">", "==": "!=", "!=": "=="}
+
+
+def _elementwise_extreme(call: cst.Call, second: cst.BaseExpression | None) -> bool:
+    """`torch.max(a, b)`, `a.min(b)`: with a second tensor (not an axis: `1`, `dim`, `axis=`)
+    a `max`/`min` is element-wise."""
+    if second is None or number(second) is not None or keyword(call, "dim") is not None or \
+            keyword(call, "axis") is not None:
+        return False
+    name = dotted(second)
+    return name is None or name.rpartition(".")[2] not in ("dim", "axis", "dims", "axes")
 
 
 def _activation(node: cst.BaseExpression | None) -> str | None:

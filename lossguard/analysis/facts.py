@@ -477,6 +477,11 @@ def unary(kind: Kind | str, a: Fact, node: object) -> Fact:
     if kind == "cosine":
         return Fact(-1.0, 1.0, False, False, Reason(node, "is a cosine and can be 0"),
                     Reason(node, "is a cosine and can be negative"), tags=frozenset({"cosine"}))
+    if kind == "cos" and 0 <= a.lo and a.hi < math.pi / 2:
+        # an angle in [0, pi/2) (`min(theta, pi/4)` of an `acos`): its cosine is > 0
+        return Fact(f32(math.cos(a.hi)), f32(math.cos(a.lo)), True, False)
+    if kind == "acos":
+        return Fact(0.0, math.pi, zero=Reason(node, "is an angle and can be 0"))
     if kind in {"tanh", "sin", "cos"}:
         return Fact(-1.0, 1.0, False, False, Reason(node, f"is a {kind} output and can be 0"),
                     Reason(node, f"is a {kind} output and can be negative"))

@@ -57,7 +57,9 @@ def _class_kind(index: ModuleIndex, name: str, seen: set[str] | None = None) -> 
             return "loss"
         if base == ops.AUTOGRAD_FUNCTION or base.endswith("autograd.Function"):
             return "autograd"
-        if base in ops.MODULE_BASES or base.endswith((".Layer", ".Model", ".Module")):
+        # also a bare `Module` the imports do not name (`from torch.nn import *`)
+        if base in ops.MODULE_BASES or base.endswith((".Layer", ".Model", ".Module")) or \
+                base in ("Module", "Layer", "Model") and base not in index.classes:
             return "loss" if is_loss_name(name) else "module"
         inner = _class_kind(index, base.rpartition(".")[2], seen)
         if inner:

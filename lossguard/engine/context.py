@@ -306,9 +306,9 @@ class FileContext:
             names = assigned_names(target)
             flat = isinstance(target, (cst.Tuple, cst.List)) and len(names) == len(target.elements)
             unpacked = self.evaluator.unpacked(value, len(names), self.env) \
-                if flat and value is not None else [Fact()] * len(names)
-            for name, element in zip(names, unpacked, strict=True):
-                self.env.bind(name, named_fact(name, element, target))
+                if flat and value is not None else [(Fact(), None)] * len(names)
+            for name, (element, part) in zip(names, unpacked, strict=True):
+                self.env.bind(name, named_fact(name, element, target), part)
 
 
 Bindings = tuple[dict[str, Fact], dict[str, cst.BaseExpression]]

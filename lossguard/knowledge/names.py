@@ -196,8 +196,9 @@ def is_mask_name(name: str) -> bool:
 
 
 def is_logit_name(name: str) -> bool:
+    """`logits`, `pred_logits`, `logit_scale`; not a mask over logits (`logits_mask`)."""
     lowered = name.lower()
-    return lowered in LOGIT_NAMES or "logit" in lowered
+    return lowered in LOGIT_NAMES or "logit" in lowered and not is_mask_name(name)
 
 
 def pred_like(name: str) -> bool:

@@ -54,7 +54,7 @@ _COMMON = {
     "tanh": "tanh", "sin": "sin", "cos": "cos", "cosh": "cosh",
     "acos": "acos", "arccos": "acos", "asin": "acos", "arcsin": "acos",
     "sum": "sum", "mean": "mean", "max": "max", "min": "min", "amax": "max", "amin": "min",
-    "prod": "prod", "std": "std", "var": "std",
+    "median": "mean", "nanmedian": "mean", "prod": "prod", "std": "std", "var": "std",
     "logsumexp": "logsumexp", "where": "where", "divide": "divide", "true_divide": "divide",
     "ones_like": "ones_like", "zeros_like": "zeros_like",
     "argmax": "argmax", "argmin": "argmin", "round": "round", "floor": "floor",
@@ -225,7 +225,8 @@ METHODS: dict[str, str] = {
     **META,
     "log": "log", "log2": "log", "log10": "log", "log1p": "log1p", "exp": "exp",
     "sqrt": "sqrt", "rsqrt": "rsqrt", "abs": "abs", "pow": "pow", "square": "square",
-    "sum": "sum", "mean": "mean", "std": "std", "var": "std", "norm": "torch_norm",
+    "sum": "sum", "mean": "mean", "median": "mean", "std": "std", "var": "std",
+    "norm": "torch_norm",
     "clamp": "clip", "clip": "clip", "clamp_min": "clamp_min", "clamp_max": "clamp_max",
     "sigmoid": "sigmoid", "softmax": "softmax", "log_softmax": "log_softmax",
     "relu": "relu", "tanh": "tanh", "logsumexp": "logsumexp", "detach": "stop_gradient",
@@ -480,6 +481,12 @@ FRAMEWORK_ROOTS = ("tensorflow", "keras", "torch", "jax", "numpy", "flax", "opta
 EPSILON = "1e-7"
 # `torch.finfo(dtype).eps`, `np.finfo(np.float32).tiny`: the machine constants code takes as its
 # epsilon, by the dtype's last name part (float32 where the dtype is not written out).
+# Named mathematical constants of the array libraries (`math.pi`, `np.pi`, `torch.pi`).
+CONSTANTS: dict[str, float] = {
+    f"{module}.{name}": value for module in ("math", "numpy", "torch", "jax.numpy")
+    for name, value in (("pi", 3.141592653589793), ("e", 2.718281828459045))
+}
+
 FINFO_CALLS = frozenset({"torch.finfo", "numpy.finfo", "jax.numpy.finfo"})
 FINFO: dict[str, dict[str, float]] = {
     "float16": {"eps": 0.0009765625, "tiny": 6.103515625e-05},

@@ -43,11 +43,24 @@ def syntax_error_position(error: cst.ParserSyntaxError, source: str) -> tuple[in
         lines.pop()  # the text after the final newline
     named = _ERROR_AT.search(error.message)
     if named is None:
-        return error.raw_line, error.raw_column + 1
+        return _compiler_position(source) or (error.raw_line, error.raw_column + 1)
     line, column = int(named.group(1)), int(named.group(2))
     if line > len(lines) and lines:  # the end of the file: point at the end of its last line
         return len(lines), len(lines[-1]) + 1
     return max(line, 1), column + 1
+
+
+def _compiler_position(source: str) -> tuple[int, int] | None:
+    """Where Python's own compiler puts a syntax error: for libcst's tokenizer errors, whose
+    message names no position (an invalid character, an unterminated string)."""
+    try:
+        compile(source, "<lint>", "exec", dont_inherit=True)
+    except SyntaxError as error:
+        if error.lineno:
+            return error.lineno, max(error.offset or 1, 1)
+    except (ValueError, RecursionError, MemoryError):
+        pass
+    return None
 
 
 def syntax_error_finding(path: str, error: cst.ParserSyntaxError, source: str) -> Finding:
