@@ -498,6 +498,21 @@ class UnguardedDivision(Rule):
             return 0.0 if inside.sum() == 0 else (sim * inside).sum() / count
         """),
         Valid("""
+        import torch.nn.functional as F
+        class Distiller:
+            def __init__(self, temperature=4.0):
+                self.temperature = temperature
+            @staticmethod
+            def _kl(student, teacher, t):
+                # every call passes a temperature: configuration, not a tensor
+                return F.kl_div(F.log_softmax(student / t, 1), F.softmax(teacher / t, 1),
+                                reduction="batchmean") * t ** 2
+            def distill_loss(self, student, teacher):
+                return self._kl(student, teacher, self.temperature)
+            def symmetric_loss(self, student, teacher, t=16):
+                return (self._kl(student, teacher, t) + self._kl(teacher, student, t)) / 2
+        """),
+        Valid("""
         import math
         import torch
         def adaptive_scale_loss(cosine, one_hot):
@@ -523,6 +538,14 @@ class UnguardedDivision(Rule):
         """),
     ]
     INVALID = [
+        Invalid("""
+        import torch.nn.functional as F
+        def _kl(student, teacher, t):
+            return F.kl_div(F.log_softmax(student / t, 1), F.softmax(teacher, 1))
+        def distill_loss(student, teacher, weights):
+            # here `t` is a tensor the caller computes: it can be 0
+            return _kl(student, teacher, weights.sum())
+        """, line=3, message="denominator `t` can be 0"),
         Invalid("""
         import torch.nn.functional as F
         def detection_loss(logits, targets):

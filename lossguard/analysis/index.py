@@ -94,6 +94,8 @@ class ModuleIndex:
     replica_fns: set[str] = field(default_factory=set)  # `f`, `self.f` in strategy.run(f)
     compile_calls: list[cst.Call] = field(default_factory=list)
     calls_by_name: dict[str, list[cst.Call]] = field(default_factory=dict)
+    # `f(...)` and `self.f(...)` by `f`, with the function each is made in (None: module level)
+    call_sites: dict[str, list[tuple[cst.Call, Function | None]]] = field(default_factory=dict)
     tape_withs: set[int] = field(default_factory=set)  # ids of `with GradientTape()` nodes
     module_assigns: list[tuple[list[str], cst.BaseExpression, cst.CSTNode]] = field(
         default_factory=list)
@@ -397,6 +399,9 @@ class _Indexer:
                 index.differentiated.add(target.value)  # type: ignore[union-attr]
         if kind is cst.Name:
             index.calls_by_name.setdefault(attr, []).append(node)
+        if kind is cst.Name or kind is cst.Attribute and _receiver(
+                func.value) in ("self", "cls"):  # type: ignore[attr-defined]
+            index.call_sites.setdefault(attr, []).append((node, function))
         index.call_names.add(attr)
         if attr == "compile":
             index.compile_calls.append(node)

@@ -285,7 +285,8 @@ def _module_statements(index: ModuleIndex, scope: LossScope, all_code: bool) -> 
                     pass
 
 
-def inputs_of(function: Function, *, model: bool = False) -> set[str]:
+def inputs_of(function: Function, *, model: bool = False,
+              index: ModuleIndex | None = None) -> set[str]:
     """Names of the tensor parameters of loss code.
 
     A parameter named like a tensor (`y_true`, `logits`, `mask`, ...) is an input. A parameter
@@ -295,13 +296,17 @@ def inputs_of(function: Function, *, model: bool = False) -> set[str]:
     configuration (`num_classes`, `anchors`, `keep_prob`, `input_shape`, `margin`). A parameter
     whose default is a number (`target=1.0`, the norm a gradient penalty aims at) is
     configuration whatever its name, and so is one declared a Python scalar (by annotation,
-    docstring or assertion, see `python_scalars`). A length
+    docstring or assertion, see `python_scalars`), and so is one that every call in the
+    module (given `index`) fills with configuration (`self._kldiv(s, t, temperature)` from a
+    caller whose `temperature=16`; see `configured_by_callers`). A length
     (`enc_len`, `input_lengths`) counts the items of a sequence: it is at least 1.
 
     In model code (`model=True`: a layer's forward pass, not a loss) only the parameters named
     like tensors are inputs: the others are activations and settings of unknown range.
     """
     scalars = python_scalars(function.node)
+    if index is not None:
+        scalars |= configured_by_callers(index, function)
     params = [p for p in function.params
               if p.name.value not in ("self", "cls", "ctx") and p.name.value not in scalars]
     named = [i for i, p in enumerate(params) if p.name.value in INPUT_NAMES]
@@ -316,6 +321,52 @@ def inputs_of(function: Function, *, model: bool = False) -> set[str]:
                                    and not is_length_name(name)):
             names.add(name)
     return names
+
+
+def configured_by_callers(index: ModuleIndex, function: Function) -> set[str]:
+    """The parameters of `function` that every call of it in the module (one at least) fills
+    with configuration: a number, or a parameter of the caller that is configuration itself (a
+    number by default, a declared Python scalar), or `self.x` set in `__init__` from one."""
+    sites = index.call_sites.get(function.name, [])
+    if not sites or function.parent is not None:
+        return set()
+    params = [p for p in function.params if p.name.value not in ("self", "cls", "ctx")]
+    configured: set[str] | None = None
+    for call, caller in sites:
+        if isinstance(call.func, cst.Attribute) != (function.cls is not None):
+            return set()  # a method is called through `self`, a function by its name
+        if any(arg.star for arg in call.args):
+            return set()
+        found: set[str] = set()
+        positional = [a for a in call.args if a.keyword is None]
+        for param, arg in zip(params, positional, strict=False):
+            if _configuration(index, arg.value, caller):
+                found.add(param.name.value)
+        for arg in call.args:
+            if arg.keyword is not None and _configuration(index, arg.value, caller):
+                found.add(arg.keyword.value)
+        configured = found if configured is None else configured & found
+    return configured or set()
+
+
+def _configuration(index: ModuleIndex, value: cst.BaseExpression,
+                   caller: Function | None) -> bool:
+    if number(value) is not None:
+        return True
+    if isinstance(value, cst.Name) and caller is not None:
+        for param in caller.params:
+            if param.name.value == value.value:
+                return number(param.default) is not None or \
+                    value.value in python_scalars(caller.node)
+        return False
+    if isinstance(value, cst.Attribute) and isinstance(value.value, cst.Name) and \
+            value.value.value == "self" and caller is not None and caller.cls is not None:
+        init_value = caller.cls.init_values.get(value.attr.value)
+        init = caller.cls.methods.get("__init__")
+        if init_value is None or init is None:
+            return False
+        return number(init_value) is not None or _configuration(index, init_value, init)
+    return False
 
 
 _PYTHON_SCALARS = frozenset({"int", "float", "str", "bool"})

@@ -216,7 +216,7 @@ class FileContext:
         parent = self.frames[-1].env
         if function is not None and loss:
             model = id(function.node) in self.scope.model_code
-            inputs = scope_mod.inputs_of(function, model=model)
+            inputs = scope_mod.inputs_of(function, model=model, index=self.index)
             env = self.evaluator.function_env(function, inputs, parent, model=model)
         else:
             inputs, env = set(), Env(parent)
