@@ -56,6 +56,10 @@ class UnguardedLog(Rule):
     ```
     An explicit offset that survives float32 (`log(p + 1e-7)`) also guards an unknown value.
 
+    A sum of positive values under a mask with a 1 in every row is > 0: a one-hot or identity
+    mask (`one_hot(labels)`, `eye(n)`, `zeros.scatter_(1, labels, 1)`) and, over two columns or
+    more, its complement (`~eye(n)`, `1 - one_hot`, `one_hot < 1`) keep an element per row.
+
     The log of labels or a mask added to scores that go into a `logsumexp` or `softmax`
     (`logsumexp(y_pred + log(y_true))`) is an additive mask: its -inf entries weigh
     exp(-inf) = 0 on purpose, and no gradient reaches labels. It is not flagged.
@@ -67,6 +71,24 @@ class UnguardedLog(Rule):
     probe = "zero-operand"
     hint = "clip the operand to [eps, ...] or add an epsilon that survives float32 (`x + 1e-7`)"
     VALID = [
+        Valid("""
+        import torch
+        def contrastive_loss(sim, temperature=0.5):
+            n = sim.shape[0]
+            # every row keeps the other n - 1 columns: the sum of their exps is > 0
+            negatives = ~torch.eye(n, dtype=torch.bool)
+            denominator = (negatives.float() * torch.exp(sim / temperature)).sum(dim=1)
+            return (torch.log(denominator) - sim.diag() / temperature).mean()
+        """),
+        Valid("""
+        import torch
+        def other_classes_loss(cos_theta, target, scale=30.0):
+            one_hot = torch.zeros_like(cos_theta)
+            one_hot.scatter_(1, target.view(-1, 1), 1)
+            others = torch.where(one_hot < 1, torch.exp(scale * cos_theta),
+                                 torch.zeros_like(cos_theta))
+            return torch.log(others.sum(dim=1)).mean()
+        """),
         Valid("""
         from tensorflow.keras import backend as K
         def multilabel_crossentropy(y_true, y_pred):
@@ -202,6 +224,12 @@ class UnguardedLog(Rule):
         """),
     ]
     INVALID = [
+        Invalid("""
+        import torch
+        def masked_logsumexp_loss(scores, mask):
+            # a row whose mask is all 0 sums to 0
+            return torch.log((torch.exp(scores) * mask).sum(dim=1)).mean()
+        """, line=4, message="is 0 when every element is 0"),
         Invalid("""
         from tensorflow.keras import backend as K
         def kl_divergence(y_true, y_pred):
@@ -2101,18 +2129,27 @@ def _nonzero_when(ctx: FileContext, test: cst.BaseExpression) -> frozenset[str]:
     zeros = _zeros_counted(ctx, left)
     if zeros is not None and isinstance(operator, cst.Equal) and number(right) == 0:
         return frozenset({zeros})  # `(n == 0).sum() == 0`: no element of `n` is 0
-    if number(right) is not None:
-        bound = number(right)
+    bound = _bound(ctx, right)
+    if bound is not None:
         if isinstance(operator, cst.NotEqual) and bound == 0 or \
                 isinstance(operator, cst.GreaterThan) and bound >= 0 or \
                 isinstance(operator, cst.GreaterThanEqual) and bound > 0:
             return frozenset({ctx.text(left)})
-    if number(left) is not None:
-        bound = number(left)
+    bound = _bound(ctx, left)
+    if bound is not None:
         if isinstance(operator, cst.NotEqual) and bound == 0 or \
                 isinstance(operator, cst.LessThan) and bound >= 0:
             return frozenset({ctx.text(right)})
     return frozenset()
+
+
+def _bound(ctx: FileContext, side: cst.BaseExpression) -> float | None:
+    """The number a test compares with: a literal, or a name holding a constant
+    (`if denom > eps:` with `eps = 1e-10`)."""
+    value = number(side)
+    if value is None and isinstance(side, cst.Name):
+        value = ctx.fact(side).const
+    return value
 
 
 def _unsafe(ctx: FileContext, node: cst.CSTNode) -> tuple[cst.CSTNode, str] | None:

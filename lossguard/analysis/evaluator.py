@@ -264,6 +264,8 @@ class Evaluator:
             inner = self.fact(node.expression, env)
             if isinstance(node.operator, cst.Minus):
                 return facts.negate(inner, node)
+            if isinstance(node.operator, cst.BitInvert) and "two_valued" in inner.tags:
+                return facts.complement(inner, node)  # `~torch.eye(n, dtype=torch.bool)`
             return inner if isinstance(node.operator, cst.Plus) else UNKNOWN
         if isinstance(node, cst.BinaryOperation):
             return self._binary(node, env)
@@ -274,7 +276,7 @@ class Evaluator:
         if isinstance(node, cst.Attribute):
             return self._attribute(node, env)
         if isinstance(node, cst.Comparison):  # `targets == 1`: a mask of 0s and 1s
-            return facts.unary("compare", UNKNOWN, node)
+            return self._comparison_mask(node, env)
         if isinstance(node, cst.IfExp):
             return facts.join(self.fact(node.body, env), self.fact(node.orelse, env))
         if isinstance(node, (cst.List, cst.Tuple)) and node.elements and not any(
@@ -466,6 +468,34 @@ class Evaluator:
                 return facts.unary("cosine", left, node)
             return facts.divide(left, right, node)
         return UNKNOWN
+
+    def _scatter(self, node: cst.Call, into: Fact, env: Env) -> Fact:
+        """`x.scatter(1, labels.view(-1, 1), v)`: `x` with `v` written once per row. Into zeros
+        a 1 makes a one-hot mask; into ones a 0 makes its complement (the other classes)."""
+        written = self.operand(node, 3, "value")
+        if written is None:
+            written = keyword(node, "src")
+        value = self.fact(written, env) if written is not None else UNKNOWN
+        if into.const == 0 and value.const == 1:
+            return facts.unary("one_hot", UNKNOWN, node)
+        if into.const == 1 and value.const == 0:
+            return facts.complement(facts.unary("one_hot", UNKNOWN, node), node)
+        return facts.join(into, value)
+
+    def _comparison_mask(self, node: cst.Comparison, env: Env) -> Fact:
+        """A comparison is a 0/1 mask; of a 0/1 mask `m`, `m > 0` and `m == 1` are `m` again
+        and `m < 1`, `m == 0` its complement (`one_hot < 1`: the other classes)."""
+        compared = self.fact(node.left, env)
+        if len(node.comparisons) == 1 and "two_valued" in compared.tags and \
+                compared.lo == 0 and compared.hi == 1:
+            target = node.comparisons[0]
+            bound = number(target.comparator)
+            operator = _OPERATORS.get(type(target.operator))
+            if (operator, bound) in ((">", 0), ("==", 1), (">=", 1), ("!=", 0)):
+                return compared
+            if (operator, bound) in (("<", 1), ("==", 0), ("<=", 0), ("!=", 1)):
+                return facts.complement(compared, node)
+        return facts.unary("compare", UNKNOWN, node)
 
     def _cosine_ratio(self, numerator: cst.BaseExpression, denominator: cst.BaseExpression,
                       env: Env) -> bool:
@@ -712,10 +742,17 @@ class Evaluator:
             return facts.power(a, b.const, node)
         if kind == "divide_no_nan":
             return Fact(zero=a.zero, negative=a.negative)
+        if kind == "scatter":
+            return self._scatter(node, a, env)
         if kind == "where":
             second, third = self.operand(node, 1), self.operand(node, 2)
             if second is None or third is None:
                 return UNKNOWN
+            if self.fact(third, env).const == 0 and first is not None:
+                # `where(mask, exp(x), 0)`: what `exp(x) * mask` is
+                kept = facts.masked(self.fact(second, env), self.fact(first, env), node)
+                if kept is not None:
+                    return kept
             return facts.join(self._refined(first, second, env),
                               self._refined(first, third, env, holds=False))
         if kind in {"stop_gradient", "item"}:

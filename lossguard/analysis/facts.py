@@ -113,8 +113,33 @@ def _two_valued(a: Fact, b: Fact, combine: Callable[[float, float], float],
         zero = (x.zero or Reason(node, "is 0 for some elements")) if 0.0 in ends else None
         negative = (x.negative or Reason(node, "is negative for some elements")) \
             if ends[0] < 0 else None
-        return Fact(ends[0], ends[1], zero=zero, negative=negative,
-                    tags=frozenset({"two_valued"}))
+        tags = frozenset({"two_valued"})
+        if "holds_one" in x.tags and ends == [0.0, 1.0]:
+            tags = ONE_HOT.tags  # `1 - one_hot`: a 1 in every row (of two classes or more)
+        return Fact(ends[0], ends[1], zero=zero, negative=negative, tags=tags)
+    return None
+
+
+# A 0/1 mask with a 1 in every row (`one_hot(labels)`, `eye(n)`), and its complement over two
+# or more columns (`1 - one_hot`, `~eye(n)`: every row keeps the others).
+ONE_HOT = Fact(0.0, 1.0, tags=frozenset({"two_valued", "holds_one"}))
+
+
+def complement(a: Fact, node: object) -> Fact:
+    """`~m`, `m == 0`, `m < 1` of a 0/1 mask: the other elements, still one per row when `m`
+    has one per row."""
+    tags = a.tags & ONE_HOT.tags if {"two_valued", "holds_one"} <= a.tags else frozenset(
+        {"two_valued"})
+    return Fact(0.0, 1.0, zero=Reason(node, "is 0 for some elements"), tags=tags)
+
+
+def masked(value: Fact, mask: Fact, node: object) -> Fact | None:
+    """`value * mask` (or `where(mask, value, 0)`) of a positive value and a mask with a 1 in
+    every row: every row keeps a positive element, so a sum along it is > 0."""
+    if {"two_valued", "holds_one"} <= mask.tags and value.lo >= 0 and (
+            value.positive or "underflow" in value.tags or "exp" in value.tags):
+        return Fact(0.0, value.hi, zero=Reason(node, "is 0 where the mask is"),
+                    unbounded=value.unbounded, tags=frozenset({"holds_positive"}))
     return None
 
 
@@ -250,6 +275,9 @@ def multiply(a: Fact, b: Fact, node: object) -> Fact:
     two = _two_valued(a, b, lambda x, y: x * y, node)
     if two is not None:
         return two
+    kept = masked(a, b, node) or masked(b, a, node)
+    if kept is not None:
+        return kept
     lo, hi = _mul_bounds(a, b)
     zero = a.zero or b.zero
     if a.const == 0 or b.const == 0:
@@ -412,6 +440,8 @@ def unary(kind: Kind | str, a: Fact, node: object) -> Fact:
         return NEGATIVE_ENTROPY if kind == "sum" else a
     if kind == "sum" and "holds_one" in a.tags:
         return Fact(1.0, INF)  # a sum of values in [0, 1] of which one is 1
+    if kind == "sum" and "holds_positive" in a.tags:
+        return Fact(0.0, INF, lo_open=True, unbounded=a.unbounded)  # one positive per row
     if kind in {"sum", "prod"}:
         lo = 0.0 if a.lo >= 0 else -INF
         return Fact(lo if not a.positive else a.lo, INF if a.hi > 0 else a.hi, a.positive,
@@ -523,8 +553,7 @@ def unary(kind: Kind | str, a: Fact, node: object) -> Fact:
         return Fact(-1.0, 1.0, zero=a.zero, negative=a.negative,
                     tags=frozenset({"normalized"}))
     if kind == "one_hot":  # every row holds one 1: a sum over the classes is >= 1
-        return Fact(0.0, 1.0, zero=Reason(node, "is 0 for most entries"),
-                    tags=frozenset({"holds_one"}))
+        return Fact(0.0, 1.0, zero=Reason(node, "is 0 for most entries"), tags=ONE_HOT.tags)
     if kind in ("compare", "any"):
         return Fact(0.0, 1.0, zero=Reason(node, "is 0 for most entries"),
                     tags=frozenset({"two_valued"}))

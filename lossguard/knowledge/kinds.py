@@ -82,6 +82,7 @@ class Kind(StrEnum):
     SHAPE_ASSERT = "shape_assert"
     IDENTITY = "identity"
     ONE_HOT = "one_hot"
+    SCATTER = "scatter"  # `x.scatter(dim, index, value)`: `x` with `value` written at `index`
     ONES = "ones"
     ONES_LIKE = "ones_like"
     ZEROS = "zeros"

@@ -147,7 +147,7 @@ _TORCH = {
     "diag": "identity",
     "rand": "uniform", "rand_like": "uniform", "randn": "normal", "randn_like": "normal",
     # The inner product of two 1-D tensors: a 0-d scalar.
-    "dot": "inner", "vdot": "inner", "cond": "cond",
+    "dot": "inner", "vdot": "inner", "cond": "cond", "scatter": "scatter",
 }
 
 # Theano and PyTensor (`T.log`, `T.nnet.sigmoid`, `pt.log`): the losses of older published code.
@@ -240,7 +240,7 @@ METHODS: dict[str, str] = {
     "bool": "int_cast", "max": "max", "min": "min", "div": "divide", "gather": "identity",
     "masked_fill": "identity", "t": "identity", "transpose": "identity",
     "eq": "compare", "ne": "compare", "gt": "compare", "lt": "compare", "ge": "compare",
-    "le": "compare", "any": "any",
+    "le": "compare", "any": "any", "scatter": "scatter",
     "diagonal": "identity",
     "minimize": "minimize", "gradient": "tape_gradient", "numel": "size", "size": "size",
     "add_loss": "add_loss", "astype": "cast", "type": "cast", "to": "identity",
