@@ -394,6 +394,18 @@ def _pred_expr(node: cst.CSTNode | None) -> bool:
     return name is not None and pred_like(name.rpartition(".")[2])
 
 
+def _soft_target_first(first: cst.CSTNode | None, second: cst.CSTNode | None) -> bool:
+    """Both arguments look like predictions and only the second like logits
+    (`teacher_probs, student_logits`): the first is a soft target, passed as the labels."""
+    while isinstance(second, cst.BinaryOperation):  # `student_logits / temperature`
+        second = second.left
+    if not _pred_expr(second):
+        return False
+    first_name = (dotted(first) or "").rpartition(".")[2].lower() if first is not None else ""
+    second_name = (dotted(second) or "").rpartition(".")[2].lower() if second is not None else ""
+    return "logit" in second_name and "logit" not in first_name
+
+
 def _label_expr(node: cst.CSTNode | None) -> bool:
     name = dotted(node) if node is not None else None
     return name is not None and label_like(name.rpartition(".")[2])
@@ -426,7 +438,9 @@ class SwappedArguments(Rule):
       module, a `keras.losses` function or loss object, `K.*_crossentropy(target, output)`;
     - a positional call of `tf.nn.*_cross_entropy_with_logits` whose first argument is a
       prediction (`logits`, `pred`, `output`): their argument order changed between
-      TensorFlow versions, so pass `labels=` and `logits=` by keyword.
+      TensorFlow versions, so pass `labels=` and `logits=` by keyword. A soft target passed
+      first to logits passed second (`teacher_probs, student_logits` in distillation) is the
+      right order.
 
     ## Why is this bad?
     Keras calls every loss as `loss(y_true, y_pred)`. With the names swapped the code computes
@@ -454,6 +468,13 @@ class SwappedArguments(Rule):
     probe = "argument-order"
     hint = "Keras passes `(y_true, y_pred)`: order the parameters and arguments that way"
     VALID = [
+        Valid("""
+        import tensorflow as tf
+        def distillation_loss(teacher_logits, student_logits, temperature=4.0):
+            teacher_probs = tf.nn.softmax(teacher_logits / temperature)
+            soft = tf.nn.softmax_cross_entropy_with_logits(teacher_probs, student_logits / 4.0)
+            return tf.reduce_mean(soft)
+        """),
         Valid("""
         from tensorflow.keras import backend as K
         def mse_loss(y_true, y_pred):
@@ -600,6 +621,8 @@ class SwappedArguments(Rule):
         op = ctx.op(node)
         if op is not None and op.kind in ("softmax_xent_logits", "sigmoid_xent_logits") and \
                 op.framework == "tensorflow" and op.name.endswith("cross_entropy_with_logits"):
+            if _soft_target_first(first, positional(node, 1)):
+                return  # `(teacher_probs, student_logits)`: a distribution as the labels
             self.report(node, f"`{ctx.text(first)}` is passed first to "
                         f"`{ctx.text(node.func)}`, whose first parameter is `labels` "
                         "(the order changed between TensorFlow versions): pass "

@@ -399,8 +399,8 @@ class _Indexer:
                 index.differentiated.add(target.value)  # type: ignore[union-attr]
         if kind is cst.Name:
             index.calls_by_name.setdefault(attr, []).append(node)
-        if kind is cst.Name or kind is cst.Attribute and _receiver(
-                func.value) in ("self", "cls"):  # type: ignore[attr-defined]
+        if kind is cst.Name or kind is cst.Attribute and (_receiver(
+                func.value) or "") in {"self", "cls"}:  # type: ignore[attr-defined]
             index.call_sites.setdefault(attr, []).append((node, function))
         index.call_names.add(attr)
         if attr == "compile":

@@ -307,8 +307,8 @@ class FileContext:
             flat = isinstance(target, (cst.Tuple, cst.List)) and len(names) == len(target.elements)
             unpacked = self.evaluator.unpacked(value, len(names), self.env) \
                 if flat and value is not None else [(Fact(), None)] * len(names)
-            for name, (element, part) in zip(names, unpacked, strict=True):
-                self.env.bind(name, named_fact(name, element, target), part)
+            for name, (element, held) in zip(names, unpacked, strict=True):
+                self.env.bind(name, named_fact(name, element, target), held)
 
 
 Bindings = tuple[dict[str, Fact], dict[str, cst.BaseExpression]]
