@@ -815,6 +815,15 @@ class SqrtAtZero(Rule):
     VALID = [
         Valid("""
         import torch
+        import torch.nn.functional as F
+        def matched_box_loss(pred_boxes, gt_boxes, k=3):
+            # the distances only pick indices: no gradient flows back through them
+            distance = torch.sqrt(((pred_boxes - gt_boxes) ** 2).sum(-1))
+            _, nearest = torch.topk(distance, k, largest=False)
+            return F.l1_loss(pred_boxes[nearest], gt_boxes[nearest])
+        """),
+        Valid("""
+        import torch
         def batch_hard_triplet_loss(embeddings, labels, margin=0.3):
             square = embeddings @ embeddings.t()
             diag = torch.diagonal(square)
@@ -891,6 +900,13 @@ class SqrtAtZero(Rule):
         """),
     ]
     INVALID = [
+        Invalid("""
+        import torch
+        def nearest_distance_loss(pred_boxes, gt_boxes, k=3):
+            distance = torch.sqrt(((pred_boxes - gt_boxes) ** 2).sum(-1))
+            nearest, _ = torch.topk(distance, k, largest=False)
+            return nearest.mean()
+        """, line=3, message="`(pred_boxes - gt_boxes)` is 0 when both sides are equal"),
         Invalid("""
         import torch
         def spectral_loss(pred, target):

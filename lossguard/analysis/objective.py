@@ -20,9 +20,10 @@ read as values.
 Code that records no graph (a `with torch.no_grad():` block) computes values the optimiser
 cannot differentiate: returned beside the loss (`return loss, acc`), such a value is a metric,
 not part of the objective. `graphless` finds those blocks for the rules whose hazard lives
-in the gradient only (an infinite gradient of `sqrt` at 0); for them, `unreached(...,
-gradient=True)` also drops the values that reach the objective only through a detaching call
-(`tf.stop_gradient(target)`, `target.detach()`): their gradient never does.
+in the gradient only (an infinite gradient of `sqrt` at 0); for them, `unreached(..., cut=...)`
+also drops the values that reach the objective only through a call that passes no gradient
+back (`tf.stop_gradient(target)`, `target.detach()`, `argmin(cost)`) or only as indices (a
+matching cost that only picks `_, idx = torch.topk(cost, k)`): their gradient never does.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from ..knowledge import ops
 from ..knowledge.names import reports_only
 from .tree import assigned_names, children, dotted, walk
 
+_METADATA = frozenset({"shape", "dtype", "device", "ndim"})
 _COMPOUND = (cst.If, cst.While, cst.For, cst.With, cst.Try, cst.TryStar, cst.Match)
 
 
@@ -56,19 +58,22 @@ class _Statement:
 
 
 def unreached(function: cst.FunctionDef, detaches: Detaches | None = None, *,
-              gradient: bool = False) -> frozenset[int]:
+              cut: Detaches | None = None,
+              indexing: Detaches | None = None) -> frozenset[int]:
     """The ids of every node inside the statements of `function` (nested functions excluded)
-    whose values never reach its objective; with `gradient`, whose values never reach it
-    through a path that records a gradient (a value read only under `stop_gradient(...)` or
-    `.detach()` reaches the loss, but its gradient does not)."""
+    whose values never reach its objective. Given `cut` (the calls whose result carries no
+    gradient back to their operands: `stop_gradient`, `argmax`, a comparison), whose values
+    never reach it along a path that carries a gradient: through such a call, as an index
+    (`x[idx]`), or as the indices `indexing` calls keep when their values are discarded
+    (`_, idx = torch.topk(cost, k)`)."""
     statements: list[_Statement] = []
     headers: list[_Statement] = []
-    cut = detaches if gradient else None
     _block(function.body, (), statements, headers, detaches, cut=cut)
-    if gradient:
+    if cut is not None:
         for statement in statements:
-            if statement.graphless:
-                statement.uses = set()  # computed without a graph: no gradient flows back
+            if statement.graphless or indexing is not None and _indices_only(
+                    statement.node, indexing):
+                statement.uses = set()  # no gradient flows back from what it defines
     metrics = _drop_metrics(statements, detaches) if detaches is not None else []
     live = [s.root for s in statements]
     wanted: set[str] = set()
@@ -102,6 +107,17 @@ def unreached(function: cst.FunctionDef, detaches: Detaches | None = None, *,
         if not live[number] and statement.defines:
             dead.update(id(node) for node in walk(statement.node))
     return frozenset(dead)
+
+
+def _indices_only(node: cst.CSTNode, indexing: Detaches) -> bool:
+    """`_, idx = torch.topk(cost, k)`: the values are discarded, only the indices are kept."""
+    if not isinstance(node, cst.Assign) or len(node.targets) != 1:
+        return False
+    target = node.targets[0].target
+    return isinstance(target, (cst.Tuple, cst.List)) and len(target.elements) == 2 and \
+        isinstance(target.elements[0].value, cst.Name) and \
+        target.elements[0].value.value == "_" and isinstance(node.value, cst.Call) and \
+        indexing(node.value)
 
 
 def declared_graphless(decorators: list[str]) -> bool:
@@ -228,14 +244,21 @@ def _small(node: cst.CSTNode, controls: tuple[int, ...], graphless: bool = False
                 statement.defines.update(names)
                 if isinstance(node, cst.AugAssign):
                     statement.uses.update(names)
-            elif isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name):
-                # `x[i] = v` changes `x`: it defines and reads `x`.
-                statement.defines.add(target.value.value)
+            elif isinstance(target, cst.Subscript) and isinstance(_base(target), cst.Name):
+                # `x[i] = v`, `x[i][j] = v` change `x`: it defines and reads `x`.
+                statement.defines.add(_base(target).value)  # type: ignore[attr-defined]
                 statement.uses |= _values(target, cut)
             else:
                 statement.root = True  # `self.x = v`: state that other code reads
                 statement.uses |= _values(target, cut)
     return statement
+
+
+def _base(target: cst.BaseExpression) -> cst.BaseExpression:
+    """`x` of `x[i][j]`."""
+    while isinstance(target, cst.Subscript):
+        target = target.value
+    return target
 
 
 def _acts(value: cst.BaseExpression) -> bool:
@@ -266,6 +289,11 @@ def _values(node: cst.CSTNode | None, cut: Detaches | None = None) -> set[str]:
         elif isinstance(current, cst.Comparison) or \
                 cut is not None and isinstance(current, cst.Call) and cut(current):
             continue
+        elif cut is not None and isinstance(current, cst.Subscript):
+            stack.append(current.value)  # an index carries no gradient
+        elif cut is not None and isinstance(current, cst.Attribute) and \
+                current.attr.value in _METADATA:
+            continue  # nor does `x.shape`
         else:
             stack.extend(children(current))
     return found

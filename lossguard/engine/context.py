@@ -16,7 +16,7 @@ from ..analysis import facts, objective
 from ..analysis import losscode as scope_mod
 from ..analysis.evaluator import Env, Evaluator, input_fact, named_fact
 from ..analysis.facts import Fact, Reason
-from ..analysis.gradient_flow import GradientFlow
+from ..analysis.gradient_flow import NON_DIFFERENTIABLE, GradientFlow
 from ..analysis.index import Function, ModuleIndex, build
 from ..analysis.reductions import Reduction, Shapes
 from ..analysis.tree import argument, assigned_names, code, leaves, shorten, walk
@@ -193,8 +193,10 @@ class FileContext:
         key = f"unreached:{gradient}:{id(function.node)}"
         found = self.memo.get(key)
         if found is None:
-            found = self.memo[key] = objective.unreached(function.node, self._detaches,
-                                                         gradient=gradient)
+            found = self.memo[key] = objective.unreached(
+                function.node, self._detaches,
+                cut=self._passes_no_gradient if gradient else None,
+                indexing=self._keeps_indices if gradient else None)
         return found  # type: ignore[return-value]
 
     def _graphless(self, function: Function) -> frozenset[int]:
@@ -208,6 +210,18 @@ class FileContext:
     def _detaches(self, call: cst.Call) -> bool:
         op = self.op(call)
         return op is not None and op.kind in _DETACHING
+
+    def _passes_no_gradient(self, call: cst.Call) -> bool:
+        """A call whose result carries no gradient back to its operands: a detaching one, or
+        a non-differentiable operation (`argmax`, a comparison, `round`)."""
+        op = self.op(call)
+        return op is not None and (op.kind in _DETACHING or op.kind in NON_DIFFERENTIABLE
+                                   or op.kind in ("shape", "size", "meta"))
+
+    def _keeps_indices(self, call: cst.Call) -> bool:
+        """A call that returns values and their indices (`topk`, `sort`, `max` along an axis)."""
+        op = self.op(call)
+        return op is not None and op.kind in ("topk", "sort", "max", "min")
 
     # --- environment upkeep, called by the walk -----------------------------------------------
     def enter_function(self, node: cst.FunctionDef) -> None:

@@ -47,6 +47,8 @@ class Kind(StrEnum):
     SIGN = "sign"
     COMPARE = "compare"
     ANY = "any"  # `any(m)`, `tf.reduce_any(m)`: whether some element is nonzero, a boolean
+    TOPK = "topk"  # `torch.topk(x, k)`, `tf.math.top_k`: the k largest values and their indices
+    SORT = "sort"  # `torch.sort(x)`: the sorted values and their indices
     ARGMAX = "argmax"
     ARGMIN = "argmin"
     CAST = "cast"

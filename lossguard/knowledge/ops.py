@@ -98,7 +98,7 @@ _TENSORFLOW = {
     "is_nan": "compare", "is_finite": "compare", "logical_and": "compare",
     "size": "size", "range": "arange", "function": "tf_function",
     "placeholder": "placeholder", "assert_rank": "shape_assert",
-    "assert_equal": "shape_assert", "cond": "cond",
+    "assert_equal": "shape_assert", "cond": "cond", "top_k": "topk", "argsort": "argmax",
     # TensorFlow 0.x spellings, still in wide use in published code.
     "mul": "multiply", "sub": "subtract", "neg": "negative", "batch_matmul": "linear",
 }
@@ -148,6 +148,7 @@ _TORCH = {
     "rand": "uniform", "rand_like": "uniform", "randn": "normal", "randn_like": "normal",
     # The inner product of two 1-D tensors: a 0-d scalar.
     "dot": "inner", "vdot": "inner", "cond": "cond", "scatter": "scatter",
+    "topk": "topk", "sort": "sort", "argsort": "argmax",
 }
 
 # Theano and PyTensor (`T.log`, `T.nnet.sigmoid`, `pt.log`): the losses of older published code.
@@ -240,7 +241,8 @@ METHODS: dict[str, str] = {
     "bool": "int_cast", "max": "max", "min": "min", "div": "divide", "gather": "identity",
     "masked_fill": "identity", "t": "identity", "transpose": "identity",
     "eq": "compare", "ne": "compare", "gt": "compare", "lt": "compare", "ge": "compare",
-    "le": "compare", "any": "any", "scatter": "scatter",
+    "le": "compare", "any": "any", "scatter": "scatter", "topk": "topk", "sort": "sort",
+    "argsort": "argmax",
     "diagonal": "identity",
     "minimize": "minimize", "gradient": "tape_gradient", "numel": "size", "size": "size",
     "add_loss": "add_loss", "astype": "cast", "type": "cast", "to": "identity",
