@@ -73,6 +73,17 @@ class UnguardedLog(Rule):
     VALID = [
         Valid("""
         import torch
+        import torch.nn.functional as F
+        def assigned_loss(cls_logits, gt_onehot, k=10):
+            # a matching cost: it only picks which anchors learn, a NaN in it picks badly but
+            # never reaches the loss
+            p = torch.sigmoid(cls_logits)
+            cost = -(gt_onehot * torch.log(p)).sum(-1)
+            _, chosen = torch.topk(cost, k, largest=False)
+            return F.binary_cross_entropy_with_logits(cls_logits[chosen], gt_onehot[chosen])
+        """),
+        Valid("""
+        import torch
         def contrastive_loss(sim, temperature=0.5):
             n = sim.shape[0]
             # every row keeps the other n - 1 columns: the sum of their exps is > 0

@@ -61,11 +61,10 @@ def unreached(function: cst.FunctionDef, detaches: Detaches | None = None, *,
               cut: Detaches | None = None,
               indexing: Detaches | None = None) -> frozenset[int]:
     """The ids of every node inside the statements of `function` (nested functions excluded)
-    whose values never reach its objective. Given `cut` (the calls whose result carries no
-    gradient back to their operands: `stop_gradient`, `argmax`, a comparison), whose values
-    never reach it along a path that carries a gradient: through such a call, as an index
-    (`x[idx]`), or as the indices `indexing` calls keep when their values are discarded
-    (`_, idx = torch.topk(cost, k)`)."""
+    whose values never reach its objective, or reach it only through a call `cut` names (an
+    `argmax` or a comparison: a NaN does not go through; for the gradient-only hazards also
+    `stop_gradient`), as an index (`x[idx]`), or as the indices `indexing` calls keep when
+    their values are discarded (`_, idx = torch.topk(cost, k)`)."""
     statements: list[_Statement] = []
     headers: list[_Statement] = []
     _block(function.body, (), statements, headers, detaches, cut=cut)

@@ -195,8 +195,8 @@ class FileContext:
         if found is None:
             found = self.memo[key] = objective.unreached(
                 function.node, self._detaches,
-                cut=self._passes_no_gradient if gradient else None,
-                indexing=self._keeps_indices if gradient else None)
+                cut=self._passes_no_gradient if gradient else self._passes_no_nan,
+                indexing=self._keeps_indices)
         return found  # type: ignore[return-value]
 
     def _graphless(self, function: Function) -> frozenset[int]:
@@ -217,6 +217,13 @@ class FileContext:
         op = self.op(call)
         return op is not None and (op.kind in _DETACHING or op.kind in NON_DIFFERENTIABLE
                                    or op.kind in ("shape", "size", "meta"))
+
+    def _passes_no_nan(self, call: cst.Call) -> bool:
+        """A call whose result a NaN operand cannot make NaN: an index or a truth value
+        (`argmax`, a comparison) or the shape of its operand."""
+        op = self.op(call)
+        return op is not None and op.kind in ("argmax", "argmin", "compare", "any", "shape",
+                                              "size", "meta")
 
     def _keeps_indices(self, call: cst.Call) -> bool:
         """A call that returns values and their indices (`topk`, `sort`, `max` along an axis)."""
