@@ -530,6 +530,12 @@ class UnguardedDivision(Rule):
             return tf.cond(count > 0, lambda: total / count, lambda: tf.constant(0.0))
         """),
         Valid("""
+        import torch.nn.functional as F
+        def span_loss(pred, gt, span_mask, eps):
+            num_span_mask = span_mask.sum() + eps  # a count, smoothed: not a mask
+            return F.l1_loss(pred * span_mask, gt * span_mask, reduction="sum") / num_span_mask
+        """),
+        Valid("""
         import torch
         def margin_loss(sim, margin):
             inside = (sim <= margin).float()

@@ -22,6 +22,7 @@ from ..knowledge.names import (
     is_logit_name,
     is_mask_name,
     is_model_name,
+    is_size_name,
     pred_like,
 )
 from . import facts
@@ -85,7 +86,8 @@ def named_fact(name: str, fact: Fact, target: cst.CSTNode) -> Fact:
     read (`mask = length_to_mask(lengths)`) holds 0s and 1s, and can be all 0."""
     if fact.unbounded is not None and is_log_scale_name(name):
         return replace(fact, unbounded=None)
-    if fact == UNKNOWN and is_mask_name(name):
+    if fact == UNKNOWN and is_mask_name(name) and not is_size_name(name):
+        # (`num_mask = mask.sum() + eps` is a count of one, not a mask)
         return Fact(0.0, 1.0, zero=Reason(target, "is a mask and can be all 0"))
     return fact
 

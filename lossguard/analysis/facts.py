@@ -396,9 +396,15 @@ def minimum(a: Fact, b: Fact) -> Fact:
 
 
 def clip(a: Fact, low: Fact | None, high: Fact | None) -> Fact:
+    """`clip(a, low, high)`. A lower bound nothing is known of (`clip(p, _eps(dtype), 1)`, a
+    helper the module cannot read) is the author's floor: whether it is above 0 is unknown,
+    so the result has no zero or negative reason left (lossguard never guesses)."""
     result = a
     if low is not None and low.const is not None:
         result = maximum(result, low)
+    elif low is not None and not _known(low):
+        result = replace(result, lo=-INF, lo_open=False, zero=None, negative=None,
+                         tags=result.tags - {"sigmoid", "softmax"})
     if high is not None and high.const is not None:
         result = minimum(result, high)
     return result
