@@ -22,6 +22,7 @@ from ..analysis.reductions import Reduction, Shapes
 from ..analysis.tree import argument, assigned_names, code, leaves, shorten, walk
 from ..api import Replace, Rule, Severity
 from ..knowledge import ops
+from ..knowledge.kinds import NAN_BLOCKING, WITH_INDICES
 from ..knowledge.names import INPUT_NAMES
 from ..knowledge.ops import Op
 
@@ -216,19 +217,18 @@ class FileContext:
         a non-differentiable operation (`argmax`, a comparison, `round`)."""
         op = self.op(call)
         return op is not None and (op.kind in _DETACHING or op.kind in NON_DIFFERENTIABLE
-                                   or op.kind in ("shape", "size", "meta"))
+                                   or op.kind in NAN_BLOCKING)
 
     def _passes_no_nan(self, call: cst.Call) -> bool:
         """A call whose result a NaN operand cannot make NaN: an index or a truth value
         (`argmax`, a comparison) or the shape of its operand."""
         op = self.op(call)
-        return op is not None and op.kind in ("argmax", "argmin", "compare", "any", "shape",
-                                              "size", "meta")
+        return op is not None and op.kind in NAN_BLOCKING
 
     def _keeps_indices(self, call: cst.Call) -> bool:
         """A call that returns values and their indices (`topk`, `sort`, `max` along an axis)."""
         op = self.op(call)
-        return op is not None and op.kind in ("topk", "sort", "max", "min")
+        return op is not None and op.kind in WITH_INDICES
 
     # --- environment upkeep, called by the walk -----------------------------------------------
     def enter_function(self, node: cst.FunctionDef) -> None:

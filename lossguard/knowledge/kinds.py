@@ -121,3 +121,10 @@ class Kind(StrEnum):
     CUSTOM_GRADIENT = "custom_gradient"
     TF_FUNCTION = "tf_function"
     COND = "cond"  # `tf.cond(pred, true_fn, false_fn)`: runs one branch function
+
+
+# Operations whose result a NaN operand cannot make NaN: an index, a truth value, a shape.
+NAN_BLOCKING = frozenset({Kind.ARGMAX, Kind.ARGMIN, Kind.COMPARE, Kind.ANY, Kind.SHAPE,
+                          Kind.SIZE, Kind.META})
+# Operations that return values and their indices (`_, idx = torch.topk(cost, k)`).
+WITH_INDICES = frozenset({Kind.TOPK, Kind.SORT, Kind.MAX, Kind.MIN})
