@@ -1363,7 +1363,8 @@ class FractionalPow(Rule):
     ## What it does
     Flags `pow(x, p)` / `x ** p` with a non-integer constant exponent `p` where `x` can be
     negative (the value is NaN), or, with `p < 1`, where `x` can be exactly 0 (the gradient
-    `p * x ** (p - 1)` is inf).
+    `p * x ** (p - 1)` is inf; not flagged where no gradient flows: under `no_grad`, or for a
+    value that reaches the loss only through `stop_gradient` or as an index).
 
     ## Why is this bad?
     A NaN or inf gradient at a reachable input poisons every weight at the next update.
@@ -1390,6 +1391,16 @@ class FractionalPow(Rule):
     probe = "zero-operand-gradient"
     hint = "add an epsilon to the base (`pow(abs(x) + 1e-6, p)`) or use an integer exponent"
     VALID = [
+        Valid("""
+        import torch
+        def matching_weight_loss(logits, targets, labels):
+            prob = logits.sigmoid()
+            with torch.no_grad():
+                # a matching weight: no gradient flows through the fractional power
+                weight = prob[labels] ** 0.25
+            return (weight * torch.nn.functional.binary_cross_entropy_with_logits(
+                logits[labels], targets, reduction="none")).mean()
+        """),
         Valid("""
         import torch
         class FocalLoss(torch.nn.Module):
@@ -1460,7 +1471,8 @@ class FractionalPow(Rule):
             why, effect = self.ctx.explain(fact.zero), "the gradient is inf at 0"
         else:
             return
-        self.report(node, f"`{shorten(self.ctx.text(base))}` to the power {p:g}: {why}; {effect}")
+        self.report(node, f"`{shorten(self.ctx.text(base))}` to the power {p:g}: {why}; {effect}",
+                    gradient_only=effect.startswith("the gradient"))
 
 
 class EpsilonScale(Rule):
