@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import textwrap
 
 import libcst as cst
@@ -337,6 +339,21 @@ def test_tokenizer_error_is_placed_where_python_puts_it():
     [finding] = lint_source(source, "broken.py", Settings(select=["ALL"]), None)
     assert (finding.code, finding.line) == ("LL001", 5)
     assert "tokenizer error" in finding.message
+
+
+def test_placing_a_syntax_error_prints_no_warning():
+    # Python's compiler, asked where the error is, warns about `1if y`
+    # while it places a tokenizer error: not on our stderr
+    # (in a fresh interpreter: pytest would capture the warning itself)
+    script = ("from lossguard.pipeline.lint import lint_source\n"
+              "from lossguard.pipeline.config import Settings\n"
+              "text = 'x = 1if y else 2\\nz = 1\\uff0c2\\n'\n"
+              "found = lint_source(text, 'b.py', Settings(select=['ALL']))\n"
+              "print(found[0].code)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120)
+    assert done.stdout.strip() == "LL001"
+    assert "SyntaxWarning" not in done.stderr
 
 
 # --- tests, log-scale parameters, a caller's loss ----------------------------------------------

@@ -5,6 +5,7 @@ per-file ignores applied. Many files (and notebooks) build on this (`batch.py`, 
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Callable
 
 import libcst as cst
@@ -54,7 +55,9 @@ def _compiler_position(source: str) -> tuple[int, int] | None:
     """Where Python's own compiler puts a syntax error: for libcst's tokenizer errors, whose
     message names no position (an invalid character, an unterminated string)."""
     try:
-        compile(source, "<lint>", "exec", dont_inherit=True)
+        with warnings.catch_warnings():  # its SyntaxWarnings are not the user's business here
+            warnings.simplefilter("ignore")
+            compile(source, "<lint>", "exec", dont_inherit=True)
     except SyntaxError as error:
         if error.lineno:
             return error.lineno, max(error.offset or 1, 1)
