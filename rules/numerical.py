@@ -1560,14 +1560,11 @@ class EpsilonScale(Rule):
     INVALID = [
         Invalid("""
         import keras
-        class BoxDistributionLoss(keras.losses.Loss):
-            def call(self, y_true, y_pred):
-                targets = self._distance_targets(y_true, y_pred)
-                return keras.ops.mean(keras.ops.square(y_pred[..., 4:] - targets))
-            def _distance_targets(self, boxes, points):
-                left = (points[..., 0] - boxes[..., 0]) / (points[..., 2] + 1e-16)
-                return left
-        """, line=7, message="epsilon `1e-16` is too small"),
+        def box_distance_loss(boxes, points):
+            # differentiated: 1/eps reaches the gradient where the width is 0
+            left = (points[..., 0] - boxes[..., 0]) / (points[..., 2] + 1e-16)
+            return keras.ops.mean(left)
+        """, line=4, message="epsilon `1e-16` is too small"),
         Invalid("""
         import torch
         def clamped_bce_loss(p, y):
@@ -2115,21 +2112,25 @@ def _branch_body(ctx: FileContext, branch: cst.BaseExpression | None) -> cst.CST
     return cst.Pass()
 
 
+def _uncast(ctx: FileContext, node: cst.BaseExpression | None,
+            kinds: tuple[str, ...] = ("cast", "identity")) -> cst.BaseExpression | None:
+    """`m` of `tf.cast(m, tf.float32)`, `m.float()`, `m.to(x)` (and of `kinds` more)."""
+    while isinstance(node, cst.Call) and ctx.kind(node) in kinds:
+        node = ctx.operand(node, 0)
+    return node
+
+
 def _counted(ctx: FileContext, operand: cst.CSTNode) -> cst.BaseExpression | None:
     """The mask a count counts: `m` of `sum(cast(m, float))`, `m.float().sum()`,
     `count_nonzero(m)`."""
     if not isinstance(operand, cst.Call) or ctx.kind(operand) not in ("sum", "size"):
         return None
-    inner = ctx.operand(operand, 0)
-    while isinstance(inner, cst.Call) and ctx.kind(inner) in ("cast", "identity"):
-        inner = ctx.operand(inner, 0)
-    return inner
+    return _uncast(ctx, ctx.operand(operand, 0))
 
 
 def _zeros_counted(ctx: FileContext, count: cst.BaseExpression) -> str | None:
-    """`n` of a count of the zeros of `n`: `(n == 0).sum()`, `.item()` of it, `n.eq(0).sum()`."""
-    while isinstance(count, cst.Call) and ctx.kind(count) in ("item", "identity", "cast"):
-        count = ctx.operand(count, 0)
+    """`n` of a count of the zeros of `n`: `(n == 0).sum()`, or `.item()` of it."""
+    count = _uncast(ctx, count, ("item", "identity", "cast"))
     counted = _counted(ctx, count) if count is not None else None
     if isinstance(counted, cst.Comparison) and len(counted.comparisons) == 1 and \
             isinstance(counted.comparisons[0].operator, cst.Equal) and \
@@ -2163,9 +2164,7 @@ def _nonzero_when(ctx: FileContext, test: cst.BaseExpression) -> frozenset[str]:
     if isinstance(test, cst.Name):
         return frozenset({test.value})
     if isinstance(test, cst.Call) and ctx.kind(test) == "any":
-        mask = ctx.operand(test, 0)
-        while isinstance(mask, cst.Call) and ctx.kind(mask) in ("cast", "identity"):
-            mask = ctx.operand(mask, 0)
+        mask = _uncast(ctx, ctx.operand(test, 0))
         return frozenset({f"any:{ctx.text(mask)}"}) if mask is not None else frozenset()
     if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
         return frozenset()

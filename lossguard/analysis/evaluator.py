@@ -79,6 +79,14 @@ class Env:
         return None
 
 
+def self_attribute(node: cst.CSTNode) -> str:
+    """`self.pred` of an attribute of `self`, as an environment names it (else "")."""
+    if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and \
+            node.value.value == "self":
+        return f"self.{node.attr.value}"
+    return ""
+
+
 def named_fact(name: str, fact: Fact, target: cst.CSTNode) -> Fact:
     """What a name adds to the fact of the value it is given: a value kept on a log scale
     (`log_var`, `log_sigma`) is meant to go through `exp`, so its lack of an upper bound is no
@@ -306,7 +314,7 @@ class Evaluator:
 
     def _attribute(self, node: cst.Attribute, env: Env) -> Fact:
         if isinstance(node.value, cst.Name) and node.value.value == "self":
-            assigned = env.lookup(f"self.{node.attr.value}")  # set earlier in this method
+            assigned = env.lookup(self_attribute(node))  # set earlier in this method
             if assigned is not None:
                 return assigned
             lineage = self._lineage(env.owner())
@@ -934,10 +942,9 @@ class Evaluator:
                 not any(isinstance(e, cst.StarredElement) for e in value.elements):
             return [(self.fact(e.value, env), e.value) for e in value.elements]
         op = self.index.op_of(value) if isinstance(value, cst.Call) else None
-        if op is not None and op.kind in ("max", "min") and op.framework == "torch" or \
-                op is not None and op.kind in ("max", "min") and op.framework == "tensor":
-            if count == 2:
-                return [(self.fact(value, env), value), (UNKNOWN, None)]
+        if op is not None and op.kind in ("max", "min") and op.framework in ("torch", "tensor") \
+                and count == 2:
+            return [(self.fact(value, env), value), (UNKNOWN, None)]
         fact = self.fact(value, env)
         if fact.tags & {"input", "gradient"}:
             return [(facts.replace_const(fact), None)] * count

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from ..knowledge import ops
+from ..knowledge.kinds import NON_DIFFERENTIABLE
 from ..knowledge.names import is_label_name, is_loss_name, name_tokens
 from ..knowledge.ops import META_ATTRIBUTES
 from . import objective
@@ -39,8 +40,6 @@ from .tree import assigned_names, children, dotted, keyword, positional, string,
 # The names `custom_gradient` is called by in the frameworks' tables.
 _CUSTOM_GRADIENT = ops.names_of({"custom_gradient"})
 
-# Operation kinds whose output carries no gradient to their input.
-NON_DIFFERENTIABLE = {"argmax", "argmin", "round", "floor", "ceil", "sign", "compare", "any"}
 STOPPING = {"stop_gradient", "item"}
 # Operation kinds whose output does not depend on the values of their input at all.
 NO_PATH = {"shape", "size", "arange", "ones_like", "zeros_like", "ones", "zeros", "full", "epsilon",

@@ -340,17 +340,16 @@ def configured_by_callers(index: ModuleIndex, function: Function) -> set[str]:
         found: set[str] = set()
         positional = [a for a in call.args if a.keyword is None]
         for param, arg in zip(params, positional, strict=False):
-            if _configuration(index, arg.value, caller):
+            if _configuration(arg.value, caller):
                 found.add(param.name.value)
         for arg in call.args:
-            if arg.keyword is not None and _configuration(index, arg.value, caller):
+            if arg.keyword is not None and _configuration(arg.value, caller):
                 found.add(arg.keyword.value)
         configured = found if configured is None else configured & found
     return configured or set()
 
 
-def _configuration(index: ModuleIndex, value: cst.BaseExpression,
-                   caller: Function | None) -> bool:
+def _configuration(value: cst.BaseExpression, caller: Function | None) -> bool:
     if number(value) is not None:
         return True
     if isinstance(value, cst.Name) and caller is not None:
@@ -365,7 +364,7 @@ def _configuration(index: ModuleIndex, value: cst.BaseExpression,
         init = caller.cls.methods.get("__init__")
         if init_value is None or init is None:
             return False
-        return number(init_value) is not None or _configuration(index, init_value, init)
+        return number(init_value) is not None or _configuration(init_value, init)
     return False
 
 

@@ -36,7 +36,6 @@ from ..knowledge import ops
 from ..knowledge.names import reports_only
 from .tree import assigned_names, children, dotted, walk
 
-_METADATA = frozenset({"shape", "dtype", "device", "ndim"})
 _COMPOUND = (cst.If, cst.While, cst.For, cst.With, cst.Try, cst.TryStar, cst.Match)
 
 
@@ -291,7 +290,7 @@ def _values(node: cst.CSTNode | None, cut: Detaches | None = None) -> set[str]:
         elif cut is not None and isinstance(current, cst.Subscript):
             stack.append(current.value)  # an index carries no gradient
         elif cut is not None and isinstance(current, cst.Attribute) and \
-                current.attr.value in _METADATA:
+                current.attr.value in ops.META_ATTRIBUTES:
             continue  # nor does `x.shape`
         else:
             stack.extend(children(current))

@@ -14,15 +14,15 @@ import libcst as cst
 
 from ..analysis import facts, objective
 from ..analysis import losscode as scope_mod
-from ..analysis.evaluator import Env, Evaluator, input_fact, named_fact
+from ..analysis.evaluator import Env, Evaluator, input_fact, named_fact, self_attribute
 from ..analysis.facts import Fact, Reason
-from ..analysis.gradient_flow import NON_DIFFERENTIABLE, GradientFlow
+from ..analysis.gradient_flow import GradientFlow
 from ..analysis.index import Function, ModuleIndex, build
 from ..analysis.reductions import Reduction, Shapes
 from ..analysis.tree import argument, assigned_names, code, leaves, shorten, walk
 from ..api import Replace, Rule, Severity
 from ..knowledge import ops
-from ..knowledge.kinds import NAN_BLOCKING, WITH_INDICES
+from ..knowledge.kinds import NAN_BLOCKING, NON_DIFFERENTIABLE, WITH_INDICES
 from ..knowledge.names import INPUT_NAMES
 from ..knowledge.ops import Op
 
@@ -128,8 +128,8 @@ class FileContext:
         method) was last assigned, else the node."""
         seen = 0
         while seen < 20:
-            key = node.value if isinstance(node, cst.Name) else _self_attribute(node)
-            if key is None:
+            key = node.value if isinstance(node, cst.Name) else self_attribute(node)
+            if not key:
                 break
             value = self.env.value(key)
             if value is None:
@@ -307,8 +307,8 @@ class FileContext:
             if isinstance(target, cst.Name):
                 self.env.bind(target.value, named_fact(target.value, fact, target), value)
                 continue
-            attribute = _self_attribute(target)
-            if attribute is not None and self.function is not None:
+            attribute = self_attribute(target)
+            if attribute and self.function is not None:
                 # `self.pred = softmax(...)` in a method: read back as `self.pred` below it
                 self.env.bind(attribute, named_fact(attribute, fact, target), value)
                 continue
@@ -367,10 +367,3 @@ def _joined(env: Env, one: Bindings, other: Bindings) -> Bindings:
             values[name] = value
     return found, values
 
-
-def _self_attribute(node: cst.CSTNode) -> str | None:
-    """`self.pred` of an attribute of `self`, as the environment names it; else None."""
-    if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and \
-            node.value.value == "self":
-        return f"self.{node.attr.value}"
-    return None

@@ -123,6 +123,9 @@ class Kind(StrEnum):
     COND = "cond"  # `tf.cond(pred, true_fn, false_fn)`: runs one branch function
 
 
+# Operations whose result carries no gradient to their operand.
+NON_DIFFERENTIABLE = frozenset({Kind.ARGMAX, Kind.ARGMIN, Kind.ROUND, Kind.FLOOR, Kind.CEIL,
+                                Kind.SIGN, Kind.COMPARE, Kind.ANY})
 # Operations whose result a NaN operand cannot make NaN: an index, a truth value, a shape.
 NAN_BLOCKING = frozenset({Kind.ARGMAX, Kind.ARGMIN, Kind.COMPARE, Kind.ANY, Kind.SHAPE,
                           Kind.SIZE, Kind.META})

@@ -481,14 +481,13 @@ FRAMEWORK_ROOTS = ("tensorflow", "keras", "torch", "jax", "numpy", "flax", "opta
 # code: the value the facts give those calls, and the guard a fix writes where the file cannot
 # reach the framework's own (`EPSILON_CALLS`).
 EPSILON = "1e-7"
-# `torch.finfo(dtype).eps`, `np.finfo(np.float32).tiny`: the machine constants code takes as its
-# epsilon, by the dtype's last name part (float32 where the dtype is not written out).
 # Named mathematical constants of the array libraries (`math.pi`, `np.pi`, `torch.pi`).
 CONSTANTS: dict[str, float] = {
     f"{module}.{name}": value for module in ("math", "numpy", "torch", "jax.numpy")
     for name, value in (("pi", 3.141592653589793), ("e", 2.718281828459045))
 }
-
+# `torch.finfo(dtype).eps`, `np.finfo(np.float32).tiny`: the machine constants code takes as its
+# epsilon, by the dtype's last name part (float32 where the dtype is not written out).
 FINFO_CALLS = frozenset({"torch.finfo", "numpy.finfo", "jax.numpy.finfo"})
 FINFO: dict[str, dict[str, float]] = {
     "float16": {"eps": 0.0009765625, "tiny": 6.103515625e-05},
