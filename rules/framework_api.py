@@ -470,6 +470,13 @@ class SwappedArguments(Rule):
     VALID = [
         Valid("""
         import tensorflow as tf
+        # a TensorFlow library whose own trainer calls `loss(prediction, target)`
+        def categorical_crossentropy(y_pred, y_true):
+            y_pred = tf.clip_by_value(y_pred / tf.reduce_sum(y_pred, -1, True), 1e-7, 1.0)
+            return -tf.reduce_sum(y_true * tf.math.log(y_pred), axis=-1)
+        """),
+        Valid("""
+        import tensorflow as tf
         def distillation_loss(teacher_logits, student_logits, temperature=4.0):
             teacher_probs = tf.nn.softmax(teacher_logits / temperature)
             soft = tf.nn.softmax_cross_entropy_with_logits(teacher_probs, student_logits / 4.0)
@@ -505,6 +512,11 @@ class SwappedArguments(Rule):
         """),
     ]
     INVALID = [
+        Invalid("""
+        import tensorflow as tf
+        def hinge_loss(y_pred, y_true):
+            return tf.keras.backend.mean(tf.maximum(1.0 - y_true * y_pred, 0.0), axis=-1)
+        """, line=2, message="`hinge_loss(y_pred, y_true)` takes the prediction first"),
         Invalid("""
         from tensorflow.keras import backend as K
         def swapped_loss(y_pred, y_true):
@@ -578,7 +590,8 @@ class SwappedArguments(Rule):
         keras_call = function.name == "call" and ctx.is_keras_loss(function)
         named = function.cls is None and is_loss_name(function.name) and \
             pair[0] in KERAS_PRED_NAMES and _required(function) == 2 and \
-            models.keras_context(ctx) and not self._called_in_order(function.name)
+            models.keras_context(ctx) and models.uses_keras(ctx) and \
+            not self._called_in_order(function.name)
         if not (handed or keras_call or named):
             return
         self.report(node, f"`{function.name}({pair[0]}, {pair[1]})` takes the prediction "

@@ -18,6 +18,7 @@ from lossguard.api import (
     is_variables,
     keyword,
     name_tokens,
+    number,
     positional,
     reports_only,
     shorten,
@@ -1456,6 +1457,33 @@ class GraphBreakingOp(Rule):
         """),
         Valid("""
         import tensorflow as tf
+        def huber_loss(errors, delta):
+            if delta < 0:
+                raise ValueError("delta must be >= 0")
+            quadratic = tf.minimum(tf.abs(errors), delta)
+            return 0.5 * tf.square(quadratic) + delta * (tf.abs(errors) - quadratic)
+        """),
+        Valid("""
+        import tensorflow as tf
+        class Logger:
+            def record_losses(self, losses, step):
+                # reports the losses' values after the step: no gradient is taken here
+                for name, value in losses.items():
+                    tf.summary.scalar(name, value, step)
+                    print(name, float(value), int(step.numpy()))
+        """),
+        Valid("""
+        import tensorflow as tf
+        def summarized_loss(kind, y_true, y_pred):
+            loss = tf.reduce_mean(tf.square(y_true - y_pred))
+            if kind == "histogram":
+                tf.summary.histogram("loss", loss)
+            elif kind == "scalar":
+                tf.summary.scalar("loss", loss)
+            return loss
+        """),
+        Valid("""
+        import tensorflow as tf
         def focal_loss(y_true, y_pred, gamma=2.0, mode="xent", reduction="sum"):
             ce = -y_true * tf.math.log(tf.clip_by_value(y_pred, 1e-7, 1.0))
             if gamma == 0.0:
@@ -1566,6 +1594,8 @@ class GraphBreakingOp(Rule):
             if id(call) not in inner:
                 self.report(call, message)
         for statement, test, ordinal in body.tests:
+            if _validates_argument(statement, test):
+                continue
             if self._tensor_test(function, test, ordinal, inputs):
                 kind = "`if`" if isinstance(statement, cst.If) else "conditional expression"
                 converted = any(type(n) is cst.Call and self._converted(function, n, ordinal)
@@ -1594,6 +1624,9 @@ class GraphBreakingOp(Rule):
                    for c in test.comparisons):
                 return False
             operands = [test.left, *(c.comparator for c in test.comparisons)]
+            if any(isinstance(o, (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString))
+                   for o in operands):
+                return False  # `kind == "histogram"`: a tensor is never compared with a str
             return any(self._tensor(function, o, ordinal, inputs, bare=True) for o in operands)
         if isinstance(test, cst.Name):
             value = self.ctx.flow.definition(function, test.value, ordinal)
@@ -1738,6 +1771,21 @@ def _raises(grad: GradFn) -> bool:
     last = body.body[-1]
     return isinstance(last, cst.SimpleStatementLine) and any(
         isinstance(small, cst.Raise) for small in last.body)
+
+
+def _validates_argument(statement: cst.CSTNode, test: cst.BaseExpression) -> bool:
+    """`if margin < 0: raise ValueError(...)`: an `if` that only raises, on a comparison of
+    bare names with numbers, checks a Python argument (a tensor check would need
+    `tf.debugging`)."""
+    if not isinstance(statement, cst.If) or statement.orelse is not None or \
+            not isinstance(test, cst.Comparison):
+        return False
+    body = statement.body.body
+    raises = bool(body) and all(
+        isinstance(line, cst.SimpleStatementLine) and
+        all(isinstance(small, cst.Raise) for small in line.body) for line in body)
+    operands = [test.left, *(c.comparator for c in test.comparisons)]
+    return raises and all(isinstance(o, cst.Name) or number(o) is not None for o in operands)
 
 
 def _python_guard(test: cst.BaseExpression) -> bool:

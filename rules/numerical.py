@@ -237,6 +237,26 @@ class UnguardedLog(Rule):
     INVALID = [
         Invalid("""
         import torch
+        def adversarial_losses(D, G, real, z):
+            fake = G(z)
+            d_real = torch.log(D(real))
+            d_fake = torch.log(1 - D(fake.detach()) + 1e-8)
+            return -torch.mean(d_real + d_fake), -torch.mean(torch.log(D(fake) + 1e-8))
+        """, line=4, message="`D(real)` is a model output and can be 0"),
+        Invalid("""
+        import tensorflow as tf
+        class Classifier(tf.keras.Model):
+            def train_step(self, data):
+                x, y = data
+                with tf.GradientTape() as tape:
+                    probs = self(x, training=True)
+                    loss = -tf.reduce_mean(tf.reduce_sum(y * tf.math.log(probs), axis=-1))
+                grads = tape.gradient(loss, self.trainable_variables)
+                self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
+                return {"loss": loss}
+        """, line=7, message="`self(x, training=True)` is a model output"),
+        Invalid("""
+        import torch
         def masked_logsumexp_loss(scores, mask):
             # a row whose mask is all 0 sums to 0
             return torch.log((torch.exp(scores) * mask).sum(dim=1)).mean()
@@ -376,6 +396,22 @@ class UnguardedDivision(Rule):
     probe = "zero-denominator"
     hint = "add a smoothing term to the denominator, clip it away from 0, or use `divide_no_nan`"
     VALID = [
+        Valid("""
+        import tensorflow as tf
+        def mean_feature_loss(keys, embeddings, y_true):
+            counts = tf.reduce_sum(tf.cast(tf.not_equal(keys, 0), tf.float32), -1)
+            # an empty row counts 1 instead of 0
+            counts = tf.where(tf.equal(counts, tf.zeros_like(counts)), tf.ones_like(counts), counts)
+            mean = embeddings / counts[:, None]
+            return tf.reduce_mean(tf.square(mean - y_true))
+        """),
+        Valid("""
+        import torch
+        def cumulative_norm_loss(spec, target):
+            batch, channels, frames = spec.size()
+            counts = torch.arange(start=channels, end=channels * (frames + 1), step=channels)
+            return ((spec.sum(1).cumsum(-1) / counts - target) ** 2).mean()
+        """),
         Valid("""
         import tensorflow as tf
         class YoloLoss:
@@ -794,10 +830,12 @@ class SqrtAtZero(Rule):
     Flags `sqrt`, `tf.norm`, `tf.linalg.norm` and `jnp.linalg.norm` of an operand that can be
     exactly 0: a distance between two inputs, a sum of squared differences, a mean error, the
     magnitude of a Fourier transform (`sqrt(real(X)**2 + imag(X)**2)`, 0 for a silent signal).
-    A framework's `std` is not flagged, though its gradient is 0/0 for a constant operand: it
-    is most often normalising data that carries no gradient, and `x / (x.std() + eps)` reads
-    as guarded.
-    `torch.norm` is not flagged: its backward masks the zero (gradient 0). Nor is the root of a
+    Also flags the standard deviation of TensorFlow, Keras and JAX (`tf.math.reduce_std`,
+    `K.std`, `jnp.std`) of a value that carries a gradient: it is `sqrt(variance)`, and the
+    variance of a constant operand (a dead ReLU channel, a constant prediction) is 0, where the
+    gradient is NaN however the result is guarded afterwards (`std + eps`, `divide_no_nan`).
+    `torch.norm` and `torch.std` are not flagged: their backward masks the zero (gradient 0).
+    Nor is the root of a
     sigmoid or softmax output: its gradient `sqrt(s) (1 - s) / 2` stays bounded, short of an
     exact underflow that needs logits beyond -100. Also flags `acos`/`asin` of a cosine
     similarity that is not clipped inside (-1, 1): the gradient `-1/sqrt(1 - x**2)` is inf at
@@ -851,6 +889,20 @@ class SqrtAtZero(Rule):
             same = labels[:, None] == labels[None, :]
             hardest = (distances * same).max(1)[0] - (distances + 1e6 * same).min(1)[0]
             return torch.relu(hardest + margin).mean()
+        """),
+        Valid("""
+        import tensorflow as tf
+        def standardized_mse(y_true, y_pred):
+            # the labels carry no gradient: their std's 0/0 gradient is never taken
+            scale = tf.math.reduce_std(y_true) + 1e-6
+            return tf.reduce_mean(tf.square((y_true - y_pred) / scale))
+        """),
+        Valid("""
+        import torch
+        def crps_loss(target, samples):
+            # torch's std backward masks a zero variance (gradient 0)
+            spread = samples.std(dim=-1)
+            return ((samples.mean(dim=-1) - target).abs() - 0.5 * spread).mean()
         """),
         Valid("""
         import torch
@@ -990,6 +1042,22 @@ class SqrtAtZero(Rule):
         def rmse_loss(pred, target):
             return ((pred - target) ** 2).mean().sqrt()
         """, line=3, message="sqrt` of `((pred - target) ** 2).mean()`"),
+        Invalid("""
+        import tensorflow as tf
+        def crps_loss(y_true, y_pred):
+            spread = tf.math.reduce_std(y_pred, axis=-1)
+            error = tf.abs(y_true - tf.reduce_mean(y_pred, axis=-1))
+            return tf.reduce_mean(error - 0.5 * spread)
+        """, line=3, message="the variance of `y_pred` is 0 when all its values are equal"),
+        Invalid("""
+        import tensorflow as tf
+        def standardize(x):
+            # divide_no_nan guards the value, not the std's own gradient
+            return tf.math.divide_no_nan(x - tf.reduce_mean(x, 0), tf.math.reduce_std(x, 0))
+        def decorrelation_loss(z_a, z_b):
+            c = tf.matmul(standardize(z_a), standardize(z_b), transpose_a=True)
+            return tf.reduce_sum(tf.square(c - tf.eye(tf.shape(c)[0])))
+        """, line=4, message="gradient of its square root is NaN"),
     ]
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -1001,7 +1069,12 @@ class SqrtAtZero(Rule):
             func = node.func  # a tensor method (`x.sqrt()`) is named by its method
             name = func.attr.value if isinstance(func, cst.Attribute) and operand is func.value \
                 else shorten(self.ctx.text(func), 30)
-            bad = "+-1" if self.ctx.kind(node) == "acos" else "0"
+            kind = self.ctx.kind(node)
+            if kind == "stddev":
+                self.report(node, f"`{name}` of `{shorten(self.ctx.text(operand))}`: {why}, "
+                            "and the gradient of its square root is NaN there")
+                return
+            bad = "+-1" if kind == "acos" else "0"
             self.report(node, f"`{name}` of "
                         f"`{shorten(self.ctx.text(operand))}`, which can be {bad}: {why}; the "
                         "gradient is inf there")
@@ -2285,12 +2358,18 @@ _SATURATING = _VANISHING_DERIVATIVE - {"exp"}
 
 def _sqrt_hazard(ctx: FileContext, node: cst.CSTNode) -> tuple[cst.CSTNode, str] | None:
     kind = ctx.kind(node)
-    if kind not in ("sqrt", "norm", "acos"):
+    if kind not in ("sqrt", "norm", "acos", "stddev"):
         return None
     operand = ctx.operand(node)
     if operand is None:
         return None
     fact = ctx.fact(operand)
+    if kind == "stddev":
+        # `reduce_std(x)` is `sqrt(variance(x))`: the variance of a constant `x` is 0.
+        if fact.const is not None or "input" not in fact.tags and fact.zero is None:
+            return None
+        return operand, (f"the variance of `{shorten(ctx.text(operand))}` is 0 when all its "
+                         "values are equal")
     if kind == "acos":
         # `acos(x)`, `asin(x)`: the gradient -1/sqrt(1 - x**2) is inf at +-1, which a cosine of
         # two equal (or opposite) vectors reaches, and rounding takes it past (NaN).

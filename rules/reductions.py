@@ -710,7 +710,9 @@ class ReplicaReduction(Rule):
     In a function passed to `strategy.run` (and in the same-module helper whose result it
     differentiates), flags a mean over the batch axis (`tf.reduce_mean(x)`, `K.mean(x)`,
     `keras.ops.mean(x)` with no `axis`, or a Keras loss object with its default reduction) of a
-    per-sample loss that becomes the training objective.
+    per-sample loss that becomes the training objective. A mean that is divided on its way to
+    the gradient (`loss / strategy.num_replicas_in_sync`) is scaled for the replicas and not
+    flagged.
 
     ## Why is this bad?
     Each replica divides by its own batch size, and the gradients of the replicas are then
@@ -777,6 +779,21 @@ class ReplicaReduction(Rule):
                 grads = tape.gradient(loss, model.trainable_variables)
                 return loss
             return strategy.run(step_fn, args=(x, y))
+        """),
+        Valid("""
+        import tensorflow as tf
+        def train(strategy, model, optimizer, images, labels):
+            def step_fn(images, labels):
+                with tf.GradientTape() as tape:
+                    logits = model(images, training=True)
+                    nll = tf.reduce_mean(tf.keras.losses.sparse_categorical_crossentropy(
+                        labels, logits, from_logits=True))
+                    loss = nll + sum(model.losses)
+                    # the replicas' gradients are summed: scale each replica's mean
+                    scaled_loss = loss / strategy.num_replicas_in_sync
+                grads = tape.gradient(scaled_loss, model.trainable_variables)
+                optimizer.apply_gradients(zip(grads, model.trainable_variables))
+            strategy.run(step_fn, args=(images, labels))
         """),
         Valid("""
         import tensorflow as tf
@@ -865,7 +882,10 @@ class ReplicaReduction(Rule):
             return
         shapes = self.ctx.shapes
         if function.name in self.ctx.index.replica_fns:
-            terms = shapes.objective_terms(function, ("tape_gradient", "minimize"))
+            # a loss divided on its way to the gradient (`loss / strategy.num_replicas_in_sync`)
+            # is scaled for the replicas' summed gradients
+            terms = shapes.objective_terms(function, ("tape_gradient", "minimize"),
+                                           normalized_stops=True)
             where = f"the replica step `{function.qualname}`"
         elif function.name in self._helpers():
             terms = shapes.returned_terms(function)
@@ -889,7 +909,7 @@ class ReplicaReduction(Rule):
             if function.name not in index.replica_fns:
                 continue
             for term in self.ctx.shapes.objective_terms(
-                    function, ("tape_gradient", "minimize")).values():
+                    function, ("tape_gradient", "minimize"), normalized_stops=True).values():
                 if isinstance(term, cst.Call) and isinstance(term.func, cst.Name) and \
                         term.func.value not in index.replica_fns:
                     names.add(term.func.value)

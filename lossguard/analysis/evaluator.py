@@ -172,10 +172,10 @@ def _shared_part(total: cst.BaseExpression, part: cst.BaseExpression) -> bool:
 
 def _calls_a_model(func: cst.BaseExpression) -> bool:
     """`model(x)`, `self.net(x)`, `discriminator(fake)`: a call of an object named like a model
-    that this module does not define."""
+    that this module does not define; `self(x)`, a model's forward pass in its `train_step`."""
     name = func.value if isinstance(func, cst.Name) else \
         func.attr.value if isinstance(func, cst.Attribute) else None
-    return name is not None and is_model_name(name)
+    return name is not None and (name == "self" or is_model_name(name))
 
 
 def _model_output(node: cst.Call) -> Fact:
@@ -696,9 +696,11 @@ class Evaluator:
         if kind in {"epsilon", "gradients", "tape_gradient"}:
             return facts.unary(kind, UNKNOWN, node)
         if kind == "arange":  # `arange(start, stop)` starts at `start`, `arange(stop)` at 0
-            start = number(positional(node, 0)) if positional(node, 1) is not None else 0.0
-            if start is not None and start > 0:
-                return Fact(start, INF)
+            start = keyword(node, "start") or (positional(node, 0) if positional(
+                node, 1) is not None or keyword(node, "end") is not None else None)
+            low = self.fact(start, env).lo if start is not None else 0.0
+            if low > 0:
+                return Fact(low, INF)
             return facts.unary(kind, UNKNOWN, node)
         if kind == "uniform":  # `uniform(shape, minval=0, maxval=1)`, `torch.rand(n)`
             low = number(keyword(node, "minval") or keyword(node, "low"))
@@ -919,7 +921,7 @@ class Evaluator:
         if isinstance(condition, cst.Comparison) and len(condition.comparisons) == 1:
             target = condition.comparisons[0]
             operator = _OPERATORS.get(type(target.operator))
-            bound = number(target.comparator)
+            bound = self._bound_value(target.comparator, env)
             if operator is None or bound is None:
                 return None
             return condition.left, operator, bound
@@ -927,17 +929,24 @@ class Evaluator:
             op = self.index.op_of(condition)
             operator = ops.COMPARISONS.get(op.name.rpartition(".")[2]) if op else None
             left, right = self.operand(condition, 0), self.operand(condition, 1, "y")
-            if operator is None or left is None or right is None or number(right) is None:
+            bound = self._bound_value(right, env) if right is not None else None
+            if operator is None or left is None or bound is None:
                 return None
-            return left, operator, number(right)  # type: ignore[return-value]
+            return left, operator, bound
         return None
+
+    def _bound_value(self, node: cst.BaseExpression, env: Env) -> float | None:
+        """The constant a value is compared with: a number, or a constant tensor
+        (`tf.zeros_like(x)`, `torch.tensor(0.)`)."""
+        found = number(node)
+        return found if found is not None else self.fact(node, env).const
 
     def unpacked(self, value: cst.BaseExpression, count: int,
                  env: Env) -> list[tuple[Fact, cst.BaseExpression | None]]:
         """The facts (and values, where one is known) of the names a tuple target unpacks from
         `value`: element by element from a tuple or list; the values of a `max`/`min` along an
-        axis and their indices (`m, _ = torch.max(x, dim=1)`: `m` is that max); the value's own
-        fact from an input or a gradient (`x, y = vects`)."""
+        axis and their indices (`m, _ = torch.max(x, dim=1)`: `m` is that max); the sizes of a
+        shape; the value's own fact from an input or a gradient (`x, y = vects`)."""
         if isinstance(value, (cst.Tuple, cst.List)) and len(value.elements) == count and \
                 not any(isinstance(e, cst.StarredElement) for e in value.elements):
             return [(self.fact(e.value, env), e.value) for e in value.elements]
@@ -945,6 +954,9 @@ class Evaluator:
         if op is not None and op.kind in ("max", "min") and op.framework in ("torch", "tensor") \
                 and count == 2:
             return [(self.fact(value, env), value), (UNKNOWN, None)]
+        if op is not None and op.kind in ("shape", "size") or isinstance(
+                value, cst.Attribute) and value.attr.value == "shape":
+            return [(Fact(1.0, INF), None)] * count  # `batch, chan, frames = x.size()`
         fact = self.fact(value, env)
         if fact.tags & {"input", "gradient"}:
             return [(facts.replace_const(fact), None)] * count

@@ -463,7 +463,7 @@ def unary(kind: Kind | str, a: Fact, node: object) -> Fact:
                                       "(all-zero) signal"),
                     negative=Reason(node, "is a Fourier transform and can be negative"),
                     unbounded=a.unbounded)
-    if kind == "std":
+    if kind in {"std", "stddev"}:
         return Fact(0.0, INF, zero=Reason(node, "is 0 when all values are equal"))
     if kind in {"norm", "torch_norm"}:
         return Fact(0.0, INF, zero=a.zero, unbounded=a.unbounded or a.negative,

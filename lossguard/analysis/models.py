@@ -62,6 +62,17 @@ class LossUse:
 
 
 # --- names and scopes -------------------------------------------------------------------------
+def uses_keras(ctx: FileContext) -> bool:
+    """The module uses Keras, which calls a loss as `loss(y_true, y_pred)`: it imports it, names
+    `tf.keras`, or compiles a model. A TensorFlow library with losses of its own (`tflearn`)
+    may put the prediction first."""
+    roots = {ops.normalize(q).split(".")[0] for q in ctx.index.imports.values()}
+    if roots & {"keras", "tf_keras"} or ctx.index.compile_calls:
+        return True
+    return any(type(node) is cst.Attribute and node.attr.value == "keras"
+               for node in walk(ctx.index.module))
+
+
 def keras_context(ctx: FileContext) -> bool:
     """The module uses TensorFlow/Keras and neither PyTorch nor JAX (which put predictions
     first)."""

@@ -40,7 +40,8 @@ LossReduction = Literal["none", "sum", "mean"]
 BatchReduction = Literal["sum", "mean"]
 _ORDER = {"scalar": 0, "per_sample": 1, "elementwise": 2}
 
-REDUCING = {"sum", "mean", "max", "min", "prod", "logsumexp", "std", "compute_average_loss"}
+REDUCING = {"sum", "mean", "max", "min", "prod", "logsumexp", "std", "stddev",
+            "compute_average_loss"}
 ELEMENTWISE = {"log", "log1p", "exp", "sqrt", "rsqrt", "square", "abs", "pow", "maximum",
                "minimum", "clip", "clamp_min", "clamp_max", "sigmoid", "softmax",
                "log_softmax", "log_sigmoid", "softplus", "relu", "tanh", "cosh", "where",

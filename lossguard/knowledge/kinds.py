@@ -72,6 +72,9 @@ class Kind(StrEnum):
     MIN = "min"
     PROD = "prod"
     STD = "std"  # a standard deviation or a variance: 0 for a constant operand
+    # A standard deviation computed as `sqrt(variance)` (TensorFlow, Keras, JAX; torch masks
+    # it): 0 for a constant operand, where its gradient is NaN.
+    STDDEV = "stddev"
     FFT = "fft"  # a Fourier transform (or STFT) of a signal: 0 in every bin of a silent one
     LOGSUMEXP = "logsumexp"
     NORM = "norm"

@@ -77,8 +77,17 @@ def name_tokens(name: str) -> tuple[str, ...]:
     return tuple(t.lower() for part in name.split("_") for t in _HUMP.findall(part))
 
 
+# Verbs of functions that handle a loss's value after the fact (`plot_losses`, `print_loss`,
+# `record_losses_epoch`): they report it, they do not compute it.
+# (Not `save`, `write`: `save_log_loss` may build the losses it saves.)
+REPORTING_VERBS = frozenset({"record", "print", "plot", "show", "display", "visualize", "draw",
+                             "dump", "export"})
+
+
 def is_loss_name(name: str, patterns: tuple[str, ...] = ()) -> bool:
     tokens = name_tokens(name)
+    if tokens and tokens[0] in REPORTING_VERBS:
+        return any(fnmatch.fnmatchcase(name, p) for p in patterns)
     if any(t in LOSS_WORDS for t in tokens):
         return True
     for first, second in LOSS_PAIRS:
@@ -164,8 +173,14 @@ MODEL_TOKENS = frozenset({"model", "net", "network", "encoder", "decoder", "gene
                           "discriminator", "classifier", "critic", "predictor", "regressor"})
 
 
+# A GAN's two networks, by the convention of its papers (`D(real)`, `G(z)`).
+MODEL_NAMES = frozenset({"D", "G"})
+
+
 def is_model_name(name: str) -> bool:
-    """`model`, `net`, `self.discriminator`, `netG`, `cnn_model`: a model object."""
+    """`model`, `net`, `self.discriminator`, `netG`, `cnn_model`, `D`: a model object."""
+    if name in MODEL_NAMES:
+        return True
     tokens = name_tokens(name)
     return bool(tokens) and (tokens[-1] in MODEL_TOKENS or tokens[0] in MODEL_TOKENS)
 

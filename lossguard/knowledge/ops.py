@@ -81,7 +81,7 @@ _COMMON = {
 _TENSORFLOW = {
     **_COMMON,
     "reduce_sum": "sum", "reduce_mean": "mean", "reduce_max": "max", "reduce_min": "min",
-    "reduce_prod": "prod", "reduce_std": "std", "reduce_variance": "std",
+    "reduce_prod": "prod", "reduce_std": "stddev", "reduce_variance": "std",
     "reduce_logsumexp": "logsumexp", "clip_by_value": "clip", "truediv": "divide",
     "realdiv": "divide", "div": "divide", "divide_no_nan": "divide_no_nan",
     "reciprocal_no_nan": "divide_no_nan", "multiply_no_nan": "multiply",
@@ -108,7 +108,7 @@ _KERAS_BACKEND = {
     "epsilon": "epsilon", "batch_flatten": "reshape", "binary_crossentropy": "binary_xent",
     "categorical_crossentropy": "categorical_xent",
     "sparse_categorical_crossentropy": "categorical_xent",
-    "switch": "where", "mean": "mean", "sum": "sum", "int_shape": "shape",
+    "switch": "where", "mean": "mean", "sum": "sum", "int_shape": "shape", "std": "stddev",
     "random_normal": "normal",
     "floatx": "opaque", "get_value": "numpy", "eval": "numpy", "gradients": "gradients",
 }
@@ -118,6 +118,7 @@ _KERAS_OPS = {
     "binary_crossentropy": "binary_xent", "categorical_crossentropy": "categorical_xent",
     "sparse_categorical_crossentropy": "categorical_xent", "divide_no_nan": "divide_no_nan",
     "convert_to_tensor": "identity", "log_softmax": "log_softmax", "cond": "cond",
+    "std": "stddev",
 }
 
 _KERAS_CONFIG = {"epsilon": "epsilon"}
@@ -158,7 +159,8 @@ _THEANO = {**_COMMON, "clip": "clip", "switch": "where", "grad": "gradients",
            "sigmoid": "sigmoid", "softmax": "softmax", "ultra_fast_sigmoid": "sigmoid",
            "hard_sigmoid": "sigmoid", "relu": "relu"}
 
-_JAX = {**_COMMON, "clip": "clip", "log_sigmoid": "log_sigmoid", "stop_gradient": "stop_gradient"}
+_JAX = {**_COMMON, "clip": "clip", "log_sigmoid": "log_sigmoid", "stop_gradient": "stop_gradient",
+        "std": "stddev"}
 _NUMPY = {**_COMMON, "clip": "clip", "log": "log"}
 _MATH = {"log": "log", "log2": "log", "log10": "log", "log1p": "log1p", "exp": "exp",
          "sqrt": "sqrt", "pow": "pow", "floor": "floor", "ceil": "ceil", "fabs": "abs"}
