@@ -1044,6 +1044,12 @@ class SqrtAtZero(Rule):
         """, line=3, message="sqrt` of `((pred - target) ** 2).mean()`"),
         Invalid("""
         import tensorflow as tf
+        def normalized_mean_square_error(output, target):
+            error = tf.sqrt(tf.reduce_sum(tf.math.squared_difference(output, target), axis=1))
+            return tf.reduce_mean(error / (tf.norm(target, axis=1) + 1e-8))
+        """, line=3, message="is 0 when both sides are equal"),
+        Invalid("""
+        import tensorflow as tf
         def crps_loss(y_true, y_pred):
             spread = tf.math.reduce_std(y_pred, axis=-1)
             error = tf.abs(y_true - tf.reduce_mean(y_pred, axis=-1))

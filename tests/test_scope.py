@@ -55,7 +55,7 @@ def test_public_functions_of_a_loss_module_are_loss_code():
     # (`cosh` of a raw error overflows: LL104 at line 7)
     assert codes(LOSS_MODULE, select=["LL1"], path="pkg/losses.py") == [
         (4, "LL102"), (7, "LL104"), (10, "LL101"), (17, "LL101")]
-    for name in ("loss.py", "objectives.py", "criterion.py", "criterions.py"):
+    for name in ("loss.py", "objectives.py", "criterion.py", "criterions.py", "cost.py"):
         assert codes(LOSS_MODULE, select=["LL1"], path=f"pkg/{name}") == [
             (4, "LL102"), (7, "LL104"), (10, "LL101"), (17, "LL101")]
 
@@ -83,6 +83,25 @@ def test_forward_and_call_of_public_classes_of_a_loss_module_are_loss_code():
 
 def test_other_modules_keep_name_based_scope():
     assert codes(LOSS_MODULE, select=["LL1"], path="pkg/metrics.py") == []
+
+
+def test_error_and_likelihood_names_are_loss_names_and_reporting_verbs_are_not():
+    code = """
+    import torch
+
+    def mean_squared_error(pred, target):
+        return ((pred - target) ** 2 / target).mean()
+
+    def negative_log_likelihood(probs, labels):
+        return -torch.log(probs.gather(1, labels[:, None])).mean()
+
+    def plot_losses(losses):
+        return torch.log(torch.tensor(losses))
+
+    def record_loss(history, loss):
+        history.append(1.0 / loss.item())
+    """
+    assert codes(code, select=["LL1"], path="train.py") == [(4, "LL102"), (7, "LL101")]
 
 
 # --- 2. script-level training ----------------------------------------------------------------

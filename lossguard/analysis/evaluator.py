@@ -734,11 +734,15 @@ class Evaluator:
             return facts.clip(a, None, self._maybe(self.operand(node, 1, "max"), env))
         if kind in ("max", "min") and _elementwise_extreme(node, self.operand(node, 1)):
             kind = "maximum" if kind == "max" else "minimum"  # `torch.min(a, b)`
-        if kind in {"maximum", "minimum", "add", "subtract", "multiply", "divide", "pow"}:
+        if kind in {"maximum", "minimum", "add", "subtract", "multiply", "divide", "pow",
+                    "squared_difference"}:
             second = self.operand(node, 1, "y")
             if second is None:
                 return UNKNOWN
             b = self.fact(second, env)
+            if kind == "squared_difference":
+                return facts.unary("square", self._difference(node, first, second, a, b, env),
+                                   node)
             if kind == "maximum":
                 return facts.maximum(a, b)
             if kind == "minimum":

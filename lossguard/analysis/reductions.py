@@ -42,8 +42,8 @@ _ORDER = {"scalar": 0, "per_sample": 1, "elementwise": 2}
 
 REDUCING = {"sum", "mean", "max", "min", "prod", "logsumexp", "std", "stddev",
             "compute_average_loss"}
-ELEMENTWISE = {"log", "log1p", "exp", "sqrt", "rsqrt", "square", "abs", "pow", "maximum",
-               "minimum", "clip", "clamp_min", "clamp_max", "sigmoid", "softmax",
+ELEMENTWISE = {"log", "log1p", "exp", "sqrt", "rsqrt", "square", "squared_difference", "abs",
+               "pow", "maximum", "minimum", "clip", "clamp_min", "clamp_max", "sigmoid", "softmax",
                "log_softmax", "log_sigmoid", "softplus", "relu", "tanh", "cosh", "where",
                "divide", "divide_no_nan", "add", "subtract", "multiply", "cast", "identity",
                "stop_gradient", "xlogy", "negative"}

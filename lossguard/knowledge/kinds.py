@@ -23,6 +23,7 @@ class Kind(StrEnum):
     NEGATIVE = "negative"
     POW = "pow"
     SQUARE = "square"
+    SQUARED_DIFFERENCE = "squared_difference"  # `tf.math.squared_difference(a, b)`: (a - b)**2
     SQRT = "sqrt"
     RSQRT = "rsqrt"
     EXP = "exp"

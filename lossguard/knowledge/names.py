@@ -19,12 +19,13 @@ LOSS_WORDS = frozenset({
     "bce", "mse", "mae", "mape", "smape", "nce", "kld", "ce", "rmse", "rmsle", "msle", "ntxent",
     "infonce", "lovasz", "penalty", "criterion",
 })
-LOSS_PAIRS = (("cross", "entropy"), ("kl", "div"))
+LOSS_PAIRS = (("cross", "entropy"), ("kl", "div"), ("squared", "error"), ("square", "error"),
+              ("absolute", "error"), ("log", "likelihood"))
 # Tokens of a module-level name that holds a training objective (`cross_entropy = ...`).
 LOSS_TARGET_WORDS = frozenset({"loss", "cost", "objective", "xent", "nll", "entropy"})
 # Module names whose public functions are loss code whatever their own names.
 LOSS_MODULES = frozenset({"losses", "loss", "objectives", "objective", "criterion",
-                          "criterions"})
+                          "criterions", "cost", "costs"})
 TRAINING_NAMES = frozenset({"train_step", "training_step", "train_batch", "step_fn",
                             "replica_fn"})
 
@@ -98,7 +99,7 @@ def is_loss_name(name: str, patterns: tuple[str, ...] = ()) -> bool:
 
 
 def is_loss_module(path: str) -> bool:
-    """`losses.py`, `loss.py`, `objectives.py`, `criterion.py`, `criterions.py`."""
+    """`losses.py`, `loss.py`, `objectives.py`, `criterion.py`, `cost.py` (TF1's word)."""
     stem = path.replace("\\", "/").rpartition("/")[2].partition(".")[0].lower()
     return stem in LOSS_MODULES
 

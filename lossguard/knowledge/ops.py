@@ -83,6 +83,7 @@ _TENSORFLOW = {
     "reduce_sum": "sum", "reduce_mean": "mean", "reduce_max": "max", "reduce_min": "min",
     "reduce_prod": "prod", "reduce_std": "stddev", "reduce_variance": "std",
     "reduce_logsumexp": "logsumexp", "clip_by_value": "clip", "truediv": "divide",
+    "squared_difference": "squared_difference",
     "realdiv": "divide", "div": "divide", "divide_no_nan": "divide_no_nan",
     "reciprocal_no_nan": "divide_no_nan", "multiply_no_nan": "multiply",
     "xlogy": "xlogy", "xdivy": "divide_no_nan",
