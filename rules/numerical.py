@@ -13,10 +13,12 @@ from lossguard.api import (
     Rule,
     Valid,
     assigned_names,
+    dotted,
     f32,
     keyword,
     leaves,
     number,
+    ops,
     positional,
     rewrite,
     shorten,
@@ -357,7 +359,8 @@ class UnguardedDivision(Rule):
     """Division by a value that can be exactly 0.
 
     ## What it does
-    Flags `/`, `divide`, `truediv`, `div` whose denominator is *structurally* zero: an input
+    Flags `/`, `divide`, `truediv`, `div` (and `reciprocal(x)`, `rsqrt(x)`, which divide 1 by
+    `x` and `sqrt(x)`) whose denominator is *structurally* zero: an input
     itself (`/ y_true`), a sum, mean or count of inputs that can all be 0 (an empty mask), a
     difference that cancels (`y_true - y_pred`), an `abs`/`square`/norm of such a difference, a
     standard deviation. A nonzero constant added to the denominator (the smoothing term of
@@ -367,7 +370,8 @@ class UnguardedDivision(Rule):
     runs only where a test proves the denominator nonzero: `if n > 0:`, `x / n if n else 0`,
     the true branch of `tf.cond(n > 0, lambda: x / n, ...)`, a mask's count under
     `cond(any(mask), ...)`, and the code after `assert n > 0` or
-    `assert (n == 0).sum() == 0`.
+    `assert (n == 0).sum() == 0`. A result the code then checks for infinities
+    (`w = 1 / counts` ... `w[torch.isinf(w)] = 0`) is handled.
 
     ## Why is this bad?
     `0 / 0` is NaN and `x / 0` is inf: a batch with an empty mask turns the loss and the
@@ -396,6 +400,26 @@ class UnguardedDivision(Rule):
     probe = "zero-denominator"
     hint = "add a smoothing term to the denominator, clip it away from 0, or use `divide_no_nan`"
     VALID = [
+        Valid("""
+        import torch
+        class GeneralizedDice(torch.nn.Module):
+            def class_weights(self, counts):
+                return torch.reciprocal(counts * counts)
+            def forward(self, pred, target):
+                w = self.class_weights(target.sum((0, 2)))
+                # a class absent from the batch weighs inf: replaced by the largest weight
+                infs = torch.isinf(w)
+                w[infs] = 0.0
+                w = w + infs * torch.max(w)
+                inter = (w * (pred * target).sum((0, 2))).sum()
+                return 1 - 2 * inter / ((w * (pred + target).sum((0, 2))).sum() + 1e-5)
+        """),
+        Valid("""
+        import torch
+        def whitening_loss(z, target, eps=1e-5):
+            var = ((z - z.mean(0)) ** 2).mean(0)
+            return ((z * torch.rsqrt(var + eps) - target) ** 2).mean()
+        """),
         Valid("""
         import tensorflow as tf
         def mean_feature_loss(keys, embeddings, y_true):
@@ -620,6 +644,17 @@ class UnguardedDivision(Rule):
     ]
     INVALID = [
         Invalid("""
+        import torch
+        def whitening_loss(z, target):
+            var = ((z - z.mean(0)) ** 2).mean(0)
+            return ((z * torch.rsqrt(var) - target) ** 2).mean()
+        """, line=4, message="`rsqrt` of `var`, which can be 0"),
+        Invalid("""
+        import tensorflow as tf
+        def inverse_error_loss(y_true, y_pred):
+            return tf.reduce_mean(tf.abs(tf.math.reciprocal(y_pred) - y_true))
+        """, line=3, message="`reciprocal` of `y_pred`, which can be 0"),
+        Invalid("""
         import torch.nn.functional as F
         def _kl(student, teacher, t):
             return F.kl_div(F.log_softmax(student / t, 1), F.softmax(teacher, 1))
@@ -726,15 +761,25 @@ class UnguardedDivision(Rule):
         parts = division_parts(self.ctx, node)
         if parts is not None:
             self._check(node, *parts)
+        elif self.ctx.kind(node) in ("reciprocal", "rsqrt"):  # `1 / x`, `1 / sqrt(x)`
+            operand = self.ctx.operand(node)
+            if operand is not None:
+                self._check(node, None, operand)
 
-    def _check(self, node: cst.CSTNode, numerator: cst.CSTNode, denominator: cst.CSTNode) -> None:
+    def _check(self, node: cst.CSTNode, numerator: cst.CSTNode | None,
+               denominator: cst.CSTNode) -> None:
         reason = division_hazard(self.ctx, numerator, denominator)
         if reason is not None and (_hidden_by_where(self.ctx, node, denominator)
-                                   or _guarded_by_if(self.ctx, node, denominator)):
+                                   or _guarded_by_if(self.ctx, node, denominator)
+                                   or _infinities_patched(self.ctx, node)):
             return
         if reason is not None:
-            text = self.ctx.text(denominator)
-            self.report(node, f"denominator `{shorten(text)}` can be 0: {reason}",
+            text = shorten(self.ctx.text(denominator))
+            if numerator is None:
+                self.report(node, f"`{self.ctx.kind(node)}` of `{text}`, which can be 0: "
+                            f"{reason} (1/0 = inf)")
+                return
+            self.report(node, f"denominator `{text}` can be 0: {reason}",
                         fix=rewrite.division_fix(self.ctx, node, numerator, denominator))
 
 
@@ -839,7 +884,8 @@ class SqrtAtZero(Rule):
     sigmoid or softmax output: its gradient `sqrt(s) (1 - s) / 2` stays bounded, short of an
     exact underflow that needs logits beyond -100. Also flags `acos`/`asin` of a cosine
     similarity that is not clipped inside (-1, 1): the gradient `-1/sqrt(1 - x**2)` is inf at
-    +-1, where two equal vectors put it, and rounding takes it past 1 (NaN).
+    +-1, where two equal vectors put it, and rounding takes it past 1 (NaN); and `atanh` of a
+    cosine or of a `tanh` output, which saturates to exactly +-1 in float32 (`atanh(1) = inf`).
 
     ## Why is this bad?
     The value `sqrt(0) = 0` is fine, but the gradient `1 / (2 sqrt(x))` is inf at 0, and NaN
@@ -868,6 +914,12 @@ class SqrtAtZero(Rule):
     probe = "zero-operand-gradient"
     hint = "add an epsilon inside the root (`sqrt(x + 1e-12)`) or use the squared distance"
     VALID = [
+        Valid("""
+        import torch
+        def squashed_action_loss(actions, target_log_prob, eps=1e-6):
+            u = torch.atanh(torch.tanh(actions).clamp(-1 + eps, 1 - eps))
+            return ((u - target_log_prob) ** 2).mean()
+        """),
         Valid("""
         import torch
         import torch.nn.functional as F
@@ -969,6 +1021,12 @@ class SqrtAtZero(Rule):
         """),
     ]
     INVALID = [
+        Invalid("""
+        import torch
+        def squashed_action_loss(pre_tanh, target):
+            action = torch.tanh(pre_tanh)
+            return ((torch.atanh(action) - target) ** 2).mean()
+        """, line=4, message="`action` is a tanh output and reaches +-1"),
         Invalid("""
         import torch
         def nearest_distance_loss(pred_boxes, gt_boxes, k=3):
@@ -1080,10 +1138,11 @@ class SqrtAtZero(Rule):
                 self.report(node, f"`{name}` of `{shorten(self.ctx.text(operand))}`: {why}, "
                             "and the gradient of its square root is NaN there")
                 return
-            bad = "+-1" if kind == "acos" else "0"
+            bad = "+-1" if kind in ("acos", "atanh") else "0"
+            infinite = "the value and its gradient are" if kind == "atanh" else "the gradient is"
             self.report(node, f"`{name}` of "
-                        f"`{shorten(self.ctx.text(operand))}`, which can be {bad}: {why}; the "
-                        "gradient is inf there")
+                        f"`{shorten(self.ctx.text(operand))}`, which can be {bad}: {why}; "
+                        f"{infinite} inf there")
 
 
 class UnboundedExp(Rule):
@@ -2122,6 +2181,33 @@ def _hidden_by_where(ctx: FileContext, node: cst.CSTNode, operand: cst.CSTNode) 
         isinstance(n, cst.Name) and n.value in tested for n in walk(operand))
 
 
+def _infinities_patched(ctx: FileContext, node: cst.CSTNode) -> bool:
+    """Whether the value of `node` is bound to a name the module then checks for infinities
+    (`w = 1 / counts` ... `w[torch.isinf(w)] = 0`), in its function or, when its function
+    returns it, at a call site (`w = self.weights(counts)`): the inf is expected and handled."""
+    checked = ctx.memo.get("nonfinite_checked")
+    if checked is None:
+        checked = ctx.memo["nonfinite_checked"] = frozenset(
+            name.value for call in walk(ctx.module) if type(call) is cst.Call and
+            (dotted(call.func) or "").rpartition(".")[2] in ops.NONFINITE_CHECKS
+            for name in walk(call) if type(name) is cst.Name)
+    if not checked or ctx.function is None:
+        return False
+    function = ctx.function
+
+    def bound_names(body: cst.CSTNode, value: cst.CSTNode) -> set[str]:
+        return {name for statement in walk(body) if type(statement) is cst.Assign and
+                any(n is value for n in walk(statement.value))
+                for target in statement.targets for name in assigned_names(target.target)}
+
+    if bound_names(function.node.body, node) & checked:  # type: ignore[operator]
+        return True
+    returned = any(any(n is node for n in walk(value)) for value in function.returned)
+    return returned and any(
+        bound_names(caller.node.body if caller else ctx.module, call) & checked
+        for call, caller in ctx.index.call_sites.get(function.name, []))
+
+
 def _guarded_by_if(ctx: FileContext, node: cst.CSTNode, operand: cst.CSTNode) -> bool:
     """Whether `node` runs only where an enclosing test proves its operand (or the value a
     name of it holds) away from 0: an `if` (`if divisor != 0:`, `if n > 0:`, `if count:`, the
@@ -2335,11 +2421,12 @@ def division_parts(ctx: FileContext, node: cst.CSTNode) -> tuple[cst.CSTNode, cs
     return None
 
 
-def division_hazard(ctx: FileContext, numerator: cst.CSTNode,
+def division_hazard(ctx: FileContext, numerator: cst.CSTNode | None,
                     denominator: cst.CSTNode) -> str | None:
-    """Why the denominator can be structurally 0, unless it renormalises the numerator."""
+    """Why the denominator can be structurally 0, unless it renormalises the numerator (None:
+    the numerator is 1)."""
     reason = ctx.fact(denominator).division_hazard()
-    if reason is None or _renormalization(ctx, numerator, denominator):
+    if reason is None or numerator is not None and _renormalization(ctx, numerator, denominator):
         return None
     return ctx.explain(reason)
 
@@ -2364,7 +2451,7 @@ _SATURATING = _VANISHING_DERIVATIVE - {"exp"}
 
 def _sqrt_hazard(ctx: FileContext, node: cst.CSTNode) -> tuple[cst.CSTNode, str] | None:
     kind = ctx.kind(node)
-    if kind not in ("sqrt", "norm", "acos", "stddev"):
+    if kind not in ("sqrt", "norm", "acos", "atanh", "stddev"):
         return None
     operand = ctx.operand(node)
     if operand is None:
@@ -2376,12 +2463,15 @@ def _sqrt_hazard(ctx: FileContext, node: cst.CSTNode) -> tuple[cst.CSTNode, str]
             return None
         return operand, (f"the variance of `{shorten(ctx.text(operand))}` is 0 when all its "
                          "values are equal")
-    if kind == "acos":
+    if kind in ("acos", "atanh"):
         # `acos(x)`, `asin(x)`: the gradient -1/sqrt(1 - x**2) is inf at +-1, which a cosine of
-        # two equal (or opposite) vectors reaches, and rounding takes it past (NaN).
-        if "cosine" not in fact.tags or -1 < fact.lo and fact.hi < 1:
+        # two equal (or opposite) vectors reaches, and rounding takes it past (NaN); `atanh(x)`
+        # is inf there too, and a `tanh` saturates to exactly +-1 in float32 (|x| > 9).
+        what = "a cosine" if "cosine" in fact.tags else "a tanh output" if "tanh" in fact.tags \
+            else None
+        if what is None or -1 < fact.lo and fact.hi < 1:
             return None
-        return operand, f"`{shorten(ctx.text(operand))}` is a cosine and reaches +-1"
+        return operand, f"`{shorten(ctx.text(operand))}` is {what} and reaches +-1"
     if fact.positive or fact.zero is None or fact.tags & _SATURATING:
         return None
     return operand, ctx.explain(fact.zero)

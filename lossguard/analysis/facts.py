@@ -518,9 +518,14 @@ def unary(kind: Kind | str, a: Fact, node: object) -> Fact:
         return Fact(f32(math.cos(a.hi)), f32(math.cos(a.lo)), True, False)
     if kind == "acos":
         return Fact(0.0, math.pi, zero=Reason(node, "is an angle and can be 0"))
+    if kind == "atanh":
+        return Fact(zero=a.zero, negative=a.negative)
+    if kind == "reciprocal":
+        return divide(constant(1.0), a, node)
     if kind in {"tanh", "sin", "cos"}:
         return Fact(-1.0, 1.0, False, False, Reason(node, f"is a {kind} output and can be 0"),
-                    Reason(node, f"is a {kind} output and can be negative"))
+                    Reason(node, f"is a {kind} output and can be negative"),
+                    tags=frozenset({"tanh"}) if kind == "tanh" else frozenset())
     if kind == "cosh":
         return Fact(1.0, INF, unbounded=a.unbounded or a.negative)
     if kind in {"log", "logsumexp"}:

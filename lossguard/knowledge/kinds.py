@@ -35,6 +35,8 @@ class Kind(StrEnum):
     SIN = "sin"
     COS = "cos"
     ACOS = "acos"  # also `asin`: the gradient -1/sqrt(1 - x**2) is inf at +-1
+    ATANH = "atanh"  # inf (value and gradient) at +-1
+    RECIPROCAL = "reciprocal"  # `1 / x`
     COSH = "cosh"
     TANH = "tanh"
     MAXIMUM = "maximum"

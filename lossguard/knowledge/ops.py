@@ -53,6 +53,7 @@ _COMMON = {
     "log_sigmoid": "log_sigmoid", "softplus": "softplus", "relu": "relu",
     "tanh": "tanh", "sin": "sin", "cos": "cos", "cosh": "cosh",
     "acos": "acos", "arccos": "acos", "asin": "acos", "arcsin": "acos",
+    "atanh": "atanh", "arctanh": "atanh", "reciprocal": "reciprocal",
     "sum": "sum", "mean": "mean", "max": "max", "min": "min", "amax": "max", "amin": "min",
     "median": "mean", "nanmedian": "mean", "prod": "prod", "std": "std", "var": "std",
     "logsumexp": "logsumexp", "where": "where", "divide": "divide", "true_divide": "divide",
@@ -235,6 +236,7 @@ METHODS: dict[str, str] = {
     "sigmoid": "sigmoid", "softmax": "softmax", "log_softmax": "log_softmax",
     "relu": "relu", "tanh": "tanh", "logsumexp": "logsumexp", "detach": "stop_gradient",
     "acos": "acos", "arccos": "acos", "asin": "acos", "arcsin": "acos",
+    "atanh": "atanh", "arctanh": "atanh", "reciprocal": "reciprocal",
     "item": "item", "numpy": "numpy", "argmax": "argmax", "argmin": "argmin",
     "round": "round", "floor": "floor", "ceil": "ceil", "sign": "sign",
     "backward": "backward", "reshape": "reshape", "view": "reshape", "squeeze": "reshape",
@@ -484,6 +486,10 @@ FRAMEWORK_ROOTS = ("tensorflow", "keras", "torch", "jax", "numpy", "flax", "opta
 # code: the value the facts give those calls, and the guard a fix writes where the file cannot
 # reach the framework's own (`EPSILON_CALLS`).
 EPSILON = "1e-7"
+# The calls that find (or replace) the infinities and NaNs of a value (`torch.isinf(w)`,
+# `tf.math.is_finite(x)`, `np.nan_to_num(x)`), whatever the library.
+NONFINITE_CHECKS = frozenset({"isinf", "isfinite", "isnan", "is_inf", "is_finite", "is_nan",
+                              "isposinf", "isneginf", "nan_to_num"})
 # Named mathematical constants of the array libraries (`math.pi`, `np.pi`, `torch.pi`).
 CONSTANTS: dict[str, float] = {
     f"{module}.{name}": value for module in ("math", "numpy", "torch", "jax.numpy")
