@@ -62,6 +62,10 @@ class UnguardedLog(Rule):
     mask (`one_hot(labels)`, `eye(n)`, `zeros.scatter_(1, labels, 1)`) and, over two columns or
     more, its complement (`~eye(n)`, `1 - one_hot`, `one_hot < 1`) keep an element per row.
 
+    A log of labels (no gradient) whose value a `where` then replaces (`t = log(y_true / a)`,
+    `t = switch(has_box, t, zeros_like(t))`) is not flagged, nor one the code checks for
+    infinities (`isinf`, `nan_to_num`).
+
     The log of labels or a mask added to scores that go into a `logsumexp` or `softmax`
     (`logsumexp(y_pred + log(y_true))`) is an additive mask: its -inf entries weigh
     exp(-inf) = 0 on purpose, and no gradient reaches labels. It is not flagged.
@@ -73,6 +77,15 @@ class UnguardedLog(Rule):
     probe = "zero-operand"
     hint = "clip the operand to [eps, ...] or add an epsilon that survives float32 (`x + 1e-7`)"
     VALID = [
+        Valid("""
+        from tensorflow.keras import backend as K
+        def box_size_loss(y_true, y_pred, anchors):
+            has_box = y_true[..., 4:5]
+            # log(0) where no box is labelled: those cells are replaced by 0 on the next line
+            true_wh = K.log(y_true[..., 2:4] / anchors)
+            true_wh = K.switch(has_box, true_wh, K.zeros_like(true_wh))
+            return K.sum(has_box * K.square(true_wh - y_pred[..., 2:4]))
+        """),
         Valid("""
         import torch
         import torch.nn.functional as F
@@ -348,7 +361,7 @@ class UnguardedLog(Rule):
 
     def visit_Call(self, node: cst.Call) -> None:
         hazard = log_hazard(self.ctx, node)
-        if hazard is not None:
+        if hazard is not None and not _nonfinite_handled(self.ctx, node):
             operand, why, bad = hazard
             text = shorten(self.ctx.text(operand))
             self.report(node, f"unguarded log of `{text}`: {why} ({bad})",
@@ -400,6 +413,13 @@ class UnguardedDivision(Rule):
     probe = "zero-denominator"
     hint = "add a smoothing term to the denominator, clip it away from 0, or use `divide_no_nan`"
     VALID = [
+        Valid("""
+        import torch
+        def masked_mse(pred, target, mask):
+            count = mask.sum()
+            count = count + (count == 0).float()  # 1 where the mask is empty
+            return ((pred - target) ** 2 * mask).sum() / count
+        """),
         Valid("""
         import torch
         class GeneralizedDice(torch.nn.Module):
@@ -771,7 +791,7 @@ class UnguardedDivision(Rule):
         reason = division_hazard(self.ctx, numerator, denominator)
         if reason is not None and (_hidden_by_where(self.ctx, node, denominator)
                                    or _guarded_by_if(self.ctx, node, denominator)
-                                   or _infinities_patched(self.ctx, node)):
+                                   or _nonfinite_handled(self.ctx, node)):
             return
         if reason is not None:
             text = shorten(self.ctx.text(denominator))
@@ -2181,29 +2201,40 @@ def _hidden_by_where(ctx: FileContext, node: cst.CSTNode, operand: cst.CSTNode) 
         isinstance(n, cst.Name) and n.value in tested for n in walk(operand))
 
 
-def _infinities_patched(ctx: FileContext, node: cst.CSTNode) -> bool:
-    """Whether the value of `node` is bound to a name the module then checks for infinities
-    (`w = 1 / counts` ... `w[torch.isinf(w)] = 0`), in its function or, when its function
-    returns it, at a call site (`w = self.weights(counts)`): the inf is expected and handled."""
+def _nonfinite_handled(ctx: FileContext, node: cst.CSTNode) -> bool:
+    """Whether the inf (or NaN) `node` can make is handled after it: its value is bound to a
+    name the module then checks for infinities (`w = 1 / counts` ... `w[torch.isinf(w)] = 0`),
+    in its function or, when its function returns it, at a call site (`w = self.weights(n)`);
+    or, carrying no gradient, a `where` then replaces it
+    (`t = log(y_true / anchors)` ... `t = switch(object_mask, t, zeros_like(t))`)."""
+    function = ctx.function
+    if function is None:
+        return False
     checked = ctx.memo.get("nonfinite_checked")
     if checked is None:
         checked = ctx.memo["nonfinite_checked"] = frozenset(
             name.value for call in walk(ctx.module) if type(call) is cst.Call and
             (dotted(call.func) or "").rpartition(".")[2] in ops.NONFINITE_CHECKS
             for name in walk(call) if type(name) is cst.Name)
-    if not checked or ctx.function is None:
-        return False
-    function = ctx.function
 
     def bound_names(body: cst.CSTNode, value: cst.CSTNode) -> set[str]:
         return {name for statement in walk(body) if type(statement) is cst.Assign and
                 any(n is value for n in walk(statement.value))
                 for target in statement.targets for name in assigned_names(target.target)}
 
-    if bound_names(function.node.body, node) & checked:  # type: ignore[operator]
+    names = bound_names(function.node.body, node)
+    if names & checked:
+        return True
+    if names and not ctx.flow.carries_gradient(node, function) and any(
+            type(statement) is cst.Assign and ctx.kind(statement.value) == "where" and
+            names & {n for t in statement.targets for n in assigned_names(t.target)} and
+            any(ctx.text(branch) in names for branch in (
+                ctx.operand(statement.value, 1), ctx.operand(statement.value, 2))
+                if branch is not None)
+            for statement in walk(function.node.body)):
         return True
     returned = any(any(n is node for n in walk(value)) for value in function.returned)
-    return returned and any(
+    return bool(checked) and returned and any(
         bound_names(caller.node.body if caller else ctx.module, call) & checked
         for call, caller in ctx.index.call_sites.get(function.name, []))
 

@@ -68,6 +68,16 @@ class MissingReduction(Rule):
     VALID = [
         Valid("""
         import tensorflow as tf
+        x = tf.placeholder(tf.float32, shape=[None, 784])
+        k = tf.placeholder(tf.float32)  # a coefficient fed each step, not a batch
+        w = tf.Variable(tf.zeros([784, 784]))
+        def reconstruction_error(v):
+            return tf.reduce_mean(tf.reduce_sum((v - tf.matmul(v, w)) ** 2, 1))
+        loss = reconstruction_error(x) - k * reconstruction_error(x * 0.5)
+        step = tf.train.AdamOptimizer(1e-3).minimize(loss)
+        """),
+        Valid("""
+        import tensorflow as tf
         def fit_step(prior_terms, likelihood, optimizer):
             # the parts may be vectors: summed along their one axis, a scalar
             log_prob = tf.reduce_sum(tf.concat([prior_terms, likelihood], axis=-1), axis=-1)

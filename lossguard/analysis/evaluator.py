@@ -453,7 +453,8 @@ class Evaluator:
             for value, patch, fact in ((node.left, node.right, left),
                                        (node.right, node.left, right)):
                 if self._patches_zeros(patch, value, env):
-                    # `d + (d == 0) * 1e-16`: the epsilon lands exactly where `d` is 0
+                    # `d + (d == 0) * 1e-16`, `n + (n == 0)`: the epsilon lands exactly
+                    # where `d` is 0
                     return replace(fact, zero=None, lo_open=fact.lo >= 0, const=None)
             return facts.add(left, right, node)
         if isinstance(op, cst.Subtract):
@@ -576,13 +577,15 @@ class Evaluator:
 
     def _patches_zeros(self, patch: cst.BaseExpression, value: cst.BaseExpression,
                        env: Env) -> bool:
-        """`mask * eps` (or `eps * mask`) with `eps > 0` and `mask` the places where `value`
-        is 0 (`value.eq(0).float()`, `tf.cast(tf.equal(value, 0), ...)`, `value == 0`)."""
-        if not (isinstance(patch, cst.BinaryOperation) and isinstance(patch.operator,
-                                                                     cst.Multiply)):
-            return False
-        for mask, eps in ((patch.left, patch.right), (patch.right, patch.left)):
-            if (self.fact(eps, env).const or 0) <= 0:
+        """`mask * eps` (or `eps * mask`, or the bare `mask`: an `eps` of 1) with `eps > 0` and
+        `mask` the places where `value` is 0 (`value.eq(0).float()`,
+        `tf.cast(tf.equal(value, 0), ...)`, `value == 0`)."""
+        pairs: tuple[tuple[cst.BaseExpression, cst.BaseExpression | None], ...] = (
+            ((patch.left, patch.right), (patch.right, patch.left))
+            if isinstance(patch, cst.BinaryOperation) and isinstance(patch.operator, cst.Multiply)
+            else ((patch, None),))
+        for mask, eps in pairs:
+            if eps is not None and (self.fact(eps, env).const or 0) <= 0:
                 continue
             for _ in range(4):  # through names and casts to the comparison
                 if isinstance(mask, cst.Name):

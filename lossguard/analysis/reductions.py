@@ -285,7 +285,12 @@ class Shapes:
             if kind in PER_SAMPLE_LOSSES:
                 return "per_sample"
             if kind == "placeholder":
-                return "elementwise"
+                # fed a batch, unless its shape is written out as a scalar (`shape=[]`) or not
+                # at all (`k = tf.placeholder(tf.float32)`: a coefficient, a learning rate)
+                shape = argument(node, 1, "shape")
+                if shape is None:
+                    return "unknown"
+                return "scalar" if _literal_shape(shape) == () else "elementwise"
             if kind in ELEMENTWISE:
                 operands = [a.value for a in node.args if a.keyword is None]
                 if tensor_method and isinstance(node.func, cst.Attribute):
