@@ -384,7 +384,8 @@ class UnguardedDivision(Rule):
     the true branch of `tf.cond(n > 0, lambda: x / n, ...)`, a mask's count under
     `cond(any(mask), ...)`, and the code after `assert n > 0` or
     `assert (n == 0).sum() == 0`. A result the code then checks for infinities
-    (`w = 1 / counts` ... `w[torch.isinf(w)] = 0`) is handled.
+    (`w = 1 / counts` ... `w[torch.isinf(w)] = 0`) is handled, and a helper whose every call
+    in the module only feeds a comparison (an IoU for an ignore mask) reaches no loss.
 
     ## Why is this bad?
     `0 / 0` is NaN and `x / 0` is inf: a batch with an empty mask turns the loss and the
@@ -413,6 +414,24 @@ class UnguardedDivision(Rule):
     probe = "zero-denominator"
     hint = "add a smoothing term to the denominator, clip it away from 0, or use `divide_no_nan`"
     VALID = [
+        Valid("""
+        import tensorflow as tf
+        from tensorflow.keras import backend as K
+        def box_iou(b1, b2):
+            area1, area2 = b1[..., 2] * b1[..., 3], b2[..., 2] * b2[..., 3]
+            wh = K.maximum(K.minimum(b1[..., :2], b2[..., :2]) - b1[..., 2:4], 0.0)
+            inter = wh[..., 0] * wh[..., 1]
+            return inter / (area1 + area2 - inter)
+        def detection_loss(y_true, y_pred, ignore_thresh=0.5):
+            # the IoU only decides which cells to ignore: a NaN compares False
+            def step(b, ignore):
+                best = K.max(box_iou(y_pred[b], y_true[b]), axis=-1)
+                return b + 1, ignore.write(b, K.cast(best < ignore_thresh, K.dtype(best)))
+            ignore = tf.TensorArray(tf.float32, size=1, dynamic_size=True)
+            _, ignore = tf.while_loop(lambda b, *rest: b < 4, step, [0, ignore])
+            ignore = K.expand_dims(ignore.stack(), -1)
+            return K.sum(K.binary_crossentropy(y_true[..., 4:5], y_pred[..., 4:5]) * ignore)
+        """),
         Valid("""
         import torch
         def masked_mse(pred, target, mask):

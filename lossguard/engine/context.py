@@ -174,14 +174,16 @@ class FileContext:
                fix: Replace | None, severity: Severity | None,
                gradient_only: bool | None = None) -> None:
         function = self.function
-        if rule.objective and function is not None and id(node) in self.unreached(function):
+        if rule.objective and function is not None and (
+                id(node) in self.unreached(function) or self._result_dropped(function)):
             return
         if gradient_only is None:
             gradient_only = rule.gradient_only
         if gradient_only and function is not None and (
                 objective.declared_graphless(function.decorators)
                 or id(node) in self._graphless(function)
-                or id(node) in self.unreached(function, gradient=True)):
+                or id(node) in self.unreached(function, gradient=True)
+                or self._result_dropped(function, gradient=True)):
             return
         self.reports.append(_Report(type(rule), node, self.statement, message, hint, fix,
                                     severity or rule.severity,
@@ -199,6 +201,20 @@ class FileContext:
                 cut=self._passes_no_gradient if gradient else self._passes_no_nan,
                 indexing=self._keeps_indices)
         return found  # type: ignore[return-value]
+
+    def _result_dropped(self, function: Function, *, gradient: bool = False) -> bool:
+        """Whether `function` is a module helper whose result no caller's objective reaches: it
+        is called in this module (once at least), only by other functions, and each call is a
+        value its caller never returns or acts on (`iou = box_iou(pred, true)`, then read only
+        by `best_iou < ignore_thresh`). Not a function handed to a framework as a loss."""
+        sites = self.index.call_sites.get(function.name)
+        if not sites or function.parent is not None or function.name in self.index.loss_args:
+            return False
+        for call, caller in sites:
+            if caller is None or caller is function or \
+                    id(call) not in self.unreached(caller, gradient=gradient):
+                return False
+        return True
 
     def _graphless(self, function: Function) -> frozenset[int]:
         """The nodes of `function` under a block that records no graph (`torch.no_grad()`)."""

@@ -38,7 +38,7 @@ ALIASES: tuple[tuple[str, str], ...] = (
 
 # Functions that return Python metadata about a tensor (rank, "is it a tensor"), not values.
 META = {"ndim": "shape", "rank": "shape", "is_tensor": "meta", "is_keras_tensor": "meta",
-        "is_sparse": "meta", "executing_eagerly": "meta", "get_shape": "shape",
+        "dtype": "meta", "is_sparse": "meta", "executing_eagerly": "meta", "get_shape": "shape",
         "dim": "shape", "ndimension": "shape", "is_floating_point": "meta"}
 
 # Operations shared by most array libraries under the same name.
