@@ -79,7 +79,8 @@ class UnguardedLog(Rule):
     VALID = [
         Valid("""
         from tensorflow.keras import backend as K
-        def box_size_loss(y_true, y_pred, anchors):
+        def box_size_loss(args, anchors, num_outputs=1):
+            y_pred, y_true = args[:num_outputs][0], args[num_outputs:][0]
             has_box = y_true[..., 4:5]
             # log(0) where no box is labelled: those cells are replaced by 0 on the next line
             true_wh = K.log(y_true[..., 2:4] / anchors)

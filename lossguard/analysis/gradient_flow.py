@@ -411,6 +411,8 @@ class _Eval:
     def definition(self, d: _Def) -> Flow:
         if d.value is None or d.kind == "function":
             return NONE
+        if d.kind == "assign" and is_label_name(d.name) and self._part_of_input(d):
+            return NONE  # `y_true = args[n:]`, `x, y_true = batch`: the labels of the input
         if d.kind == "aug":
             result = join([self.name(d.name, d.ordinal), self.value(d.value, d.ordinal)])
         elif d.position is not None and d.kind == "assign":
@@ -422,6 +424,21 @@ class _Eval:
             self.flow.note(nograd, "stopped", "torch.no_grad()", self.function)
             return Flow(False, (nograd,))
         return result
+
+    def _part_of_input(self, d: _Def) -> bool:
+        """Whether a definition takes a slice or an element of a parameter (`args[n:]`,
+        `inputs[1]`, `x, y = batch`): its name says which part it is."""
+        value: cst.BaseExpression | None = d.value
+        if d.position is not None and isinstance(value, (cst.Tuple, cst.List)):
+            elements = value.elements
+            value = elements[d.position].value if d.position < len(elements) else None
+        elif d.position is not None:  # `x, y = batch`
+            return isinstance(value, cst.Name) and value.value in self.params
+        if not isinstance(value, cst.Subscript):
+            return False
+        while isinstance(value, cst.Subscript):
+            value = value.value
+        return isinstance(value, cst.Name) and value.value in self.params
 
     def element(self, value: cst.BaseExpression, position: int, at: int) -> Flow:
         """The flow of element `position` of a value unpacked into a tuple of names."""
