@@ -287,10 +287,10 @@ class Shapes:
             if kind == "placeholder":
                 # fed a batch, unless its shape is written out as a scalar (`shape=[]`) or not
                 # at all (`k = tf.placeholder(tf.float32)`: a coefficient, a learning rate)
-                shape = argument(node, 1, "shape")
-                if shape is None:
+                written = argument(node, 1, "shape")
+                if written is None:
                     return "unknown"
-                return "scalar" if _literal_shape(shape) == () else "elementwise"
+                return "scalar" if _literal_shape(written) == () else "elementwise"
             if kind in ELEMENTWISE:
                 operands = [a.value for a in node.args if a.keyword is None]
                 if tensor_method and isinstance(node.func, cst.Attribute):
