@@ -26,6 +26,7 @@ from .analysis.reductions import (
     ReachingDefinitions,
     Reduction,
     Shapes,
+    adaptive_optimizers_only,
     batch_broadcast,
     is_variables,
 )
@@ -60,7 +61,8 @@ __all__ = [
     "Rule", "Valid", "Invalid", "Replace", "Severity", "Context",
     # what a context hands out
     "Env", "Fact", "Reason", "Function", "ModuleIndex", "Op", "GradientFlow", "Blocked",
-    "NO_PATH", "Reduction", "Shapes", "ReachingDefinitions", "batch_broadcast", "is_variables",
+    "NO_PATH", "Reduction", "Shapes", "ReachingDefinitions", "adaptive_optimizers_only",
+    "batch_broadcast", "is_variables",
     # shared vocabulary
     "models", "ops", "rewrite", "FLOAT32_MAX_EXP", "INF", "f32",
     "assigned_names", "children", "dotted", "keyword", "leaves", "number", "positional", "shorten",

@@ -1052,6 +1052,13 @@ class NonDifferentiableOp(Rule):
             "straight-through estimator")
     VALID = [
         Valid("""
+        import numpy as np
+        def dice_score(prediction, truth, threshold=0.5):
+            # an evaluation in NumPy: no graph, no gradient to lose
+            hard = (prediction > threshold).astype(np.float32)
+            return 2 * np.sum(hard * truth) / (np.sum(hard) + np.sum(truth) + 1e-7)
+        """),
+        Valid("""
         import tensorflow as tf
         def ste_loss(y_true, y_pred):
             hard = y_pred + tf.stop_gradient(tf.round(y_pred) - y_pred)

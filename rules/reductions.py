@@ -10,6 +10,7 @@ from lossguard.api import (
     Invalid,
     Rule,
     Valid,
+    adaptive_optimizers_only,
     batch_broadcast,
     label_like,
     shorten,
@@ -66,6 +67,14 @@ class MissingReduction(Rule):
     probe = "output-rank"
     hint = "reduce the loss to a scalar (`reduce_mean`, `.mean()`) before differentiating it"
     VALID = [
+        Valid("""
+        import tensorflow as tf
+        x = tf.placeholder(shape=[1], dtype=tf.float32)  # one sample per step
+        y = tf.placeholder(shape=[1], dtype=tf.float32)
+        a = tf.Variable(tf.random_normal(shape=[1]))
+        loss = tf.square(x * a - y)
+        step = tf.train.GradientDescentOptimizer(0.02).minimize(loss)
+        """),
         Valid("""
         import tensorflow as tf
         x = tf.placeholder(tf.float32, shape=[None, 784])
@@ -363,7 +372,9 @@ class UnnormalizedSum(Rule):
     objective (the target of `tape.gradient`, `optimizer.minimize` or `.backward()`, through
     local assignments, negation and `+`/`*`) and nothing divides it by the batch size.
     A sum divided by anything (`/ batch_size`, `* (1. / n)`, `tf.divide`) is not flagged;
-    nor is a value returned by a helper function (the helper may normalize it).
+    nor is a value returned by a helper function (the helper may normalize it), nor a module
+    that trains with adaptive optimizers alone (Adam, RMSprop, Adagrad: a constant scale of the
+    loss leaves their steps unchanged).
 
     ## Why is this bad?
     The loss, and so the gradient and the effective learning rate, grows with the batch size:
@@ -403,6 +414,16 @@ class UnnormalizedSum(Rule):
     probe = "batch-scaling"
     hint = "average over the batch (`reduce_mean`, `.mean()`) or divide the sum by the batch size"
     VALID = [
+        Valid("""
+        import tensorflow as tf
+        x = tf.placeholder(tf.float32, [None, 784])
+        y = tf.placeholder(tf.float32, [None, 10])
+        w = tf.Variable(tf.zeros([784, 10]))
+        logits = tf.matmul(x, w)
+        # summed over the batch, but Adam's steps do not scale with the loss
+        cost = tf.reduce_sum(tf.nn.softmax_cross_entropy_with_logits(labels=y, logits=logits))
+        train = tf.train.AdamOptimizer(1e-3).minimize(cost)
+        """),
         Valid("""
         import tensorflow as tf
         def train_step(model, optimizer, x, y):
@@ -469,7 +490,8 @@ class UnnormalizedSum(Rule):
         if id(node) not in shapes.objective_terms(function, TRAINING_KINDS,
                                                   normalized_stops=True):
             return
-        if shapes.batch_reduction(node, function) != "sum":
+        if shapes.batch_reduction(node, function) != "sum" or \
+                adaptive_optimizers_only(self.ctx.index):
             return
         self.report(node, f"the training objective sums over the batch "
                     f"(`{shorten(self.ctx.text(node))}`) and is never divided by the batch "

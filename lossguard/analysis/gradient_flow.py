@@ -67,6 +67,9 @@ class Flow:
         return not self.live and bool(self.blockers)
 
 
+# The libraries whose operations record a graph to differentiate.
+_GRAPH_FRAMEWORKS = frozenset({"tensorflow", "keras", "torch", "jax", "theano"})
+
 NONE = Flow()
 LIVE = Flow(True)
 
@@ -694,8 +697,18 @@ class GradientFlow:
 
     def without_gradient(self, function: Function) -> bool:
         """Declared to run without a graph: decorated with `@torch.no_grad()` (DETR's
-        `loss_cardinality` logs an argmax-based error that is never differentiated)."""
-        return objective.declared_graphless(function.decorators)
+        `loss_cardinality` logs an argmax-based error that is never differentiated); or
+        computed in NumPy alone (an evaluation `dice(a, b)` on label arrays), which records no
+        graph at all."""
+        if objective.declared_graphless(function.decorators):
+            return True
+        frameworks = set()
+        for node in walk(function.node.body):
+            if type(node) is cst.Call:
+                op = self.index.op_of(node)
+                frameworks.add(op.framework if op is not None else ops.normalize(
+                    self.index.resolve(node.func) or "").partition(".")[0])
+        return "numpy" in frameworks and not frameworks & _GRAPH_FRAMEWORKS
 
     def routes_gradients_by_hand(self, function: Function) -> bool:
         """The function, or the class that holds it, registers a gradient hook

@@ -285,12 +285,14 @@ class Shapes:
             if kind in PER_SAMPLE_LOSSES:
                 return "per_sample"
             if kind == "placeholder":
-                # fed a batch, unless its shape is written out as a scalar (`shape=[]`) or not
-                # at all (`k = tf.placeholder(tf.float32)`: a coefficient, a learning rate)
+                # fed a batch, unless its shape is written out as one element (`shape=[]`,
+                # `shape=[1]`) or not at all (`k = tf.placeholder(tf.float32)`: a coefficient)
                 written = argument(node, 1, "shape")
                 if written is None:
                     return "unknown"
-                return "scalar" if _literal_shape(written) == () else "elementwise"
+                dims = _literal_shape(written)
+                return "scalar" if dims is not None and all(d == 1 for d in dims) \
+                    else "elementwise"
             if kind in ELEMENTWISE:
                 operands = [a.value for a in node.args if a.keyword is None]
                 if tensor_method and isinstance(node.func, cst.Attribute):
@@ -708,3 +710,12 @@ def batch_broadcast(a: tuple[int | None, ...] | None, b: tuple[int | None, ...] 
         if len(vector) == 1 and len(column) == 2 and column[1] == 1 and vector[0] != 1:
             return True
     return False
+
+
+def adaptive_optimizers_only(index: ModuleIndex) -> bool:
+    """Whether the module's own training builds adaptive optimizers alone (`optim.Adam(...)`,
+    `tf.train.AdamOptimizer(...)`; at least one, and no plain gradient descent): a constant
+    scale of the loss does not change their steps. (`compile(optimizer="adam")` does not
+    count: it trains a compiled loss, not the module's objective.)"""
+    names = index.call_names
+    return bool(names & ops.ADAPTIVE_OPTIMIZERS) and not names & ops.PLAIN_OPTIMIZERS

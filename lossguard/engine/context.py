@@ -204,14 +204,15 @@ class FileContext:
 
     def _result_dropped(self, function: Function, *, gradient: bool = False) -> bool:
         """Whether `function` is a module helper whose result no caller's objective reaches: it
-        is called in this module (once at least), only by other functions, and each call is a
-        value its caller never returns or acts on (`iou = box_iou(pred, true)`, then read only
-        by `best_iou < ignore_thresh`). Not a function handed to a framework as a loss."""
+        is called in this module (once at least), only by other loss code (a test that checks
+        its value is no use of it), and each call is a value its caller never returns or acts
+        on (`iou = box_iou(pred, true)`, then read only by `best_iou < ignore_thresh`). Not a
+        function handed to a framework as a loss."""
         sites = self.index.call_sites.get(function.name)
         if not sites or function.parent is not None or function.name in self.index.loss_args:
             return False
         for call, caller in sites:
-            if caller is None or caller is function or \
+            if caller is None or caller is function or not self.scope.contains(caller) or \
                     id(call) not in self.unreached(caller, gradient=gradient):
                 return False
         return True

@@ -486,6 +486,15 @@ FRAMEWORK_ROOTS = ("tensorflow", "keras", "torch", "jax", "numpy", "flax", "opta
 # code: the value the facts give those calls, and the guard a fix writes where the file cannot
 # reach the framework's own (`EPSILON_CALLS`).
 EPSILON = "1e-7"
+# Optimizers whose step divides each gradient by a running estimate of its own scale (Adam,
+# RMSprop, Adagrad and their kin): a loss scaled by a constant (a sum instead of a mean over a
+# batch of fixed size) takes the same steps. Plain gradient descent does not.
+ADAPTIVE_OPTIMIZERS = frozenset({
+    "Adam", "AdamW", "Adamax", "Nadam", "NAdam", "RAdam", "RMSprop", "RMSProp", "Adagrad",
+    "Adadelta", "Adafactor", "Lamb", "LAMB", "AdamOptimizer", "RMSPropOptimizer",
+    "AdagradOptimizer", "AdadeltaOptimizer", "adam", "adamw"})  # (optax spells them lower-case)
+PLAIN_OPTIMIZERS = frozenset({"SGD", "GradientDescentOptimizer", "MomentumOptimizer", "sgd",
+                              "Momentum", "LBFGS"})
 # The calls that find (or replace) the infinities and NaNs of a value (`torch.isinf(w)`,
 # `tf.math.is_finite(x)`, `np.nan_to_num(x)`), whatever the library.
 NONFINITE_CHECKS = frozenset({"isinf", "isfinite", "isnan", "is_inf", "is_finite", "is_nan",
