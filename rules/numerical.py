@@ -78,6 +78,13 @@ class UnguardedLog(Rule):
     hint = "clip the operand to [eps, ...] or add an epsilon that survives float32 (`x + 1e-7`)"
     VALID = [
         Valid("""
+        import torch
+        def tail_mass_loss(logps, eps=1e-6):
+            # log(1 - sum(p)) from log-probabilities: clamped below 0, -expm1 is > 0
+            log_mass = torch.clamp(torch.logsumexp(logps, dim=-1), max=-eps)
+            return -torch.log(-torch.expm1(log_mass)).mean()
+        """),
+        Valid("""
         from tensorflow.keras import backend as K
         def box_size_loss(args, anchors, num_outputs=1):
             y_pred, y_true = args[:num_outputs][0], args[num_outputs:][0]
@@ -1225,6 +1232,20 @@ class UnboundedExp(Rule):
     hint = "use `softplus` / `reduce_logsumexp`, or bound the exponent (`minimum(x, 50)`)"
     VALID = [
         Valid("""
+        import torch
+        def ppo_policy_loss(logp, logp_old, advantages, clip=0.2):
+            # two policies' log-probabilities: training keeps their ratio near 1
+            ratio = torch.exp(logp - logp_old)
+            clipped = torch.clamp(ratio, 1 - clip, 1 + clip) * advantages
+            return -torch.min(ratio * advantages, clipped).mean()
+        """),
+        Valid("""
+        import torch
+        def preference_weighted_loss(policy_chosen_logps, rewards):
+            # a log-probability is <= 0: its exp is a probability
+            return -(torch.exp(policy_chosen_logps) * rewards).mean()
+        """),
+        Valid("""
         import tensorflow as tf
         class DecodeBoxes(tf.keras.layers.Layer):
             def call(self, y_pred):
@@ -1402,6 +1423,13 @@ class UnboundedExp(Rule):
     INVALID = [
         Invalid("""
         import torch
+        def importance_weighted_loss(per_token_logps, critic_scores, advantages):
+            # scores of unknown range against a log-probability: the ratio can overflow
+            ratio = torch.exp(critic_scores - per_token_logps)
+            return -(ratio * advantages).mean()
+        """, line=4, message="`critic_scores` is a raw prediction with no upper bound"),
+        Invalid("""
+        import torch
         def log_cosh_loss(pred, target):
             return torch.log(torch.cosh(pred - target)).mean()
         """, line=3, message="`cosh` of `pred - target` overflows"),
@@ -1473,14 +1501,14 @@ class UnboundedExp(Rule):
         kind = self.ctx.kind(node)
         if kind in ("log", "log1p"):
             self._hand_written(node, kind)
-        elif kind == "exp" and id(node) not in self.explained:
+        elif kind in ("exp", "expm1") and id(node) not in self.explained:
             operand = self.ctx.operand(node)
             if operand is None:
                 return
             fact = self.ctx.fact(operand)
             if fact.hi == INF and fact.unbounded is not None and \
                     not self.ctx.reads_log_scale(operand):
-                self.report(node, f"`exp` of `{shorten(self.ctx.text(operand))}` overflows "
+                self.report(node, f"`{kind}` of `{shorten(self.ctx.text(operand))}` overflows "
                             f"float32 above 88.7: {self.ctx.explain(fact.unbounded)}")
         elif kind == "cosh":
             # `cosh(x) = (exp(x) + exp(-x)) / 2` overflows on both sides (log-cosh losses).

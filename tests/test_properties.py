@@ -142,3 +142,19 @@ def test_cache_and_jobs_change_nothing(functions):
         for options in (RunOptions(jobs=2), RunOptions(jobs=3, cache=cache),
                         RunOptions(jobs=1, cache=cache), RunOptions(jobs=2, prefilter=False)):
             assert [f.to_json() for f in run([folder], ALL, options).findings] == plain
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="_abcdeglopstrxyLPS0123456789", max_size=12))
+def test_the_naming_vocabulary_answers_any_identifier(name):
+    """Every `is_*` question of the vocabulary answers any name, `_` and `__` included (one
+    raised on a name with no tokens and lost the whole file as an internal error)."""
+    import inspect
+
+    from lossguard.knowledge import names
+
+    for label, question in inspect.getmembers(names, inspect.isfunction):
+        if label.startswith("is_") and question.__module__ == names.__name__:
+            if label in ("is_test_module", "is_loss_module"):
+                continue  # they take paths
+            assert isinstance(question(name), bool), label

@@ -530,3 +530,23 @@ def test_a_predicate_named_like_a_loss_is_no_loss():
     """)
     named = {f.name: scope.contains(f) for f in index.functions}
     assert named == {"continuing_criterion": False, "l2_criterion": True}
+
+
+def test_a_learning_rate_schedule_called_by_a_training_step_is_not_loss_code():
+    code = """
+    import tensorflow as tf
+
+    def cosine_lr_schedule(base_lr, warmup_steps, total_steps, step):
+        warmup = base_lr * tf.cast(step, tf.float32) / warmup_steps
+        progress = (step - warmup_steps) / (total_steps - warmup_steps)
+        return tf.where(step < warmup_steps, warmup, 0.5 * base_lr * (1 + tf.cos(progress)))
+
+    def train_step(model, optimizer, params, x, y):
+        optimizer.learning_rate = cosine_lr_schedule(
+            params["lr"], params["warmup"], params["steps"], optimizer.iterations)
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.square(y - model(x)) / y)
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+    """
+    assert codes(code, select=["LL1"], path="train.py") == [(12, "LL102")]

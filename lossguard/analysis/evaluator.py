@@ -18,6 +18,7 @@ from ..knowledge.names import (
     is_cosine_name,
     is_intersection_name,
     is_label_name,
+    is_log_prob_name,
     is_log_scale_name,
     is_logit_name,
     is_mask_name,
@@ -92,12 +93,25 @@ def named_fact(name: str, fact: Fact, target: cst.CSTNode) -> Fact:
     (`log_var`, `log_sigma`) is meant to go through `exp`, so its lack of an upper bound is no
     overflow hazard (as for a parameter of that name); a mask built by code the module cannot
     read (`mask = length_to_mask(lengths)`) holds 0s and 1s, and can be all 0."""
+    if is_log_prob_name(name):
+        if "input" in fact.tags:
+            return log_prob_fact(target)
+        if fact.hi <= 0 or fact == UNKNOWN:  # (what an opaque call returns stays unknown)
+            return replace(fact, tags=fact.tags | {"log_prob"})
     if fact.unbounded is not None and is_log_scale_name(name):
         return replace(fact, unbounded=None)
     if fact == UNKNOWN and is_mask_name(name) and not is_size_name(name):
         # (`num_mask = mask.sum() + eps` is a count of one, not a mask)
         return Fact(0.0, 1.0, zero=Reason(target, "is a mask and can be all 0"))
     return fact
+
+
+def log_prob_fact(node: cst.CSTNode) -> Fact:
+    """A log-probability: at most 0 (its `exp` cannot overflow), unbounded below (the `exp` of
+    a difference of two, a probability ratio, can)."""
+    return Fact(-INF, 0.0, zero=Reason(node, "is a log-probability and can be 0"),
+                negative=Reason(node, "is a log-probability, unbounded below"),
+                tags=frozenset({"input", "log_prob"}))
 
 
 def unread_fact(name: str, node: cst.CSTNode) -> Fact:
@@ -116,6 +130,8 @@ def input_fact(name: str, node: cst.CSTNode, *, activation: bool = False) -> Fac
     lowered = name.lower()
     if is_cosine_name(name):
         return facts.unary("cosine", UNKNOWN, node)
+    if is_log_prob_name(name):
+        return log_prob_fact(node)
     if is_logit_name(name):
         return Fact(-INF, INF, zero=Reason(node, "is an input and can be 0"),
                     negative=Reason(node, "are logits and can be negative"),

@@ -218,6 +218,10 @@ def subtract(a: Fact, b: Fact, node: object) -> Fact:
     if lo < 0 and (_known(b) or a.negative):
         negative = Reason(node, "is a difference and can be negative")
     unbounded = (a.unbounded or b.negative) if hi == INF else None
+    if "log_prob" in a.tags and "log_prob" in b.tags:
+        # the log-ratio of two policies' probabilities (PPO's `exp(logp - logp_old)`): training
+        # keeps the two close, and the ratio is clipped after its `exp`
+        unbounded = None
     tags = frozenset({"difference"}) if a.const is None and b.const is None else frozenset()
     if a.const == 1 and b.tags & {"sigmoid"}:
         tags = tags | {"one_minus_sigmoid", "probability"}
@@ -490,6 +494,11 @@ def unary(kind: Kind | str, a: Fact, node: object) -> Fact:
                     Reason(node, "underflows to exactly 0 in float32") if underflow else None,
                     None, (a.unbounded or Reason(node, "has no upper bound"))
                     if hi == INF else None, tags)
+    if kind == "expm1":
+        grown = unary("exp", a, node)
+        return Fact(max(-1.0, math.expm1(max(a.lo, -100.0))), grown.hi if grown.hi == INF
+                    else math.expm1(a.hi), a.lo > 0, False, a.zero,
+                    a.negative, grown.unbounded)
     if kind in {"sigmoid", "softmax"}:
         return Fact(0.0, 1.0, False, False,
                     Reason(node, f"is a {kind} output, which underflows to exactly 0"), None,

@@ -19,6 +19,7 @@ from ..knowledge.names import (
     is_length_name,
     is_loss_module,
     is_loss_name,
+    is_schedule_name,
     is_test_module,
     is_test_name,
     name_tokens,
@@ -118,6 +119,8 @@ def _close(index: ModuleIndex, scope: LossScope, roots: list[tuple[Function, str
         key = id(function.node)
         if key in scope.functions or (_is_test(function) and not all_code):
             continue
+        if reason.startswith("called by") and is_schedule_name(function.name) and not all_code:
+            continue  # a learning-rate schedule the training step calls: no loss code
         scope.functions.add(key)
         scope.reasons[key] = reason
         called = f"called by `{function.qualname}`"

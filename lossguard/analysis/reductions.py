@@ -42,9 +42,9 @@ _ORDER = {"scalar": 0, "per_sample": 1, "elementwise": 2}
 
 REDUCING = {"sum", "mean", "max", "min", "prod", "logsumexp", "std", "stddev",
             "compute_average_loss"}
-ELEMENTWISE = {"log", "log1p", "exp", "sqrt", "rsqrt", "square", "squared_difference", "abs",
-               "pow", "maximum", "minimum", "clip", "clamp_min", "clamp_max", "sigmoid", "softmax",
-               "log_softmax", "log_sigmoid", "softplus", "relu", "tanh", "cosh", "where",
+ELEMENTWISE = {"log", "log1p", "exp", "expm1", "sqrt", "rsqrt", "square", "squared_difference",
+               "abs", "pow", "maximum", "minimum", "clip", "clamp_min", "clamp_max", "sigmoid",
+               "softmax", "log_softmax", "log_sigmoid", "softplus", "relu", "tanh", "cosh", "where",
                "divide", "divide_no_nan", "add", "subtract", "multiply", "cast", "identity",
                "stop_gradient", "xlogy", "negative"}
 PER_SAMPLE_LOSSES = {"softmax_xent_logits", "sigmoid_xent_logits", "binary_xent",

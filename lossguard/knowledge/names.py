@@ -85,6 +85,18 @@ REPORTING_VERBS = frozenset({"record", "print", "plot", "show", "display", "visu
                              "dump", "export"})
 
 
+# Tokens of functions that compute a learning rate or its schedule (`cosine_lr_schedule`,
+# `warmup_steps_fn`): a training step calls them, but they are no loss code.
+SCHEDULE_TOKENS = frozenset({"lr", "schedule", "scheduler", "warmup"})
+
+
+def is_schedule_name(name: str) -> bool:
+    """`cosine_lr_schedule`, `get_lr`, `warmup_factor`, `learning_rate_fn`."""
+    tokens = name_tokens(name)
+    return bool(set(tokens) & SCHEDULE_TOKENS) or any(
+        a == "learning" and b == "rate" for a, b in zip(tokens, tokens[1:], strict=False))
+
+
 def is_loss_name(name: str, patterns: tuple[str, ...] = ()) -> bool:
     tokens = name_tokens(name)
     if tokens and tokens[0] in REPORTING_VERBS:
@@ -265,7 +277,7 @@ def is_cosine_name(name: str) -> bool:
 
 
 _LOG_SCALED = frozenset({"var", "sigma", "std", "scale", "variance", "stddev", "alpha", "prob",
-                         "probs", "p", "pi", "likelihood"})
+                         "probs", "p", "ps", "pi", "likelihood"})
 
 
 def is_log_scale_name(name: str) -> bool:
@@ -279,6 +291,20 @@ def is_log_scale_name(name: str) -> bool:
         return True
     return any(token == "log" and following.rstrip("0123456789") in _LOG_SCALED
                or token.startswith("log") and token[3:] in _LOG_SCALED
+               for token, following in zip(tokens, (*tokens[1:], ""), strict=True))
+
+
+_LOG_PROB_TOKENS = frozenset({"logp", "logps", "logprob", "logprobs", "lprobs", "logpi"})
+_PROB_TOKENS = frozenset({"p", "ps", "prob", "probs", "pi"})
+
+
+def is_log_prob_name(name: str) -> bool:
+    """`logps`, `log_probs`, `policy_chosen_logps`, `ref_per_token_logps`: a log-probability,
+    at most 0 (not logits, and not a log-likelihood of a density)."""
+    tokens = name_tokens(name)
+    if not tokens or "logit" in name.lower() or "logits" in tokens:
+        return False
+    return any(token in _LOG_PROB_TOKENS or token == "log" and following in _PROB_TOKENS
                for token, following in zip(tokens, (*tokens[1:], ""), strict=True))
 
 

@@ -46,7 +46,7 @@ _COMMON = {
     "real": "identity", "imag": "identity",
     **META,
     "log": "log", "log2": "log", "log10": "log", "log1p": "log1p",
-    "exp": "exp", "expm1": "exp", "sqrt": "sqrt", "rsqrt": "rsqrt", "square": "square",
+    "exp": "exp", "expm1": "expm1", "sqrt": "sqrt", "rsqrt": "rsqrt", "square": "square",
     "abs": "abs", "absolute": "abs", "pow": "pow", "power": "pow",
     "maximum": "maximum", "minimum": "minimum", "clip": "clip",
     "sigmoid": "sigmoid", "softmax": "softmax", "log_softmax": "log_softmax",
