@@ -2538,7 +2538,7 @@ def _sqrt_hazard(ctx: FileContext, node: cst.CSTNode) -> tuple[cst.CSTNode, str]
     fact = ctx.fact(operand)
     if kind == "stddev":
         # `reduce_std(x)` is `sqrt(variance(x))`: the variance of a constant `x` is 0.
-        if fact.const is not None or "input" not in fact.tags and fact.zero is None:
+        if fact.const is not None:
             return None
         return operand, (f"the variance of `{shorten(ctx.text(operand))}` is 0 when all its "
                          "values are equal")
