@@ -81,8 +81,10 @@ class FromLogitsMismatch(Rule):
       layer with no activation (`Dense(10)`, `nn.Linear(64, 1)`);
     - `model.compile(loss=...)` where the model's last layer (read from `Sequential([...])`,
       `model.add(...)` or a functional chain in the same file) has a `softmax`/`sigmoid`
-      activation and the loss has `from_logits=True`, or has no activation and the loss
-      expects probabilities. A categorical loss on a 1-unit output is LL405's business.
+      activation and the loss has `from_logits=True`, has no activation (or one that gives no
+      probabilities: `relu`, `softplus`, `tanh`, ...) and the loss expects probabilities, or
+      can output negative values (no activation, `tanh`, `elu`, ...) for a Poisson loss, which
+      takes the log of a rate. A categorical loss on a 1-unit output is LL405's business.
 
     ## Why is this bad?
     A softmax applied twice squashes the outputs towards uniform and the gradient nearly
@@ -113,6 +115,12 @@ class FromLogitsMismatch(Rule):
     hint = "pass raw logits to losses `*_with_logits` / `from_logits=True`, probabilities " \
            "otherwise"
     VALID = [
+        Valid("""
+        from tensorflow import keras
+        model = keras.Sequential([keras.layers.Dense(32, activation="relu"),
+                                  keras.layers.Dense(1, activation="exponential")])
+        model.compile(optimizer="adam", loss="poisson")
+        """),
         Valid("""
         import tensorflow as tf
         def xent_loss(labels, logits):
@@ -180,6 +188,17 @@ class FromLogitsMismatch(Rule):
         """),
     ]
     INVALID = [
+        Invalid("""
+        from tensorflow import keras
+        model = keras.Sequential([keras.layers.Dense(64, activation="relu"),
+                                  keras.layers.Dense(10, activation="relu")])
+        model.compile(optimizer="adam", loss="categorical_crossentropy")
+        """, line=4, message="has a relu activation, which gives no probabilities"),
+        Invalid("""
+        from tensorflow import keras
+        model = keras.Sequential([keras.layers.Dense(32, activation="relu"), keras.layers.Dense(1)])
+        model.compile(optimizer="adam", loss="poisson")
+        """, line=3, message="the log of a negative rate is NaN"),
         Invalid("""
         import torch
         import torch.nn as nn
@@ -366,10 +385,23 @@ class FromLogitsMismatch(Rule):
         if found is None:
             return
         out, spec = found
-        if spec.family not in ("categorical", "binary"):
-            return
         loss = shorten(self.ctx.text(spec.node), 50)
         layer = _layer_text(self, out)
+        if spec.family == "poisson" and out.activation in ops.SIGNED_ACTIVATIONS:
+            what = "no activation" if out.activation == "linear" else \
+                f"a {out.activation} activation"
+            self.report(node, f"the model's last layer `{layer}` has {what} (its output can be "
+                        f"negative), but the loss `{loss}` takes the log of a predicted rate: "
+                        "the log of a negative rate is NaN (use `exponential` or `softplus`)")
+            return
+        if spec.family not in ("categorical", "binary"):
+            return
+        if out.activation in ops.NON_PROBABILITY_ACTIVATIONS and not spec.from_logits:
+            self.report(node, f"the model's last layer `{layer}` has a {out.activation} "
+                        f"activation, which gives no probabilities, but the loss `{loss}` "
+                        "expects probabilities: outputs outside [0, 1] are clipped, and a "
+                        "categorical row of zeros is normalised by 0 (NaN)")
+            return
         if out.activation in models.PROBABILITY_KINDS and spec.from_logits is True:
             self.report(node, f"the model's last layer `{layer}` has a {out.activation} "
                         f"activation, but the loss `{loss}` expects logits (`from_logits=True`)"

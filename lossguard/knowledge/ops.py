@@ -312,7 +312,14 @@ KERAS_LOSSES: dict[str, str] = {
     "mean_absolute_error": "regression", "MeanAbsoluteError": "regression", "mae": "regression",
     "huber": "regression", "Huber": "regression", "log_cosh": "regression",
     "kl_divergence": "divergence", "KLDivergence": "divergence", "hinge": "hinge",
+    "poisson": "poisson", "Poisson": "poisson",
 }
+# Activations whose output can be negative: no rate for a Poisson loss (its log is NaN).
+SIGNED_ACTIVATIONS = frozenset({"linear", "tanh", "elu", "selu", "leaky_relu", "swish", "silu",
+                                "gelu"})
+# Activations that give no probabilities (not in [0, 1], or not summing to 1).
+NON_PROBABILITY_ACTIVATIONS = SIGNED_ACTIVATIONS - {"linear"} | {"relu", "softplus",
+                                                                 "exponential", "relu6"}
 
 # Loss families whose input is a probability unless `from_logits=True` (Keras cross-entropies).
 KERAS_PROBABILITY_LOSSES = ("categorical", "binary")
