@@ -1692,7 +1692,8 @@ class EpsilonScale(Rule):
     through `sigmoid`, to labels, or to a value returned under `stop_gradient`); or flushed to
     0 in float16 (below ~3e-8) when the module sets a `mixed_float16` policy and calls the
     loss directly in a custom training loop (through `compile`, Keras casts predictions to
-    float32).
+    float32), or inside a `torch.autocast` / `torch.cuda.amp.autocast` block that computes in
+    float16 (not `dtype=torch.bfloat16`, nor a CPU autocast).
 
     ## Why is this bad?
     The code looks guarded and is not: the loss is still -inf/NaN, or its gradient explodes.
@@ -1720,6 +1721,16 @@ class EpsilonScale(Rule):
     replaces = ("LL101", "LL102", "LL103")
     hint = "use an epsilon of about 1e-7 (`K.epsilon()`) added to the value it guards"
     VALID = [
+        Valid("""
+        import torch
+        def train_epoch(model, loader, optimizer):
+            for x, y in loader:
+                with torch.autocast("cuda", dtype=torch.bfloat16):
+                    p = torch.sigmoid(model(x))
+                    loss = -(y * torch.log(p + 1e-8)).mean()
+                loss.backward()
+                optimizer.step()
+        """),
         Valid("""
         import torch
         def distance_loss(a, b):
@@ -1764,6 +1775,17 @@ class EpsilonScale(Rule):
         """),
     ]
     INVALID = [
+        Invalid("""
+        import torch
+        def train_epoch(model, loader, optimizer, scaler):
+            for x, y in loader:
+                with torch.cuda.amp.autocast():
+                    p = torch.sigmoid(model(x))
+                    loss = -(y * torch.log(p + 1e-8)).mean()
+                scaler.scale(loss).backward()
+                scaler.step(optimizer)
+                scaler.update()
+        """, line=6, message="flushes to 0 in float16 under `autocast`"),
         Invalid("""
         import keras
         def box_distance_loss(boxes, points):
@@ -1851,6 +1873,25 @@ class EpsilonScale(Rule):
                 self.report(node, f"epsilon `{literal}` flushes to 0 in float16 under the "
                             "module's `mixed_float16` policy when the loss is called directly")
                 return
+            if eps < 3e-8 and self._under_autocast(node):
+                self.report(node, f"epsilon `{literal}` flushes to 0 in float16 under "
+                            "`autocast`: the guarded value is computed in float16")
+                return
+
+    def _under_autocast(self, node: cst.CSTNode) -> bool:
+        """Whether `node` runs in a `with torch.autocast(...)` (or `torch.cuda.amp.autocast()`)
+        block that computes in float16 (the default on GPU; not `dtype=torch.bfloat16`)."""
+        inside = self.ctx.memo.get("autocast_nodes")
+        if inside is None:
+            found: set[int] = set()
+            for block in walk(self.ctx.module):
+                if type(block) is not cst.With or not any(
+                        isinstance(item.item, cst.Call) and _float16_autocast(item.item)
+                        for item in block.items):
+                    continue
+                found.update(id(n) for n in walk(block.body))
+            inside = self.ctx.memo["autocast_nodes"] = frozenset(found)
+        return id(node) in inside  # type: ignore[operator]
 
     def _float16_training(self) -> bool:
         index, function = self.ctx.index, self.ctx.function
@@ -1893,6 +1934,19 @@ class EpsilonScale(Rule):
 
 # Values whose derivative vanishes with the value (an epsilon beside them bounds nothing).
 _VANISHING_DERIVATIVE = frozenset({"sigmoid", "softmax", "exp", "one_minus_sigmoid"})
+
+
+def _float16_autocast(call: cst.Call) -> bool:
+    """`torch.autocast("cuda")`, `torch.cuda.amp.autocast()`: float16 unless told otherwise."""
+    name = dotted(call.func) or ""
+    if name.rpartition(".")[2] != "autocast":
+        return False
+    device = keyword(call, "device_type") or positional(call, 0)
+    if device is not None and isinstance(device, cst.SimpleString) and "cpu" in device.value:
+        return False  # a CPU autocast computes in bfloat16 by default
+    dtype = keyword(call, "dtype")
+    return dtype is None or "float16" in (dotted(dtype) or "") and \
+        "bfloat16" not in (dotted(dtype) or "")
 
 
 def _addends(node: cst.CSTNode) -> list[cst.CSTNode]:
