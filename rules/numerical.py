@@ -1693,7 +1693,8 @@ class EpsilonScale(Rule):
     0 in float16 (below ~3e-8) when the module sets a `mixed_float16` policy and calls the
     loss directly in a custom training loop (through `compile`, Keras casts predictions to
     float32), or inside a `torch.autocast` / `torch.cuda.amp.autocast` block that computes in
-    float16 (not `dtype=torch.bfloat16`, nor a CPU autocast).
+    float16 (not `dtype=torch.bfloat16`, a CPU autocast, or an `autocast(enabled=False)` block
+    within it).
 
     ## Why is this bad?
     The code looks guarded and is not: the loss is still -inf/NaN, or its gradient explodes.
@@ -1721,6 +1722,19 @@ class EpsilonScale(Rule):
     replaces = ("LL101", "LL102", "LL103")
     hint = "use an epsilon of about 1e-7 (`K.epsilon()`) added to the value it guards"
     VALID = [
+        Valid("""
+        import torch
+        def train_epoch(model, loader, optimizer, scaler):
+            for x, y in loader:
+                with torch.cuda.amp.autocast():
+                    logits = model(x)
+                    with torch.cuda.amp.autocast(enabled=False):  # the loss in float32
+                        p = torch.sigmoid(logits.float())
+                        loss = -(y * torch.log(p + 1e-8)).mean()
+                scaler.scale(loss).backward()
+                scaler.step(optimizer)
+                scaler.update()
+        """),
         Valid("""
         import torch
         def train_epoch(model, loader, optimizer):
@@ -1884,13 +1898,16 @@ class EpsilonScale(Rule):
         inside = self.ctx.memo.get("autocast_nodes")
         if inside is None:
             found: set[int] = set()
+            disabled: set[int] = set()  # `autocast(enabled=False)` nested in an enabled block
             for block in walk(self.ctx.module):
-                if type(block) is not cst.With or not any(
-                        isinstance(item.item, cst.Call) and _float16_autocast(item.item)
-                        for item in block.items):
+                if type(block) is not cst.With:
                     continue
-                found.update(id(n) for n in walk(block.body))
-            inside = self.ctx.memo["autocast_nodes"] = frozenset(found)
+                calls = [item.item for item in block.items if isinstance(item.item, cst.Call)]
+                if any(_float16_autocast(call) for call in calls):
+                    found.update(id(n) for n in walk(block.body))
+                elif any(_autocast_disabled(call) for call in calls):
+                    disabled.update(id(n) for n in walk(block.body))
+            inside = self.ctx.memo["autocast_nodes"] = frozenset(found - disabled)
         return id(node) in inside  # type: ignore[operator]
 
     def _float16_training(self) -> bool:
@@ -1936,10 +1953,17 @@ class EpsilonScale(Rule):
 _VANISHING_DERIVATIVE = frozenset({"sigmoid", "softmax", "exp", "one_minus_sigmoid"})
 
 
+def _autocast_disabled(call: cst.Call) -> bool:
+    """`autocast(enabled=False)`: a float32 block inside a mixed-precision one."""
+    enabled = keyword(call, "enabled")
+    return (dotted(call.func) or "").rpartition(".")[2] == "autocast" and \
+        isinstance(enabled, cst.Name) and enabled.value == "False"
+
+
 def _float16_autocast(call: cst.Call) -> bool:
     """`torch.autocast("cuda")`, `torch.cuda.amp.autocast()`: float16 unless told otherwise."""
     name = dotted(call.func) or ""
-    if name.rpartition(".")[2] != "autocast":
+    if name.rpartition(".")[2] != "autocast" or _autocast_disabled(call):
         return False
     device = keyword(call, "device_type") or positional(call, 0)
     if device is not None and isinstance(device, cst.SimpleString) and "cpu" in device.value:
