@@ -1902,10 +1902,11 @@ class EpsilonScale(Rule):
             for block in walk(self.ctx.module):
                 if type(block) is not cst.With:
                     continue
-                calls = [item.item for item in block.items if isinstance(item.item, cst.Call)]
+                calls = [item.item for item in block.items if isinstance(item.item, cst.Call)
+                         and self.ctx.kind(item.item) == "autocast"]
                 if any(_float16_autocast(call) for call in calls):
                     found.update(id(n) for n in walk(block.body))
-                elif any(_autocast_disabled(call) for call in calls):
+                elif calls:  # `autocast(enabled=False)`, a bfloat16 or a CPU one
                     disabled.update(id(n) for n in walk(block.body))
             inside = self.ctx.memo["autocast_nodes"] = frozenset(found - disabled)
         return id(node) in inside  # type: ignore[operator]
@@ -1953,17 +1954,11 @@ class EpsilonScale(Rule):
 _VANISHING_DERIVATIVE = frozenset({"sigmoid", "softmax", "exp", "one_minus_sigmoid"})
 
 
-def _autocast_disabled(call: cst.Call) -> bool:
-    """`autocast(enabled=False)`: a float32 block inside a mixed-precision one."""
-    enabled = keyword(call, "enabled")
-    return (dotted(call.func) or "").rpartition(".")[2] == "autocast" and \
-        isinstance(enabled, cst.Name) and enabled.value == "False"
-
-
 def _float16_autocast(call: cst.Call) -> bool:
-    """`torch.autocast("cuda")`, `torch.cuda.amp.autocast()`: float16 unless told otherwise."""
-    name = dotted(call.func) or ""
-    if name.rpartition(".")[2] != "autocast" or _autocast_disabled(call):
+    """Whether an autocast block (`torch.autocast("cuda")`, `torch.cuda.amp.autocast()`)
+    computes in float16: not `enabled=False`, a bfloat16 `dtype` or a CPU one."""
+    enabled = keyword(call, "enabled")
+    if isinstance(enabled, cst.Name) and enabled.value == "False":
         return False
     device = keyword(call, "device_type") or positional(call, 0)
     if device is not None and isinstance(device, cst.SimpleString) and "cpu" in device.value:

@@ -119,12 +119,12 @@ def _close(index: ModuleIndex, scope: LossScope, roots: list[tuple[Function, str
         key = id(function.node)
         if key in scope.functions or (_is_test(function) and not all_code):
             continue
-        if reason.startswith("called by") and is_schedule_name(function.name) and not all_code:
-            continue  # a learning-rate schedule the training step calls: no loss code
         scope.functions.add(key)
         scope.reasons[key] = reason
         called = f"called by `{function.qualname}`"
         for callee_name in function.calls:
+            if is_schedule_name(callee_name) and not all_code:
+                continue  # a learning-rate schedule the training step calls: no loss code
             for callee in _callees(index, function, callee_name):
                 pending.append((callee, called))
         for receiver, method_name in function.instance_calls:

@@ -27,6 +27,7 @@ class Kind(StrEnum):
     SQRT = "sqrt"
     RSQRT = "rsqrt"
     EXP = "exp"
+    AUTOCAST = "autocast"  # `torch.autocast(...)`: a mixed-precision block (float16 on GPU)
     EXPM1 = "expm1"  # `exp(x) - 1`: in (-1, inf), 0 at 0, negative below
     LOG = "log"
     UNIFORM = "uniform"  # `tf.random.uniform`, `torch.rand`: samples in [0, 1) by default

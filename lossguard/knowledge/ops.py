@@ -126,7 +126,7 @@ _KERAS_OPS = {
 _KERAS_CONFIG = {"epsilon": "epsilon"}
 
 _TORCH = {
-    "stft": "fft", "real": "identity", "imag": "identity",
+    "stft": "fft", "real": "identity", "imag": "identity", "autocast": "autocast",
     **_COMMON,
     "norm": "torch_norm", "clamp": "clip", "clamp_min": "clamp_min", "clamp_max": "clamp_max",
     "clip": "clip",
@@ -195,6 +195,8 @@ NAMESPACES: dict[str, tuple[str, dict[str, str]]] = {
     "torch.random": ("torch", {"rand": "uniform", "rand_like": "uniform", "randn": "normal",
                                "randn_like": "normal"}),
     "torch.autograd": ("torch", {"grad": "gradients"}),
+    "torch.amp": ("torch", {"autocast": "autocast"}),
+    "torch.cuda.amp": ("torch", {"autocast": "autocast"}),
     "torch.fft": ("torch", _FFT),
     "tensorflow.signal": ("tensorflow", {**_FFT, "fft2d": "fft", "fft3d": "fft",
                                          "rfft2d": "fft", "rfft3d": "fft"}),
