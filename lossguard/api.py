@@ -33,6 +33,7 @@ from .analysis.reductions import (
 from .analysis.rewrite import Replace
 from .analysis.tree import (
     assigned_names,
+    callee_name,
     children,
     dotted,
     keyword,
@@ -65,8 +66,8 @@ __all__ = [
     "batch_broadcast", "is_variables",
     # shared vocabulary
     "models", "ops", "rewrite", "FLOAT32_MAX_EXP", "INF", "f32",
-    "assigned_names", "children", "dotted", "keyword", "leaves", "number", "positional", "shorten",
-    "walk", "walk_own",
+    "assigned_names", "callee_name", "children", "dotted", "keyword", "leaves", "number",
+    "positional", "shorten", "walk", "walk_own",
     "KERAS_PRED_NAMES", "is_anchor_name", "is_gradient_name", "is_loss_name", "label_like",
     "name_tokens",
     "pred_like", "reports_only",

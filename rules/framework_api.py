@@ -115,6 +115,18 @@ class FromLogitsMismatch(Rule):
     hint = "pass raw logits to losses `*_with_logits` / `from_logits=True`, probabilities " \
            "otherwise"
     VALID = [
+        # a notebook rebinds `loss_fn`: this loop sees the squared error, not the later one
+        Valid("""
+        import tensorflow as tf
+        from tensorflow import keras
+        model = keras.Sequential([keras.layers.Dense(30, activation="selu"), keras.layers.Dense(1)])
+        loss_fn = keras.losses.mean_squared_error
+        for x, y in batches:
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_mean(loss_fn(y, model(x)))
+        classifier = keras.Sequential([keras.layers.Dense(10, activation="softmax")])
+        loss_fn = keras.losses.sparse_categorical_crossentropy
+        """),
         Valid("""
         from tensorflow import keras
         model = keras.Sequential([keras.layers.Dense(32, activation="relu"),

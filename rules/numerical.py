@@ -95,6 +95,13 @@ class UnguardedLog(Rule):
             return K.sum(has_box * K.square(true_wh - y_pred[..., 2:4]))
         """),
         Valid("""
+        import tensorflow as tf
+        def log_mean_exp_loss(scores):
+            # the largest shifted score is exp(0) = 1, so the mean is at least 1/n
+            top = tf.reduce_max(scores)
+            return -(tf.math.log(tf.reduce_mean(tf.exp(scores - top))) + top)
+        """),
+        Valid("""
         import torch
         import torch.nn.functional as F
         def assigned_loss(cls_logits, gt_onehot, k=10):
@@ -422,6 +429,20 @@ class UnguardedDivision(Rule):
     probe = "zero-denominator"
     hint = "add a smoothing term to the denominator, clip it away from 0, or use `divide_no_nan`"
     VALID = [
+        # a ratio that only a metric records never reaches the loss
+        Valid("""
+        import tensorflow as tf
+        def train_step(model, optimizer, metrics, images, labels):
+            with tf.GradientTape() as tape:
+                logits, routing = model(images, training=True)
+                loss = tf.reduce_mean(tf.keras.losses.sparse_categorical_crossentropy(
+                    labels, logits, from_logits=True))
+            grads = tape.gradient(loss, model.trainable_variables)
+            optimizer.apply_gradients(zip(grads, model.trainable_variables))
+            share = tf.reduce_mean(routing, axis=0)
+            for i in range(4):
+                metrics[f"routing_{i}"].update_state(share[i] / tf.reduce_sum(share))
+        """),
         Valid("""
         import tensorflow as tf
         from tensorflow.keras import backend as K
@@ -1069,6 +1090,17 @@ class SqrtAtZero(Rule):
     ]
     INVALID = [
         Invalid("""
+        import tensorflow as tf
+        real = tf.placeholder(tf.float32, shape=[64, 784])
+        fake = generator(noise)
+        disc_cost = tf.reduce_mean(critic(fake)) - tf.reduce_mean(critic(real))
+        mixed = real + tf.random_uniform([64, 1]) * (fake - real)
+        grads = tf.gradients(critic(mixed), [mixed])[0]
+        slopes = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=1))
+        disc_cost += 10.0 * tf.reduce_mean((slopes - 1.0) ** 2)
+        train_op = tf.train.AdamOptimizer(1e-4).minimize(disc_cost)
+        """, line=7, message="is a gradient, exactly 0 wherever the loss is flat"),
+        Invalid("""
         import torch
         def squashed_action_loss(pre_tanh, target):
             action = torch.tanh(pre_tanh)
@@ -1231,6 +1263,15 @@ class UnboundedExp(Rule):
     replaces = ("LL101",)
     hint = "use `softplus` / `reduce_logsumexp`, or bound the exponent (`minimum(x, 50)`)"
     VALID = [
+        # PPO: the ratio of two log-probabilities of the same sampled action stays near 1
+        Valid("""
+        import jax.numpy as jnp
+        def ppo_loss(params, obs, actions, logp, advantages, clip=0.2):
+            newlogprob = policy_log_prob(params, obs, actions)
+            ratio = jnp.exp(newlogprob - logp)
+            clipped = jnp.clip(ratio, 1 - clip, 1 + clip)
+            return -jnp.minimum(ratio * advantages, clipped * advantages).mean()
+        """),
         Valid("""
         import torch
         def ppo_policy_loss(logp, logp_old, advantages, clip=0.2):
@@ -1722,6 +1763,17 @@ class EpsilonScale(Rule):
     replaces = ("LL101", "LL102", "LL103")
     hint = "use an epsilon of about 1e-7 (`K.epsilon()`) added to the value it guards"
     VALID = [
+        # the decoder's output under a log is a probability head: through it the gradient of
+        # `log(p + 1e-15)` with respect to the logits stays bounded
+        Valid("""
+        import torch
+        EPS = 1e-15
+        class GraphAutoEncoder(torch.nn.Module):
+            def recon_loss(self, z, pos_edges, neg_edges):
+                pos = -torch.log(self.decoder(z, pos_edges) + EPS).mean()
+                neg = -torch.log(1 - self.decoder(z, neg_edges) + EPS).mean()
+                return pos + neg
+        """),
         Valid("""
         import torch
         def train_epoch(model, loader, optimizer, scaler):
@@ -1868,8 +1920,9 @@ class EpsilonScale(Rule):
         constants = [(t, self.ctx.fact(t).const) for t in terms]
         small = [(t, c) for t, c in constants if c is not None and 0 < abs(c) < 1e-3]
         # Through `sigmoid`, `softmax` or `exp` the value and its derivative vanish together:
-        # the gradient of `log(sigmoid(z) + eps)` with respect to `z` stays below 1.
-        vanishing = any(self.ctx.fact(t).tags & _VANISHING_DERIVATIVE for t, c in constants
+        # the gradient of `log(sigmoid(z) + eps)` with respect to `z` stays below 1. So through
+        # a model's output under a log or a division with an epsilon: a probability head.
+        vanishing = any(self.ctx.fact(t).tags & _PROBABILITY_HEAD for t, c in constants
                         if c is None)
         # A value the prediction does not reach (random noise, labels) gets no gradient at all.
         vanishing = vanishing or not self.ctx.flow.carries_gradient(value, self.ctx.function)
@@ -1952,6 +2005,8 @@ class EpsilonScale(Rule):
 
 # Values whose derivative vanishes with the value (an epsilon beside them bounds nothing).
 _VANISHING_DERIVATIVE = frozenset({"sigmoid", "softmax", "exp", "one_minus_sigmoid"})
+# A model's output under a log or a division with an epsilon: a probability head.
+_PROBABILITY_HEAD = _VANISHING_DERIVATIVE | {"model_output"}
 
 
 def _float16_autocast(call: cst.Call) -> bool:

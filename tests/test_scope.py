@@ -352,6 +352,25 @@ def test_syntax_error_line_matches_the_message(source):
     assert finding.line == min(int(named.group(1)), source.count("\n") or 1)
 
 
+@pytest.mark.parametrize(("source", "what"), [
+    ("import tensorflow as tf\n\ndef train():\n    print 'step', 1\n", "a print statement"),
+    ("import torch\nraise ValueError, 'bad shape'\n", "`raise E, value`"),
+    ("import torch\nmode = 0755\n", "integer literal"),
+])
+def test_python_2_source_is_named_as_such(source, what):
+    """A Python 2 file says it is one and that it was not checked, on the line that shows it."""
+    [finding] = lint_source(source, "old.py", Settings(select=["ALL"]), None)
+    assert finding.code == "LL001" and finding.message.startswith("Python 2 source")
+    assert what in finding.message and "not checked" in finding.message
+    assert finding.line == source.count("\n")
+
+
+def test_a_python_3_syntax_error_is_not_called_python_2():
+    source = "import torch\nprint(x)\ny = (1,\n"
+    [finding] = lint_source(source, "broken.py", Settings(select=["ALL"]), None)
+    assert finding.message.startswith("syntax error")
+
+
 def test_tokenizer_error_is_placed_where_python_puts_it():
     # libcst's tokenizer message names no position; a full-width comma on line 5 was line 1
     source = "import torch\n\ndef loss(a):\n    return a\nx = 1\uff0c2\n"

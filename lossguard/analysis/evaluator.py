@@ -198,7 +198,7 @@ def _model_output(node: cst.Call) -> Fact:
     """What a model the module does not define returns: a prediction, as a loss's `y_pred`."""
     return Fact(0.0, INF, zero=Reason(node, "is a model output and can be 0"),
                 unbounded=Reason(node, "is a model output with no upper bound"),
-                tags=frozenset({"input"}))
+                tags=frozenset({"input", "model_output"}))
 
 
 class Evaluator:

@@ -223,6 +223,8 @@ def subtract(a: Fact, b: Fact, node: object) -> Fact:
         # keeps the two close, and the ratio is clipped after its `exp`
         unbounded = None
     tags = frozenset({"difference"}) if a.const is None and b.const is None else frozenset()
+    if a.const == 1 and b.tags & {"model_output"}:
+        tags = tags | {"model_output"}  # `1 - model(x)`: the complement of a probability head
     if a.const == 1 and b.tags & {"sigmoid"}:
         tags = tags | {"one_minus_sigmoid", "probability"}
     elif a.const == 1 and b.tags & {"probability", "softmax"}:
@@ -450,6 +452,8 @@ def unary(kind: Kind | str, a: Fact, node: object) -> Fact:
         return NEGATIVE_ENTROPY if kind == "sum" else a
     if kind == "sum" and "holds_one" in a.tags:
         return Fact(1.0, INF)  # a sum of values in [0, 1] of which one is 1
+    if kind == "mean" and "holds_one" in a.tags:
+        return Fact(0.0, 1.0, lo_open=True)  # their mean: at least 1/n
     if kind == "sum" and "holds_positive" in a.tags:
         return Fact(0.0, INF, lo_open=True, unbounded=a.unbounded)  # one positive per row
     if kind in {"sum", "prod"}:

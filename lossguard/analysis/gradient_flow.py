@@ -31,11 +31,21 @@ import libcst as cst
 from ..knowledge import ops
 from ..knowledge.kinds import NON_DIFFERENTIABLE
 from ..knowledge.names import is_label_name, is_loss_name, name_tokens
-from ..knowledge.ops import META_ATTRIBUTES
+from ..knowledge.ops import META_ATTRIBUTES, SHAPE_CALLS
 from . import objective
 from .index import Function, ModuleIndex
 from .losscode import LossScope, class_kind, inputs_of
-from .tree import assigned_names, children, dotted, keyword, positional, string, walk, walk_own
+from .tree import (
+    assigned_names,
+    callee_name,
+    children,
+    dotted,
+    keyword,
+    positional,
+    string,
+    walk,
+    walk_own,
+)
 
 # The names `custom_gradient` is called by in the frameworks' tables.
 _CUSTOM_GRADIENT = ops.names_of({"custom_gradient"})
@@ -481,6 +491,8 @@ class _Eval:
             if self.flow.is_custom_gradient(callee):
                 return join(self.value(a, at) for a in args)
             return self.apply(callee, node, at)
+        if callee_name(func).rpartition(".")[2] in SHAPE_CALLS:
+            return NONE  # `Z.int_shape(z)`: a static shape
         if isinstance(func, cst.Name) and func.value in BUILTIN_META and \
                 func.value not in self.body.defs:
             return NONE

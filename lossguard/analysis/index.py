@@ -190,12 +190,15 @@ def build(module: cst.Module, marked: frozenset[type] = frozenset()) -> ModuleIn
 
 
 _COLLECTED = frozenset({cst.Call, cst.Return, cst.With, cst.Assign, cst.AnnAssign,
-                        cst.Expr})  # `visit`s
+                        cst.AugAssign, cst.Expr})  # `visit`s
 
 
 class _Indexer:
     def __init__(self, index: ModuleIndex) -> None:
         self.index = index
+        # module-level names assigned more than once (`loss_fn = mse`, later `loss_fn = xent`
+        # in a notebook): no alias, what each call sees is a question for the definitions
+        self.rebound: set[str] = set()
 
     def run(self, marked: frozenset[type]) -> None:
         """One pre-order pass; imports are recorded as they come (they precede their uses).
@@ -344,6 +347,10 @@ class _Indexer:
         elif kind is cst.Expr:
             if function is None and cls is None and _trains(node.value, index.imports):
                 index.training_statements.append(node)
+        elif kind is cst.AugAssign:
+            if function is None and cls is None and type(node.target) is cst.Name:
+                # `disc_cost += LAMBDA * gradient_penalty`: the term joins the script's loss
+                index.module_assigns.append(([node.target.value], node.value, node))
         elif kind is cst.AnnAssign:
             if type(node.value) is cst.Call and type(node.target) is cst.Name:
                 index.call_bindings.append((node.target.value, node.value))
@@ -362,8 +369,12 @@ class _Indexer:
                 names = [n for t in node.targets for n in assigned_names(t.target)]
                 index.module_assigns.append((names, value, node))
                 if len(names) == 1 and len(node.targets) == 1:
+                    if names[0] in index.constants:  # rebound: no single meaning to alias
+                        self.rebound.add(names[0])
+                        index.imports.pop(names[0], None)
                     index.constants[names[0]] = value
-                    self.alias(names[0], value)
+                    if names[0] not in self.rebound:
+                        self.alias(names[0], value)
                 if _trains(value, index.imports):
                     index.training_statements.append(node)
             elif function is not None and function.cls is not None and function.name == "__init__":

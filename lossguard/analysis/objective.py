@@ -34,7 +34,7 @@ import libcst as cst
 
 from ..knowledge import ops
 from ..knowledge.names import reports_only
-from .tree import assigned_names, children, dotted, walk
+from .tree import assigned_names, callee_name, children, walk
 
 _COMPOUND = (cst.If, cst.While, cst.For, cst.With, cst.Try, cst.TryStar, cst.Match)
 
@@ -102,7 +102,8 @@ def unreached(function: cst.FunctionDef, detaches: Detaches | None = None, *,
             if isinstance(node, cst.Comparison):
                 dead.update(id(inner) for inner in walk(node))
     for number, statement in enumerate(statements):
-        if not live[number] and statement.defines:
+        # a statement no objective reads: an assignment, or a call that only reports
+        if not live[number] and (statement.defines or isinstance(statement.node, cst.Expr)):
             dead.update(id(node) for node in walk(statement.node))
     return frozenset(dead)
 
@@ -266,7 +267,7 @@ def _acts(value: cst.BaseExpression) -> bool:
         return True
     if not isinstance(value, cst.Call):
         return False
-    return not reports_only(dotted(value.func) or "")
+    return not reports_only(callee_name(value.func))
 
 
 def _values(node: cst.CSTNode | None, cut: Detaches | None = None) -> set[str]:

@@ -21,7 +21,14 @@ from typing import Literal
 import libcst as cst
 
 from ..knowledge import ops
-from ..knowledge.names import is_gradient_name, is_loss_name, is_size_name, is_variables_name
+from ..knowledge.names import (
+    INPUT_NAMES,
+    is_gradient_name,
+    is_loss_name,
+    is_size_name,
+    is_variables_name,
+    parameter_role,
+)
 from .index import Function, ModuleIndex
 from .tree import (
     argument,
@@ -221,6 +228,13 @@ class Shapes:
         if isinstance(node, cst.UnaryOperation):
             return self.reduction(node.expression, function)
         if isinstance(node, cst.BinaryOperation):
+            if isinstance(node.operator, (cst.Multiply, cst.Divide)):
+                # `wd * loss_wd`: a parameter no word names as a tensor, scaling a term, is its
+                # coefficient; the product is as reduced as the term
+                if self._coefficient(node.left, function):
+                    return self.reduction(node.right, function)
+                if self._coefficient(node.right, function):
+                    return self.reduction(node.left, function)
             return _widest([self.reduction(node.left, function),
                             self.reduction(node.right, function)])
         if isinstance(node, cst.Subscript):
@@ -248,7 +262,11 @@ class Shapes:
                        for p in function.params):
                     if is_loss_name(node.value) or is_gradient_name(node.value):
                         return "unknown"  # a loss (or its gradient) the caller computed
-                    return "scalar" if is_size_name(node.value) else "elementwise"
+                    if is_size_name(node.value):
+                        return "scalar"
+                    if parameter_role(node.value) == "hyperparameter":
+                        return "unknown"  # `margin`, `warmup_steps`: configuration
+                    return "elementwise"
                 return "unknown"  # a hyperparameter
             if node.value in self.flow(function).defs:
                 return "unknown"  # bound only later (a loop carries it round)
@@ -256,6 +274,16 @@ class Shapes:
         if value is not None:
             return self.reduction(value, None)
         return "unknown"
+
+    def _coefficient(self, node: cst.CSTNode, function: Function | None) -> bool:
+        """Whether `node` is a parameter of `function` that no word names as a tensor (not an
+        input, label, prediction, logit, embedding, mask or weight)."""
+        return isinstance(node, cst.Name) and function is not None and \
+            all(isinstance(binding, cst.AugAssign)  # `w *= warmup` scales it, still a number
+                for _, binding in self.flow(function).defs.get(node.value, ())) and \
+            any(p.name.value == node.value for p in function.params) and \
+            node.value not in INPUT_NAMES and \
+            parameter_role(node.value) in ("hyperparameter", "tensor")
 
     def _binding(self, binding: cst.CSTNode, function: Function) -> Reduction:
         if isinstance(binding, (cst.Assign, cst.AnnAssign)) and binding.value is not None:

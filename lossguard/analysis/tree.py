@@ -146,6 +146,15 @@ def dotted(node: cst.CSTNode) -> str | None:
     return None
 
 
+def callee_name(func: cst.CSTNode) -> str:
+    """The name a call is made by: dotted (`tf.summary.scalar`), else the method's own name
+    (`update_state` of `metrics[key].update_state`), else ""."""
+    full = dotted(func)
+    if full is not None:
+        return full
+    return func.attr.value if type(func) is cst.Attribute else ""  # type: ignore[attr-defined]
+
+
 def number(node: cst.CSTNode) -> float | None:
     """The value of a numeric literal (with an optional sign), else None."""
     if isinstance(node, (cst.Integer, cst.Float)):

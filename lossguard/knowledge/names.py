@@ -63,7 +63,7 @@ HYPERPARAMETER_TOKENS = frozenset({
     "eps", "epsilon", "smooth", "smoothing", "scale", "lambda", "lam", "dim", "axis", "config",
     "cfg", "opt", "reduction", "mode", "k", "tau", "order", "power", "fan", "stride", "strides",
     "units", "drop", "dropout", "kernel", "window", "padding", "dilation", "heads", "channels",
-    "idx", "index",
+    "idx", "index", "wd", "decay", "coef", "coeff", "momentum",
 })
 # Tokens of the lengths of sequences (`enc_len`, `input_lengths`): a count of items, >= 1.
 LENGTH_TOKENS = frozenset({"len", "lens", "length", "lengths"})
@@ -129,7 +129,10 @@ def is_hyperparameter_name(name: str) -> bool:
     """`num_classes`, `anchors`, `keep_prob`, `input_shape`, `margin`: configuration."""
     if name in INPUT_NAMES:
         return False
-    return any(token in HYPERPARAMETER_TOKENS for token in name_tokens(name))
+    if name == "T":
+        return True  # a temperature (`p ** (1 / T)`) or a number of steps, never 0
+    return any(token in HYPERPARAMETER_TOKENS or token in SCHEDULE_TOKENS
+               for token in name_tokens(name))
 
 
 
@@ -296,15 +299,18 @@ def is_log_scale_name(name: str) -> bool:
 
 _LOG_PROB_TOKENS = frozenset({"logp", "logps", "logprob", "logprobs", "lprobs", "logpi"})
 _PROB_TOKENS = frozenset({"p", "ps", "prob", "probs", "pi"})
+# A log-probability glued to a qualifier: `newlogprob`, `oldlogprobs`.
+_GLUED_LOG_PROB = ("logprob", "logprobs")
 
 
 def is_log_prob_name(name: str) -> bool:
-    """`logps`, `log_probs`, `policy_chosen_logps`, `ref_per_token_logps`: a log-probability,
+    """`logps`, `log_probs`, `policy_chosen_logps`, `newlogprob`: a log-probability,
     at most 0 (not logits, and not a log-likelihood of a density)."""
     tokens = name_tokens(name)
     if not tokens or "logit" in name.lower() or "logits" in tokens:
         return False
-    return any(token in _LOG_PROB_TOKENS or token == "log" and following in _PROB_TOKENS
+    return any(token in _LOG_PROB_TOKENS or token.endswith(_GLUED_LOG_PROB)
+               or token == "log" and following in _PROB_TOKENS
                for token, following in zip(tokens, (*tokens[1:], ""), strict=True))
 
 

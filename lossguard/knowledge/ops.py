@@ -540,5 +540,8 @@ TAPE_METHODS = {"gradient", "backward", "minimize"}
 # Attributes that are metadata of a tensor, not values computed from it.
 META_ATTRIBUTES = {"shape", "dtype", "ndim", "device", "name", "is_cuda", "requires_grad",
                    "grad_fn", "layout"}
+# Calls that read a tensor's static shape, by name from any module (a project's shim
+# `tfops.int_shape(x)` wraps the framework's): Python numbers, not values of the tensor.
+SHAPE_CALLS = {"int_shape", "get_shape", "shape_list", "static_shape"}
 # The namespace of Keras' loss functions and classes (normalised).
 KERAS_LOSSES_MODULE = "keras.losses."

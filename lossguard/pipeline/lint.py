@@ -66,8 +66,27 @@ def _compiler_position(source: str) -> tuple[int, int] | None:
     return None
 
 
+# Statements of Python 2 that are syntax errors in Python 3, by what they are.
+_PYTHON2 = (
+    (re.compile(r"^\s*print\b(?!\s*[(=.,\[)]|\s*$)"), "a print statement"),
+    (re.compile(r"^\s*print\s*>>"), "a print statement"),
+    (re.compile(r"^\s*exec\s+[\"'\w]"), "an exec statement"),
+    (re.compile(r"^\s*except\s+[\w.()\s,]+,\s*\w+\s*:"), "an `except E, name:` clause"),
+    (re.compile(r"^\s*raise\s+[\w.]+\s*,"), "a `raise E, value` statement"),
+    (re.compile(r"\b0\d+[lL]?\b|\b\d+[lL]\b"), "a Python 2 integer literal"),
+)
+
+
 def syntax_error_finding(path: str, error: cst.ParserSyntaxError, source: str) -> Finding:
     line, column = syntax_error_position(error, source)
+    lines = _NEWLINE.split(source)
+    text = lines[line - 1] if 0 < line <= len(lines) else ""
+    for pattern, what in _PYTHON2:
+        if pattern.search(text):
+            message = (f"Python 2 source: line {line} is {what}, a syntax error in Python 3; "
+                       "lossguard reads Python 3 only, so the file was not checked (port it "
+                       "or exclude it)")
+            return error_finding(path, message, line, column)
     return error_finding(path, f"syntax error: {error.message}", line, column)
 
 
