@@ -67,6 +67,22 @@ class MissingReduction(Rule):
     probe = "output-rank"
     hint = "reduce the loss to a scalar (`reduce_mean`, `.mean()`) before differentiating it"
     VALID = [
+        # the parameters scaling reduced terms are their coefficients (TF1 graph building)
+        Valid("""
+        import tensorflow as tf
+        class SemiSupervised:
+            def model(self, batch, lr, wd, w_match, consistency_weight, warmup_steps):
+                x = tf.placeholder(tf.float32, [batch, 32], "x")
+                labels = tf.placeholder(tf.int32, [batch], "labels")
+                logits = self.classifier(x)
+                loss_xe = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
+                    labels=labels, logits=logits))
+                loss_mt = tf.reduce_mean(tf.square(tf.nn.softmax(logits) - self.teacher(x)))
+                loss_wd = sum(tf.nn.l2_loss(v) for v in self.variables())
+                w_match *= tf.clip_by_value(tf.to_float(self.step) / warmup_steps, 0, 1)
+                total = loss_xe + w_match * loss_mt + loss_mt * consistency_weight + wd * loss_wd
+                return tf.train.AdamOptimizer(lr).minimize(total)
+        """),
         Valid("""
         import tensorflow as tf
         x = tf.placeholder(shape=[1], dtype=tf.float32)  # one sample per step

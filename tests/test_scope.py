@@ -60,6 +60,29 @@ def test_public_functions_of_a_loss_module_are_loss_code():
             (4, "LL102"), (7, "LL104"), (10, "LL101"), (17, "LL101")]
 
 
+METRIC = """
+import tensorflow as tf
+
+def kl_divergence(p, q):
+    return tf.reduce_sum(p * (tf.math.log(p) - tf.math.log(q)), axis=1)
+
+def train_step(model, optimizer, x, p):
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(kl_divergence(p, model(x)))
+    optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_variables),
+                                  model.trainable_variables))
+"""
+
+
+def test_a_function_named_like_a_loss_in_a_metrics_module_is_a_metric():
+    """`kl_divergence` in `eval/classifier_metrics.py` scores samples (an inception score); in
+    `losses.py` it is a loss. A metrics module's function is loss code when training calls it."""
+    metric_only = METRIC.split("def train_step")[0]
+    assert codes(metric_only, select=["LL101"], path="eval/classifier_metrics.py") == []
+    assert codes(metric_only, select=["LL101"], path="pkg/losses.py") == [(4, "LL101")] * 2
+    assert (4, "LL101") in codes(METRIC, select=["LL101"], path="eval/metrics.py")
+
+
 def test_forward_and_call_of_public_classes_of_a_loss_module_are_loss_code():
     code = """
     import torch

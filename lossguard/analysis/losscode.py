@@ -19,6 +19,7 @@ from ..knowledge.names import (
     is_length_name,
     is_loss_module,
     is_loss_name,
+    is_metric_module,
     is_schedule_name,
     is_test_module,
     is_test_name,
@@ -82,8 +83,9 @@ def compute(index: ModuleIndex, patterns: tuple[str, ...] = (),
         return scope  # tests check losses; their reference arithmetic is not a training loss
     roots: list[tuple[Function, str]] = []
     loss_module = is_loss_module(path)
+    metric_module = is_metric_module(path)
     for function in index.functions:
-        reason = _root_reason(index, function, patterns, loss_module)
+        reason = _root_reason(index, function, patterns, loss_module, metric_module)
         if reason:
             roots.append((function, reason))
         if all_code:
@@ -214,9 +216,9 @@ def _callees(index: ModuleIndex, caller: Function, name: str) -> list[Function]:
 
 
 def _root_reason(index: ModuleIndex, function: Function, patterns: tuple[str, ...],
-                 loss_module: bool = False) -> str:
+                 loss_module: bool = False, metric_module: bool = False) -> str:
     name = function.name
-    if is_loss_name(name, patterns) and not _predicate(function):
+    if is_loss_name(name, patterns) and not _predicate(function) and not metric_module:
         return "its name is a loss name"
     if loss_module and function.parent is None:
         cls = function.cls

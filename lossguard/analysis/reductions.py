@@ -230,11 +230,14 @@ class Shapes:
         if isinstance(node, cst.BinaryOperation):
             if isinstance(node.operator, (cst.Multiply, cst.Divide)):
                 # `wd * loss_wd`: a parameter no word names as a tensor, scaling a term, is its
-                # coefficient; the product is as reduced as the term
-                if self._coefficient(node.left, function):
-                    return self.reduction(node.right, function)
-                if self._coefficient(node.right, function):
-                    return self.reduction(node.left, function)
+                # coefficient; the product is as reduced as the term. So is a weight scaling
+                # a scalar (`loss_mt * consistency_weight`): a per-sample weight would not.
+                for factor, term in ((node.left, node.right), (node.right, node.left)):
+                    if self._coefficient(factor, function):
+                        return self.reduction(term, function)
+                    if self._coefficient(factor, function, ("weights",)) and \
+                            self.reduction(term, function) == "scalar":
+                        return "scalar"
             return _widest([self.reduction(node.left, function),
                             self.reduction(node.right, function)])
         if isinstance(node, cst.Subscript):
@@ -275,15 +278,16 @@ class Shapes:
             return self.reduction(value, None)
         return "unknown"
 
-    def _coefficient(self, node: cst.CSTNode, function: Function | None) -> bool:
-        """Whether `node` is a parameter of `function` that no word names as a tensor (not an
-        input, label, prediction, logit, embedding, mask or weight)."""
+    def _coefficient(self, node: cst.CSTNode, function: Function | None,
+                     roles: tuple[str, ...] = ("hyperparameter", "tensor")) -> bool:
+        """Whether `node` is a parameter of `function` whose name gives it one of `roles`
+        (by default: no word names it a tensor, an input, label, prediction, logit,
+        embedding, mask or weight)."""
         return isinstance(node, cst.Name) and function is not None and \
             all(isinstance(binding, cst.AugAssign)  # `w *= warmup` scales it, still a number
                 for _, binding in self.flow(function).defs.get(node.value, ())) and \
             any(p.name.value == node.value for p in function.params) and \
-            node.value not in INPUT_NAMES and \
-            parameter_role(node.value) in ("hyperparameter", "tensor")
+            node.value not in INPUT_NAMES and parameter_role(node.value) in roles
 
     def _binding(self, binding: cst.CSTNode, function: Function) -> Reduction:
         if isinstance(binding, (cst.Assign, cst.AnnAssign)) and binding.value is not None:

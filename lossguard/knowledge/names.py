@@ -110,6 +110,13 @@ def is_loss_name(name: str, patterns: tuple[str, ...] = ()) -> bool:
     return any(fnmatch.fnmatchcase(name, p) for p in patterns)
 
 
+def is_metric_module(path: str) -> bool:
+    """`metrics.py`, `classifier_metrics.py`, `eval_metrics_numpy.py`: evaluation code, where a
+    function named like a loss (`kl_divergence`, `log_likelihood`) measures, it does not train."""
+    stem = path.replace("\\", "/").rpartition("/")[2].partition(".")[0]
+    return bool({"metric", "metrics"} & set(name_tokens(stem)))
+
+
 def is_loss_module(path: str) -> bool:
     """`losses.py`, `loss.py`, `objectives.py`, `criterion.py`, `cost.py` (TF1's word)."""
     stem = path.replace("\\", "/").rpartition("/")[2].partition(".")[0].lower()
