@@ -133,7 +133,8 @@ def is_length_name(name: str) -> bool:
 
 
 def is_hyperparameter_name(name: str) -> bool:
-    """`num_classes`, `anchors`, `keep_prob`, `input_shape`, `margin`: configuration."""
+    """`num_classes`, `anchors`, `keep_prob`, `input_shape`, `margin`, `warmup_steps`, `wd`:
+    configuration."""
     if name in INPUT_NAMES:
         return False
     if name == "T":

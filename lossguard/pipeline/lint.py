@@ -66,14 +66,13 @@ def _compiler_position(source: str) -> tuple[int, int] | None:
     return None
 
 
-# Statements of Python 2 that are syntax errors in Python 3, by what they are.
+# Statements of Python 2 that are syntax errors in Python 3 (and to libcst's parser), by what
+# they are. (`except E, name:` and `print >>f, x` parse, as a tuple and a shift.)
 _PYTHON2 = (
     (re.compile(r"^\s*print\b(?!\s*[(=.,\[)]|\s*$)"), "a print statement"),
-    (re.compile(r"^\s*print\s*>>"), "a print statement"),
     (re.compile(r"^\s*exec\s+[\"'\w]"), "an exec statement"),
-    (re.compile(r"^\s*except\s+[\w.()\s,]+,\s*\w+\s*:"), "an `except E, name:` clause"),
     (re.compile(r"^\s*raise\s+[\w.]+\s*,"), "a `raise E, value` statement"),
-    (re.compile(r"\b0\d+[lL]?\b|\b\d+[lL]\b"), "a Python 2 integer literal"),
+    (re.compile(r"(?:^|[\s=(,\[])(?:0[0-7]+[lL]?|\d+[lL])\b"), "a Python 2 integer literal"),
 )
 
 
