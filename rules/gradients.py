@@ -1208,6 +1208,18 @@ class StoppedLossGradient(Rule):
     probe = "gradient-independence"
     hint = "remove the `stop_gradient`/`detach()`/`.item()`/`no_grad` from the prediction's path"
     VALID = [
+        # `jax.grad` differentiates the first argument: the temperature, not the policy
+        Valid("""
+        import jax
+        import jax.numpy as jnp
+        def make_temperature_update(policy, target_entropy):
+            def alpha_loss(log_alpha, policy_params, observations, key):
+                dist = policy.apply(policy_params, observations)
+                log_prob = dist.log_prob(dist.sample(seed=key))
+                alpha = jnp.exp(log_alpha)
+                return jnp.mean(alpha * jax.lax.stop_gradient(-log_prob - target_entropy))
+            return jax.value_and_grad(alpha_loss)
+        """),
         Valid("""
         import torch
         class Temperature(torch.nn.Module):
@@ -1268,6 +1280,15 @@ class StoppedLossGradient(Rule):
         """),
     ]
     INVALID = [
+        Invalid("""
+        import jax
+        import jax.numpy as jnp
+        def make_policy_update(policy):
+            def policy_loss(policy_params, observations, key):
+                dist = policy.apply(policy_params, observations)
+                return -jnp.mean(jax.lax.stop_gradient(dist.log_prob(dist.sample(seed=key))))
+            return jax.value_and_grad(policy_loss)
+        """, line=6, message="the prediction `policy_params`"),
         Invalid("""
         import torch.nn.functional as F
         def detached_loss(pred, target):

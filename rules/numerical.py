@@ -79,6 +79,15 @@ class UnguardedLog(Rule):
     VALID = [
         Valid("""
         import torch
+        EPS = 1e-12
+        def gumbel_relaxed_loss(logits, target, tau=1.0):
+            # a uniform sample is < 1, and so is u + 1e-12 in float32: -log of it is > 0
+            gumbel = -torch.log(-torch.log(torch.rand_like(logits) + EPS))
+            soft = torch.softmax((logits + gumbel) / tau, dim=-1)
+            return torch.mean((soft - target) ** 2)
+        """),
+        Valid("""
+        import torch
         def tail_mass_loss(logps, eps=1e-6):
             # log(1 - sum(p)) from log-probabilities: clamped below 0, -expm1 is > 0
             log_mass = torch.clamp(torch.logsumexp(logps, dim=-1), max=-eps)
@@ -429,6 +438,17 @@ class UnguardedDivision(Rule):
     probe = "zero-denominator"
     hint = "add a smoothing term to the denominator, clip it away from 0, or use `divide_no_nan`"
     VALID = [
+        # the sizes of an image, handed in as a tensor or as numbers, are >= 1
+        Valid("""
+        import tensorflow as tf
+        def box_mask_loss(inputs, masks_target, width, height):
+            image_shape = tf.cast(inputs[0], tf.float32)
+            boxes, masks = inputs[1], inputs[2]
+            scaled = tf.stack([boxes[:, 0] / image_shape[1], boxes[:, 1] / image_shape[2],
+                               boxes[:, 2] / (width - 1), boxes[:, 3] / (height - 1)], axis=1)
+            crops = tf.image.crop_and_resize(masks_target, scaled, tf.range(10), (28, 28))
+            return tf.reduce_mean(tf.keras.losses.binary_crossentropy(crops, masks))
+        """),
         # a ratio that only a metric records never reaches the loss
         Valid("""
         import tensorflow as tf
@@ -1440,6 +1460,15 @@ class UnboundedExp(Rule):
             return torch.log1p(torch.exp(-torch.abs(m))).mean()
         """),
         Valid("""
+        import jax.numpy as jnp
+        def sigmoid_xent(labels, logits):
+            # the stable form, as the frameworks write it: where(x >= 0, x, -x) is |x|
+            positive = logits >= 0
+            relu_logits = jnp.where(positive, logits, 0)
+            abs_logits = jnp.where(positive, logits, -logits)
+            return jnp.mean(relu_logits - logits * labels + jnp.log(1 + jnp.exp(-abs_logits)))
+        """),
+        Valid("""
         import tensorflow as tf
         def softplus_loss(y_true, logits):
             return tf.reduce_mean(tf.math.softplus(-y_true * logits))
@@ -1462,6 +1491,13 @@ class UnboundedExp(Rule):
         """),
     ]
     INVALID = [
+        Invalid("""
+        import torch
+        def sigmoid_xent(labels, logits):
+            # `where(x >= 0, x, -x)` is |x|: exp(|x|) overflows (the stable form negates it)
+            abs_logits = torch.where(logits >= 0, logits, -logits)
+            return (torch.log1p(torch.exp(abs_logits)) - logits * labels).mean()
+        """, line=5, message="hand-written softplus of `abs_logits`"),
         Invalid("""
         import torch
         def importance_weighted_loss(per_token_logps, critic_scores, advantages):

@@ -237,3 +237,26 @@ def test_a_product_of_non_negative_matrices_is_non_negative():
     assert product.negative is None and product.zero is not None
     data = Fact(0.0, INF, zero=Reason(None, "an input"), tags=frozenset({"input"}))
     assert facts.linear(data, data, "p").negative is not None  # weights have no sign
+
+
+def test_a_tiny_epsilon_keeps_a_uniform_sample_below_one_in_float32():
+    """`u + 1e-12` of a uniform `u < 1` rounds back below 1 (float32 has no number between
+    its largest sample and 1 + 1e-12); a larger shift can cross 1."""
+    uniform = Fact(0.0, 1.0, False, True)
+    tiny = facts.add(uniform, facts.constant(1e-12), None)
+    assert tiny.hi < 1.0
+    assert facts.unary("log", tiny, None).hi < 0  # so `-log(u + eps)` is > 0
+    assert facts.add(uniform, facts.constant(1e-3), None).hi > 1.0
+
+
+def test_gumbel_noise_needs_its_epsilon_below_float32_resolution():
+    source = """
+    import torch
+    def gumbel_loss(logits, target):
+        u = torch.rand_like(logits)
+        gumbel = -torch.log(-torch.log(u + 1e-3))
+        return torch.mean((torch.softmax(logits + gumbel, -1) - target) ** 2)
+    """
+    found = [f for f in lint(source) if f.code == "LL101"]
+    assert [f.line for f in found] == [4]  # (the snippet loses its first, empty line)
+    assert "negative wherever its operand is positive" in found[0].message

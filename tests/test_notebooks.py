@@ -169,6 +169,18 @@ def test_continued_shell_line_is_masked_at_its_own_indentation():
     compile(masked, "<cell>", "exec")
 
 
+@pytest.mark.parametrize("source", [
+    "ratio = 0.25\nprint('about %d%% of the size'\\\n      % (ratio * 100))\n",
+    "%matplotlib inline\nratio = 0.25\nprint('about %d%% of the size'\\\n      % (ratio * 100))\n",
+])
+def test_an_operator_continuing_a_line_is_no_magic(source):
+    """`% (x)` after a backslash continues the line before: IPython sees a magic only at the
+    start of a logical line."""
+    masked = notebook.mask(source)
+    assert masked.split("\n")[-3:] == source.split("\n")[-3:]
+    compile(masked, "<cell>", "exec")
+
+
 def test_a_cell_indented_as_a_whole_runs_as_ipython_runs_it():
     masked = notebook.mask("  import torch\n  x = torch.ones(3)\n  if x.sum():\n      pass\n")
     compile(masked, "<cell>", "exec")

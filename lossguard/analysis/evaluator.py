@@ -23,6 +23,7 @@ from ..knowledge.names import (
     is_logit_name,
     is_mask_name,
     is_model_name,
+    is_shape_name,
     is_size_name,
     pred_like,
 )
@@ -92,7 +93,8 @@ def named_fact(name: str, fact: Fact, target: cst.CSTNode) -> Fact:
     """What a name adds to the fact of the value it is given: a value kept on a log scale
     (`log_var`, `log_sigma`) is meant to go through `exp`, so its lack of an upper bound is no
     overflow hazard (as for a parameter of that name); a mask built by code the module cannot
-    read (`mask = length_to_mask(lengths)`) holds 0s and 1s, and can be all 0."""
+    read (`mask = length_to_mask(lengths)`) holds 0s and 1s, and can be all 0; the sizes a
+    model is given (`image_shape = inputs[0]`) are >= 1, as a shape is."""
     if is_log_prob_name(name):
         if "input" in fact.tags:
             return log_prob_fact(target)
@@ -100,6 +102,8 @@ def named_fact(name: str, fact: Fact, target: cst.CSTNode) -> Fact:
             return replace(fact, tags=fact.tags | {"log_prob"})
     if fact.unbounded is not None and is_log_scale_name(name):
         return replace(fact, unbounded=None)
+    if "input" in fact.tags and is_shape_name(name):
+        return Fact(1.0, INF)  # `image_shape = cast(inputs[0], "float32")`: sizes, as `x.shape`
     if fact == UNKNOWN and is_mask_name(name) and not is_size_name(name):
         # (`num_mask = mask.sum() + eps` is a count of one, not a mask)
         return Fact(0.0, 1.0, zero=Reason(target, "is a mask and can be all 0"))
@@ -923,17 +927,17 @@ class Evaluator:
         if compared is None:
             return fact
         left, operator, bound = compared
-        if code(left) != code(value):
-            return fact
         if not holds:
             operator = _NEGATED[operator]
-        if operator == ">" and bound >= 0:
-            return replace(fact, lo=max(fact.lo, bound), lo_open=True, zero=None, negative=None)
-        if operator == ">=" and bound > 0:
-            return replace(fact, lo=max(fact.lo, bound), zero=None, negative=None)
-        if operator == "!=" and bound == 0:
-            return replace(fact, zero=None)
-        return fact
+        negated = isinstance(value, cst.UnaryOperation) and \
+            isinstance(value.operator, cst.Minus) and code(value.expression) == code(left)
+        if negated:  # `where(x >= 0, x, -x)` is `abs(x)`: `-x` where `x < 0` is > 0
+            assert isinstance(value, cst.UnaryOperation)
+            kept = _narrowed(self.fact(value.expression, env), operator, bound)
+            return facts.negate(kept, value) if kept is not None else fact
+        if code(left) != code(value):
+            return fact
+        return _narrowed(fact, operator, bound) or fact
 
     def _comparison(self, condition: cst.BaseExpression, env: Env
                     ) -> tuple[cst.BaseExpression, str, float] | None:
@@ -994,6 +998,27 @@ class Evaluator:
 _OPERATORS = {cst.GreaterThan: ">", cst.GreaterThanEqual: ">=", cst.LessThan: "<",
               cst.LessThanEqual: "<=", cst.Equal: "==", cst.NotEqual: "!="}
 _NEGATED = {">": "<=", ">=": "<", "<": ">=", "<=": ">", "==": "!=", "!=": "=="}
+
+
+def _narrowed(fact: Fact, operator: str, bound: float) -> Fact | None:
+    """The fact of a value where `value <operator> bound` holds, for a bound that excludes 0
+    or the sign (`x > 0`, `x >= 0`, `x < 0`, `x != 0`); None where the test says nothing. (A
+    raw prediction's sign is no longer unknown there: it loses its "input" tag.)"""
+    signed = fact.tags - {"input"}
+    if operator == ">" and bound >= 0:
+        return replace(fact, lo=max(fact.lo, bound), lo_open=True, zero=None, negative=None,
+                       tags=signed)
+    if operator == ">=" and bound >= 0:
+        zero = fact.zero if bound == 0 else None
+        return replace(fact, lo=max(fact.lo, bound), zero=zero, negative=None, tags=signed)
+    if operator == "<" and bound <= 0:
+        return replace(fact, hi=min(fact.hi, bound), hi_open=True, zero=None, unbounded=None)
+    if operator == "<=" and bound <= 0:
+        zero = fact.zero if bound == 0 else None
+        return replace(fact, hi=min(fact.hi, bound), zero=zero, unbounded=None)
+    if operator == "!=" and bound == 0:
+        return replace(fact, zero=None)
+    return None
 
 
 def _elementwise_extreme(call: cst.Call, second: cst.BaseExpression | None) -> bool:

@@ -161,8 +161,26 @@ def add(a: Fact, b: Fact, node: object) -> Fact:
         negative = a.negative or b.negative
     unbounded = (a.unbounded or b.unbounded) if hi == INF else None
     tags = (a.tags | b.tags) & {"error", "difference"}
-    return Fact(lo, hi, a.lo_open or b.lo_open, a.hi_open or b.hi_open,
-                zero, negative, unbounded, tags)
+    hi_open = a.hi_open or b.hi_open
+    for bounded, shift in ((a, b), (b, a)):
+        below = _rounded_top(bounded, shift)
+        if below is not None:  # `u + 1e-12` of a uniform `u < 1` stays < 1 in float32
+            hi, hi_open = below, False
+    return Fact(lo, hi, a.lo_open or b.lo_open, hi_open, zero, negative, unbounded, tags)
+
+
+def _rounded_top(bounded: Fact, shift: Fact) -> float | None:
+    """The largest float32 `bounded + shift` reaches when `bounded` stays below its upper bound
+    (`hi_open`) and the constant `shift` is too small to carry its largest float32 across it;
+    None when rounding changes nothing."""
+    if not (bounded.hi_open and 0 < bounded.hi < INF and shift.const is not None and
+            shift.const >= 0):
+        return None
+    top = f32(bounded.hi)
+    bits = struct.unpack("I", struct.pack("f", top))[0]
+    below = struct.unpack("f", struct.pack("I", bits - 1))[0]  # the float32 just below `top`
+    reached = f32(below + shift.const)
+    return reached if reached < top else None
 
 
 def negate(a: Fact, node: object) -> Fact:
@@ -172,7 +190,10 @@ def negate(a: Fact, node: object) -> Fact:
         return Fact(-a.hi, -a.lo, a.hi_open, a.lo_open)  # opaque: lossguard never guesses
     negative = None
     if -a.hi < 0:
-        negative = a.negative if a.lo < 0 and a.negative else Reason(node, "is a negation")
+        # (a difference can be negative either way round; anything else is negative where its
+        # operand is positive, whatever makes the operand negative)
+        negative = a.negative if "difference" in a.tags and a.lo < 0 and a.negative else \
+            Reason(node, "is a negation, negative wherever its operand is positive")
     unbounded = a.negative if a.lo == -INF else None
     if unbounded is None and "input" in a.tags and a.unbounded is not None:
         # A raw prediction is taken to be >= 0 for `log`, but it has no sign: `exp(-d)` of one

@@ -785,7 +785,13 @@ class GradientFlow:
 
     def predictions(self, function: Function) -> tuple[str, ...]:
         """The prediction parameters of loss code: tensor inputs that are not labels, masks
-        or weights."""
+        or weights. A function handed to `jax.grad` is differentiated with respect to its
+        `argnums` parameters only (the first by default: SAC's `alpha_loss(log_alpha, ...)`)."""
+        argnums = self.index.jax_grad_args.get(function.name)
+        if argnums is not None:
+            params = [p.name.value for p in function.params if p.name.value not in ("self",
+                                                                                      "cls")]
+            return tuple(params[i] for i in argnums if i < len(params))
         names = []
         for name in sorted(inputs_of(function)):
             if is_label_name(name) or is_loss_name(name):

@@ -241,11 +241,22 @@ def _root_reason(index: ModuleIndex, function: Function, patterns: tuple[str, ..
             return "it is a training step"
         if kind == "module" and name in {"call", "forward"}:
             return MODEL_PATH
-    if name in TRAINING_NAMES or name in index.replica_fns:
+    if (name in TRAINING_NAMES or name in index.replica_fns) and not _in_schedule(function):
         return "it is a training step"
     if function.trains:
         return "it computes gradients"
     return ""
+
+
+def _in_schedule(function: Function) -> bool:
+    """Defined in a learning-rate schedule (`create_learning_rate_scheduler`'s `step_fn`):
+    a function of the step count, named like a training step but computing a rate."""
+    outer = function.parent
+    while outer is not None:
+        if is_schedule_name(outer.name):
+            return True
+        outer = outer.parent
+    return False
 
 
 def _predicate(function: Function) -> bool:

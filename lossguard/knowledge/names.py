@@ -63,8 +63,10 @@ HYPERPARAMETER_TOKENS = frozenset({
     "eps", "epsilon", "smooth", "smoothing", "scale", "lambda", "lam", "dim", "axis", "config",
     "cfg", "opt", "reduction", "mode", "k", "tau", "order", "power", "fan", "stride", "strides",
     "units", "drop", "dropout", "kernel", "window", "padding", "dilation", "heads", "channels",
-    "idx", "index", "wd", "decay", "coef", "coeff", "momentum",
+    "idx", "index", "wd", "decay", "coef", "coeff", "momentum", "width", "height",
 })
+# Tokens of the sizes of a tensor or an image (`image_shape`, `feat_shape`): each is >= 1.
+SHAPE_TOKENS = frozenset({"shape", "shapes"})
 # Tokens of the lengths of sequences (`enc_len`, `input_lengths`): a count of items, >= 1.
 LENGTH_TOKENS = frozenset({"len", "lens", "length", "lengths"})
 GRADIENT_WORDS = frozenset({"grad", "grads", "gradient", "gradients"})
@@ -125,6 +127,11 @@ def is_loss_module(path: str) -> bool:
 
 def is_size_name(name: str) -> bool:
     return any(token in SIZE_WORDS for token in name_tokens(name))
+
+
+def is_shape_name(name: str) -> bool:
+    """`image_shape`, `fpn_shapes`: the sizes of a tensor or an image."""
+    return any(token in SHAPE_TOKENS for token in name_tokens(name))
 
 
 def is_length_name(name: str) -> bool:

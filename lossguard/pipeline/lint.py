@@ -4,6 +4,7 @@ per-file ignores applied. Many files (and notebooks) build on this (`batch.py`, 
 
 from __future__ import annotations
 
+import ast
 import re
 import warnings
 from collections.abc import Callable
@@ -44,23 +45,24 @@ def syntax_error_position(error: cst.ParserSyntaxError, source: str) -> tuple[in
         lines.pop()  # the text after the final newline
     named = _ERROR_AT.search(error.message)
     if named is None:
-        return _compiler_position(source) or (error.raw_line, error.raw_column + 1)
+        return error.raw_line, error.raw_column + 1
     line, column = int(named.group(1)), int(named.group(2))
     if line > len(lines) and lines:  # the end of the file: point at the end of its last line
         return len(lines), len(lines[-1]) + 1
     return max(line, 1), column + 1
 
 
-def _compiler_position(source: str) -> tuple[int, int] | None:
-    """Where Python's own compiler puts a syntax error: for libcst's tokenizer errors, whose
-    message names no position (an invalid character, an unterminated string)."""
+def compiler_error(source: str) -> SyntaxError | None:
+    """Python's own verdict on a text libcst rejected: its SyntaxError (with the line and
+    column where the statement goes wrong, and a message in Python's words), or None where
+    Python compiles it (a construct only libcst's grammar lacks). libcst's parser names the
+    token where it gave up, often the start of the next line (`x = # TODO` then `y = 1`)."""
     try:
         with warnings.catch_warnings():  # its SyntaxWarnings are not the user's business here
             warnings.simplefilter("ignore")
-            compile(source, "<lint>", "exec", dont_inherit=True)
+            compile(source, "<lint>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
     except SyntaxError as error:
-        if error.lineno:
-            return error.lineno, max(error.offset or 1, 1)
+        return error if error.lineno else None
     except (ValueError, RecursionError, MemoryError):
         pass
     return None
@@ -77,7 +79,14 @@ _PYTHON2 = (
 
 
 def syntax_error_finding(path: str, error: cst.ParserSyntaxError, source: str) -> Finding:
-    line, column = syntax_error_position(error, source)
+    """LL001 where Python puts the error and in its words; libcst's where only libcst fails."""
+    python = compiler_error(source)
+    if python is not None and python.lineno:
+        line, column = python.lineno, max(python.offset or 1, 1)
+        detail = python.msg
+    else:
+        line, column = syntax_error_position(error, source)
+        detail = error.message
     lines = _NEWLINE.split(source)
     text = lines[line - 1] if 0 < line <= len(lines) else ""
     for pattern, what in _PYTHON2:
@@ -86,7 +95,7 @@ def syntax_error_finding(path: str, error: cst.ParserSyntaxError, source: str) -
                        "lossguard reads Python 3 only, so the file was not checked (port it "
                        "or exclude it)")
             return error_finding(path, message, line, column)
-    return error_finding(path, f"syntax error: {error.message}", line, column)
+    return error_finding(path, f"syntax error: {detail}", line, column)
 
 
 def lint_source(source: str, path: str, settings: config.Settings,

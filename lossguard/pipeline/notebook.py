@@ -21,6 +21,7 @@ import io
 import json
 import re
 import tokenize
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,21 +102,40 @@ def mask(source: str) -> str:
         name = first[2:].split()[0] if first[2:].split() else ""
         if name not in PYTHON_CELL_MAGICS:
             return "\n" * (source.count("\n") + (0 if source.endswith("\n") else 1))
+    text = "\n".join(lines)
+    if _compiles(text):  # plain Python: `% (x)` continuing a line is an operator, no magic
+        return text if text.endswith("\n") else text + "\n"
     out = []
     continued = False
     indent = ""
+    python_continues = False  # the previous Python line ends with a backslash
     for line in lines:
         stripped = line.strip()
-        if continued or (stripped and not stripped.startswith("#")
-                         and _MAGIC.search(_without_comment(line)) and not _is_python(line)):
+        if python_continues:
+            out.append(line)
+        elif continued or (stripped and not stripped.startswith("#")
+                           and _MAGIC.search(_without_comment(line)) and not _is_python(line)):
             if not continued:  # a continued shell line keeps the indentation of its first
                 indent = line[: len(line) - len(line.lstrip())]
             out.append(indent + "pass")
             continued = line.rstrip().endswith("\\")
+            continue
         else:
             out.append(line)
+        python_continues = line.rstrip().endswith("\\")
     text = "\n".join(out)
     return text if text.endswith("\n") else text + "\n"
+
+
+def _compiles(text: str) -> bool:
+    """Whether a cell is plain Python as it stands (CPython's parser: far cheaper than libcst)."""
+    try:
+        with warnings.catch_warnings():  # `"\d"` and the like: not this question
+            warnings.simplefilter("ignore")
+            compile(text, "<cell>", "exec", dont_inherit=True)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True
 
 
 def _without_leading_indent(lines: list[str]) -> list[str]:
