@@ -1110,6 +1110,13 @@ class SqrtAtZero(Rule):
     ]
     INVALID = [
         Invalid("""
+        import math
+        import tensorflow as tf
+        def angular_loss(sim):
+            # a similarity handed in: acos has an infinite slope at +-1, NaN past it
+            return tf.reduce_mean(tf.math.acos(sim)) / math.pi
+        """, line=5, message="`sim` is an input, a cosine by `acos`'s contract"),
+        Invalid("""
         import tensorflow as tf
         real = tf.placeholder(tf.float32, shape=[64, 784])
         fake = generator(noise)
@@ -2711,7 +2718,8 @@ def _sqrt_hazard(ctx: FileContext, node: cst.CSTNode) -> tuple[cst.CSTNode, str]
         # two equal (or opposite) vectors reaches, and rounding takes it past (NaN); `atanh(x)`
         # is inf there too, and a `tanh` saturates to exactly +-1 in float32 (|x| > 9).
         what = "a cosine" if "cosine" in fact.tags else "a tanh output" if "tanh" in fact.tags \
-            else None
+            else "an input, a cosine by `acos`'s contract," if kind == "acos" and \
+            "input" in fact.tags else None
         if what is None or -1 < fact.lo and fact.hi < 1:
             return None
         return operand, f"`{shorten(ctx.text(operand))}` is {what} and reaches +-1"

@@ -7,8 +7,12 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 from lossguard.knowledge import ops
 from lossguard.knowledge.kinds import Kind
+
+from .helpers import lint
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -110,3 +114,31 @@ def test_every_kind_the_code_compares_with_is_produced():
     consumed = _consumed()
     assert "log" in consumed and "softmax" in consumed  # the scan sees the rules' questions
     assert {kind: sorted(where) for kind, where in consumed.items() if kind not in set(Kind)} == {}
+
+
+@pytest.mark.parametrize("imported", [
+    "from bert4keras.backend import keras, K",
+    "from .backend import K",
+    "from ..utils.backend import K",
+])
+def test_a_projects_keras_backend_shim_named_k_is_keras_backend(imported):
+    """Projects re-export `keras.backend` as `K` from a `backend` module of their own; its
+    `K.sum` is Keras's."""
+    source = f"""
+    {imported}
+
+    def masked_loss(y_true, y_pred, mask):
+        loss = K.sparse_categorical_crossentropy(y_true, y_pred, from_logits=True)
+        return K.sum(loss * mask) / K.sum(mask)
+    """
+    assert [(f.line, f.code) for f in lint(source, select=["LL102"])] == [(5, "LL102")]
+
+
+def test_another_name_from_a_projects_backend_is_not_keras():
+    source = """
+    from mylib.backend import K2 as K
+
+    def masked_loss(y_true, y_pred, mask):
+        return K.sum(y_pred * mask) / K.sum(mask)
+    """
+    assert lint(source, select=["LL102"]) == []

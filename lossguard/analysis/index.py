@@ -271,14 +271,20 @@ class _Indexer:
                     head = full.split(".")[0]
                     table[head] = head
             return
-        if node.relative or node.module is None or isinstance(node.names, cst.ImportStar):
+        if isinstance(node.names, cst.ImportStar):
             return
-        base = dotted(node.module)
-        if base is None:
-            return
+        base = dotted(node.module) if node.module is not None else None
+        if (base or "").rpartition(".")[2] == "backend" and \
+                (node.relative or base.partition(".")[0] not in ops.FRAMEWORK_ROOTS) and \
+                any(dotted(a.name) == "K" and a.asname is None for a in node.names):
+            # a project's own Keras shim (`from bert4keras.backend import K`,
+            # `from .backend import K`) is `keras.backend`, as Keras's own examples name it
+            table["K"] = "keras.backend"
+        if node.relative or base is None:
+            return  # nothing else of a relative import is a framework's
         for alias in node.names:
             name = dotted(alias.name)
-            if name is None:
+            if name is None or name == "K" and table.get("K") == "keras.backend":
                 continue
             local = name
             if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
