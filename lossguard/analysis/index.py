@@ -274,7 +274,7 @@ class _Indexer:
         if isinstance(node.names, cst.ImportStar):
             return
         base = dotted(node.module) if node.module is not None else None
-        if (base or "").rpartition(".")[2] == "backend" and \
+        if base is not None and base.rpartition(".")[2] == "backend" and \
                 (node.relative or base.partition(".")[0] not in ops.FRAMEWORK_ROOTS) and \
                 any(dotted(a.name) == "K" and a.asname is None for a in node.names):
             # a project's own Keras shim (`from bert4keras.backend import K`,
