@@ -78,6 +78,15 @@ class UnguardedLog(Rule):
     hint = "clip the operand to [eps, ...] or add an epsilon that survives float32 (`x + 1e-7`)"
     VALID = [
         Valid("""
+        from keras import ops
+        def log_depth_loss(y_true, y_pred, min_depth=1e-3):
+            # the mask named by the condition tests the labels: their log is hidden where 0
+            valid = ops.greater_equal(y_true, min_depth)
+            pred = ops.maximum(y_pred, min_depth)
+            diff = ops.where(valid, ops.log(y_true) - ops.log(pred), ops.zeros_like(y_true))
+            return ops.mean(ops.square(diff))
+        """),
+        Valid("""
         import torch
         EPS = 1e-12
         def gumbel_relaxed_loss(logits, target, tau=1.0):
@@ -2336,7 +2345,7 @@ def where_guarded(ctx: FileContext, node: cst.Call
     condition = ctx.operand(node, 0)
     if condition is None:
         return []
-    tested = {n.value for n in walk(condition) if isinstance(n, cst.Name)}
+    tested = _tested_names(ctx, condition)
     found = []
     for index in (1, 2):
         branch = ctx.operand(node, index)
@@ -2350,6 +2359,24 @@ def where_guarded(ctx: FileContext, node: cst.Call
             if {n.value for n in walk(operand) if isinstance(n, cst.Name)} & tested:
                 found.append((inner, operand, why))
     return found
+
+
+def _tested_names(ctx: FileContext, condition: cst.CSTNode) -> set[str]:
+    """The names a `where` condition tests, also through a mask it names
+    (`valid = y_true >= eps; where(valid, log(y_true), 0)` tests `y_true`)."""
+    modules = ctx.index.imports
+    flow = ctx.shapes.flow(ctx.function)  # (the module's statements outside functions)
+    tested: set[str] = set()
+    for name in walk(condition):
+        if not isinstance(name, cst.Name) or name.value in modules:
+            continue
+        tested.add(name.value)
+        # every assignment of the mask in the function (`if ...: valid = a >= eps` / `else:`)
+        for _, binding in flow.defs.get(name.value, ()):
+            if isinstance(binding, (cst.Assign, cst.AnnAssign)) and binding.value is not None:
+                tested |= {n.value for n in walk(binding.value)
+                           if isinstance(n, cst.Name) and n.value not in modules}
+    return tested
 
 
 _EXP_NORMALISERS = ("logsumexp", "softmax", "log_softmax")
@@ -2399,25 +2426,26 @@ def _additive_mask(ctx: FileContext, node: cst.CSTNode, operand: cst.CSTNode) ->
 def _hidden_by_where(ctx: FileContext, node: cst.CSTNode, operand: cst.CSTNode) -> bool:
     """Whether `node`, an unsafe operation on `operand`, sits in a branch of a `where` whose
     condition tests a name of the operand (what the condition hides: see `where_guarded`).
-    Structural, so computed once per module, only when some operation is unsafe."""
-    tests = ctx.memo.get("where_tests")
-    if tests is None:
-        found: dict[int, frozenset[str]] = {}
+    Where each operation sits is structural, so found once per module, only when some
+    operation is unsafe; what a condition tests is read at the operation (a mask it names is
+    bound before it)."""
+    conditions = ctx.memo.get("where_conditions")
+    if conditions is None:
+        found: dict[int, tuple[cst.CSTNode, ...]] = {}
         for call in walk(ctx.module):
             if type(call) is not cst.Call or ctx.kind(call) != "where":
                 continue
             condition = ctx.operand(call, 0)
             if condition is None:
                 continue
-            tested = frozenset(n.value for n in walk(condition) if isinstance(n, cst.Name))
             for index in (1, 2):
                 branch = ctx.operand(call, index)
                 for inner in walk(branch) if branch is not None else ():
-                    found[id(inner)] = found.get(id(inner), frozenset()) | tested
-        tests = ctx.memo["where_tests"] = found
-    tested = tests.get(id(node))  # type: ignore[union-attr]
-    return bool(tested) and any(
-        isinstance(n, cst.Name) and n.value in tested for n in walk(operand))
+                    found[id(inner)] = found.get(id(inner), ()) + (condition,)
+        conditions = ctx.memo["where_conditions"] = found
+    names = {n.value for n in walk(operand) if isinstance(n, cst.Name)}
+    return any(names & _tested_names(ctx, condition)
+               for condition in conditions.get(id(node), ()))  # type: ignore[union-attr]
 
 
 def _nonfinite_handled(ctx: FileContext, node: cst.CSTNode) -> bool:

@@ -54,9 +54,15 @@ def test_public_functions_of_a_loss_module_are_loss_code():
     # (`cosh` of a raw error overflows: LL104 at line 7)
     assert codes(LOSS_MODULE, select=["LL1"], path="pkg/losses.py") == [
         (4, "LL102"), (7, "LL104"), (10, "LL101"), (17, "LL101")]
-    for name in ("loss.py", "objectives.py", "criterion.py", "criterions.py", "cost.py"):
+    for name in ("loss.py", "objectives.py", "criterion.py", "criterions.py", "cost.py",
+                 "focal_loss.py", "CSRLoss.py", "yolo_losses.py"):  # named for its loss
         assert codes(LOSS_MODULE, select=["LL1"], path=f"pkg/{name}") == [
             (4, "LL102"), (7, "LL104"), (10, "LL101"), (17, "LL101")]
+
+
+def test_a_module_named_near_a_loss_is_no_loss_module():
+    for name in ("loss_utils.py", "lossy.py", "test_focal_loss.py", "plot_losses_helper.py"):
+        assert codes(LOSS_MODULE, select=["LL1"], path=f"pkg/{name}") == [], name
 
 
 METRIC = """

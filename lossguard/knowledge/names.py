@@ -120,9 +120,11 @@ def is_metric_module(path: str) -> bool:
 
 
 def is_loss_module(path: str) -> bool:
-    """`losses.py`, `loss.py`, `objectives.py`, `criterion.py`, `cost.py` (TF1's word)."""
-    stem = path.replace("\\", "/").rpartition("/")[2].partition(".")[0].lower()
-    return stem in LOSS_MODULES
+    """`losses.py`, `loss.py`, `objectives.py`, `criterion.py`, `cost.py` (TF1's word), and a
+    module named for the loss it holds: `focal_loss.py`, `CSRLoss.py`, `yolo_losses.py`."""
+    stem = path.replace("\\", "/").rpartition("/")[2].partition(".")[0]
+    tokens = name_tokens(stem)
+    return stem.lower() in LOSS_MODULES or bool(tokens) and tokens[-1] in ("loss", "losses")
 
 
 def is_size_name(name: str) -> bool:
