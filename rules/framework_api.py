@@ -479,7 +479,8 @@ class SwappedArguments(Rule):
       `focal_loss(logits, targets, alpha, gamma)` is a TensorFlow helper, not a Keras loss;
     - a Keras `Loss` subclass whose `call` is `call(self, y_pred, y_true)`;
     - a call that passes the prediction first to a `(y_true, y_pred)` loss: a function of the
-      module, a `keras.losses` function or loss object, `K.*_crossentropy(target, output)`;
+      module, a `keras.losses` function or loss object, `K.*_crossentropy(target, output)`
+      (not a built-in squared, absolute, Huber or log-cosh error: those are symmetric);
     - a positional call of `tf.nn.*_cross_entropy_with_logits` whose first argument is a
       prediction (`logits`, `pred`, `output`): their argument order changed between
       TensorFlow versions, so pass `labels=` and `logits=` by keyword. A soft target passed
@@ -512,6 +513,16 @@ class SwappedArguments(Rule):
     probe = "argument-order"
     hint = "Keras passes `(y_true, y_pred)`: order the parameters and arguments that way"
     VALID = [
+        Valid("""
+        import tensorflow as tf
+        def regression_step(model, x, y, optimizer):
+            loss_fn = tf.keras.losses.MeanSquaredError()
+            with tf.GradientTape() as tape:
+                y_pred = model(x)
+                loss = loss_fn(y_pred, y)  # a squared error is symmetric in its arguments
+            grads = tape.gradient(loss, model.trainable_variables)
+            optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        """),
         Valid("""
         import tensorflow as tf
         # a TensorFlow library whose own trainer calls `loss(prediction, target)`
@@ -706,7 +717,9 @@ class SwappedArguments(Rule):
             return use.name
         spec = models.loss_spec(ctx, func, ctx.function, node)
         if spec is not None:
-            return ctx.text(func)
+            # the built-in regression losses (squared, absolute, Huber, log-cosh error) are
+            # symmetric in their two arguments: swapped, they compute the same loss
+            return ctx.text(func) if spec.family != "regression" else None
         if isinstance(func, cst.Name) and models.keras_context(ctx):
             for function in ctx.index.by_name.get(func.value, []):
                 pair = _two_params(function.positional_params)

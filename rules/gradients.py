@@ -1398,6 +1398,15 @@ class GraphBreakingOp(Rule):
     probe = "graph-mode"
     hint = "use the TensorFlow/Keras op (`tf.abs`, `tf.where`, `tf.cond`) instead"
     VALID = [
+        Valid("""
+        import tensorflow as tf
+        def sequence_loss(y_true, y_pred, history):
+            loss = tf.reduce_mean(tf.keras.losses.sparse_categorical_crossentropy(
+                y_true, y_pred, from_logits=True))
+            if tf.executing_eagerly():  # only ever runs outside a graph
+                history.append(loss.numpy())
+            return loss
+        """),
         # a project's shape helper returns Python numbers: NumPy on them is no tensor leaving
         Valid("""
         import numpy as np
@@ -1620,7 +1629,10 @@ class GraphBreakingOp(Rule):
         if not inputs:
             return
         found: list[tuple[cst.CSTNode, str]] = []
+        eager = _eager_only(node)
         for call, ordinal in body.calls:
+            if id(call) in eager:
+                continue  # `if tf.executing_eagerly(): x.numpy()`: never reached in a graph
             message = self._call(function, call, ordinal, inputs)
             if message:
                 found.append((call, message))
@@ -1825,6 +1837,23 @@ def _validates_argument(statement: cst.CSTNode, test: cst.BaseExpression) -> boo
         all(isinstance(small, cst.Raise) for small in line.body) for line in body)
     operands = [test.left, *(c.comparator for c in test.comparisons)]
     return raises and all(isinstance(o, cst.Name) or number(o) is not None for o in operands)
+
+
+def _eager_only(function: cst.FunctionDef) -> set[int]:
+    """ids of the nodes that run only in eager mode: the body of an
+    `if tf.executing_eagerly():` (also `if ... and tf.executing_eagerly():`)."""
+    found: set[int] = set()
+    for statement in walk(function.body):
+        if isinstance(statement, cst.If) and _eager_test(statement.test):
+            found.update(id(n) for n in walk(statement.body))
+    return found
+
+
+def _eager_test(test: cst.BaseExpression) -> bool:
+    if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
+        return _eager_test(test.left) or _eager_test(test.right)
+    return isinstance(test, cst.Call) and \
+        (dotted(test.func) or "").rpartition(".")[2] == "executing_eagerly"
 
 
 def _python_guard(test: cst.BaseExpression) -> bool:

@@ -67,6 +67,14 @@ class MissingReduction(Rule):
     probe = "output-rank"
     hint = "reduce the loss to a scalar (`reduce_mean`, `.mean()`) before differentiating it"
     VALID = [
+        # a mean scaled in a method chain by the step's gain is still a scalar
+        Valid("""
+        import torch.nn.functional as F
+        class AdversarialLoss:
+            def accumulate_gradients(self, fake_logits, gain):
+                loss = F.softplus(-fake_logits)
+                loss.mean().mul(gain).backward()
+        """),
         # the parameters scaling reduced terms are their coefficients (TF1 graph building)
         Valid("""
         import tensorflow as tf

@@ -258,3 +258,23 @@ def test_a_loss_called_through_an_import_alias_is_still_checked():
         def loss_fn(pred, target):
             return criterion(torch.sigmoid(pred), target)
         """) == [(5, "LL401")]
+
+
+def test_a_functions_own_name_is_not_the_modules_later_binding():
+    """A function that names its model output `prediction` (logits) is not about the module's
+    `prediction = K.softmax(prediction)` of a later notebook cell: its local hides the global."""
+    assert found("""
+        import tensorflow as tf
+        from tensorflow.keras import backend as K
+
+        def train(build_model, vocab):
+            model = build_model(vocab)
+            prediction = model.output
+            labels = K.placeholder((None, None), dtype="float32")
+            loss = K.sparse_categorical_crossentropy(labels, prediction, from_logits=True)
+            return K.mean(K.sum(loss, axis=-1))
+
+        model = tf.keras.Sequential([tf.keras.layers.Dense(10)])
+        prediction = model.output
+        prediction = K.softmax(prediction)
+        """) == []

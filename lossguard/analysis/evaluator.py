@@ -42,8 +42,12 @@ _HELPER_DEPTH = 2
 class Env:
     """Facts (and defining expressions) of names, innermost scope first."""
 
-    def __init__(self, parent: Env | None = None, cls: str | None = None) -> None:
+    def __init__(self, parent: Env | None = None, cls: str | None = None,
+                 shadows: frozenset[str] | set[str] = frozenset()) -> None:
         self.parent = parent
+        # the locals of a function whose assignments are not followed (no loss code): they
+        # hide the module's names of the same spelling, whose values they are not
+        self.shadows = shadows
         self.cls = cls  # the class whose method this scope is: what `self` is
         self.facts: dict[str, Fact] = {}
         self.values: dict[str, cst.BaseExpression] = {}
@@ -62,6 +66,15 @@ class Env:
                 return env.facts[name]
             env = env.parent
         return None
+
+    def shadowed(self, name: str) -> bool:
+        """Whether an enclosing function, not followed, assigns `name` (a local of its own)."""
+        env: Env | None = self
+        while env is not None:
+            if name in env.shadows:
+                return True
+            env = env.parent
+        return False
 
     def owner(self) -> str | None:
         """The class of the innermost enclosing method, if any."""
@@ -322,6 +335,8 @@ class Evaluator:
         known = env.lookup(node.value)
         if known is not None:
             return known
+        if env.shadowed(node.value):
+            return UNKNOWN  # a local of code not followed, not the module's name
         expr = self.index.constants.get(node.value)
         if expr is not None and node.value not in self._constants_in_progress:
             self._constants_in_progress.add(node.value)

@@ -40,6 +40,7 @@ class Function:
     nested: dict[str, Function] = field(default_factory=dict)
     returned: list[cst.BaseExpression] = field(default_factory=list)  # its own returns' values
     trains: bool = False  # calls tape.gradient / .backward() / minimize
+    assigned: set[str] = field(default_factory=set)  # its local names (`x = ...`, `x += ...`)
     decorators: list[str] = field(default_factory=list)  # resolved qualified names
 
     @property
@@ -357,6 +358,8 @@ class _Indexer:
             if function is None and cls is None and _trains(node.value, index.imports):
                 index.training_statements.append(node)
         elif kind is cst.AugAssign:
+            if function is not None and type(node.target) is cst.Name:
+                function.assigned.add(node.target.value)
             if function is None and cls is None and type(node.target) is cst.Name:
                 # `disc_cost += LAMBDA * gradient_penalty`: the term joins the script's loss
                 index.module_assigns.append(([node.target.value], node.value, node))
@@ -365,6 +368,8 @@ class _Indexer:
                 index.call_bindings.append((node.target.value, node.value))
         elif kind is cst.Assign:
             value = node.value
+            if function is not None:
+                function.assigned.update(n for t in node.targets for n in assigned_names(t.target))
             if type(value) is cst.Call:
                 func = value.func
                 instances = function.instances if function is not None else (

@@ -229,15 +229,7 @@ class Shapes:
             return self.reduction(node.expression, function)
         if isinstance(node, cst.BinaryOperation):
             if isinstance(node.operator, (cst.Multiply, cst.Divide)):
-                # `wd * loss_wd`: a parameter no word names as a tensor, scaling a term, is its
-                # coefficient; the product is as reduced as the term. So is a weight scaling
-                # a scalar (`loss_mt * consistency_weight`): a per-sample weight would not.
-                for factor, term in ((node.left, node.right), (node.right, node.left)):
-                    if self._coefficient(factor, function):
-                        return self.reduction(term, function)
-                    if self._coefficient(factor, function, ("weights",)) and \
-                            self.reduction(term, function) == "scalar":
-                        return "scalar"
+                return self._scaled(node.left, node.right, function)
             return _widest([self.reduction(node.left, function),
                             self.reduction(node.right, function)])
         if isinstance(node, cst.Subscript):
@@ -277,6 +269,20 @@ class Shapes:
         if value is not None:
             return self.reduction(value, None)
         return "unknown"
+
+    def _scaled(self, left: cst.CSTNode, right: cst.CSTNode,
+                function: Function | None) -> Reduction:
+        """`a * b`, `a / b`, `a.mul(b)`. `wd * loss_wd`: a parameter no word names as a tensor,
+        scaling a term, is its coefficient; the product is as reduced as the term. So is a
+        weight scaling a scalar (`loss_mt * consistency_weight`): a per-sample weight would
+        not."""
+        for factor, term in ((left, right), (right, left)):
+            if self._coefficient(factor, function):
+                return self.reduction(term, function)
+            if self._coefficient(factor, function, ("weights",)) and \
+                    self.reduction(term, function) == "scalar":
+                return "scalar"
+        return _widest([self.reduction(left, function), self.reduction(right, function)])
 
     def _coefficient(self, node: cst.CSTNode, function: Function | None,
                      roles: tuple[str, ...] = ("hyperparameter", "tensor")) -> bool:
@@ -329,6 +335,8 @@ class Shapes:
                 operands = [a.value for a in node.args if a.keyword is None]
                 if tensor_method and isinstance(node.func, cst.Attribute):
                     operands.insert(0, node.func.value)
+                if kind in ("multiply", "divide") and len(operands) == 2:
+                    return self._scaled(operands[0], operands[1], function)  # `x.mul(gain)`
                 return _widest([self.reduction(o, function) for o in operands]) \
                     if operands else "unknown"
         mode = self.loss_reduction(node, function)

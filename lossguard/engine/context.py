@@ -256,8 +256,9 @@ class FileContext:
             model = id(function.node) in self.scope.model_code
             inputs = scope_mod.inputs_of(function, model=model, index=self.index)
             env = self.evaluator.function_env(function, inputs, parent, model=model)
-        else:
-            inputs, env = set(), Env(parent)
+        else:  # assignments are not followed here: its locals hide the module's names
+            inputs = set()
+            env = Env(parent, shadows=function.assigned if function is not None else frozenset())
         self.frames.append(_Frame(function, env, loss, inputs))
 
     def leave_function(self) -> None:
