@@ -447,6 +447,14 @@ class UnguardedDivision(Rule):
     probe = "zero-denominator"
     hint = "add a smoothing term to the denominator, clip it away from 0, or use `divide_no_nan`"
     VALID = [
+        # a divisor the caller hands in, named as nothing the loss computes on, is the
+        # caller's to keep nonzero (as a hyperparameter is): this module never calls it
+        Valid("""
+        import tensorflow as tf
+        def box_loss(y_true, y_pred, normalizer, delta=0.1):
+            huber = tf.keras.losses.Huber(delta, reduction=tf.keras.losses.Reduction.SUM)
+            return huber(y_true, y_pred) / normalizer
+        """),
         # the sizes of an image, handed in as a tensor or as numbers, are >= 1
         Valid("""
         import tensorflow as tf

@@ -157,13 +157,18 @@ def test_sigint_exits_130_and_leaves_no_partial_file(tmp_path):
     folder.mkdir()
     body = LOSS + "".join(f"\n\ndef loss_{n}(y_true, y_pred):\n    return tf.math.log(y_pred)\n"
                           for n in range(300))
-    for number in range(40):
+    for number in range(200):
         (folder / f"big_{number}.py").write_text(body)
     cache_dir = tmp_path / "cache"
     process = subprocess.Popen([sys.executable, "-m", "lossguard", str(folder), "-j", "2",
                                 "--cache-dir", str(cache_dir)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    time.sleep(4)
+    # interrupt mid-run: once the first results are cached (a fixed delay raced a fast machine)
+    deadline = time.monotonic() + 60
+    while not any(cache_dir.rglob("*.json")) and time.monotonic() < deadline and \
+            process.poll() is None:
+        time.sleep(0.05)
+    assert process.poll() is None, "the run ended before it could be interrupted"
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130, err

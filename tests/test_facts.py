@@ -260,3 +260,20 @@ def test_gumbel_noise_needs_its_epsilon_below_float32_resolution():
     found = [f for f in lint(source) if f.code == "LL101"]
     assert [f.line for f in found] == [4]  # (the snippet loses its first, empty line)
     assert "negative wherever its operand is positive" in found[0].message
+
+
+@pytest.mark.parametrize(("name", "data"), [
+    ("y_true", True), ("pred", True), ("probs", True), ("mask", True), ("dist_ap", True),
+    ("emb", True), ("sigma", True), ("logvar", True), ("x", True), ("a", True),
+    ("args", True), ("normalizer", False), ("discount", False), ("area", False),
+    ("cov_p", False), ("denominator", False), ("D", False),
+])
+def test_only_data_is_a_structural_zero(name, data):
+    """A parameter named as data can hold a 0; one named as nothing a loss computes on, in a
+    function the module never calls, is its caller's to keep in range."""
+    source = f"""
+    import torch
+    def weighted_loss(out_a, out_b, {name}):
+        return ((out_a - out_b) ** 2).sum() / {name}
+    """
+    assert bool([f for f in lint(source) if f.code == "LL102"]) == data

@@ -42,9 +42,12 @@ FRAMEWORKS = {
         "log": "{m}.log", "sqrt": "{m}.sqrt", "exp": "{m}.exp", "mean": "{m}.mean",
         "sum": "{m}.sum", "square": "{m}.square", "divide": "{m}.divide"}),
 }
-# Not tensor-like names (`y_true`, `logits`, ...): a parameter after the last of those is a
-# hyperparameter by design (scope.inputs_of), so renaming across that line changes meaning.
-NEUTRAL = ["a", "b", "yt", "yp", "t1", "p_hat", "ref", "est", "u", "v", "w2", "zz"]
+# Names of one role: data (a structural zero, see `names.is_data_name`) that no word makes
+# labels, predictions or logits. Not the tensor-like names (`y_true`, `logits`, ...): a
+# parameter after the last of those is a hyperparameter by design (scope.inputs_of), and not
+# names without a data word (`ref`, `t1`): those are the caller's to keep in range, so
+# renaming across either line changes meaning.
+NEUTRAL = ["a", "b", "u", "v", "x1", "x2", "z1", "z2"]
 ALIASES = ["m", "mm", "lib", "F", "X9", "backend_"]
 
 

@@ -16,6 +16,7 @@ from ..knowledge.names import (
     LABEL_NAMES,
     is_anchor_name,
     is_cosine_name,
+    is_data_name,
     is_intersection_name,
     is_label_name,
     is_log_prob_name,
@@ -139,7 +140,8 @@ def unread_fact(name: str, node: cst.CSTNode) -> Fact:
     return UNKNOWN
 
 
-def input_fact(name: str, node: cst.CSTNode, *, activation: bool = False) -> Fact:
+def input_fact(name: str, node: cst.CSTNode, *, activation: bool = False,
+               called_here: bool = True) -> Fact:
     """The fact of a tensor parameter of loss code. In model code (`activation`: a layer's
     forward pass) a parameter is an activation of a trained model: it can be 0, but nothing
     says it grows without bound (`exp(t) * w_anchor` decodes a box size, `exp(s)` a scale);
@@ -159,8 +161,12 @@ def input_fact(name: str, node: cst.CSTNode, *, activation: bool = False) -> Fac
     labels = lowered in LABEL_NAMES or is_label_name(name) and not pred_like(name)
     unbounded = None if labels or is_log_scale_name(name) or activation \
         else Reason(node, "is a raw prediction with no upper bound")
-    return Fact(0.0, INF, zero=Reason(node, "is an input and can be 0"), unbounded=unbounded,
-                tags=frozenset({"input"}))
+    # Only data is a structural zero: a parameter nothing names as data (`normalizer`,
+    # `discount`, `area`) of a function the module never calls is its callers' to keep in
+    # range, as a hyperparameter is (where the module calls it, what it passes can be 0).
+    zero = Reason(node, "is an input and can be 0") \
+        if called_here or is_data_name(name) else None
+    return Fact(0.0, INF, zero=zero, unbounded=unbounded, tags=frozenset({"input"}))
 
 
 def _read_text(node: cst.CSTNode) -> str | None:
@@ -235,12 +241,14 @@ class Evaluator:
         """The facts of a function's parameters: its inputs (activations in `model` code),
         hyperparameter defaults, and nothing for the rest."""
         env = Env(parent or self.module_env, function.cls.name if function.cls else None)
+        called_here = bool(self.index.call_sites.get(function.name))
         for param in function.params:
             name = param.name.value
             if name in ("self", "cls", "ctx"):
                 continue
             if name in inputs:
-                env.bind(name, input_fact(name, param.name, activation=model))
+                env.bind(name, input_fact(name, param.name, activation=model,
+                                          called_here=called_here))
             elif param.default is not None:
                 env.bind(name, self.fact(param.default, self.module_env), param.default)
             else:

@@ -377,3 +377,36 @@ def parameter_role(name: str) -> str:
     if tokens & EMBEDDING_TOKENS:
         return "embeddings"
     return "tensor"
+
+
+# Tokens of names that hold data a loss computes on: labels, predictions, scores, masks and
+# weights, probabilities, distances, embeddings and features, samples, the spread a model
+# predicts (`sigma`, `log_var`), returns and advantages. Each can hold a 0 (an empty mask, a
+# saturated probability, two equal embeddings).
+DATA_TOKENS = LABEL_TOKENS | PRED_TOKENS | ARGUMENT_LABEL_TOKENS | COSINE_TOKENS | frozenset({
+    "score", "scores", "weight", "weights", "proba", "probability", "probabilities", "likelihood",
+    "dist", "dists", "distance", "distances", "sim", "similarity", "emb", "embs", "embedding",
+    "embeddings", "feat", "feats", "feature", "features", "latent", "hidden", "act",
+    "activation", "activations", "sample", "samples", "image", "images", "img", "imgs", "real",
+    "fake", "anchor", "positive", "negative", "pos", "neg", "sigma", "std", "var", "variance",
+    "mu", "mean", "energy", "value", "values", "reward", "rewards", "return", "returns",
+    "advantage", "advantages", "ratio", "ratios", "error", "errors", "residual", "diff",
+    "input", "inputs", "args", "tensor", "data", "batch", "example", "examples", "density",
+    "count", "counts", "freq", "lengths",
+})
+# Single letters that name data by convention: a pair (`a`, `b`, `p`, `q`, `u`, `v`), `x`, `y`,
+# a latent `z`, a distance `d`, a score `s`, a hidden state `h`, weights `w`; a batch (a dict of
+# tensors) is data too.
+_DATA_LETTERS = frozenset({"a", "b", "p", "q", "u", "v", "x", "y", "z", "d", "s", "h", "w"})
+
+
+def is_data_name(name: str) -> bool:
+    """A parameter whose name says it holds data (`y_true`, `pred`, `probs`, `mask`, `dist`,
+    `emb`, `sigma`, `x`, `p`), not a value the caller supplies to divide by or take the log of
+    (`normalizer`, `discount`, `area`, `cov_p`, `denominator`): only data is a structural zero."""
+    lowered = name.lower()
+    if lowered in INPUT_NAMES or lowered in PAIR_NAMES or name.rstrip("0123456789_") in \
+            _DATA_LETTERS:  # also numbered: `v1`, `v2`, `x_0`
+        return True
+    return bool(set(name_tokens(name)) & DATA_TOKENS) or is_logit_name(name) or \
+        is_log_prob_name(name) or is_log_scale_name(name)
