@@ -1019,6 +1019,18 @@ class SqrtAtZero(Rule):
     probe = "zero-operand-gradient"
     hint = "add an epsilon inside the root (`sqrt(x + 1e-12)`) or use the squared distance"
     VALID = [
+        # the epsilon lands exactly where the distance is 0 (and the result is masked there)
+        Valid("""
+        import tensorflow as tf
+        def pairwise_distance_loss(feature, labels):
+            sq = tf.reduce_sum(tf.square(feature), 1, keepdims=True)
+            d2 = tf.maximum(sq + tf.transpose(sq) - 2.0 * tf.matmul(feature, feature,
+                                                                   transpose_b=True), 0.0)
+            error_mask = tf.less_equal(d2, 0.0)
+            d = tf.sqrt(d2 + tf.cast(error_mask, tf.float32) * 1e-16)
+            d = d * (1.0 - tf.cast(error_mask, tf.float32))
+            return tf.reduce_mean(d * labels)
+        """),
         Valid("""
         import torch
         def squashed_action_loss(actions, target_log_prob, eps=1e-6):

@@ -7,8 +7,10 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import libcst as cst
 import pytest
 
+from lossguard.analysis.index import build
 from lossguard.knowledge import ops
 from lossguard.knowledge.kinds import Kind
 
@@ -142,3 +144,20 @@ def test_another_name_from_a_projects_backend_is_not_keras():
         return K.sum(y_pred * mask) / K.sum(mask)
     """
     assert lint(source, select=["LL102"]) == []
+
+
+@pytest.mark.parametrize(("module", "call", "kind"), [
+    ("math_ops", "math_ops.sqrt", "sqrt"),
+    ("math_ops", "math_ops.truediv", "divide"),
+    ("nn_ops", "nn_ops.softmax", "softmax"),
+    ("nn_impl", "nn_impl.sigmoid_cross_entropy_with_logits", "sigmoid_xent_logits"),
+    ("array_ops", "array_ops.where", "where"),
+])
+def test_tensorflows_own_modules_are_its_public_operations(module, call, kind):
+    """Libraries built on TensorFlow (tf-slim, Addons) import `tensorflow.python.ops.math_ops`:
+    its functions are the public ones."""
+    source = f"from tensorflow.python.ops import {module}\ny = {call}(x)\n"
+    index = build(cst.parse_module(source))
+    call_node = index.module.body[1].body[0].value
+    op = index.op_of(call_node)
+    assert op is not None and op.kind == kind

@@ -618,3 +618,20 @@ def test_a_step_function_of_a_learning_rate_schedule_is_no_training_step():
         return step_fn
     """
     assert [(line, code) for line, code in codes(source) if code == "LL103"] == [(11, "LL103")]
+
+
+def test_metric_learning_losses_are_no_metrics_module():
+    """`metric_learning.py` holds losses (contrastive, triplet); `metrics.py` holds metrics."""
+    from lossguard.knowledge.names import is_metric_module
+
+    assert is_metric_module("pkg/metrics.py") and is_metric_module("eval_metrics_numpy.py")
+    assert not is_metric_module("tf_slim/losses/metric_learning.py")
+    source = """
+    from tensorflow.python.ops import math_ops
+
+    def contrastive_loss(labels, anchor, positive, margin=1.0):
+        distances = math_ops.sqrt(math_ops.reduce_sum(
+            math_ops.squared_difference(anchor, positive), 1))
+        return math_ops.reduce_mean(labels * math_ops.square(distances))
+    """
+    assert codes(source, select=["LL103"], path="losses/metric_learning.py") == [(4, "LL103")]

@@ -643,12 +643,15 @@ class Evaluator:
         return False
 
     def _is_zero_test(self, test: cst.BaseExpression, value: cst.BaseExpression) -> bool:
+        """A test true wherever `value` is 0: `value == 0`, `value <= 0` (tf-slim's
+        `error_mask = less_equal(d, 0.0)`), `eq(value, 0)`, `less_equal(value, 0)`."""
         if isinstance(test, cst.Comparison) and len(test.comparisons) == 1 and \
-                isinstance(test.comparisons[0].operator, cst.Equal):
+                isinstance(test.comparisons[0].operator, (cst.Equal, cst.LessThanEqual)):
             return number(test.comparisons[0].comparator) == 0 and \
                 code(test.left) == code(value)
         if isinstance(test, cst.Call) and self.index.op_of(test) is not None and \
-                self.index.op_of(test).name.rpartition(".")[2] in ("eq", "equal"):
+                self.index.op_of(test).name.rpartition(".")[2] in ("eq", "equal", "le",
+                                                                   "less_equal"):
             first, second = self.operand(test, 0), self.operand(test, 1, "y")
             return first is not None and second is not None and number(second) == 0 and \
                 code(first) == code(value)

@@ -116,7 +116,10 @@ def is_metric_module(path: str) -> bool:
     """`metrics.py`, `classifier_metrics.py`, `eval_metrics_numpy.py`: evaluation code, where a
     function named like a loss (`kl_divergence`, `log_likelihood`) measures, it does not train."""
     stem = path.replace("\\", "/").rpartition("/")[2].partition(".")[0]
-    return bool({"metric", "metrics"} & set(name_tokens(stem)))
+    tokens = name_tokens(stem)
+    # (metric learning's module, `metric_learning.py`, holds losses)
+    return any(token in ("metric", "metrics") and following != "learning"
+               for token, following in zip(tokens, (*tokens[1:], ""), strict=False))
 
 
 def is_loss_module(path: str) -> bool:

@@ -29,6 +29,16 @@ ALIASES: tuple[tuple[str, str], ...] = (
     ("keras.ops.nn.", "keras.ops."),
     ("keras.ops.math.", "keras.ops."),
     ("tensorflow.math.", "tensorflow."),
+    # TensorFlow's own modules, which libraries built on it import (`from
+    # tensorflow.python.ops import math_ops`): the public functions under their public names
+    ("tensorflow.python.ops.math_ops.", "tensorflow."),
+    ("tensorflow.python.ops.gen_math_ops.", "tensorflow."),
+    ("tensorflow.python.ops.array_ops.", "tensorflow."),
+    ("tensorflow.python.ops.clip_ops.", "tensorflow."),
+    ("tensorflow.python.ops.nn_ops.", "tensorflow.nn."),
+    ("tensorflow.python.ops.nn_impl.", "tensorflow.nn."),
+    ("tensorflow.python.ops.nn.", "tensorflow.nn."),
+    ("tensorflow.python.ops.linalg_ops.", "tensorflow.linalg."),
     ("tensorflow.linalg.", "tensorflow.linalg."),
     ("torch.nn.functional.", "torch.nn.functional."),
     ("torch.special.", "torch."),
