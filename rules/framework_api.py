@@ -717,9 +717,8 @@ class SwappedArguments(Rule):
             return use.name
         spec = models.loss_spec(ctx, func, ctx.function, node)
         if spec is not None:
-            # the built-in regression losses (squared, absolute, Huber, log-cosh error) are
-            # symmetric in their two arguments: swapped, they compute the same loss
-            return ctx.text(func) if spec.family != "regression" else None
+            # a symmetric loss computes the same loss with its arguments swapped
+            return None if spec.family in ops.SYMMETRIC_LOSS_FAMILIES else ctx.text(func)
         if isinstance(func, cst.Name) and models.keras_context(ctx):
             for function in ctx.index.by_name.get(func.value, []):
                 pair = _two_params(function.positional_params)

@@ -1844,24 +1844,21 @@ def _eager_only(function: cst.FunctionDef) -> set[int]:
     `if tf.executing_eagerly():` (also `if ... and tf.executing_eagerly():`)."""
     found: set[int] = set()
     for statement in walk(function.body):
-        if isinstance(statement, cst.If) and _eager_test(statement.test):
+        if isinstance(statement, cst.If) and _python_guard(statement.test,
+                                                           ("executing_eagerly",)):
             found.update(id(n) for n in walk(statement.body))
     return found
 
 
-def _eager_test(test: cst.BaseExpression) -> bool:
-    if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
-        return _eager_test(test.left) or _eager_test(test.right)
-    return isinstance(test, cst.Call) and \
-        (dotted(test.func) or "").rpartition(".")[2] == "executing_eagerly"
-
-
-def _python_guard(test: cst.BaseExpression) -> bool:
+def _python_guard(test: cst.BaseExpression, calls: tuple[str, ...] = ("isinstance",
+                                                                       "executing_eagerly")
+                  ) -> bool:
     """A test after which `and` runs only on Python values or in eager mode: an `isinstance`
-    check, `tf.executing_eagerly()` (also under `and`)."""
+    check, `tf.executing_eagerly()` (also under `and`); only those `calls` when given."""
     if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
-        return _python_guard(test.left) or _python_guard(test.right)
+        return _python_guard(test.left, calls) or _python_guard(test.right, calls)
     if isinstance(test, cst.Call):
-        name = dotted(test.func) or ""
-        return name == "isinstance" or name.rpartition(".")[2] == "executing_eagerly"
+        return (dotted(test.func) or "").rpartition(".")[2] in calls
     return False
+
+

@@ -385,3 +385,19 @@ def test_a_loss_declared_without_gradient_is_a_metric():
                 card = (pred.argmax(-1) != pred.shape[-1] - 1).sum(1)
                 return {"cardinality_error": (card.float() - 1.0).abs().mean()}
         """, "LL203") == []
+
+
+def test_jax_grad_argnums_names_the_differentiated_parameters():
+    """`value_and_grad(f, argnums=(1,))` differentiates `log_alpha`, which reaches the loss:
+    the stopped policy term is by design; with the policy differentiated, it is not."""
+    source = """
+    import jax
+    import jax.numpy as jnp
+    def make(policy, target_entropy):
+        def alpha_loss(policy_params, log_alpha, obs):
+            lp = policy.apply(policy_params, obs)
+            return jnp.mean(jnp.exp(log_alpha) * jax.lax.stop_gradient(-lp - target_entropy))
+        return jax.value_and_grad(alpha_loss, argnums={argnums})
+    """
+    assert not [f for f in lint(source.format(argnums="(1,)")) if f.code == "LL205"]
+    assert [f.code for f in lint(source.format(argnums="0")) if f.code == "LL205"] == ["LL205"]

@@ -580,6 +580,7 @@ class GradientFlow:
         self._blocked: dict[int, list[Blocked]] | None = None
         self._custom: set[int] | None = None
         self._loss_functions: set[int] | None = None
+        self._jax_argnums: dict[str, tuple[int, ...]] | None = None
 
     # --- building blocks --------------------------------------------------------------------
     def body(self, function: Function) -> Body:
@@ -787,7 +788,7 @@ class GradientFlow:
         """The prediction parameters of loss code: tensor inputs that are not labels, masks
         or weights. A function handed to `jax.grad` is differentiated with respect to its
         `argnums` parameters only (the first by default: SAC's `alpha_loss(log_alpha, ...)`)."""
-        argnums = self.index.jax_grad_args.get(function.name)
+        argnums = self.jax_argnums().get(function.name)
         if argnums is not None:
             params = [p.name.value for p in function.params if p.name.value not in ("self",
                                                                                       "cls")]
@@ -798,6 +799,26 @@ class GradientFlow:
                 continue  # labels, masks, weights; a `loss` parameter is a loss, not a prediction
             names.append(name)
         return tuple(names)
+
+    def jax_argnums(self) -> dict[str, tuple[int, ...]]:
+        """The functions handed to `jax.grad` / `jax.value_and_grad`, by name: the positions
+        of the arguments each is differentiated with respect to (`argnums`, 0 by default)."""
+        if self._jax_argnums is None:
+            found: dict[str, tuple[int, ...]] = {}
+            for call in self.index.grad_calls:
+                op = self.index.op_of(call)
+                if op is None or op.kind != "gradients" or op.framework != "jax":
+                    continue
+                fn = positional(call, 0) or keyword(call, "fun")
+                name = fn.attr.value if isinstance(fn, cst.Attribute) else \
+                    fn.value if isinstance(fn, cst.Name) else None
+                argnums = keyword(call, "argnums") or cst.Integer("0")
+                values = [e.value for e in argnums.elements] \
+                    if isinstance(argnums, cst.Tuple) else [argnums]
+                if name is not None and all(isinstance(v, cst.Integer) for v in values):
+                    found[name] = tuple(int(v.value) for v in values)  # type: ignore[attr-defined]
+            self._jax_argnums = found
+        return self._jax_argnums
 
     def returns_loss(self, function: Function) -> bool:
         """A function whose return value is differentiated: a loss by its own name, one handed

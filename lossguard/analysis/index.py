@@ -92,9 +92,7 @@ class ModuleIndex:
     classes: dict[str, Class] = field(default_factory=dict)
     constants: dict[str, cst.BaseExpression] = field(default_factory=dict)
     loss_args: set[str] = field(default_factory=set)  # names given as loss= / add_loss / ...
-    # functions handed to `jax.grad` / `jax.value_and_grad`: name -> the positions it
-    # differentiates (`argnums`, 0 by default)
-    jax_grad_args: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    grad_calls: list[cst.Call] = field(default_factory=list)  # `grad(f)`, `value_and_grad(f)`
     replica_fns: set[str] = field(default_factory=set)  # `f`, `self.f` in strategy.run(f)
     compile_calls: list[cst.Call] = field(default_factory=list)
     calls_by_name: dict[str, list[cst.Call]] = field(default_factory=dict)
@@ -436,9 +434,7 @@ class _Indexer:
             for candidate in _loss_values(value):
                 index.loss_args.add(candidate)
         if attr in ("grad", "value_and_grad"):
-            differentiated = _jax_grad_of(node, index.imports)
-            if differentiated is not None:
-                index.jax_grad_args[differentiated[0]] = differentiated[1]
+            index.grad_calls.append(node)
         if attr == "minimize":
             target = positional(node, 0) or keyword(node, "loss")
             if isinstance(target, cst.Name):
@@ -461,32 +457,6 @@ class _Indexer:
             arg = positional(node, 0) or keyword(node, "name")
             if arg is not None and string(arg) == "mixed_float16":
                 index.mixed_float16 = True
-
-
-def _jax_grad_of(node: cst.Call, imports: dict[str, str]) -> tuple[str, tuple[int, ...]] | None:
-    """`jax.grad(loss_fn, argnums=1)`, `value_and_grad(self.loss)`: the name of the function
-    differentiated and the positions of the arguments it is differentiated with respect to."""
-    name = dotted(node.func)
-    if name is None:
-        return None
-    head, _, rest = name.partition(".")
-    qualified = f"{imports.get(head, head)}.{rest}" if rest else imports.get(head, "")
-    if qualified not in ("jax.grad", "jax.value_and_grad"):
-        return None
-    fn = positional(node, 0) or keyword(node, "fun")
-    target = fn.attr.value if isinstance(fn, cst.Attribute) else \
-        fn.value if isinstance(fn, cst.Name) else None
-    argnums = keyword(node, "argnums")
-    if argnums is None:
-        positions: tuple[int, ...] = (0,)
-    elif isinstance(argnums, cst.Integer):
-        positions = (int(argnums.value),)
-    elif isinstance(argnums, cst.Tuple) and all(
-            isinstance(e.value, cst.Integer) for e in argnums.elements):
-        positions = tuple(int(e.value.value) for e in argnums.elements)  # type: ignore[attr-defined]
-    else:
-        return None
-    return (target, positions) if target is not None else None
 
 
 def _trains(value: cst.BaseExpression | None, imports: dict[str, str]) -> bool:

@@ -53,20 +53,20 @@ KERAS_PRED_NAMES = frozenset({"y_pred", "y_hat", "yhat", "ypred", "y_predicted",
 # Tokens of names that hold a count or a size (> 0).
 SIZE_WORDS = frozenset({"size", "batch", "num", "count", "n", "b", "steps", "total", "len",
                         "length", "replicas", "scale"})
+# Tokens of the sizes of a tensor or an image (`image_shape`, `feat_shape`): each is >= 1.
+SHAPE_TOKENS = frozenset({"shape", "shapes"})
 # Tokens of parameters that are configuration, not tensors: counts, shapes, anchors, rates.
 # Such a parameter is never an input (never a structural zero), even without a default. Not
 # `anchor` (the anchor embedding of a triplet loss), `args` (the tensor list a Keras `Lambda`
 # passes) or `params` (the weights a JAX loss differentiates).
 HYPERPARAMETER_TOKENS = frozenset({
-    "num", "n", "size", "shape", "shapes", "anchors", "classes", "keep", "rate",
+    "num", "n", "size", *SHAPE_TOKENS, "anchors", "classes", "keep", "rate",
     "thresh", "threshold", "margin", "alpha", "beta", "gamma", "delta", "temperature", "temp",
     "eps", "epsilon", "smooth", "smoothing", "scale", "lambda", "lam", "dim", "axis", "config",
     "cfg", "opt", "reduction", "mode", "k", "tau", "order", "power", "fan", "stride", "strides",
     "units", "drop", "dropout", "kernel", "window", "padding", "dilation", "heads", "channels",
     "idx", "index", "wd", "decay", "coef", "coeff", "momentum", "width", "height",
 })
-# Tokens of the sizes of a tensor or an image (`image_shape`, `feat_shape`): each is >= 1.
-SHAPE_TOKENS = frozenset({"shape", "shapes"})
 # Tokens of the lengths of sequences (`enc_len`, `input_lengths`): a count of items, >= 1.
 LENGTH_TOKENS = frozenset({"len", "lens", "length", "lengths"})
 GRADIENT_WORDS = frozenset({"grad", "grads", "gradient", "gradients"})

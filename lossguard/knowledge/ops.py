@@ -333,6 +333,8 @@ SIGNED_ACTIVATIONS = frozenset({"linear", "tanh", "elu", "selu", "leaky_relu", "
 NON_PROBABILITY_ACTIVATIONS = SIGNED_ACTIVATIONS - {"linear"} | {"relu", "softplus",
                                                                  "exponential", "relu6"}
 
+# Loss families symmetric in `(y_true, y_pred)`: squared, absolute, Huber, log-cosh errors.
+SYMMETRIC_LOSS_FAMILIES = frozenset({"regression"})
 # Loss families whose input is a probability unless `from_logits=True` (Keras cross-entropies).
 KERAS_PROBABILITY_LOSSES = ("categorical", "binary")
 

@@ -52,20 +52,25 @@ def syntax_error_position(error: cst.ParserSyntaxError, source: str) -> tuple[in
     return max(line, 1), column + 1
 
 
+def python_error(source: str) -> Exception | None:
+    """What CPython's own parser (far cheaper than libcst's) raises on a text: a SyntaxError,
+    or a ValueError, RecursionError or MemoryError; None where the text is Python."""
+    try:
+        with warnings.catch_warnings():  # its SyntaxWarnings (`"\\d"`) are not the question
+            warnings.simplefilter("ignore")
+            compile(source, "<lint>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
+        return error
+    return None
+
+
 def compiler_error(source: str) -> SyntaxError | None:
     """Python's own verdict on a text libcst rejected: its SyntaxError (with the line and
     column where the statement goes wrong, and a message in Python's words), or None where
     Python compiles it (a construct only libcst's grammar lacks). libcst's parser names the
     token where it gave up, often the start of the next line (`x = # TODO` then `y = 1`)."""
-    try:
-        with warnings.catch_warnings():  # its SyntaxWarnings are not the user's business here
-            warnings.simplefilter("ignore")
-            compile(source, "<lint>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
-    except SyntaxError as error:
-        return error if error.lineno else None
-    except (ValueError, RecursionError, MemoryError):
-        pass
-    return None
+    error = python_error(source)
+    return error if isinstance(error, SyntaxError) and error.lineno else None
 
 
 # Statements of Python 2 that are syntax errors in Python 3 (and to libcst's parser), by what

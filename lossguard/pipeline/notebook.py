@@ -21,7 +21,6 @@ import io
 import json
 import re
 import tokenize
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +29,7 @@ import libcst as cst
 from ..api import Rule
 from ..engine.results import Edit, Finding, Fix
 from . import config, files
-from .lint import error_finding, lint_source, selected_rules, syntax_error_finding
+from .lint import error_finding, lint_source, python_error, selected_rules, syntax_error_finding
 
 SUFFIX = files.NOTEBOOK_SUFFIX
 # Cell magics whose body is still Python.
@@ -103,7 +102,7 @@ def mask(source: str) -> str:
         if name not in PYTHON_CELL_MAGICS:
             return "\n" * (source.count("\n") + (0 if source.endswith("\n") else 1))
     text = "\n".join(lines)
-    if _compiles(text):  # plain Python: `% (x)` continuing a line is an operator, no magic
+    if python_error(text) is None:  # plain Python: `% (x)` continuing a line is no magic
         return text if text.endswith("\n") else text + "\n"
     out = []
     continued = False
@@ -125,17 +124,6 @@ def mask(source: str) -> str:
         python_continues = line.rstrip().endswith("\\")
     text = "\n".join(out)
     return text if text.endswith("\n") else text + "\n"
-
-
-def _compiles(text: str) -> bool:
-    """Whether a cell is plain Python as it stands (CPython's parser: far cheaper than libcst)."""
-    try:
-        with warnings.catch_warnings():  # `"\d"` and the like: not this question
-            warnings.simplefilter("ignore")
-            compile(text, "<cell>", "exec", dont_inherit=True)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return False
-    return True
 
 
 def _without_leading_indent(lines: list[str]) -> list[str]:
