@@ -9,6 +9,7 @@ import libcst as cst
 from lossguard.api import (
     FLOAT32_MAX_EXP,
     INF,
+    Fact,
     Invalid,
     Rule,
     Valid,
@@ -281,6 +282,21 @@ class UnguardedLog(Rule):
         def kl_loss(p, q, eps=1e-6):
             return jnp.sum(p * jnp.log(jnp.maximum(p, eps) / jnp.maximum(q, eps)))
         """),
+        Valid("""
+        import tensorflow as tf
+        class LogMelLoss(tf.keras.losses.Loss):
+            def __init__(self):
+                super().__init__()
+                self.mel = tf.signal.linear_to_mel_weight_matrix(80, 513, 22050)
+
+            def log_mel(self, signal):
+                magnitude = tf.abs(tf.signal.stft(signal, 1024, 256))
+                # a non-negative filterbank of magnitudes: the epsilon guards
+                return tf.math.log(tf.tensordot(magnitude, self.mel, 1) + 1e-6)
+
+            def call(self, y_true, y_pred):
+                return tf.reduce_mean(tf.abs(self.log_mel(y_true) - self.log_mel(y_pred)))
+        """),
     ]
     INVALID = [
         Invalid("""
@@ -390,6 +406,12 @@ class UnguardedLog(Rule):
         def nll_cost(probs, labels):
             return -np.sum(labels * np.log(probs))
         """, line=3, message="unguarded log of `probs`"),
+        Invalid("""
+        from mylib.fastmath import numpy as jnp
+        def binary_cross_entropy_loss(probs, targets):
+            # a project's NumPy shim imported as `jnp` is JAX's API
+            return -jnp.mean(targets * jnp.log(probs))
+        """, line=4, message="`probs` is an input"),
     ]
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -746,6 +768,38 @@ class UnguardedDivision(Rule):
             sign = (dot >= 0).to(dot) * 2 - 1  # -1 or 1, never 0
             return (residual / (dot.abs().clamp_min(1e-6) * sign)).mean()
         """),
+        Valid("""
+        import tensorflow as tf
+        def heatmap_focal_loss(hm_pred, hm_true):
+            pos_mask = tf.cast(tf.equal(hm_true, 1), tf.float32)
+            pos_loss = tf.reduce_sum(-tf.math.log(tf.clip_by_value(hm_pred, 1e-6, 1.0)) * pos_mask)
+            num_pos = tf.reduce_sum(pos_mask)
+            # the division runs only in the branch where the count is above 0
+            return tf.cond(tf.greater(num_pos, 0), lambda: pos_loss / num_pos, lambda: pos_loss)
+        """),
+        Valid("""
+        import tensorflow as tf
+        class BoxLoss(tf.keras.losses.Loss):
+            def call(self, y_true, box_outputs):
+                # the caller packs its prepared normaliser with the targets
+                normalizer, box_targets = y_true
+                loss = tf.reduce_sum(tf.abs(box_targets - box_outputs))
+                return loss / normalizer
+        """),
+        Valid("""
+        import tensorflow as tf
+        def clipped_weights_loss(per_example, norms, l2_norm_clip):
+            # `maximum` with a configured floor: never below the clipping norm
+            weights = l2_norm_clip / tf.maximum(l2_norm_clip, norms)
+            return tf.reduce_mean(weights * per_example)
+        """),
+        Valid("""
+        import torch
+        def standardized_loss(pred, target):
+            stds = torch.std(target, dim=0)
+            stds[stds == 0] = 1.0  # a constant column is left as it is
+            return (((pred - target) / stds) ** 2).mean()
+        """),
     ]
     INVALID = [
         Invalid("""
@@ -856,6 +910,21 @@ class UnguardedDivision(Rule):
             union = width_pred + width_true - inter
             return (1 - inter / union).mean()
         """, line=9, message="denominator `union` can be 0"),
+        Invalid("""
+        import tensorflow as tf
+        class BoxLoss(tf.keras.losses.Loss):
+            def call(self, y_true, box_outputs):
+                box_targets, mask = y_true
+                loss = tf.reduce_sum(tf.abs(box_targets - box_outputs) * mask)
+                return loss / tf.reduce_sum(mask)
+        """, line=6, message="`tf.reduce_sum(mask)`"),
+        Invalid("""
+        import torch
+        def standardized_loss(pred, target):
+            stds = torch.std(target, dim=0)
+            stds[stds < 0] = 1.0  # (the zeros stay)
+            return (((pred - target) / stds) ** 2).mean()
+        """, line=5, message="0 when all values are equal"),
     ]
 
     def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
@@ -1525,6 +1594,20 @@ class UnboundedExp(Rule):
         def weighted_loss(v, y):
             return jnp.mean(jnp.exp(-jnp.clip(v, -10, 10)) * y)
         """),
+        Valid("""
+        from mylib import fastmath
+        import jax.numpy as jnp
+        def attention_loss(queries, keys):
+            dots = jnp.matmul(queries, keys.T)
+            # a project's shim of `logsumexp` is still a logsumexp: exp(x - lse(x)) <= 1
+            return jnp.exp(dots - fastmath.logsumexp(dots, axis=-1, keepdims=True)).sum()
+        """),
+        Valid("""
+        import keras
+        def poisson_loss(y_true, y_pred):
+            # a log-rate head: its `exp` is the model's rate (as `tf.nn.log_poisson_loss`)
+            return keras.ops.mean(keras.ops.exp(y_pred) - y_true * y_pred)
+        """),
     ]
     INVALID = [
         Invalid("""
@@ -1591,9 +1674,11 @@ class UnboundedExp(Rule):
         """, message="hand-written logsumexp of `logits`"),
         Invalid("""
         import keras
-        def poisson_loss(y_true, y_pred):
-            return keras.ops.mean(keras.ops.exp(y_pred) - y_true * y_pred)
-        """, line=3, message="`y_pred`"),
+        def softmax_xent(y_true, logits):
+            e = keras.ops.exp(logits)  # a hand-written softmax with no shift by the max
+            probs = e / keras.ops.sum(e, axis=-1, keepdims=True)
+            return -keras.ops.mean(keras.ops.sum(y_true * keras.ops.log(probs + 1e-7), axis=-1))
+        """, line=3, message="`exp` of `logits` overflows float32"),
         Invalid("""
         import jax.numpy as jnp
         def softplus_loss(y, logits):
@@ -1602,8 +1687,17 @@ class UnboundedExp(Rule):
         Invalid("""
         from tensorflow.keras import backend as K
         def exp_loss(y_true, y_pred):
-            return K.mean(K.exp(y_pred) * y_true)
-        """, line=3, message="`exp` of `y_pred` overflows float32"),
+            return K.mean(K.exp(-y_pred) * y_true)
+        """, line=3, message="negated raw prediction"),
+        Invalid("""
+        import tensorflow as tf
+        @tf.custom_gradient
+        def softplus_activation(z):
+            e = tf.exp(z)
+            def gradient(upstream):
+                return upstream / (1 + 1 / e)
+            return tf.math.log(e + 1), gradient
+        """, line=7, message="hand-written softplus of `z`"),
     ]
 
     def __init__(self, ctx: FileContext) -> None:
@@ -1620,7 +1714,8 @@ class UnboundedExp(Rule):
                 return
             fact = self.ctx.fact(operand)
             if fact.hi == INF and fact.unbounded is not None and \
-                    not self.ctx.reads_log_scale(operand):
+                    not self.ctx.reads_log_scale(operand) and \
+                    not (self._bare_output(operand, fact) and not self._summed(node)):
                 self.report(node, f"`{kind}` of `{shorten(self.ctx.text(operand))}` overflows "
                             f"float32 above 88.7: {self.ctx.explain(fact.unbounded)}")
         elif kind == "cosh":
@@ -1632,6 +1727,29 @@ class UnboundedExp(Rule):
             if operand is not None and why:
                 self.report(node, f"`cosh` of `{shorten(self.ctx.text(operand))}` overflows "
                             f"float32 beyond +-89.4: {self.ctx.explain(why)}")
+
+    def _bare_output(self, operand: cst.BaseExpression, fact: Fact) -> bool:
+        """`exp(y_pred)`, `exp(logits)`, `exp(model(x))`: the exponent is a model's output
+        itself, which training keeps in range (a log-rate, a log-scale head), not a value
+        arithmetic pushes past 88.7 (`-d`, `a - b`, `x / tau`)."""
+        reason = fact.unbounded
+        return reason is not None and isinstance(reason.node, (cst.Name, cst.Attribute,
+                                                               cst.Subscript, cst.Call)) and \
+            self.ctx.text(self.ctx.value_of(operand)) == self.ctx.text(reason.node)
+
+    def _summed(self, node: cst.Call) -> bool:
+        """Whether the `exp` is summed in its function (`e / e.sum()`, `exp(z) /
+        sum(exp(z))`): a hand-written softmax, whose exponent needs the shift by its max."""
+        scope = self.ctx.function.node if self.ctx.function else self.ctx.module
+        held = {self.ctx.text(node)}
+        for inner in walk(scope):
+            if type(inner) is cst.Assign and inner.value is node:
+                held |= {name for target in inner.targets
+                         for name in assigned_names(target.target)}
+        return any(type(inner) is cst.Call and self.ctx.kind(inner) == "sum" and
+                   any(self.ctx.text(value) in held for value in
+                       (self.ctx.operand(inner),) if value is not None)
+                   for inner in walk(scope))
 
     def _sum_terms(self, node: cst.CSTNode | None) -> tuple[cst.CSTNode, cst.CSTNode] | None:
         """The two terms of `a + b`, `add(a, b)` or `a.add(b)`, else None."""
@@ -1650,6 +1768,7 @@ class UnboundedExp(Rule):
             exp_call, name = operand, "softplus"
         elif (terms := self._sum_terms(operand)) is not None:
             for one, other in (terms, terms[::-1]):
+                other = self.ctx.value_of(other)  # also `e = exp(z); log(e + 1)`
                 if self.ctx.fact(one).const == 1.0 and self.ctx.kind(other) == "exp":
                     exp_call, name = other, "softplus"
         elif self.ctx.kind(operand) == "sum":
@@ -1745,6 +1864,14 @@ class FractionalPow(Rule):
         def focal_loss(p, target, gamma=2.0):
             return (-(1 - p) ** gamma * target).mean()
         """),
+        Valid("""
+        import torch
+        class TweedieLoss(torch.nn.Module):
+            def forward(self, input, target, p=1.5):
+                assert input.min() > 0, "predictions must be positive"
+                loss = -target * input.pow(1 - p) / (1 - p) + input.pow(2 - p) / (2 - p)
+                return loss.mean()
+        """),
     ]
     INVALID = [
         Invalid("""
@@ -1790,6 +1917,8 @@ class FractionalPow(Rule):
             why, effect = self.ctx.explain(fact.zero), "the gradient is inf at 0"
         else:
             return
+        if _guarded_by_if(self.ctx, node, base):  # `assert x.min() > 0`, `if n > 0:`
+            return
         self.report(node, f"`{shorten(self.ctx.text(base))}` to the power {p:g}: {why}; {effect}",
                     gradient_only=effect.startswith("the gradient"))
 
@@ -1802,7 +1931,8 @@ class EpsilonScale(Rule):
     of magnitude about 1 (`log(1e-10 + 1 - p)`: float32 resolves only ~6e-8 near 1, so the
     operand still reaches 0); so small that the gradient at the guarded point exceeds 1e12
     (`1/eps` for log and division, `1/(2 sqrt(eps))` for sqrt), where a gradient flows (not
-    through `sigmoid`, to labels, or to a value returned under `stop_gradient`); or flushed to
+    through `sigmoid`, through `p * log(p + eps)`, to labels, or to a value returned under
+    `stop_gradient`); or flushed to
     0 in float16 (below ~3e-8) when the module sets a `mixed_float16` policy and calls the
     loss directly in a custom training loop (through `compile`, Keras casts predictions to
     float32), or inside a `torch.autocast` / `torch.cuda.amp.autocast` block that computes in
@@ -1911,6 +2041,17 @@ class EpsilonScale(Rule):
                 left = (points[..., 0] - boxes[..., 0]) / (points[..., 2] + 1e-16)
                 return keras.ops.stop_gradient(left)
         """),
+        Valid("""
+        import torch
+        def entropy_loss(probs):
+            # `p * log(p + eps)`: the factor `p` vanishes with the log's gradient
+            return -(probs * torch.log(probs + 1e-15)).sum(dim=1).mean()
+        """),
+        Valid("""
+        import torch
+        def sparsity_loss(M, eps=1e-15):
+            return torch.mean(torch.sum(torch.mul(M, torch.log(M + eps)), dim=1))
+        """),
     ]
     INVALID = [
         Invalid("""
@@ -1963,6 +2104,11 @@ class EpsilonScale(Rule):
             optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_variables),
                                           model.trainable_variables))
         """, line=4, message="float16"),
+        Invalid("""
+        import tensorflow as tf
+        def ratio_loss(y_true, y_pred):
+            return tf.reduce_mean(y_true / (y_pred + 1e-15))
+        """, line=3, message="epsilon `1e-15` is too small"),
     ]
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -1975,10 +2121,29 @@ class EpsilonScale(Rule):
             parts = division_parts(self.ctx, node)
             if parts is not None:
                 self._check(node, parts[1])
+        elif kind == "multiply":  # `torch.mul(p, torch.log(p + eps))`
+            left, right = self.ctx.operand(node, 0), self.ctx.operand(node, 1, "y")
+            if left is not None and right is not None:
+                self._note_entropy_term(left, right)
 
     def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
         if isinstance(node.operator, cst.Divide):
             self._check(node, node.right)
+        elif isinstance(node.operator, cst.Multiply):
+            self._note_entropy_term(node.left, node.right)
+
+    def _note_entropy_term(self, left: cst.BaseExpression, right: cst.BaseExpression) -> None:
+        """`p * log(p + eps)`: the log's gradient `1/(p + eps)` is multiplied by `p`, which
+        vanishes with it at the guarded point (the derivative `log(p + eps) + p/(p + eps)` stays
+        finite), so no epsilon there is too small."""
+        for factor, log in ((left, right), (right, left)):
+            if not (isinstance(log, cst.Call) and self.ctx.kind(log) == "log"):
+                continue
+            operand = self.ctx.operand(log)
+            if operand is not None and any(
+                    self.ctx.text(term) == self.ctx.text(factor)
+                    for term in _addends(self.ctx.value_of(operand))):
+                self.ctx.memo.setdefault("entropy_logs", set()).add(id(log))
 
     def _check(self, node: cst.CSTNode, operand: cst.CSTNode, sqrt: bool = False) -> None:
         value = self.ctx.value_of(operand)
@@ -1997,7 +2162,8 @@ class EpsilonScale(Rule):
         vanishing = any(self.ctx.fact(t).tags & _PROBABILITY_HEAD for t, c in constants
                         if c is None)
         # A value the prediction does not reach (random noise, labels) gets no gradient at all.
-        vanishing = vanishing or not self.ctx.flow.carries_gradient(value, self.ctx.function)
+        vanishing = vanishing or not self.ctx.flow.carries_gradient(value, self.ctx.function) \
+            or id(node) in self.ctx.memo.get("entropy_logs", ())
         for term, eps in small:
             literal = self.ctx.text(term)
             # The gradient at the guarded point: 1/eps for log and division, 1/(2 sqrt(eps))
@@ -2602,14 +2768,35 @@ def _zeros_counted(ctx: FileContext, count: cst.BaseExpression) -> str | None:
     return None
 
 
+def _compared(ctx: FileContext, test: cst.BaseExpression
+              ) -> tuple[cst.BaseExpression, str, cst.BaseExpression] | None:
+    """A test that compares two values, as (left, operator, right): `n > 0`, or the same
+    written as a call (`tf.greater(n, 0)`, `n.gt(0)`, `torch.ne(n, 0)`)."""
+    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+        target = test.comparisons[0]
+        operator = _COMPARISON_OPERATORS.get(type(target.operator))
+        return (test.left, operator, target.comparator) if operator else None
+    if isinstance(test, cst.Call) and ctx.kind(test) == "compare":
+        op = ctx.op(test)
+        operator = ops.COMPARISONS.get(op.name.rpartition(".")[2]) if op else None
+        left, right = ctx.operand(test, 0), ctx.operand(test, 1, "y")
+        if operator and left is not None and right is not None:
+            return left, operator, right
+    return None
+
+
+_COMPARISON_OPERATORS = {cst.GreaterThan: ">", cst.GreaterThanEqual: ">=", cst.LessThan: "<",
+                         cst.LessThanEqual: "<=", cst.Equal: "==", cst.NotEqual: "!="}
+
+
 def _nonzero_unless(ctx: FileContext, test: cst.BaseExpression) -> frozenset[str]:
     """What a test proves nonzero where it fails (its `else`), as code: `x == 0`, `not x`,
-    `mask.sum() == 0`."""
+    `mask.sum() == 0`, `tf.equal(n, 0)`."""
     if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
         return frozenset({ctx.text(test.expression)})
-    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1 and \
-            isinstance(test.comparisons[0].operator, cst.Equal):
-        left, right = test.left, test.comparisons[0].comparator
+    compared = _compared(ctx, test)
+    if compared is not None and compared[1] == "==":
+        left, _, right = compared
         if number(right) == 0:
             return frozenset({ctx.text(left)})
         if number(left) == 0:
@@ -2619,9 +2806,10 @@ def _nonzero_unless(ctx: FileContext, test: cst.BaseExpression) -> frozenset[str
 
 def _nonzero_when(ctx: FileContext, test: cst.BaseExpression) -> frozenset[str]:
     """What a test proves nonzero where it holds, as code: `x != 0`, `x > 0`, `x >= 1`,
-    `0 < x`, `x` alone (any expression: `n_valid.sum() > 0`), also under `and`; `any:<m>` for
-    `any(m)` (`tf.reduce_any(m)`, `m.any()`): some element of `m` is nonzero, so its count is
-    not 0."""
+    `0 < x`, `tf.greater(x, 0)`, `x` alone (any expression: `n_valid.sum() > 0`), also under
+    `and`; `any:<m>` for `any(m)` (`tf.reduce_any(m)`, `m.any()`): some element of `m` is
+    nonzero, so its count is not 0. A least element above 0 (`x.min() > 0`) proves every
+    element of `x` nonzero."""
     if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
         return _nonzero_when(ctx, test.left) | _nonzero_when(ctx, test.right)
     if isinstance(test, cst.Name):
@@ -2629,25 +2817,33 @@ def _nonzero_when(ctx: FileContext, test: cst.BaseExpression) -> frozenset[str]:
     if isinstance(test, cst.Call) and ctx.kind(test) == "any":
         mask = _uncast(ctx, ctx.operand(test, 0))
         return frozenset({f"any:{ctx.text(mask)}"}) if mask is not None else frozenset()
-    if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+    compared = _compared(ctx, test)
+    if compared is None:
         return frozenset()
-    left, target = test.left, test.comparisons[0]
-    operator, right = target.operator, target.comparator
+    left, operator, right = compared
     zeros = _zeros_counted(ctx, left)
-    if zeros is not None and isinstance(operator, cst.Equal) and number(right) == 0:
+    if zeros is not None and operator == "==" and number(right) == 0:
         return frozenset({zeros})  # `(n == 0).sum() == 0`: no element of `n` is 0
     bound = _bound(ctx, right)
-    if bound is not None:
-        if isinstance(operator, cst.NotEqual) and bound == 0 or \
-                isinstance(operator, cst.GreaterThan) and bound >= 0 or \
-                isinstance(operator, cst.GreaterThanEqual) and bound > 0:
-            return frozenset({ctx.text(left)})
+    if bound is not None and (operator == "!=" and bound == 0 or operator == ">" and bound >= 0
+                              or operator == ">=" and bound > 0):
+        return _with_least(ctx, left)
     bound = _bound(ctx, left)
-    if bound is not None:
-        if isinstance(operator, cst.NotEqual) and bound == 0 or \
-                isinstance(operator, cst.LessThan) and bound >= 0:
-            return frozenset({ctx.text(right)})
+    if bound is not None and (operator == "!=" and bound == 0 or operator == "<" and bound >= 0):
+        return _with_least(ctx, right)
     return frozenset()
+
+
+def _with_least(ctx: FileContext, positive: cst.BaseExpression) -> frozenset[str]:
+    """A value proven above 0, and the tensor whose least element it is (`x` of `x.min()`,
+    `torch.min(x)`, `tf.reduce_min(x)`): every element of that tensor is above 0 too."""
+    proven = {ctx.text(positive)}
+    if isinstance(positive, cst.Call) and ctx.kind(positive) == "min" and \
+            ctx.operand(positive, 1) is None:
+        tensor = ctx.operand(positive, 0)
+        if tensor is not None:
+            proven.add(ctx.text(tensor))
+    return frozenset(proven)
 
 
 def _bound(ctx: FileContext, side: cst.BaseExpression) -> float | None:

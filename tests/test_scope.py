@@ -88,6 +88,21 @@ def test_a_function_named_like_a_loss_in_a_metrics_module_is_a_metric():
     assert (4, "LL101") in codes(METRIC, select=["LL101"], path="eval/metrics.py")
 
 
+def test_a_function_named_as_a_loss_in_a_metrics_module_is_loss_code():
+    """A metrics module's `binary_cross_entropy` is a metric; its `binary_cross_entropy_loss`
+    says it is a loss (trainers import losses from `metrics.py` too)."""
+    code = """
+    import jax.numpy as jnp
+
+    def binary_cross_entropy(p, t):
+        return -jnp.mean(t * jnp.log(p))
+
+    def binary_cross_entropy_loss(p, t):
+        return -jnp.mean(t * jnp.log(p))
+    """
+    assert codes(code, select=["LL101"], path="layers/metrics.py") == [(7, "LL101")]
+
+
 def test_forward_and_call_of_public_classes_of_a_loss_module_are_loss_code():
     code = """
     import torch
@@ -460,7 +475,7 @@ def test_exp_of_a_log_scale_parameter_is_the_intended_way_back():
         std = torch.exp(log_var / 2)
         return mu + torch.randn_like(std) * std
     def vae_loss(x, x_hat, mu, log_var):
-        return torch.mean((x - x_hat) ** 2) + torch.mean(torch.exp(mu))
+        return torch.mean((x - x_hat) ** 2) + torch.mean(torch.exp(mu / 0.1))
     """) == [(6, "LL104")]
 
 

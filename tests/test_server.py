@@ -100,7 +100,7 @@ def test_warning_severity_is_mapped(client, project):
 
 
         def softmax_loss(y_true, logits):
-            return tf.reduce_mean(tf.exp(logits) * y_true)
+            return tf.reduce_mean(tf.exp(-logits) * y_true)
         """)
     document = client.open(project / "loss.py", source)
     found = by_code(client.diagnostics(document))

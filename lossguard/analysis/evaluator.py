@@ -742,7 +742,7 @@ class Evaluator:
             return _model_output(node) if _calls_a_model(node.func) else UNKNOWN
         kind = op.kind
         first = self.operand(node, 0)
-        if kind in {"epsilon", "gradients", "tape_gradient"}:
+        if kind in {"epsilon", "gradients", "tape_gradient", "filterbank"}:
             return facts.unary(kind, UNKNOWN, node)
         if kind == "arange":  # `arange(start, stop)` starts at `start`, `arange(stop)` at 0
             start = keyword(node, "start") or (positional(node, 0) if positional(
@@ -818,13 +818,14 @@ class Evaluator:
                 kept = facts.masked(self.fact(second, env), self.fact(first, env), node)
                 if kept is not None:
                     return kept
-            return facts.join(self._refined(first, second, env),
-                              self._refined(first, third, env, holds=False))
+            return facts.join(self.refined(first, second, env),
+                              self.refined(first, third, env, holds=False))
         if kind in {"stop_gradient", "item"}:
             return a
         if kind in {"linear", "inner"}:
             tensors = [o for o in (self.operand(node, i) for i in range(3))
-                       if o is not None and string(o) is None]  # not einsum's equation
+                       if o is not None and string(o) is None and number(o) is None]
+            # (not einsum's equation, nor tensordot's axes)
             if len(tensors) == 2:
                 a, b = self.fact(tensors[0], env), self.fact(tensors[1], env)
                 if self._cosine(a, b):
@@ -889,7 +890,7 @@ class Evaluator:
         if isinstance(selector, cst.Name):
             selector = env.value(selector.value) or selector
         if isinstance(selector, cst.Comparison):
-            return self._refined(selector, node.value, env)
+            return self.refined(selector, node.value, env)
         return fact
 
     def _is_extreme_of(self, node: cst.BaseExpression, value: cst.BaseExpression, env: Env,
@@ -944,7 +945,7 @@ class Evaluator:
                 return kept
         return None
 
-    def _refined(self, condition: cst.BaseExpression, value: cst.BaseExpression,
+    def refined(self, condition: cst.BaseExpression, value: cst.BaseExpression,
                  env: Env, *, holds: bool = True) -> Fact:
         """The fact of `value` where `condition` holds (or, `holds=False`, where it does not):
         `where(d > 0, d, 1)` selects `d > 0`, `where(n == 0, ones_like(n), n)` keeps `n != 0`."""
@@ -994,12 +995,15 @@ class Evaluator:
         found = number(node)
         return found if found is not None else self.fact(node, env).const
 
-    def unpacked(self, value: cst.BaseExpression, count: int,
+    def unpacked(self, value: cst.BaseExpression, names: list[str],
                  env: Env) -> list[tuple[Fact, cst.BaseExpression | None]]:
-        """The facts (and values, where one is known) of the names a tuple target unpacks from
-        `value`: element by element from a tuple or list; the values of a `max`/`min` along an
-        axis and their indices (`m, _ = torch.max(x, dim=1)`: `m` is that max); the sizes of a
-        shape; the value's own fact from an input or a gradient (`x, y = vects`)."""
+        """The facts (and values, where one is known) of the `names` a tuple target unpacks
+        from `value`: element by element from a tuple or list; the values of a `max`/`min`
+        along an axis and their indices (`m, _ = torch.max(x, dim=1)`: `m` is that max); the
+        sizes of a shape; the value's own fact from an input or a gradient (`x, y = vects`).
+        From a tuple the caller packs, only data is a structural zero, as for a parameter:
+        `normalizer, y_true = y` holds a normaliser the caller prepared."""
+        count = len(names)
         if isinstance(value, (cst.Tuple, cst.List)) and len(value.elements) == count and \
                 not any(isinstance(e, cst.StarredElement) for e in value.elements):
             return [(self.fact(e.value, env), e.value) for e in value.elements]
@@ -1012,7 +1016,11 @@ class Evaluator:
             return [(Fact(1.0, INF), None)] * count  # `batch, chan, frames = x.size()`
         fact = self.fact(value, env)
         if fact.tags & {"input", "gradient"}:
-            return [(facts.replace_const(fact), None)] * count
+            element = facts.replace_const(fact)
+            if "input" not in fact.tags:
+                return [(element, None)] * count
+            return [(element if is_data_name(name) else replace(element, zero=None), None)
+                    for name in names]
         return [(UNKNOWN, None)] * count
 
     def _maybe(self, node: cst.BaseExpression | None, env: Env) -> Fact | None:

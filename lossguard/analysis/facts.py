@@ -285,6 +285,11 @@ def _known(a: Fact) -> bool:
     return a.const is None and bool(a.zero or a.negative or a.unbounded or a.tags)
 
 
+def _opaque(a: Fact) -> bool:
+    """A value nothing is known of: not a constant, and no reason, bound or tag."""
+    return a == UNKNOWN
+
+
 def _mul_bounds(a: Fact, b: Fact) -> tuple[float, float]:
     products = []
     for x in (a.lo, a.hi):
@@ -403,12 +408,16 @@ def join(a: Fact, b: Fact) -> Fact:
 
 
 def maximum(a: Fact, b: Fact) -> Fact:
+    """`maximum(a, b)`. A side nothing is known of (`maximum(l2_norm_clip, norms)`, a
+    configured floor) is the author's floor, as in `clip`: whether it is above 0 is unknown,
+    so the result has no zero or negative reason (lossguard never guesses)."""
+    floor = _opaque(a) or _opaque(b)
     lo = max(a.lo, b.lo)
     lo_open = a.lo_open if a.lo > b.lo else b.lo_open if b.lo > a.lo else a.lo_open or b.lo_open
     hi = max(a.hi, b.hi)
     result = Fact(lo, hi, lo_open, False,
-                  None if lo > 0 or (lo == 0 and lo_open) else (a.zero or b.zero),
-                  (a.negative and b.negative) if lo < 0 else None,
+                  None if floor or lo > 0 or (lo == 0 and lo_open) else (a.zero or b.zero),
+                  (a.negative and b.negative) if lo < 0 and not floor else None,
                   (a.unbounded or b.unbounded) if hi == INF else None)
     return result
 
@@ -492,6 +501,8 @@ def unary(kind: Kind | str, a: Fact, node: object) -> Fact:
                                       "(all-zero) signal"),
                     negative=Reason(node, "is a Fourier transform and can be negative"),
                     unbounded=a.unbounded)
+    if kind == "filterbank":  # triangular mel filters: weights >= 0
+        return Fact(0.0, INF)
     if kind in {"std", "stddev"}:
         return Fact(0.0, INF, zero=Reason(node, "is 0 when all values are equal"))
     if kind in {"norm", "torch_norm"}:

@@ -288,6 +288,11 @@ class _Indexer:
             local = name
             if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
                 local = alias.asname.name.value
+            if local == "jnp" and base.partition(".")[0] not in ops.FRAMEWORK_ROOTS:
+                # a project's own NumPy shim named as JAX's (`from trax.fastmath import
+                # numpy as jnp`) is `jax.numpy`, whose API it mirrors
+                table[local] = "jax.numpy"
+                continue
             table[local] = f"{base}.{name}"
 
     def alias(self, name: str, value: cst.BaseExpression) -> None:

@@ -218,7 +218,9 @@ def _callees(index: ModuleIndex, caller: Function, name: str) -> list[Function]:
 def _root_reason(index: ModuleIndex, function: Function, patterns: tuple[str, ...],
                  loss_module: bool = False, metric_module: bool = False) -> str:
     name = function.name
-    if is_loss_name(name, patterns) and not _predicate(function) and not metric_module:
+    # (a metrics module's `cross_entropy` is a metric; its `CrossEntropyLoss` is a loss)
+    if is_loss_name(name, patterns) and not _predicate(function) and (
+            not metric_module or {"loss", "losses"} & set(name_tokens(name))):
         return "its name is a loss name"
     if loss_module and function.parent is None:
         cls = function.cls

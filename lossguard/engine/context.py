@@ -335,8 +335,12 @@ class FileContext:
                 base = base.value
             if base is not target and isinstance(base, cst.Name):
                 # `x[i] = v` changes part of `x`: it holds its old values or `v`; after
-                # `x[i] += v` nothing is known of it.
+                # `x[i] += v` nothing is known of it. Where `i` tests `x` itself
+                # (`x[x == 0] = 1`), the old values left are those the test rejects.
                 known = self.env.lookup(base.value)
+                selector = _selector(target)
+                if known is not None and selector is not None:
+                    known = self.evaluator.refined(selector, base, self.env, holds=False)
                 part = fact if fact.const != 0 or fact.zero is not None else dataclasses.replace(
                     fact, zero=Reason(target, "is set to 0"))
                 self.env.bind(base.value, facts.join(known, part)
@@ -344,13 +348,21 @@ class FileContext:
                 continue
             names = assigned_names(target)
             flat = isinstance(target, (cst.Tuple, cst.List)) and len(names) == len(target.elements)
-            unpacked = self.evaluator.unpacked(value, len(names), self.env) \
+            unpacked = self.evaluator.unpacked(value, names, self.env) \
                 if flat and value is not None else [(Fact(), None)] * len(names)
             for name, (element, held) in zip(names, unpacked, strict=True):
                 self.env.bind(name, named_fact(name, element, target), held)
 
 
 Bindings = tuple[dict[str, Fact], dict[str, cst.BaseExpression]]
+
+
+def _selector(target: cst.BaseExpression) -> cst.BaseExpression | None:
+    """The one index of `x[i]` (not of `x[i][j]` or `x[i, j]`)."""
+    if not isinstance(target, cst.Subscript) or isinstance(target.value, cst.Subscript) or \
+            len(target.slice) != 1 or not isinstance(target.slice[0].slice, cst.Index):
+        return None
+    return target.slice[0].slice.value
 
 
 @dataclass

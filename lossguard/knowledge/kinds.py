@@ -81,6 +81,7 @@ class Kind(StrEnum):
     # it): 0 for a constant operand, where its gradient is NaN.
     STDDEV = "stddev"
     FFT = "fft"  # a Fourier transform (or STFT) of a signal: 0 in every bin of a silent one
+    FILTERBANK = "filterbank"  # a mel filterbank matrix: non-negative weights
     LOGSUMEXP = "logsumexp"
     NORM = "norm"
     TORCH_NORM = "torch_norm"  # `x.norm()`: a torch tensor method, `p` as its first argument

@@ -141,6 +141,7 @@ _TORCH = {
     "norm": "torch_norm", "clamp": "clip", "clamp_min": "clamp_min", "clamp_max": "clamp_max",
     "clip": "clip",
     "div": "divide", "true_divide": "divide", "logit": "opaque", "xlogy": "xlogy",
+    "mul": "multiply", "sub": "subtract",
     "cross_entropy": "torch_cross_entropy", "nll_loss": "torch_nll",
     "binary_cross_entropy": "torch_bce", "binary_cross_entropy_with_logits": "torch_bce_logits",
     "mse_loss": "mse", "l1_loss": "mae", "numel": "size", "no_grad": "no_grad",
@@ -209,7 +210,11 @@ NAMESPACES: dict[str, tuple[str, dict[str, str]]] = {
     "torch.cuda.amp": ("torch", {"autocast": "autocast"}),
     "torch.fft": ("torch", _FFT),
     "tensorflow.signal": ("tensorflow", {**_FFT, "fft2d": "fft", "fft3d": "fft",
-                                         "rfft2d": "fft", "rfft3d": "fft"}),
+                                         "rfft2d": "fft", "rfft3d": "fft",
+                                         "linear_to_mel_weight_matrix": "filterbank"}),
+    "torchaudio.functional": ("torch", {"melscale_fbanks": "filterbank",
+                                        "create_fb_matrix": "filterbank"}),
+    "librosa.filters": ("numpy", {"mel": "filterbank"}),
     "jax.numpy.fft": ("jax", _FFT),
     "numpy.fft": ("numpy", _FFT),
     "jax.numpy": ("jax", _JAX),
@@ -447,12 +452,25 @@ def normalize(qualified: str) -> str:
     return name[:-1]
 
 
+# Operations a project's own backend shim re-exports under the framework's one name
+# (`from trax import fastmath; fastmath.logsumexp(x)`, `utils.log_softmax(z)`): names that
+# denote one function whatever module holds them.
+SHIM_OPERATIONS = {"logsumexp": "logsumexp", "log_softmax": "log_softmax",
+                   "logsoftmax": "log_softmax", "softplus": "softplus", "expit": "sigmoid",
+                   "log_sigmoid": "log_sigmoid", "logsigmoid": "log_sigmoid",
+                   "stop_gradient": "stop_gradient"}
+
+
 @lru_cache(maxsize=4096)
 def lookup(qualified: str) -> Op | None:
     """The operation a normalised qualified name denotes, or None."""
     namespace, _, attr = qualified.rpartition(".")
     entry = NAMESPACES.get(namespace)
     if entry is None:
+        shim = SHIM_OPERATIONS.get(attr)
+        if shim is not None and namespace and \
+                namespace.partition(".")[0] not in FRAMEWORK_ROOTS:
+            return Op(Kind(shim), "project", qualified)
         return None
     framework, table = entry
     kind = table.get(attr)
