@@ -152,6 +152,17 @@ class DiscardedGradient(Rule):
                 self.backward_generator()
                 self.optimizer_g.step()
         """),
+        Valid("""
+        import torch
+        def train(args, create_model, loader):
+            # `grad_vars` holds what is differentiated (the parameters), not gradients
+            model, grad_vars, optimizer = create_model(args)
+            for x, y in loader:
+                loss = ((model(x) - y) ** 2).mean()
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+        """),
     ]
     INVALID = [
         Invalid("""

@@ -800,6 +800,22 @@ class UnguardedDivision(Rule):
             stds[stds == 0] = 1.0  # a constant column is left as it is
             return (((pred - target) / stds) ** 2).mean()
         """),
+        Valid("""
+        import torch
+        def box_iou(a, b):
+            area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+            area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+            inter = (torch.min(a[:, None, 2:], b[:, 2:]) -
+                     torch.max(a[:, None, :2], b[:, :2])).clamp(min=0).prod(dim=2)
+            return inter / (area_a[:, None] + area_b - inter)
+
+        class YoloObjectnessLoss(torch.nn.Module):
+            def forward(self, pred, boxes, ignore_thresh=0.5):
+                best, _ = box_iou(pred[:, :4], boxes).max(dim=1)
+                best = best > ignore_thresh  # the IoU only decides which cells to ignore
+                return torch.nn.functional.binary_cross_entropy_with_logits(
+                    pred[:, 4], (~best).float())
+        """),
     ]
     INVALID = [
         Invalid("""

@@ -390,3 +390,43 @@ def test_a_where_hides_its_branch_whatever_came_before_it():
         return torch.where(x > 0, torch.log(x), torch.zeros_like(x)).mean()
     """
     assert codes(code) == [(4, "LL101"), (7, "LL109")]
+
+
+def _unreached_texts(code: str) -> set[str]:
+    """The statements of the one function in `code` whose values never reach its objective."""
+    from lossguard.analysis.objective import unreached
+
+    module = cst.parse_module(textwrap.dedent(code))
+    function = next(n for n in module.body if isinstance(n, cst.FunctionDef))
+    dead = unreached(function)
+    return {module.code_for_node(line).strip() for line in function.body.body
+            if isinstance(line, cst.SimpleStatementLine) and id(line.body[0]) in dead}
+
+
+def test_a_rebinding_between_definition_and_use_hides_the_first_definition():
+    """`best` is read as the comparison it is rebound to, not as the IoU it first held."""
+    dead = _unreached_texts("""
+    def loss(pred, boxes, thresh):
+        ious = box_iou(pred, boxes)
+        best = ious.max(1)
+        best = best > thresh
+        mask = ~best
+        return (mask * pred).mean()
+    """)
+    assert {"ious = box_iou(pred, boxes)", "best = ious.max(1)"} <= dead
+
+
+def test_a_rebinding_in_one_branch_or_after_the_use_hides_nothing():
+    dead = _unreached_texts("""
+    def loss(pred, boxes, thresh, hard):
+        ious = box_iou(pred, boxes)
+        best = ious.max(1)
+        if hard:
+            best = best > thresh
+        weight = best
+        for step in range(3):
+            total = weight * pred
+            weight = ious.min(1)
+        return total.mean()
+    """)
+    assert not {"ious = box_iou(pred, boxes)", "best = ious.max(1)", "weight = best"} & dead

@@ -650,3 +650,28 @@ def test_metric_learning_losses_are_no_metrics_module():
         return math_ops.reduce_mean(labels * math_ops.square(distances))
     """
     assert codes(source, select=["LL103"], path="losses/metric_learning.py") == [(4, "LL103")]
+
+
+def test_a_conversion_is_named_by_what_it_returns():
+    """`mse2psnr` reports a metric (PSNR) of a loss; `img2mse` computes the loss."""
+    code = """
+    import tensorflow as tf
+    mse2psnr = lambda x: -10.0 * tf.math.log(x) / tf.math.log(10.0)
+
+    def mse_to_psnr(x):
+        return -10.0 * tf.math.log(x) / tf.math.log(10.0)
+
+    def img2mse(x, y):
+        return tf.reduce_mean(tf.math.log(x) - y)
+    """
+    assert codes(code, select=["LL101"]) == [(8, "LL101")]
+
+
+def test_a_dimension_suffix_is_no_conversion():
+    """`kl_div_2d` is a 2-D KL divergence (a loss), not a conversion to `d`."""
+    code = """
+    import torch
+    def _kl_div_2d(p, q):
+        return torch.nn.functional.kl_div(q.log(), p, reduction="none").sum(-1)
+    """
+    assert codes(code, select=["LL101"]) == [(3, "LL101")]

@@ -45,14 +45,17 @@ Detaches = Callable[[cst.Call], bool]
 
 
 class _Statement:
-    __slots__ = ("node", "defines", "uses", "root", "controls", "graphless")
+    __slots__ = ("node", "defines", "kills", "uses", "root", "controls", "place", "graphless")
 
     def __init__(self, node: cst.CSTNode, controls: tuple[int, ...]) -> None:
         self.node = node
         self.defines: set[str] = set()
+        self.kills: set[str] = set()  # the names it rebinds whole (`x = v`, not `x[i] = v`)
         self.uses: set[str] = set()
         self.root = False
         self.controls = controls  # indexes of the block headers this statement sits in
+        # the blocks it sits in, outermost first: (header index, which of its blocks)
+        self.place: tuple[tuple[int, int], ...] = ()
         self.graphless = False  # under a block that records no graph
 
 
@@ -73,27 +76,7 @@ def unreached(function: cst.FunctionDef, detaches: Detaches | None = None, *,
                     statement.node, indexing):
                 statement.uses = set()  # no gradient flows back from what it defines
     metrics = _drop_metrics(statements, detaches) if detaches is not None else []
-    live = [s.root for s in statements]
-    wanted: set[str] = set()
-    header_live = [False] * len(headers)
-    changed = True
-    while changed:
-        changed = False
-        for number, statement in enumerate(statements):
-            if not live[number] and statement.defines & wanted:
-                live[number] = True
-            if live[number] and not statement.uses <= wanted:
-                wanted |= statement.uses
-                changed = True
-            if live[number]:
-                for header in statement.controls:
-                    if not header_live[header]:
-                        header_live[header] = True
-                        changed = True
-        for number, head in enumerate(headers):
-            if (header_live[number] or head.defines & wanted) and not head.uses <= wanted:
-                wanted |= head.uses
-                changed = True
+    live = _live(statements, headers)
     dead = {id(node) for metric in metrics for node in walk(metric)}
     # What is only compared carries no value on (a NaN compared is just False): the operands
     # of a comparison are dead wherever it sits (`j = torch.max(r, 1 / r) < 4.0`).
@@ -106,6 +89,62 @@ def unreached(function: cst.FunctionDef, detaches: Detaches | None = None, *,
         if not live[number] and (statement.defines or isinstance(statement.node, cst.Expr)):
             dead.update(id(node) for node in walk(statement.node))
     return frozenset(dead)
+
+
+def _live(statements: list[_Statement], headers: list[_Statement]) -> list[bool]:
+    """Which statements the objective reads, backwards from its roots: a statement is live
+    when it defines a name a live statement (or the test of a block holding one) reads, and
+    its definition reaches that reader. A definition reaches a later reader unless a whole
+    rebinding of the name lies between them in a block that holds the reader (so every path
+    passes it: `best, _ = ious.max(1); best = best > t; mask[b] = ~best` reads only the
+    comparison); a reader before the definition reads it round a loop."""
+    defines: dict[str, list[int]] = {}
+    kills: dict[str, list[int]] = {}
+    for number, statement in enumerate(statements):
+        for name in statement.defines:
+            defines.setdefault(name, []).append(number)
+        for name in statement.kills:
+            kills.setdefault(name, []).append(number)
+    header_defines: dict[str, list[int]] = {}
+    for number, head in enumerate(headers):
+        for name in head.defines:
+            header_defines.setdefault(name, []).append(number)
+
+    def reaches(definition: int, reader: int, name: str) -> bool:
+        if definition >= reader:
+            return True
+        place = statements[reader].place
+        return not any(definition < kill < reader and
+                       place[:len(statements[kill].place)] == statements[kill].place
+                       for kill in kills.get(name, ()))
+
+    live = [s.root for s in statements]
+    header_live = [False] * len(headers)
+    pending = [number for number, is_root in enumerate(live) if is_root]
+    pending_headers: list[int] = []
+
+    def demand(names: set[str], reader: int | None) -> None:
+        for name in names:
+            for number in defines.get(name, ()):
+                if not live[number] and (reader is None or reaches(number, reader, name)):
+                    live[number] = True
+                    pending.append(number)
+            for number in header_defines.get(name, ()):
+                if not header_live[number]:
+                    header_live[number] = True
+                    pending_headers.append(number)
+
+    while pending or pending_headers:
+        while pending:
+            number = pending.pop()
+            demand(statements[number].uses, number)
+            for header in statements[number].controls:
+                if not header_live[header]:
+                    header_live[header] = True
+                    pending_headers.append(header)
+        while pending_headers:
+            demand(headers[pending_headers.pop()].uses, None)  # a test: every definition
+    return live
 
 
 def _indices_only(node: cst.CSTNode, indexing: Detaches) -> bool:
@@ -169,15 +208,15 @@ def _metric(node: cst.BaseExpression, detached: set[str], detaches: Detaches) ->
 
 def _block(body: cst.CSTNode, controls: tuple[int, ...], statements: list[_Statement],
            headers: list[_Statement], detaches: Detaches | None = None,
-           graphless: bool = False, cut: Detaches | None = None) -> None:
-    if isinstance(body, cst.SimpleStatementSuite):
-        for small in body.body:
-            statements.append(_small(small, controls, graphless, cut))
-        return
-    for statement in getattr(body, "body", ()):
+           graphless: bool = False, cut: Detaches | None = None,
+           place: tuple[tuple[int, int], ...] = ()) -> None:
+    smalls = body.body if isinstance(body, cst.SimpleStatementSuite) else ()
+    for small in smalls:
+        statements.append(_small(small, controls, graphless, cut, place))
+    for statement in getattr(body, "body", ()) if not smalls else ():
         if isinstance(statement, cst.SimpleStatementLine):
             for small in statement.body:
-                statements.append(_small(small, controls, graphless, cut))
+                statements.append(_small(small, controls, graphless, cut, place))
         elif isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
             continue
         elif isinstance(statement, _COMPOUND):
@@ -187,8 +226,9 @@ def _block(body: cst.CSTNode, controls: tuple[int, ...], statements: list[_State
             inner = (*controls, len(headers) - 1)
             inner_graphless = graphless or (isinstance(statement, cst.With)
                                             and _records_no_graph(statement, detaches))
-            for part in _suites(statement):
-                _block(part, inner, statements, headers, detaches, inner_graphless, cut)
+            for number, part in enumerate(_suites(statement)):
+                _block(part, inner, statements, headers, detaches, inner_graphless, cut,
+                       (*place, (len(headers) - 1, number)))
 
 
 def _suites(node: cst.CSTNode) -> list[cst.CSTNode]:
@@ -223,9 +263,10 @@ def _header(node: cst.CSTNode, header: _Statement, cut: Detaches | None) -> None
 
 
 def _small(node: cst.CSTNode, controls: tuple[int, ...], graphless: bool = False,
-           cut: Detaches | None = None) -> _Statement:
+           cut: Detaches | None = None, place: tuple[tuple[int, int], ...] = ()) -> _Statement:
     statement = _Statement(node, controls)
     statement.graphless = graphless
+    statement.place = place
     if isinstance(node, cst.Return):
         statement.root = True
         statement.uses = _values(node.value, cut) if node.value is not None else set()
@@ -243,6 +284,8 @@ def _small(node: cst.CSTNode, controls: tuple[int, ...], graphless: bool = False
                 statement.defines.update(names)
                 if isinstance(node, cst.AugAssign):
                     statement.uses.update(names)
+                else:
+                    statement.kills.update(names)
             elif isinstance(target, cst.Subscript) and isinstance(_base(target), cst.Name):
                 # `x[i] = v`, `x[i][j] = v` change `x`: it defines and reads `x`.
                 statement.defines.add(_base(target).value)  # type: ignore[attr-defined]

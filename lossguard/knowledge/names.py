@@ -101,6 +101,12 @@ def is_schedule_name(name: str) -> bool:
 
 def is_loss_name(name: str, patterns: tuple[str, ...] = ()) -> bool:
     tokens = name_tokens(name)
+    # A conversion names what it returns: `mse2psnr` and `loss_to_str` give no loss, `img2mse`
+    # does (`kl_div_2d` is no conversion: `2d` is a dimension).
+    for position in range(1, len(tokens) - 1):
+        if tokens[position] in ("2", "to") and len(tokens[position + 1]) > 1:
+            tokens = tokens[position + 1:]
+            break
     if tokens and tokens[0] in REPORTING_VERBS:
         return any(fnmatch.fnmatchcase(name, p) for p in patterns)
     if any(t in LOSS_WORDS for t in tokens):
@@ -181,10 +187,15 @@ def hyperparameter_value(name: str, classes: int) -> object:
     return 1.0
 
 def is_gradient_name(name: str) -> bool:
-    """`grads`, `gradients`, `grad_output`, `d_loss`: a gradient (or the upstream one)."""
+    """`grads`, `gradients`, `grad_output`, `d_loss`: a gradient (or the upstream one); not
+    the variables a gradient is taken for (`grad_vars`, `grad_params`)."""
     tokens = name_tokens(name)
-    return bool(tokens) and tokens[0] in GRADIENT_WORDS or name.lower().startswith(
-        ("d_loss", "dloss"))
+    return bool(tokens) and tokens[0] in GRADIENT_WORDS and \
+        tokens[-1] not in _DIFFERENTIATED_WORDS or name.lower().startswith(("d_loss", "dloss"))
+
+
+# Last words of names that hold what is differentiated (`grad_vars`: the trainable variables).
+_DIFFERENTIATED_WORDS = frozenset({"vars", "variables", "params", "parameters"})
 
 
 # Words of the names that hold a model's trainable variables (`model.trainable_variables`).

@@ -155,7 +155,8 @@ _TORCH = {
     "BCELoss": "torch_bce", "BCEWithLogitsLoss": "torch_bce_logits",
     "cosine_similarity": "cosine", "mm": "linear", "bmm": "linear", "linear": "linear",
     "cat": "identity", "hstack": "identity", "vstack": "identity",
-    "tensor": "identity", "as_tensor": "identity", "clone": "identity",
+    "tensor": "identity", "as_tensor": "identity", "clone": "identity", "Tensor": "identity",
+    "FloatTensor": "identity", "from_numpy": "identity",
     # `torch.diag` of a matrix picks its diagonal (of a vector it builds a matrix: contrastive
     # losses take the positives off a similarity matrix with it).
     "diag": "identity",
