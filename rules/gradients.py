@@ -5,6 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from lossguard.api import (
+    KERAS_PRED_NAMES,
     NO_PATH,
     Blocked,
     Function,
@@ -16,6 +17,7 @@ from lossguard.api import (
     children,
     dotted,
     is_gradient_name,
+    is_loss_name,
     is_variables,
     keyword,
     name_tokens,
@@ -1374,7 +1376,11 @@ class GraphBreakingOp(Rule):
     In a TensorFlow/Keras loss (a function that uses TensorFlow or Keras operations, or one
     handed to Keras), flags a NumPy call, `.numpy()`, `K.get_value`/`K.eval`, `float(...)` or
     `int(...)` applied to a value computed from the loss's tensor inputs, and a Python `if`
-    (or conditional expression) whose test is such a value. Static metadata (`y_pred.shape`,
+    (or conditional expression) whose test is such a value. Where TensorFlow traces the loss
+    (a Keras loss: handed to `compile`, a `Loss.call`, a `(y_true, y_pred)` signature; the
+    `call` of a loss class; a `tf.function`) all of them; in a loss run eagerly
+    (`compute_loss(pred, conv, label)` called in a training loop) only a conversion of a value
+    that carries the prediction's gradient, since NumPy on labels and Python tests work there. Static metadata (`y_pred.shape`,
     `ndim`, `dtype`, `len(...)`, `is None`) and NumPy on constants (`np.log(2.0)`) are fine.
     PyTorch code is not flagged: it runs eagerly, and NumPy on a detached tensor is a
     different matter.
@@ -1567,6 +1573,16 @@ class GraphBreakingOp(Rule):
                     ce = ce * tf.reduce_sum(tf.pow(1.0 - y_pred, self.gamma), axis=-1)
                 return ce
         """),
+        Valid("""
+        import numpy as np
+        import tensorflow as tf
+        def compute_loss(pred, label_mask):
+            # run eagerly in a training loop: NumPy on the labels loses no gradient
+            count = np.sum(label_mask)
+            if count == 0:
+                return tf.reduce_sum(pred) * 0.0
+            return tf.reduce_sum(tf.square(pred) * label_mask) / count
+        """),
     ]
     INVALID = [
         Invalid("""
@@ -1626,6 +1642,14 @@ class GraphBreakingOp(Rule):
                 return tf.reduce_mean(tf.abs(y_true - y_pred))
             return tf.reduce_mean(tf.square(y_true - y_pred))
         """, line=3, message="Python `if`"),
+        Invalid("""
+        import numpy as np
+        import tensorflow as tf
+        def compute_loss(pred, label_mask):
+            # run eagerly: NumPy on the prediction takes it out of the tape
+            err = np.abs(pred.numpy() - label_mask)
+            return tf.reduce_mean(err)
+        """, line=5, message="NumPy call `np.abs(pred.numpy() - label_mask)`"),
     ]
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
@@ -1641,11 +1665,12 @@ class GraphBreakingOp(Rule):
             return
         found: list[tuple[cst.CSTNode, str]] = []
         eager = _eager_only(node)
+        traced = self._traced(function)
         for call, ordinal in body.calls:
             if id(call) in eager:
                 continue  # `if tf.executing_eagerly(): x.numpy()`: never reached in a graph
             message = self._call(function, call, ordinal, inputs)
-            if message:
+            if message and (traced or self._loses_gradient(function, call, ordinal)):
                 found.append((call, message))
         inner: set[int] = set()
         for call, _ in found:
@@ -1655,7 +1680,7 @@ class GraphBreakingOp(Rule):
         for call, message in found:
             if id(call) not in inner:
                 self.report(call, message)
-        for statement, test, ordinal in body.tests:
+        for statement, test, ordinal in body.tests if traced else ():
             if _validates_argument(statement, test):
                 continue
             if self._tensor_test(function, test, ordinal, inputs):
@@ -1669,6 +1694,29 @@ class GraphBreakingOp(Rule):
                             f"`{shorten(ctx.text(test))}` in the TensorFlow loss "
                             f"`{function.name}`: {why} in graph mode (use `tf.where` or "
                             "`tf.cond`)")
+
+    def _traced(self, function: Function) -> bool:
+        """Whether TensorFlow may trace the function into a graph, where NumPy and Python tests
+        on tensors fail: a Keras loss (handed to `compile`, a `Loss.call`, or with Keras's
+        `(y_true, y_pred)` signature), the `call` of a loss class, or a `tf.function`. Elsewhere
+        (`compute_loss(pred, conv, label)` run eagerly) only a lost gradient matters."""
+        if self.ctx.is_keras_loss(function) or any(
+                p.name.value in KERAS_PRED_NAMES for p in function.params):
+            return True
+        if function.cls is not None and function.name in ("call", "__call__") and \
+                is_loss_name(function.cls.name):
+            return True
+        return any(d.rpartition(".")[2] == "function" and d.startswith(("tensorflow", "tf."))
+                   for d in function.decorators)
+
+    def _loses_gradient(self, function: Function, call: cst.Call, ordinal: int) -> bool:
+        """Whether what a call takes out of the graph would carry a gradient (a prediction,
+        not labels or data): then the eager loss silently loses it."""
+        operands = [arg.value for arg in call.args]
+        if isinstance(call.func, cst.Attribute):
+            operands.append(call.func.value)  # `t.numpy()`
+        return any(self.ctx.flow.carries_gradient(operand, function, ordinal)
+                   for operand in operands)
 
     def _tensor_test(self, function: Function, test: cst.BaseExpression, ordinal: int,
                      inputs: list[str]) -> bool:
