@@ -1380,8 +1380,9 @@ class GraphBreakingOp(Rule):
     (a Keras loss: handed to `compile`, a `Loss.call`, a `(y_true, y_pred)` signature; the
     `call` of a loss class; a `tf.function`) all of them; in a loss run eagerly
     (`compute_loss(pred, conv, label)` called in a training loop) only a conversion of a value
-    that carries the prediction's gradient, since NumPy on labels and Python tests work there. Static metadata (`y_pred.shape`,
-    `ndim`, `dtype`, `len(...)`, `is None`) and NumPy on constants (`np.log(2.0)`) are fine.
+    that carries the prediction's gradient, since NumPy on labels and Python tests work there.
+    Static metadata (`y_pred.shape`, `ndim`, `dtype`, `len(...)`, `is None`) and NumPy on
+    constants (`np.log(2.0)`) are fine.
     PyTorch code is not flagged: it runs eagerly, and NumPy on a detached tensor is a
     different matter.
 

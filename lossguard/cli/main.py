@@ -159,6 +159,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         print("lossguard: interrupted", file=sys.stderr)
+        if batch.must_exit_at_once():
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(130)
         return 130
 
 

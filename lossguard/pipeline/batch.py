@@ -18,7 +18,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -140,14 +140,21 @@ def _run_pooled(paths: list[str], settings: Settings, options: RunOptions
                 found.extend(cached)
                 continue
         todo.append((name, data, key))
-    for _name, findings, key, error in _lint_all(todo, settings, codes, options):
-        if error is not None:
-            errors.append(error)
-            print(f"lossguard: {error}", file=sys.stderr)
-            continue
-        found.extend(findings)
-        if key is not None and options.cache is not None:
-            options.cache.put(key, findings)
+    results = _lint_all(todo, settings, codes, options)
+    try:
+        for _name, findings, key, error in results:
+            if error is not None:
+                errors.append(error)
+                print(f"lossguard: {error}", file=sys.stderr)
+                continue
+            found.extend(findings)
+            if key is not None and options.cache is not None:
+                options.cache.put(key, findings)
+    finally:
+        # Ctrl-C while this loop writes the cache: end the pool now, not when (with collections
+        # made rare) the suspended generator happens to be collected, at exit, after the pool's
+        # exit hook has waited for every worker to finish its chunk.
+        results.close()
     found.sort(key=lambda f: f.sort_key)
     return found, count, errors
 
@@ -218,7 +225,7 @@ Result = tuple[str, list[Finding], str | None, str | None]  # path, findings, ke
 
 
 def _lint_all(todo: list[tuple[str, bytes, str | None]], settings: Settings, codes: list[str],
-              options: RunOptions) -> Iterator[Result]:
+              options: RunOptions) -> Generator[Result, None, None]:
     if options.jobs <= 1 or len(todo) <= 1:
         rules = _rules(codes)
         yield from _lint_chunk(todo, settings, rules, options.prefilter, options.timings)
@@ -355,6 +362,19 @@ def _kill(executor: ProcessPoolExecutor) -> None:
     manager = getattr(executor, "_executor_manager_thread", None)
     if manager is not None:
         manager.join(timeout=1)
+        if manager.is_alive():
+            # A worker ended while it sent a result: the manager thread waits for the rest of
+            # that message forever, and the interpreter's exit hook would wait for the thread.
+            _stranded.append(manager)
+
+
+_stranded: list[object] = []  # pool threads an interrupted run cannot wait for
+
+
+def must_exit_at_once() -> bool:
+    """Whether an interrupted run left a pool thread that a normal exit would wait for
+    forever: the caller should end the process with `os._exit` once its output is flushed."""
+    return bool(_stranded)
 
 
 def render_timings(timings: dict[str, float]) -> str:
