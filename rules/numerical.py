@@ -941,6 +941,15 @@ class UnguardedDivision(Rule):
             stds[stds < 0] = 1.0  # (the zeros stay)
             return (((pred - target) / stds) ** 2).mean()
         """, line=5, message="0 when all values are equal"),
+        Invalid("""
+        import torch
+        import torch.nn.functional as F
+        class DetectionLoss(torch.nn.Module):
+            def forward(self, loc_preds, loc_targets, cls_targets):
+                num_pos = (cls_targets > 0).data.long().sum()  # an integer count of a mask
+                loc_loss = F.smooth_l1_loss(loc_preds, loc_targets, reduction="sum")
+                return loc_loss / num_pos
+        """, line=7, message="is 0 when every element is 0"),
     ]
 
     def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:

@@ -389,8 +389,10 @@ class Evaluator:
             return facts.constant(machine)
         if node.attr.value in ("shape", "size", "ndim"):
             return Fact(1.0, INF)
-        if node.attr.value in ("T", "mT", "real", "imag"):  # a transpose keeps the values;
-            return self.fact(node.value, env)  # a spectrum's parts are 0 where it is
+        if node.attr.value in ("T", "mT", "real", "imag", "data"):
+            # a transpose keeps the values, a spectrum's parts are 0 where it is, and
+            # PyTorch's `x.data` is `x`'s values (detached)
+            return self.fact(node.value, env)
         return unread_fact(node.attr.value, node)
 
     def _finfo(self, node: cst.Attribute) -> float | None:

@@ -467,6 +467,8 @@ def unary(kind: Kind | str, a: Fact, node: object) -> Fact:
     """The fact of `kind(a)` for a unary operation of the table in `ops.py`."""
     if kind in {"identity", "reshape", "cast"}:
         return a
+    if kind == "int_cast" and "two_valued" in a.tags:  # `(t > 0).long()`: still a 0/1 mask
+        return a
     if kind in {"square"}:
         return power(a, 2, node)
     if kind == "abs":
