@@ -14,6 +14,7 @@ from lossguard.api import (
     Rule,
     Valid,
     assigned_names,
+    comparison_operator,
     dotted,
     f32,
     keyword,
@@ -2799,7 +2800,7 @@ def _compared(ctx: FileContext, test: cst.BaseExpression
     written as a call (`tf.greater(n, 0)`, `n.gt(0)`, `torch.ne(n, 0)`)."""
     if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
         target = test.comparisons[0]
-        operator = _COMPARISON_OPERATORS.get(type(target.operator))
+        operator = comparison_operator(target)
         return (test.left, operator, target.comparator) if operator else None
     if isinstance(test, cst.Call) and ctx.kind(test) == "compare":
         op = ctx.op(test)
@@ -2808,10 +2809,6 @@ def _compared(ctx: FileContext, test: cst.BaseExpression
         if operator and left is not None and right is not None:
             return left, operator, right
     return None
-
-
-_COMPARISON_OPERATORS = {cst.GreaterThan: ">", cst.GreaterThanEqual: ">=", cst.LessThan: "<",
-                         cst.LessThanEqual: "<=", cst.Equal: "==", cst.NotEqual: "!="}
 
 
 def _nonzero_unless(ctx: FileContext, test: cst.BaseExpression) -> frozenset[str]:

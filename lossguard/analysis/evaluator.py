@@ -31,7 +31,18 @@ from ..knowledge.names import (
 from . import facts
 from .facts import INF, UNKNOWN, Fact, Reason
 from .index import Function, ModuleIndex
-from .tree import argument, children, code, dotted, keyword, number, positional, string, walk
+from .tree import (
+    argument,
+    children,
+    code,
+    comparison_operator,
+    dotted,
+    keyword,
+    number,
+    positional,
+    string,
+    walk,
+)
 
 # Operations that keep the values of their operand (a shift by `x.max(1)[0].repeat(...)` is
 # still a shift by the maximum).
@@ -546,7 +557,7 @@ class Evaluator:
                 compared.lo == 0 and compared.hi == 1:
             target = node.comparisons[0]
             bound = number(target.comparator)
-            operator = _OPERATORS.get(type(target.operator))
+            operator = comparison_operator(target)
             if (operator, bound) in ((">", 0), ("==", 1), (">=", 1), ("!=", 0)):
                 return compared
             if (operator, bound) in (("<", 1), ("==", 0), ("<=", 0), ("!=", 1)):
@@ -976,7 +987,7 @@ class Evaluator:
             condition = env.value(condition.value) or condition
         if isinstance(condition, cst.Comparison) and len(condition.comparisons) == 1:
             target = condition.comparisons[0]
-            operator = _OPERATORS.get(type(target.operator))
+            operator = comparison_operator(target)
             bound = self._bound_value(target.comparator, env)
             if operator is None or bound is None:
                 return None
@@ -1031,8 +1042,6 @@ class Evaluator:
         return self.fact(node, env)
 
 
-_OPERATORS = {cst.GreaterThan: ">", cst.GreaterThanEqual: ">=", cst.LessThan: "<",
-              cst.LessThanEqual: "<=", cst.Equal: "==", cst.NotEqual: "!="}
 _NEGATED = {">": "<=", ">=": "<", "<": ">=", "<=": ">", "==": "!=", "!=": "=="}
 
 

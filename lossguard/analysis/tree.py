@@ -252,6 +252,16 @@ _NESTED = frozenset(t for t in NODE_TYPES if {cst.FunctionDef, cst.ClassDef, cst
     *t.__mro__})
 
 
+_COMPARISON_OPERATORS: dict[type, str] = {
+    cst.GreaterThan: ">", cst.GreaterThanEqual: ">=", cst.LessThan: "<", cst.LessThanEqual: "<=",
+    cst.Equal: "==", cst.NotEqual: "!="}
+
+
+def comparison_operator(target: cst.ComparisonTarget) -> str | None:
+    """The operator of one comparison (`>`, `>=`, `<`, `<=`, `==`, `!=`), None for `is`/`in`."""
+    return _COMPARISON_OPERATORS.get(type(target.operator))
+
+
 def walk_own(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
     """Like `walk`, but does not enter nested functions, classes or lambdas below `node`."""
     stack = [node]
