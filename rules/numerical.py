@@ -817,6 +817,13 @@ class UnguardedDivision(Rule):
                 return torch.nn.functional.binary_cross_entropy_with_logits(
                     pred[:, 4], (~best).float())
         """),
+        Valid("""
+        import tensorflow as tf
+        def orthogonality_loss(assignments, k=4):
+            gram = tf.matmul(assignments, assignments, transpose_a=True)
+            identity = tf.eye(k)  # a 1 in every row: its norm is at least 1
+            return tf.reduce_sum(tf.abs(gram - identity / tf.norm(identity)))
+        """),
     ]
     INVALID = [
         Invalid("""

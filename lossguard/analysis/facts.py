@@ -507,6 +507,8 @@ def unary(kind: Kind | str, a: Fact, node: object) -> Fact:
         return Fact(0.0, INF)
     if kind in {"std", "stddev"}:
         return Fact(0.0, INF, zero=Reason(node, "is 0 when all values are equal"))
+    if kind in {"norm", "torch_norm"} and "holds_one" in a.tags and a.lo >= 0:
+        return Fact(1.0, INF)  # `norm(eye(k))`, `norm(one_hot(y))`: a 1 in every row
     if kind in {"norm", "torch_norm"}:
         return Fact(0.0, INF, zero=a.zero, unbounded=a.unbounded or a.negative,
                     tags=a.tags & {"error"} | ({"error"} if "difference" in a.tags else set()))
