@@ -35,7 +35,6 @@ from .analysis.tree import (
     assigned_names,
     callee_name,
     children,
-    comparison_operator,
     dotted,
     keyword,
     leaves,
@@ -67,8 +66,7 @@ __all__ = [
     "batch_broadcast", "is_variables",
     # shared vocabulary
     "models", "ops", "rewrite", "FLOAT32_MAX_EXP", "INF", "f32",
-    "assigned_names", "callee_name", "children", "comparison_operator", "dotted", "keyword",
-    "leaves", "number",
+    "assigned_names", "callee_name", "children", "dotted", "keyword", "leaves", "number",
     "positional", "shorten", "walk", "walk_own",
     "KERAS_PRED_NAMES", "is_anchor_name", "is_gradient_name", "is_loss_name", "label_like",
     "name_tokens",

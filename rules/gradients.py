@@ -22,6 +22,7 @@ from lossguard.api import (
     keyword,
     name_tokens,
     number,
+    ops,
     positional,
     reports_only,
     shorten,
@@ -1651,6 +1652,14 @@ class GraphBreakingOp(Rule):
             err = np.abs(pred.numpy() - label_mask)
             return tf.reduce_mean(err)
         """, line=5, message="NumPy call `np.abs(pred.numpy() - label_mask)`"),
+        Invalid("""
+        import numpy as np
+        import tensorflow as tf
+        @tf.function
+        def compute_loss(pred, label_mask):
+            # traced: NumPy on a symbolic tensor fails, labels or not
+            return tf.reduce_sum(pred * label_mask) / np.sum(label_mask)
+        """, line=6, message="NumPy call `np.sum(label_mask)`"),
     ]
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
@@ -1707,8 +1716,8 @@ class GraphBreakingOp(Rule):
         if function.cls is not None and function.name in ("call", "__call__") and \
                 is_loss_name(function.cls.name):
             return True
-        return any(d.rpartition(".")[2] == "function" and d.startswith(("tensorflow", "tf."))
-                   for d in function.decorators)
+        return any((op := ops.lookup(d)) is not None and op.kind == "tf_function"
+                   for d in function.decorators if d)
 
     def _loses_gradient(self, function: Function, call: cst.Call, ordinal: int) -> bool:
         """Whether what a call takes out of the graph would carry a gradient (a prediction,

@@ -14,7 +14,6 @@ from lossguard.api import (
     Rule,
     Valid,
     assigned_names,
-    comparison_operator,
     dotted,
     f32,
     keyword,
@@ -2801,29 +2800,12 @@ def _zeros_counted(ctx: FileContext, count: cst.BaseExpression) -> str | None:
     return None
 
 
-def _compared(ctx: FileContext, test: cst.BaseExpression
-              ) -> tuple[cst.BaseExpression, str, cst.BaseExpression] | None:
-    """A test that compares two values, as (left, operator, right): `n > 0`, or the same
-    written as a call (`tf.greater(n, 0)`, `n.gt(0)`, `torch.ne(n, 0)`)."""
-    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
-        target = test.comparisons[0]
-        operator = comparison_operator(target)
-        return (test.left, operator, target.comparator) if operator else None
-    if isinstance(test, cst.Call) and ctx.kind(test) == "compare":
-        op = ctx.op(test)
-        operator = ops.COMPARISONS.get(op.name.rpartition(".")[2]) if op else None
-        left, right = ctx.operand(test, 0), ctx.operand(test, 1, "y")
-        if operator and left is not None and right is not None:
-            return left, operator, right
-    return None
-
-
 def _nonzero_unless(ctx: FileContext, test: cst.BaseExpression) -> frozenset[str]:
     """What a test proves nonzero where it fails (its `else`), as code: `x == 0`, `not x`,
     `mask.sum() == 0`, `tf.equal(n, 0)`."""
     if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
         return frozenset({ctx.text(test.expression)})
-    compared = _compared(ctx, test)
+    compared = ctx.compared(test)
     if compared is not None and compared[1] == "==":
         left, _, right = compared
         if number(right) == 0:
@@ -2846,7 +2828,7 @@ def _nonzero_when(ctx: FileContext, test: cst.BaseExpression) -> frozenset[str]:
     if isinstance(test, cst.Call) and ctx.kind(test) == "any":
         mask = _uncast(ctx, ctx.operand(test, 0))
         return frozenset({f"any:{ctx.text(mask)}"}) if mask is not None else frozenset()
-    compared = _compared(ctx, test)
+    compared = ctx.compared(test)
     if compared is None:
         return frozenset()
     left, operator, right = compared

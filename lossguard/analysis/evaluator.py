@@ -658,17 +658,9 @@ class Evaluator:
     def _is_zero_test(self, test: cst.BaseExpression, value: cst.BaseExpression) -> bool:
         """A test true wherever `value` is 0: `value == 0`, `value <= 0` (tf-slim's
         `error_mask = less_equal(d, 0.0)`), `eq(value, 0)`, `less_equal(value, 0)`."""
-        if isinstance(test, cst.Comparison) and len(test.comparisons) == 1 and \
-                isinstance(test.comparisons[0].operator, (cst.Equal, cst.LessThanEqual)):
-            return number(test.comparisons[0].comparator) == 0 and \
-                code(test.left) == code(value)
-        if isinstance(test, cst.Call) and self.index.op_of(test) is not None and \
-                self.index.op_of(test).name.rpartition(".")[2] in ("eq", "equal", "le",
-                                                                   "less_equal"):
-            first, second = self.operand(test, 0), self.operand(test, 1, "y")
-            return first is not None and second is not None and number(second) == 0 and \
-                code(first) == code(value)
-        return False
+        compared = self.compared(test)
+        return compared is not None and compared[1] in ("==", "<=") and \
+            number(compared[2]) == 0 and code(compared[0]) == code(value)
 
     def _entropy_term(self, p: cst.BaseExpression, log: cst.BaseExpression) -> bool:
         """`p * log(p)` or `p * log(p + eps)`: the code treats `p` as a probability (nothing
@@ -979,28 +971,35 @@ class Evaluator:
             return fact
         return _narrowed(fact, operator, bound) or fact
 
+    def compared(self, test: cst.BaseExpression
+                 ) -> tuple[cst.BaseExpression, str, cst.BaseExpression] | None:
+        """A test that compares two values, as (left, operator, right): `n > 0`, or the same
+        written as a call (`tf.greater(n, 0)`, `n.gt(0)`, `torch.eq(n, 0)`); None for anything
+        else. The one reading of comparisons, for the facts and the guards alike."""
+        if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+            target = test.comparisons[0]
+            operator = comparison_operator(target)
+            return (test.left, operator, target.comparator) if operator else None
+        if isinstance(test, cst.Call):
+            op = self.index.op_of(test)
+            operator = ops.COMPARISONS.get(op.name.rpartition(".")[2]) if op else None
+            left, right = self.operand(test, 0), self.operand(test, 1, "y")
+            if operator and left is not None and right is not None:
+                return left, operator, right
+        return None
+
     def _comparison(self, condition: cst.BaseExpression, env: Env
                     ) -> tuple[cst.BaseExpression, str, float] | None:
         """`x > 0`, `tf.greater(x, 0)`, `x.gt(0)`, `torch.eq(x, 0)` (or a name bound to one) as
         (x, ">", 0.0); None for anything else."""
         if isinstance(condition, cst.Name):
             condition = env.value(condition.value) or condition
-        if isinstance(condition, cst.Comparison) and len(condition.comparisons) == 1:
-            target = condition.comparisons[0]
-            operator = comparison_operator(target)
-            bound = self._bound_value(target.comparator, env)
-            if operator is None or bound is None:
-                return None
-            return condition.left, operator, bound
-        if isinstance(condition, cst.Call):
-            op = self.index.op_of(condition)
-            operator = ops.COMPARISONS.get(op.name.rpartition(".")[2]) if op else None
-            left, right = self.operand(condition, 0), self.operand(condition, 1, "y")
-            bound = self._bound_value(right, env) if right is not None else None
-            if operator is None or left is None or bound is None:
-                return None
-            return left, operator, bound
-        return None
+        compared = self.compared(condition)
+        if compared is None:
+            return None
+        left, operator, right = compared
+        bound = self._bound_value(right, env)
+        return (left, operator, bound) if bound is not None else None
 
     def _bound_value(self, node: cst.BaseExpression, env: Env) -> float | None:
         """The constant a value is compared with: a number, or a constant tensor

@@ -41,6 +41,11 @@ class ModuleAnalyses(Protocol):
         """The operand of an operation (its positional `index` or keyword `name`)."""
         ...
 
+    def compared(self, test: cst.BaseExpression
+                 ) -> tuple[cst.BaseExpression, str, cst.BaseExpression] | None:
+        """A comparison, also written as a call (`tf.greater(n, 0)`): (left, operator, right)."""
+        ...
+
     def fact(self, node: cst.CSTNode) -> Fact:
         """What is proven about the value of `node` (sign, range, and why)."""
         ...

@@ -117,6 +117,10 @@ class FileContext:
     def operand(self, call: cst.Call, index: int = 0, name: str = "x") -> cst.BaseExpression | None:
         return self.evaluator.operand(call, index, name)
 
+    def compared(self, test: cst.BaseExpression
+                 ) -> tuple[cst.BaseExpression, str, cst.BaseExpression] | None:
+        return self.evaluator.compared(test)
+
     def fact(self, node: cst.CSTNode) -> Fact:
         return self.evaluator.fact(node, self.env)
 
