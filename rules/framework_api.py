@@ -565,6 +565,12 @@ class SwappedArguments(Rule):
         def train_step(model, x, y):
             return loss(y, model(x))
         """),
+        Valid("""
+        import theano.tensor as T
+        def binary_crossentropy(predictions, targets):
+            # Theano's cross-entropies take the prediction first: `(output, target)`
+            return T.nnet.binary_crossentropy(predictions, targets)
+        """),
     ]
     INVALID = [
         Invalid("""
@@ -711,7 +717,8 @@ class SwappedArguments(Rule):
         func = node.func
         op = ctx.op(node)
         if op is not None:
-            return ctx.text(func) if op.kind in ("binary_xent", "categorical_xent") else None
+            return ctx.text(func) if op.kind in ("binary_xent", "categorical_xent") and \
+                op.framework not in ops.PREDICTION_FIRST_XENT else None
         use = models.loss_use(ctx, node)
         if use is not None and use.kind in ("categorical", "binary"):
             return use.name

@@ -477,6 +477,16 @@ class UnguardedDivision(Rule):
             huber = tf.keras.losses.Huber(delta, reduction=tf.keras.losses.Reduction.SUM)
             return huber(y_true, y_pred) / normalizer
         """),
+        # a count handed in (`total`, `count`), as `num_samples` is: the caller's number of
+        # items, not a mask this loss sums
+        Valid("""
+        import torch
+        def _divergence_compute(measures, total, reduction="mean"):
+            return measures.sum() / total if reduction == "mean" else measures
+        def squared_distance_loss(p, q):
+            measures = torch.sum((p - q) ** 2, dim=-1)
+            return _divergence_compute(measures, p.shape[0])
+        """),
         # the sizes of an image, handed in as a tensor or as numbers, are >= 1
         Valid("""
         import tensorflow as tf

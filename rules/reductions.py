@@ -478,6 +478,15 @@ class UnnormalizedSum(Rule):
                 loss = tf.reduce_sum(mse(y, model(x)))
             grads = tape.gradient(loss, model.trainable_variables)
         """, line=5, message="`tf.reduce_sum(mse(y, model(x)))`"),
+        # `tf.nn.l2_loss` halves the sum of squares over every element, the batch too
+        Invalid("""
+        import tensorflow as tf
+        x = tf.placeholder(tf.float32, [None, 13])
+        y = tf.placeholder(tf.float32, [None, 1])
+        w = tf.Variable(tf.zeros([13, 1]))
+        loss = tf.nn.l2_loss(y - tf.matmul(x, w))
+        train_op = tf.train.GradientDescentOptimizer(0.01).minimize(loss)
+        """, line=5, message="`tf.nn.l2_loss(y - tf.matmul(x, w))`"),
         Invalid("""
         import torch
         def train_step(model, optimizer, x, y):

@@ -640,7 +640,10 @@ def test_metric_learning_losses_are_no_metrics_module():
     from lossguard.knowledge.names import is_metric_module
 
     assert is_metric_module("pkg/metrics.py") and is_metric_module("eval_metrics_numpy.py")
+    assert is_metric_module("src/torchmetrics/functional/audio/stoi.py")
+    assert is_metric_module("metrics/perceptual_path_length.py")
     assert not is_metric_module("tf_slim/losses/metric_learning.py")
+    assert not is_metric_module("src/pytorch_metric_learning/losses/triplet_margin_loss.py")
     source = """
     from tensorflow.python.ops import math_ops
 
@@ -675,3 +678,24 @@ def test_a_dimension_suffix_is_no_conversion():
         return torch.nn.functional.kl_div(q.log(), p, reduction="none").sum(-1)
     """
     assert codes(code, select=["LL101"]) == [(3, "LL101")]
+
+
+def test_data_a_compiled_model_is_run_on_is_no_loss_code():
+    """`history = model.fit(x_train, ...)` reaches the reported `loss`, but preparing
+    `x_train` is data work: the loss is computed inside Keras. The loss written in the
+    script itself stays loss code."""
+    source = """
+    import numpy as np
+    import tensorflow as tf
+    train_data = np.load("train.npy")
+    mean = train_data.mean(axis=0)
+    std = train_data.std(axis=0)
+    x_train = (train_data - mean) / std
+    model = tf.keras.Sequential([tf.keras.layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    history = model.fit(x_train, np.zeros(len(x_train)), epochs=3)
+    loss = history.history["loss"]
+    p = tf.nn.sigmoid(model.output)
+    cost = -tf.reduce_mean(tf.math.log(p))
+    """
+    assert codes(source) == [(12, "LL107")]

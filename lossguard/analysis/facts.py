@@ -471,6 +471,8 @@ def unary(kind: Kind | str, a: Fact, node: object) -> Fact:
         return a
     if kind in {"square"}:
         return power(a, 2, node)
+    if kind == "l2_loss":
+        return unary("sum", power(a, 2, node), node)  # (halved: the same zeros and signs)
     if kind == "abs":
         if a.const is not None:
             return constant(abs(a.const))

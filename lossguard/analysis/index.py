@@ -454,7 +454,7 @@ class _Indexer:
             elif isinstance(fn, cst.Attribute) and isinstance(fn.value, cst.Name) and \
                     fn.value.value == "self":  # `strategy.run(self.replica_step, ...)`
                 index.replica_fns.add(fn.attr.value)
-        if attr in {"fit", "evaluate", "train_on_batch", "test_on_batch"} and (
+        if attr in ops.MODEL_DRIVERS and (
             keyword(node, "sample_weight") is not None or keyword(node, "class_weight") is not None
         ):
             index.sample_weighted = True

@@ -6,6 +6,7 @@ See the README, "Where rules look". Every question about scope is answered here,
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -26,7 +27,7 @@ from ..knowledge.names import (
     name_tokens,
 )
 from .index import Function, ModuleIndex
-from .tree import dotted, number, walk
+from .tree import number, walk
 
 
 @dataclass
@@ -296,11 +297,21 @@ def _module_statements(index: ModuleIndex, scope: LossScope, all_code: bool) -> 
     for names, value, node in reversed(index.module_assigns):
         if set(names) & wanted:
             scope.statements.add(id(node))
-            for sub in walk(value):
-                if isinstance(sub, cst.Name):
-                    wanted.add(sub.value)
-                elif isinstance(sub, cst.Attribute) and dotted(sub):
-                    pass
+            wanted.update(_inputs(value))
+
+
+def _inputs(value: cst.CSTNode) -> Iterator[str]:
+    """The names a module-level value is computed from; not the data a compiled model is run
+    on (`history = model.fit(x_train, y_train)`: preparing `x_train` is no loss code)."""
+    if isinstance(value, cst.Name):
+        yield value.value
+        return
+    if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) and \
+            value.func.attr.value in ops.MODEL_DRIVERS:
+        yield from _inputs(value.func.value)
+        return
+    for child in value.children:
+        yield from _inputs(child)
 
 
 def inputs_of(function: Function, *, model: bool = False,

@@ -444,7 +444,8 @@ def loss_use(ctx: FileContext, call: cst.Call) -> LossUse | None:
             pred = keyword(call, "logits") or positional(call, 0 if op.framework == "jax" else 1)
             return LossUse(short, None, "logits", pred, kind) if pred is not None else None
         if kind in ("binary_xent", "categorical_xent"):
-            pred = keyword(call, "output") or positional(call, 1)
+            pred = keyword(call, "output") or keyword(call, "coding_dist") or \
+                positional(call, 0 if op.framework in ops.PREDICTION_FIRST_XENT else 1)
             from_logits = literal_bool(keyword(call, "from_logits") or positional(call, 2))
             return LossUse(short, None, _keras_expects(from_logits), pred, kind) \
                 if pred else None

@@ -48,7 +48,7 @@ BatchReduction = Literal["sum", "mean"]
 _ORDER = {"scalar": 0, "per_sample": 1, "elementwise": 2}
 
 REDUCING = {"sum", "mean", "max", "min", "prod", "logsumexp", "std", "stddev",
-            "compute_average_loss"}
+            "compute_average_loss", "l2_loss"}
 ELEMENTWISE = {"log", "log1p", "exp", "expm1", "sqrt", "rsqrt", "square", "squared_difference",
                "abs", "pow", "maximum", "minimum", "clip", "clamp_min", "clamp_max", "sigmoid",
                "softmax", "log_softmax", "log_sigmoid", "softplus", "relu", "tanh", "cosh", "where",
@@ -473,9 +473,9 @@ class Shapes:
         (`reduce_sum(x)`, `x.mean()`, `reduce_mean(x, axis=0)`, a loss object with its default
         reduction, torch `reduction="sum"`), else None."""
         op = self.index.op_of(node)
-        if op is not None and op.kind in ("sum", "mean"):
+        if op is not None and op.kind in ("sum", "mean", "l2_loss"):
             tensor_method = op.framework == "tensor"
-            if not reduces_batch(self._axis(node, tensor_method)):
+            if op.kind != "l2_loss" and not reduces_batch(self._axis(node, tensor_method)):
                 return None
             operand = node.func.value if tensor_method and isinstance(node.func, cst.Attribute) \
                 else (positional(node, 0) or keyword(node, "input_tensor") or
@@ -483,7 +483,7 @@ class Shapes:
             if operand is None or \
                     self.reduction(operand, function) not in ("per_sample", "elementwise"):
                 return None
-            return op.kind  # type: ignore[return-value]
+            return "mean" if op.kind == "mean" else "sum"
         mode = self.loss_reduction(node, function)
         return mode if mode in ("sum", "mean") else None  # type: ignore[return-value]
 

@@ -72,6 +72,7 @@ class Kind(StrEnum):
     RELU = "relu"
     # reductions
     SUM = "sum"
+    L2_LOSS = "l2_loss"  # `tf.nn.l2_loss(x)`: sum(x ** 2) / 2 over every element, the batch too
     MEAN = "mean"
     MAX = "max"
     MIN = "min"

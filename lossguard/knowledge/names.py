@@ -65,7 +65,8 @@ HYPERPARAMETER_TOKENS = frozenset({
     "eps", "epsilon", "smooth", "smoothing", "scale", "lambda", "lam", "dim", "axis", "config",
     "cfg", "opt", "reduction", "mode", "k", "tau", "order", "power", "fan", "stride", "strides",
     "units", "drop", "dropout", "kernel", "window", "padding", "dilation", "heads", "channels",
-    "idx", "index", "wd", "decay", "coef", "coeff", "momentum", "width", "height",
+    "idx", "index", "wd", "decay", "coef", "coeff", "momentum", "width", "height", "total",
+    "count",
 })
 # Tokens of the lengths of sequences (`enc_len`, `input_lengths`): a count of items, >= 1.
 LENGTH_TOKENS = frozenset({"len", "lens", "length", "lengths"})
@@ -119,12 +120,18 @@ def is_loss_name(name: str, patterns: tuple[str, ...] = ()) -> bool:
 
 
 def is_metric_module(path: str) -> bool:
-    """`metrics.py`, `classifier_metrics.py`, `eval_metrics_numpy.py`: evaluation code, where a
-    function named like a loss (`kl_divergence`, `log_likelihood`) measures, it does not train."""
-    stem = path.replace("\\", "/").rpartition("/")[2].partition(".")[0]
-    tokens = name_tokens(stem)
+    """`metrics.py`, `classifier_metrics.py`, `eval_metrics_numpy.py`, and any module of a
+    metrics package (`metrics/ppl.py`, `torchmetrics/functional/stoi.py`): evaluation code,
+    where a function named like a loss (`kl_divergence`, `log_likelihood`) measures, it does
+    not train."""
+    *folders, name = path.replace("\\", "/").split("/")
+    return any(_names_metrics(part) for part in (*folders, name.partition(".")[0]))
+
+
+def _names_metrics(part: str) -> bool:
+    tokens = name_tokens(part)
     # (metric learning's module, `metric_learning.py`, holds losses)
-    return any(token in ("metric", "metrics") and following != "learning"
+    return any(token.endswith(("metric", "metrics")) and following != "learning"
                for token, following in zip(tokens, (*tokens[1:], ""), strict=False))
 
 

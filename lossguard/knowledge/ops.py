@@ -94,6 +94,7 @@ _TENSORFLOW = {
     "reduce_sum": "sum", "reduce_mean": "mean", "reduce_max": "max", "reduce_min": "min",
     "reduce_prod": "prod", "reduce_std": "stddev", "reduce_variance": "std",
     "reduce_logsumexp": "logsumexp", "clip_by_value": "clip", "truediv": "divide",
+    "l2_loss": "l2_loss",
     "squared_difference": "squared_difference",
     "realdiv": "divide", "div": "divide", "divide_no_nan": "divide_no_nan",
     "reciprocal_no_nan": "divide_no_nan", "multiply_no_nan": "multiply",
@@ -167,6 +168,9 @@ _TORCH = {
 }
 
 # Theano and PyTensor (`T.log`, `T.nnet.sigmoid`, `pt.log`): the losses of older published code.
+# Their cross-entropies take the prediction first (`binary_crossentropy(output, target)`), the
+# Keras backend's take it second (`binary_crossentropy(target, output)`).
+PREDICTION_FIRST_XENT = frozenset({"theano"})
 _THEANO = {**_COMMON, "clip": "clip", "switch": "where", "grad": "gradients",
            "nnet": "opaque", "binary_crossentropy": "binary_xent",
            "categorical_crossentropy": "categorical_xent", "softplus": "softplus",
@@ -568,6 +572,11 @@ METHOD_SPELLINGS: dict[str, str] = {
 }
 # Methods that take or apply gradients: `tape.gradient`, `loss.backward`, `optimizer.minimize`.
 TAPE_METHODS = {"gradient", "backward", "minimize"}
+# Methods that run a compiled Keras model on data (`model.fit(x, y)`): the loss is computed
+# inside the framework, so their arguments are data, not values of a loss written here.
+MODEL_DRIVERS = frozenset({"fit", "fit_generator", "evaluate", "evaluate_generator", "predict",
+                           "predict_generator", "predict_on_batch", "train_on_batch",
+                           "test_on_batch"})
 # Attributes that are metadata of a tensor, not values computed from it.
 META_ATTRIBUTES = {"shape", "dtype", "ndim", "device", "name", "is_cuda", "requires_grad",
                    "grad_fn", "layout"}

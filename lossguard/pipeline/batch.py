@@ -357,24 +357,19 @@ def _kill(executor: ProcessPoolExecutor) -> None:
             process.terminate()
     for process in processes:
         process.join(timeout=1)
-    # Let the pool's manager thread see its workers gone before the interpreter exits: its
-    # exit hook would otherwise wake a thread that is closing and print a traceback.
-    manager = getattr(executor, "_executor_manager_thread", None)
-    if manager is not None:
-        manager.join(timeout=1)
-        if manager.is_alive():
-            # A worker ended while it sent a result: the manager thread waits for the rest of
-            # that message forever, and the interpreter's exit hook would wait for the thread.
-            _stranded.append(manager)
+    # The pool's threads may now wait forever: the manager thread for the rest of a message a
+    # killed worker was sending, the queue's feeder thread to write a chunk no worker reads.
+    # The interpreter's exit hooks would wait for them, so the process must not exit normally.
+    _killed.append(executor)
 
 
-_stranded: list[object] = []  # pool threads an interrupted run cannot wait for
+_killed: list[object] = []  # pools an interrupted run ended
 
 
 def must_exit_at_once() -> bool:
-    """Whether an interrupted run left a pool thread that a normal exit would wait for
+    """Whether an interrupted run killed a pool whose threads a normal exit would wait for
     forever: the caller should end the process with `os._exit` once its output is flushed."""
-    return bool(_stranded)
+    return bool(_killed)
 
 
 def render_timings(timings: dict[str, float]) -> str:
