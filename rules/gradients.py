@@ -1417,6 +1417,16 @@ class GraphBreakingOp(Rule):
     probe = "graph-mode"
     hint = "use the TensorFlow/Keras op (`tf.abs`, `tf.where`, `tf.cond`) instead"
     VALID = [
+        # an eager loss that runs its own model: its parameters are the data it is run on
+        Valid("""
+        import numpy as np
+        import tensorflow as tf
+        class Agent:
+            def compute_loss(self, memory, gamma=0.99):
+                logits, values = self.model(tf.constant(np.vstack(memory.states)))
+                returns = tf.constant(np.array(memory.returns)[:, None], tf.float32)
+                return tf.reduce_mean((returns - values) ** 2)
+        """),
         Valid("""
         import tensorflow as tf
         def sequence_loss(y_true, y_pred, history):

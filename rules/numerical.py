@@ -477,6 +477,16 @@ class UnguardedDivision(Rule):
             huber = tf.keras.losses.Huber(delta, reduction=tf.keras.losses.Reduction.SUM)
             return huber(y_true, y_pred) / normalizer
         """),
+        # every call in the module passes a guarded value: `s * s + 1e-6` is > 0 whatever `s`
+        Valid("""
+        import jax.numpy as jnp
+        def gaussian_logpdf(x, mu, sigma):
+            return -0.5 * jnp.sum(((x - mu) / sigma) ** 2 + 2 * jnp.log(sigma))
+        def gaussian_loss(preds, targets):
+            mus, sigmas = preds[..., :2], preds[..., 2:]
+            sigmas = sigmas * sigmas + 1e-6
+            return -jnp.mean(gaussian_logpdf(targets, mus, sigmas))
+        """),
         # a count handed in (`total`, `count`), as `num_samples` is: the caller's number of
         # items, not a mask this loss sums
         Valid("""
@@ -1430,6 +1440,23 @@ class UnboundedExp(Rule):
     replaces = ("LL101",)
     hint = "use `softplus` / `reduce_logsumexp`, or bound the exponent (`minimum(x, 50)`)"
     VALID = [
+        # a bandwidth, a temperature, a coefficient named as configuration is never negative:
+        # `-beta * d ** 2` is <= 0
+        Valid("""
+        import torch
+        def robust_loss(pred, target, beta):
+            return (1 - torch.exp(-beta * (pred - target) ** 2)).mean()
+        """),
+        # the shift by the maximum, less a non-negative term (random-feature kernels)
+        Valid("""
+        import tensorflow as tf
+        def kernel_features_loss(data, projection, target):
+            data_dash = tf.einsum("bd,md->bm", data, projection)
+            half_norm = tf.reduce_sum(tf.square(data), axis=-1, keepdims=True) / 2.0
+            features = tf.exp(data_dash - half_norm -
+                              tf.reduce_max(data_dash, axis=-1, keepdims=True))
+            return tf.reduce_mean(tf.square(features - target))
+        """),
         # PPO: the ratio of two log-probabilities of the same sampled action stays near 1
         Valid("""
         import jax.numpy as jnp

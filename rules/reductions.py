@@ -487,6 +487,21 @@ class UnnormalizedSum(Rule):
         loss = tf.nn.l2_loss(y - tf.matmul(x, w))
         train_op = tf.train.GradientDescentOptimizer(0.01).minimize(loss)
         """, line=5, message="`tf.nn.l2_loss(y - tf.matmul(x, w))`"),
+        # Lightning differentiates what `training_step` returns
+        Invalid("""
+        import pytorch_lightning as pl
+        import torch
+        class SpeechModel(pl.LightningModule):
+            def __init__(self):
+                super().__init__()
+                self.criterion = torch.nn.CTCLoss(reduction="sum")
+            def training_step(self, batch, batch_idx):
+                inputs, targets, input_sizes, target_sizes = batch
+                loss = self.criterion(self(inputs), targets, input_sizes, target_sizes)
+                return {"loss": loss}
+            def configure_optimizers(self):
+                return torch.optim.SGD(self.parameters(), lr=0.01)
+        """, line=9, message="sums over the batch"),
         Invalid("""
         import torch
         def train_step(model, optimizer, x, y):

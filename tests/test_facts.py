@@ -277,3 +277,20 @@ def test_only_data_is_a_structural_zero(name, data):
         return ((out_a - out_b) ** 2).sum() / {name}
     """
     assert bool([f for f in lint(source) if f.code == "LL102"]) == data
+
+
+def test_a_parameter_takes_what_every_call_in_the_module_passes():
+    """A helper's parameter is guarded when every call of it in the module passes a value
+    that is nonzero whatever the caller's names hold; one unguarded call keeps the finding."""
+    from .helpers import codes
+
+    guarded = """
+    import torch
+    def nll(x, sigma):
+        return torch.log(sigma) + x ** 2 / sigma
+    def loss(pred, target, s):
+        return nll(pred - target, s * s + 1e-6).mean() + nll(pred, torch.abs(s) + 1.0).mean()
+    """
+    assert codes(guarded) == []
+    one_unguarded = guarded.replace("nll(pred, torch.abs(s) + 1.0)", "nll(pred, s)")
+    assert sorted(code for _, code in codes(one_unguarded)) == ["LL101", "LL102"]

@@ -51,13 +51,14 @@ class _Hidden:
 
 
 def test_public_functions_of_a_loss_module_are_loss_code():
-    # (`cosh` of a raw error overflows: LL104 at line 7)
+    # (`cosh` of a raw error overflows: LL104 at line 7; `_log_terms` is only ever given that
+    # cosh, which is >= 1, so its log at line 10 is safe)
     assert codes(LOSS_MODULE, select=["LL1"], path="pkg/losses.py") == [
-        (4, "LL102"), (7, "LL104"), (10, "LL101"), (17, "LL101")]
+        (4, "LL102"), (7, "LL104"), (17, "LL101")]
     for name in ("loss.py", "objectives.py", "criterion.py", "criterions.py", "cost.py",
                  "focal_loss.py", "CSRLoss.py", "yolo_losses.py"):  # named for its loss
         assert codes(LOSS_MODULE, select=["LL1"], path=f"pkg/{name}") == [
-            (4, "LL102"), (7, "LL104"), (10, "LL101"), (17, "LL101")]
+            (4, "LL102"), (7, "LL104"), (17, "LL101")]
 
 
 def test_a_module_named_near_a_loss_is_no_loss_module():

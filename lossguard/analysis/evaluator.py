@@ -24,15 +24,18 @@ from ..knowledge.names import (
     is_logit_name,
     is_mask_name,
     is_model_name,
+    is_non_negative_setting,
     is_shape_name,
     is_size_name,
     pred_like,
 )
 from . import facts
-from .facts import INF, UNKNOWN, Fact, Reason
+from .facts import INF, NON_NEGATIVE, UNKNOWN, Fact, Reason
 from .index import Function, ModuleIndex
+from .losscode import call_arguments, is_test_function
 from .tree import (
     argument,
+    assigned_names,
     children,
     code,
     comparison_operator,
@@ -180,6 +183,12 @@ def input_fact(name: str, node: cst.CSTNode, *, activation: bool = False,
     return Fact(0.0, INF, zero=zero, unbounded=unbounded, tags=frozenset({"input"}))
 
 
+def _locals(function: Function | None) -> frozenset[str]:
+    if function is None:
+        return frozenset()
+    return frozenset(function.assigned | {p.name.value for p in function.params})
+
+
 def _read_text(node: cst.CSTNode) -> str | None:
     """How `read_values` names a value read: `z_std`, `self.log_std`, `y_pred[..., 2:4]`."""
     if isinstance(node, (cst.Name, cst.Attribute)):
@@ -253,17 +262,76 @@ class Evaluator:
         hyperparameter defaults, and nothing for the rest."""
         env = Env(parent or self.module_env, function.cls.name if function.cls else None)
         called_here = bool(self.index.call_sites.get(function.name))
+        passed = self._passed_by_callers(function, inputs) if called_here else {}
         for param in function.params:
             name = param.name.value
             if name in ("self", "cls", "ctx"):
                 continue
-            if name in inputs:
+            if name in passed:
+                env.bind(name, passed[name])
+            elif name in inputs:
                 env.bind(name, input_fact(name, param.name, activation=model,
                                           called_here=called_here))
             elif param.default is not None:
                 env.bind(name, self.fact(param.default, self.module_env), param.default)
+            elif is_non_negative_setting(name):
+                env.bind(name, NON_NEGATIVE)  # `beta`, `temperature`: >= 0 by convention
             else:
                 env.bind(name, UNKNOWN)
+        return env
+
+    def _passed_by_callers(self, function: Function, inputs: set[str]) -> dict[str, Fact]:
+        """The inputs that every call of `function` in the module fills with a value that is
+        nonzero whatever the caller's own names hold (`gaussian_nll(x, mu, s * s + 1e-6)`,
+        also through the caller's one assignment of a name it passes), with that fact."""
+        sites = call_arguments(self.index, function)
+        if not sites or any(caller is None or is_test_function(caller) for _, caller in sites):
+            return {}  # a test's or a script's call shows an example, not the contract
+        blank = Evaluator(self.index, self.depth)  # its own memo: these are no facts in place
+        envs: dict[int, Env] = {}
+        passed: dict[str, Fact] = {}
+        for name in inputs:
+            joined: Fact | None = None
+            for arguments, caller in sites:
+                value = arguments.get(name)
+                if value is None or caller is None:
+                    break
+                key = id(value)
+                if key not in envs:
+                    envs[key] = blank.straight_line_env(caller, value)
+                fact = blank.fact(value, envs[key])
+                if not fact.nonzero:
+                    break
+                joined = fact if joined is None else facts.join(joined, fact)
+            else:
+                if joined is not None:
+                    passed[name] = joined
+        return passed
+
+    def straight_line_env(self, function: Function, node: cst.CSTNode) -> Env:
+        """The facts of `function`'s names where its top-level statement holding `node` runs,
+        from its top-level assignments before it (`s = preds[:, 2:]; s = s * s + 1e-6`);
+        a name any other statement binds (a branch, a loop, an unpacking) is unknown, and so
+        are its parameters."""
+        env = Env(self.module_env, function.cls.name if function.cls else None,
+                  shadows=_locals(function))
+        body = function.node.body
+        for statement in body.body if isinstance(body, cst.IndentedBlock) else ():
+            if any(sub is node for sub in walk(statement)):
+                break
+            small = statement.body[0] if isinstance(statement, cst.SimpleStatementLine) and \
+                len(statement.body) == 1 else None
+            if isinstance(small, cst.Assign) and len(small.targets) == 1 and \
+                    isinstance(small.targets[0].target, cst.Name):
+                env.bind(small.targets[0].target.value, self.fact(small.value, env))
+                continue
+            for sub in walk(statement):
+                targets = [t.target for t in sub.targets] if isinstance(sub, cst.Assign) else \
+                    [sub.target] if isinstance(sub, (cst.AugAssign, cst.AnnAssign, cst.For)) \
+                    else []
+                for target in targets:
+                    for bound in assigned_names(target):
+                        env.bind(bound, UNKNOWN)
         return env
 
     # --- evaluation ------------------------------------------------------------------------
@@ -525,6 +593,9 @@ class Evaluator:
                 return facts.ENTROPY_TERM
             if self._cosine(left, right):  # summed along the feature axis, a cosine
                 return Fact(-1.0, 1.0, tags=frozenset({"unit_product"}))
+            if isinstance(node.left, (cst.Name, cst.Attribute, cst.Subscript)) and \
+                    code(node.left) == code(node.right):
+                return facts.power(left, 2, node)  # `s * s`: a square
             return facts.multiply(left, right, node)
         if isinstance(op, cst.MatrixMultiply):
             if self._cosine(left, right):
@@ -613,6 +684,11 @@ class Evaluator:
         if self._is_extreme_of(subtrahend, minuend, env, _MAXIMA):
             return Fact(-INF, 0.0, negative=Reason(node, "is shifted by its maximum"),
                         tags=frozenset({"difference", "max_shifted"}))
+        if type(minuend) is cst.BinaryOperation and type(minuend.operator) is cst.Subtract and \
+                self._is_extreme_of(subtrahend, minuend.left, env, _MAXIMA):
+            # `x - d - max(x)` is `(x - max(x)) - d`: the shift, less `d`
+            shifted = Fact(-INF, 0.0, negative=Reason(node, "is shifted by its maximum"))
+            return facts.subtract(shifted, self.fact(minuend.right, env), node)
         if self._is_extreme_of(minuend, subtrahend, env, _MINIMA):
             return Fact(-INF, 0.0, negative=Reason(node, "is at most 0"),
                         tags=frozenset({"difference"}))

@@ -86,6 +86,7 @@ class Fact:
 
 
 UNKNOWN = Fact()
+NON_NEGATIVE = Fact(0.0, INF)  # nothing known but the sign (a count, a temperature)
 
 
 def constant(value: float) -> Fact:
@@ -594,8 +595,10 @@ def unary(kind: Kind | str, a: Fact, node: object) -> Fact:
             return Fact(lo, hi, False, a.hi_open and a.hi == 1,
                         Reason(node, "is 0 where its operand is 1") if reaches_one else None,
                         Reason(node, "is a logarithm and can be negative") if lo < 0 else None)
-        if not _known(a) and a.lo == -INF and a.hi == INF:
-            return Fact()  # `math.log(num_classes)`: opaque, lossguard never guesses
+        if not _known(a) and a.lo <= 0 and a.hi == INF:
+            # `math.log(num_classes)`, `log(decay_factor)`: nothing but a sign is known of the
+            # operand (configuration), and lossguard never guesses
+            return Fact()
         return Fact(negative=Reason(node, "is a logarithm and can be negative"),
                     zero=Reason(node, "is a logarithm and can be 0"),
                     unbounded=a.unbounded)

@@ -30,7 +30,7 @@ import libcst as cst
 
 from ..knowledge import ops
 from ..knowledge.kinds import NON_DIFFERENTIABLE
-from ..knowledge.names import is_label_name, is_loss_name, name_tokens
+from ..knowledge.names import is_label_name, is_loss_name, is_model_name, name_tokens, pred_like
 from ..knowledge.ops import META_ATTRIBUTES, SHAPE_CALLS
 from . import objective
 from .index import Function, ModuleIndex
@@ -765,8 +765,12 @@ class GradientFlow:
             ordinal = body.ordinal_of(expr)
         if ordinal is not None and ordinal in body.nograd:
             return False  # computed under `torch.no_grad()`: no graph is recorded
-        if self.evaluator(function, self.predictions(function), models_live=True).value(
-                expr, ordinal).live:
+        sources = self.predictions(function)
+        if self.runs_own_model(function):
+            # `compute_loss(self, done, new_state, memory)` calls `self.model(...)` itself: its
+            # parameters are the data it runs the model on, unless named as predictions
+            sources = tuple(name for name in sources if pred_like(name))
+        if self.evaluator(function, sources, models_live=True).value(expr, ordinal).live:
             return True
         if function.parent is None:
             return False
@@ -774,6 +778,25 @@ class GradientFlow:
         return any(type(n) is cst.Name and n.value not in body.defs and n.value not in params
                    and not is_label_name(n.value) and self._bound_outside(function, n.value)
                    for n in walk(expr))
+
+    def runs_own_model(self, function: Function) -> bool:
+        """Whether a method calls a model it holds: `self.model(x)` (named as a model), or
+        `self.client(states)` with `self.client = ActorCritic(...)` a model class of the
+        module."""
+        cls = function.cls
+        if cls is None:
+            return False
+        for call, _ in self.body(function).calls:
+            func = call.func
+            if not (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and
+                    func.value.value == "self"):
+                continue
+            built = cls.init_values.get(func.attr.value)
+            built_by = dotted(built.func) if isinstance(built, cst.Call) else None
+            if is_model_name(func.attr.value) or built_by is not None and \
+                    class_kind(self.index, built_by) == "module":
+                return True
+        return False
 
     def _bound_outside(self, function: Function, name: str) -> bool:
         """Whether an enclosing function binds `name` (a closure reads it)."""

@@ -70,6 +70,23 @@ def _class_kind(index: ModuleIndex, name: str, seen: set[str] | None = None) -> 
     return "loss" if is_loss_name(name) else None
 
 
+def lightning_step(index: ModuleIndex, function: Function | None) -> bool:
+    """`training_step` of a `LightningModule`: Lightning differentiates what it returns."""
+    if function is None or function.cls is None or function.name != "training_step":
+        return False
+    seen: set[str] = set()
+    bases = list(function.cls.bases)
+    while bases:
+        base = bases.pop()
+        if base.rpartition(".")[2] == ops.LIGHTNING_MODULE:
+            return True
+        inner = index.classes.get(base)
+        if inner is not None and base not in seen:
+            seen.add(base)
+            bases.extend(inner.bases)
+    return False
+
+
 def class_kind(index: ModuleIndex, name: str) -> str | None:
     """"loss", "module", "autograd" or None for a class of this module (through its bases)."""
     return _class_kind(index, name)
@@ -120,7 +137,7 @@ def _close(index: ModuleIndex, scope: LossScope, roots: list[tuple[Function, str
     while pending:
         function, reason = pending.pop()
         key = id(function.node)
-        if key in scope.functions or (_is_test(function) and not all_code):
+        if key in scope.functions or (is_test_function(function) and not all_code):
             continue
         scope.functions.add(key)
         scope.reasons[key] = reason
@@ -138,7 +155,7 @@ def _close(index: ModuleIndex, scope: LossScope, roots: list[tuple[Function, str
             pending.append((nested, f"defined in `{function.qualname}`"))
 
 
-def _is_test(function: Function) -> bool:
+def is_test_function(function: Function) -> bool:
     """A test function, or a method of a test class."""
     return is_test_name(function.name) or (
         function.cls is not None and is_test_name(function.cls.name))
@@ -356,26 +373,34 @@ def configured_by_callers(index: ModuleIndex, function: Function) -> set[str]:
     """The parameters of `function` that every call of it in the module (one at least) fills
     with configuration: a number, or a parameter of the caller that is configuration itself (a
     number by default, a declared Python scalar), or `self.x` set in `__init__` from one."""
-    sites = index.call_sites.get(function.name, [])
-    if not sites or function.parent is not None:
-        return set()
-    params = [p for p in function.params if p.name.value not in ("self", "cls", "ctx")]
     configured: set[str] | None = None
-    for call, caller in sites:
-        if isinstance(call.func, cst.Attribute) != (function.cls is not None):
-            return set()  # a method is called through `self`, a function by its name
-        if any(arg.star for arg in call.args):
-            return set()
-        found: set[str] = set()
-        positional = [a for a in call.args if a.keyword is None]
-        for param, arg in zip(params, positional, strict=False):
-            if _configuration(arg.value, caller):
-                found.add(param.name.value)
-        for arg in call.args:
-            if arg.keyword is not None and _configuration(arg.value, caller):
-                found.add(arg.keyword.value)
+    for arguments, caller in call_arguments(index, function) or ():
+        found = {name for name, value in arguments.items() if _configuration(value, caller)}
         configured = found if configured is None else configured & found
     return configured or set()
+
+
+def call_arguments(index: ModuleIndex, function: Function
+                   ) -> list[tuple[dict[str, cst.BaseExpression], Function | None]] | None:
+    """What every call of `function` in the module passes, by parameter name, with the calling
+    function (None: module level); None where a call is not read (`*args`), or there is none."""
+    sites = index.call_sites.get(function.name, [])
+    if not sites or function.parent is not None:
+        return None
+    params = [p for p in function.params if p.name.value not in ("self", "cls", "ctx")]
+    found = []
+    for call, caller in sites:
+        if isinstance(call.func, cst.Attribute) != (function.cls is not None):
+            return None  # a method is called through `self`, a function by its name
+        if any(arg.star for arg in call.args):
+            return None
+        positional = [a for a in call.args if a.keyword is None]
+        arguments = {param.name.value: arg.value
+                     for param, arg in zip(params, positional, strict=False)}
+        arguments.update((arg.keyword.value, arg.value) for arg in call.args
+                         if arg.keyword is not None)
+        found.append((arguments, caller))
+    return found
 
 
 def _configuration(value: cst.BaseExpression, caller: Function | None) -> bool:

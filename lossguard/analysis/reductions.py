@@ -30,6 +30,7 @@ from ..knowledge.names import (
     parameter_role,
 )
 from .index import Function, ModuleIndex
+from .losscode import lightning_step
 from .tree import (
     argument,
     assigned_names,
@@ -68,6 +69,17 @@ OBJECTIVE_KINDS = ("tape_gradient", "minimize", "add_loss", "backward")
 
 _KERAS_NONE = {"none"}
 _KERAS_SUM = {"sum"}
+
+
+def _lightning_loss(value: cst.BaseExpression | None) -> cst.BaseExpression | None:
+    """What Lightning differentiates of a `training_step`'s return: the value, or the "loss"
+    of a dict (`{"loss": loss, "log": logs}`)."""
+    if isinstance(value, cst.Dict):
+        for element in value.elements:
+            if isinstance(element, cst.DictElement) and string(element.key) == "loss":
+                return element.value
+        return None
+    return value
 
 
 def _widest(values: list[Reduction]) -> Reduction:
@@ -589,12 +601,16 @@ class Shapes:
         cached = self._terms.get(key)
         if cached is None:
             cached = {}
+            lightning = "backward" in kinds and lightning_step(self.index, function)
             for node in walk_own(body):
+                target = None
                 if isinstance(node, cst.Call):
                     target = self.objective(node, kinds)
-                    if target is not None:
-                        cached.update((id(t), t) for t in self.terms(
-                            target, function, normalized_stops=normalized_stops))
+                elif lightning and isinstance(node, cst.Return):
+                    target = _lightning_loss(node.value)
+                if target is not None:
+                    cached.update((id(t), t) for t in self.terms(
+                        target, function, normalized_stops=normalized_stops))
             self._terms[key] = cached
         return cached
 

@@ -68,6 +68,14 @@ HYPERPARAMETER_TOKENS = frozenset({
     "idx", "index", "wd", "decay", "coef", "coeff", "momentum", "width", "height", "total",
     "count",
 })
+# Of those, the tokens of configuration that is never negative by convention: counts, sizes,
+# rates, temperatures, smoothing terms and coefficients (`-beta * d ** 2` is <= 0). Not
+# `dim`/`axis` (-1), `idx`/`index` (negative indexing), `order`, settings that are no numbers
+# (`mode`, `reduction`, `config`), nor names that data goes by too: the signed `margin` of a
+# logistic loss, a `delta` that is a difference.
+NON_NEGATIVE_TOKENS = HYPERPARAMETER_TOKENS - {"dim", "axis", "idx", "index", "order", "mode",
+                                               "reduction", "config", "cfg", "opt", "margin",
+                                               "delta"}
 # Tokens of the lengths of sequences (`enc_len`, `input_lengths`): a count of items, >= 1.
 LENGTH_TOKENS = frozenset({"len", "lens", "length", "lengths"})
 GRADIENT_WORDS = frozenset({"grad", "grads", "gradient", "gradients"})
@@ -155,6 +163,12 @@ def is_shape_name(name: str) -> bool:
 def is_length_name(name: str) -> bool:
     """`enc_len`, `input_lengths`, `seq_lens`: the length of a sequence."""
     return any(token in LENGTH_TOKENS for token in name_tokens(name))
+
+
+def is_non_negative_setting(name: str) -> bool:
+    """`temperature`, `beta`, `num_classes`, `smooth`: configuration that is never negative."""
+    return is_hyperparameter_name(name) and name != "T" and any(
+        token in NON_NEGATIVE_TOKENS for token in name_tokens(name))
 
 
 def is_hyperparameter_name(name: str) -> bool:

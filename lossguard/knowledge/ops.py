@@ -436,6 +436,9 @@ LOSS_BASES = ("keras.losses.Loss", "keras.losses.loss.Loss", "torch.nn.modules.l
 MODULE_BASES = ("torch.nn.Module", "keras.layers.Layer", "keras.Model", "keras.models.Model",
                 "keras.Layer", "keras.layers.Layer", "flax.linen.Module")
 AUTOGRAD_FUNCTION = "torch.autograd.Function"
+# PyTorch Lightning's module (`pytorch_lightning`, `lightning`, `lightning.pytorch`): Lightning
+# calls `backward` on what its `training_step` returns (the tensor, or a dict's "loss").
+LIGHTNING_MODULE = "LightningModule"
 
 
 @dataclass(frozen=True, slots=True)
