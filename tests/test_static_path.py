@@ -36,7 +36,7 @@ def test_a_plain_run_loads_only_what_it_uses(tmp_path):
             f"main(['--exit-zero', '--no-cache', {str(source)!r}])")
     lazy = ("tomllib", "lossguard.pipeline.cache", "lossguard.pipeline.notebook",
             "lossguard.pipeline.fix", "lossguard.dynamic", "lossguard.cli.server",
-            "lossguard.report.html")
+            "lossguard.report.html", "shutil")
     assert _imported_after(code, lazy) == []
 
 
