@@ -9,7 +9,6 @@ editor's `--stdin-filename /abs/path`) does not matter.
 from __future__ import annotations
 
 import fnmatch
-import glob
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -129,6 +128,8 @@ def resolve_pattern(pattern: str, base: Path) -> str:
         return pattern.rstrip("/")
     if os.path.isabs(pattern):
         return pattern.rstrip("/")
+    import glob  # deferred for start-up time: only anchored patterns need it
+
     pattern = pattern[2:] if pattern.startswith("./") else pattern
     return f"{glob.escape(os.path.abspath(base))}/{pattern.rstrip('/')}"
 
