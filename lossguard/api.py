@@ -119,6 +119,8 @@ class Context(ModuleAnalyses, Protocol):
 
 @dataclass(frozen=True)
 class Valid:
+    """An example that must not be flagged."""
+
     code: str
 
 

@@ -47,6 +47,8 @@ class Reason:
 
 @dataclass(frozen=True, slots=True)
 class Fact:
+    """What is proven about a value: the interval `[lo, hi]` and why it can reach a bad point."""
+
     lo: float = -INF
     hi: float = INF
     lo_open: bool = False  # True: value > lo; False: value >= lo

@@ -110,6 +110,8 @@ class Blocked:
 
 @dataclass
 class _Def:
+    """One binding of a name in a function's body."""
+
     name: str
     ordinal: int
     chain: tuple[int, ...]

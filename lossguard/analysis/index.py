@@ -76,6 +76,8 @@ class Function:
 
 @dataclass(eq=False)
 class Class:
+    """A class of the module, with its methods."""
+
     node: cst.ClassDef
     name: str
     bases: list[str]  # resolved qualified names (or plain names of module classes)
@@ -85,6 +87,9 @@ class Class:
 
 @dataclass(eq=False)
 class ModuleIndex:
+    """What one pass over a module finds: its imports, functions, classes, constants and the
+    calls and statements the rules ask about."""
+
     module: cst.Module
     imports: dict[str, str] = field(default_factory=dict)  # local name -> qualified name
     functions: list[Function] = field(default_factory=list)

@@ -31,6 +31,8 @@ from .tree import dotted, number, walk
 
 @dataclass
 class LossScope:
+    """The loss code of a module: its functions and module-level statements, and why."""
+
     functions: set[int] = field(default_factory=set)  # ids of FunctionDef nodes
     statements: set[int] = field(default_factory=set)  # ids of module-level statements
     keras_losses: set[int] = field(default_factory=set)  # handed to Keras (compile, Loss.call)

@@ -40,6 +40,8 @@ class Options:
 
 @dataclass
 class _Report:
+    """A finding as a rule reports it, before its position is known."""
+
     rule: type[Rule]  # the class: an instance would make a cycle through the context
     node: cst.CSTNode
     statement: int  # index of the enclosing top-level statement
@@ -52,6 +54,8 @@ class _Report:
 
 @dataclass
 class _Frame:
+    """The function being visited (None: the module), its scope and whether it is loss code."""
+
     function: Function | None
     env: Env
     loss: bool
@@ -371,6 +375,8 @@ def _selector(target: cst.BaseExpression) -> cst.BaseExpression | None:
 
 @dataclass
 class _Branch:
+    """An `if` being visited, with the names bound before it (and after its body)."""
+
     node: cst.If
     env: Env  # the scope the `if` binds in
     before: Bindings

@@ -28,6 +28,8 @@ NEWLINE = re.compile(r"\r\n?|\n")  # what libcst counts as a line break
 
 @dataclass
 class _OffsetState(CodegenState):
+    """Code generation that records where the `wanted` nodes start and end (as offsets)."""
+
     wanted: set[int] = field(default_factory=set)
     length: int = 0
     starts: dict[int, int] = field(default_factory=dict)

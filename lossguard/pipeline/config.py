@@ -23,6 +23,8 @@ class ConfigError(Exception):
 
 @dataclass
 class Settings:
+    """The `[tool.lossguard]` configuration, with the command line's options applied."""
+
     select: list[str] | None = None
     ignore: list[str] = field(default_factory=list)
     extend_select: list[str] = field(default_factory=list)

@@ -34,6 +34,8 @@ class SourceError(Exception):
 
 @dataclass
 class GitIgnore:
+    """The patterns of one folder's `.gitignore`."""
+
     base: Path
     patterns: list[tuple[str, bool, bool]]  # (pattern, negated, directory only)
 
