@@ -5,7 +5,6 @@ and the module's analyses, built once per file.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import cast
@@ -349,8 +348,8 @@ class FileContext:
                 selector = _selector(target)
                 if known is not None and selector is not None:
                     known = self.evaluator.refined(selector, base, self.env, holds=False)
-                part = fact if fact.const != 0 or fact.zero is not None else dataclasses.replace(
-                    fact, zero=Reason(target, "is set to 0"))
+                part = fact if fact.const != 0 or fact.zero is not None else fact._replace(
+                    zero=Reason(target, "is set to 0"))
                 self.env.bind(base.value, facts.join(known, part)
                               if value is not None and known is not None else Fact())
                 continue

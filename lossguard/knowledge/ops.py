@@ -10,8 +10,8 @@ table maps to a kind ("log", "sum", "softmax", ...). A new framework is a new ta
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from .kinds import Kind
 
@@ -434,8 +434,7 @@ MODULE_BASES = ("torch.nn.Module", "keras.layers.Layer", "keras.Model", "keras.m
 AUTOGRAD_FUNCTION = "torch.autograd.Function"
 
 
-@dataclass(frozen=True, slots=True)
-class Op:
+class Op(NamedTuple):
     """A resolved framework operation."""
 
     kind: Kind
