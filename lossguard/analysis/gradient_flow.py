@@ -95,8 +95,7 @@ def join(flows: Iterable[Flow]) -> Flow:
     return Flow(False, tuple(blockers)) if blockers else NONE
 
 
-@dataclass
-class Blocked:
+class Blocked(NamedTuple):
     """A blocking node on every path from the prediction to a differentiated value."""
 
     node: cst.CSTNode
@@ -108,8 +107,7 @@ class Blocked:
     sources: tuple[str, ...]  # the prediction parameters ("" when a model output)
 
 
-@dataclass
-class _Def:
+class _Def(NamedTuple):
     """One binding of a name in a function's body."""
 
     name: str

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import cast
+from typing import NamedTuple, cast
 
 import libcst as cst
 
@@ -29,16 +29,14 @@ from ..knowledge.ops import Op
 _DETACHING = frozenset({"no_grad", "stop_gradient", "item", "numpy"})
 
 
-@dataclass
-class Options:
+class Options(NamedTuple):
     """What changes the result of linting one file."""
 
     all_code: bool = False
     loss_names: tuple[str, ...] = ()
 
 
-@dataclass
-class _Report:
+class _Report(NamedTuple):
     """A finding as a rule reports it, before its position is known."""
 
     rule: type[Rule]  # the class: an instance would make a cycle through the context

@@ -18,6 +18,7 @@ import contextlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import libcst as cst
 from libcst._nodes.internal import CodegenState
@@ -81,8 +82,7 @@ class _Record:
         ranges[id(self.node)] = (start, end)
 
 
-@dataclass
-class Located:
+class Located(NamedTuple):
     """What one top-level statement's code says about positions: how many line breaks it
     spans and where, relative to its first line, the nodes asked about lie. Kept with the
     statement itself, so the key `id(statement)` stays its own while the entry lives."""
