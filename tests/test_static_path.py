@@ -40,6 +40,17 @@ def test_a_plain_run_loads_only_what_it_uses(tmp_path):
     assert _imported_after(code, lazy) == []
 
 
+def test_the_command_goes_through_its_light_entry_point():
+    """`lossguard` (the script) and `python -m lossguard` run `lossguard.__main__.run`, which
+    imports the command line itself, with the garbage collector off: the entry module loads
+    nothing of it."""
+    import tomllib
+
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts["lossguard"] == "lossguard.__main__:run"
+    assert _imported_after("import lossguard.__main__", ("lossguard.cli.main", "libcst")) == []
+
+
 def test_flake8_plugin_imports_no_heavy_framework():
     assert _imported_after("import lossguard.cli.flake8_plugin") == []
 
