@@ -11,8 +11,7 @@ reductions, models, fix builders). `rules/` imports nothing else of lossguard.
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass
-from typing import ClassVar, Literal, Protocol
+from typing import ClassVar, Literal, NamedTuple, Protocol
 
 import libcst as cst
 
@@ -117,13 +116,13 @@ class Context(ModuleAnalyses, Protocol):
                gradient_only: bool | None = None) -> None: ...
 
 
-@dataclass(frozen=True)
-class Valid:
+class Valid(NamedTuple):
+    """An example that must not be flagged."""
+
     code: str
 
 
-@dataclass(frozen=True)
-class Invalid:
+class Invalid(NamedTuple):
     """An example that must be flagged; `line` (1-based, in the dedented code), a fragment of the
     message, and the code after `--fix --unsafe-fixes` may be pinned."""
 

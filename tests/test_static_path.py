@@ -27,15 +27,28 @@ def test_linting_imports_no_heavy_framework():
 
 def test_a_plain_run_loads_only_what_it_uses(tmp_path):
     """Every start pays for what it imports: a run over one Python file, without a
-    pyproject.toml, the cache, a notebook or a fix, loads none of their modules."""
+    pyproject.toml, the cache, a notebook, a fix, `--dynamic` or the server, loads none of
+    their modules."""
     source = tmp_path / "losses.py"
     source.write_text("import tensorflow as tf\n\ndef loss(y_true, y_pred):\n"
                       "    return tf.reduce_mean(tf.math.log(y_pred))\n")
     code = ("from lossguard.cli.main import main\n"
             f"main(['--exit-zero', '--no-cache', {str(source)!r}])")
     lazy = ("tomllib", "lossguard.pipeline.cache", "lossguard.pipeline.notebook",
-            "lossguard.pipeline.fix", "lossguard.dynamic.run")
+            "lossguard.pipeline.fix", "lossguard.dynamic", "lossguard.cli.server",
+            "lossguard.report.html", "shutil")
     assert _imported_after(code, lazy) == []
+
+
+def test_the_command_goes_through_its_light_entry_point():
+    """`lossguard` (the script) and `python -m lossguard` run `lossguard.__main__.run`, which
+    imports the command line itself, with the garbage collector off: the entry module loads
+    nothing of it."""
+    import tomllib
+
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts["lossguard"] == "lossguard.__main__:run"
+    assert _imported_after("import lossguard.__main__", ("lossguard.cli.main", "libcst")) == []
 
 
 def test_flake8_plugin_imports_no_heavy_framework():

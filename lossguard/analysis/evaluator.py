@@ -7,8 +7,6 @@ module constants); calls are looked up in the operation table and mapped to tran
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import libcst as cst
 
 from ..knowledge import ops
@@ -127,9 +125,9 @@ def named_fact(name: str, fact: Fact, target: cst.CSTNode) -> Fact:
         if "input" in fact.tags:
             return log_prob_fact(target)
         if fact.hi <= 0 or fact == UNKNOWN:  # (what an opaque call returns stays unknown)
-            return replace(fact, tags=fact.tags | {"log_prob"})
+            return fact._replace(tags=fact.tags | {"log_prob"})
     if fact.unbounded is not None and is_log_scale_name(name):
-        return replace(fact, unbounded=None)
+        return fact._replace(unbounded=None)
     if "input" in fact.tags and is_shape_name(name):
         return Fact(1.0, INF)  # `image_shape = cast(inputs[0], "float32")`: sizes, as `x.shape`
     if fact == UNKNOWN and is_mask_name(name) and not is_size_name(name):
@@ -579,7 +577,7 @@ class Evaluator:
                 if self._patches_zeros(patch, value, env):
                     # `d + (d == 0) * 1e-16`, `n + (n == 0)`: the epsilon lands exactly
                     # where `d` is 0
-                    return replace(fact, zero=None, lo_open=fact.lo >= 0, const=None)
+                    return fact._replace(zero=None, lo_open=fact.lo >= 0, const=None)
             return facts.add(left, right, node)
         if isinstance(op, cst.Subtract):
             if _shared_part(node.left, node.right):  # `area_a + area_b - inter`: a union
@@ -1107,7 +1105,7 @@ class Evaluator:
             element = facts.replace_const(fact)
             if "input" not in fact.tags:
                 return [(element, None)] * count
-            return [(element if is_data_name(name) else replace(element, zero=None), None)
+            return [(element if is_data_name(name) else element._replace(zero=None), None)
                     for name in names]
         return [(UNKNOWN, None)] * count
 
@@ -1126,18 +1124,18 @@ def _narrowed(fact: Fact, operator: str, bound: float) -> Fact | None:
     raw prediction's sign is no longer unknown there: it loses its "input" tag.)"""
     signed = fact.tags - {"input"}
     if operator == ">" and bound >= 0:
-        return replace(fact, lo=max(fact.lo, bound), lo_open=True, zero=None, negative=None,
+        return fact._replace(lo=max(fact.lo, bound), lo_open=True, zero=None, negative=None,
                        tags=signed)
     if operator == ">=" and bound >= 0:
         zero = fact.zero if bound == 0 else None
-        return replace(fact, lo=max(fact.lo, bound), zero=zero, negative=None, tags=signed)
+        return fact._replace(lo=max(fact.lo, bound), zero=zero, negative=None, tags=signed)
     if operator == "<" and bound <= 0:
-        return replace(fact, hi=min(fact.hi, bound), hi_open=True, zero=None, unbounded=None)
+        return fact._replace(hi=min(fact.hi, bound), hi_open=True, zero=None, unbounded=None)
     if operator == "<=" and bound <= 0:
         zero = fact.zero if bound == 0 else None
-        return replace(fact, hi=min(fact.hi, bound), zero=zero, unbounded=None)
+        return fact._replace(hi=min(fact.hi, bound), zero=zero, unbounded=None)
     if operator == "!=" and bound == 0:
-        return replace(fact, zero=None)
+        return fact._replace(zero=None)
     return None
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from ..knowledge.kinds import Kind
 from ..knowledge.ops import EPSILON
@@ -37,16 +37,16 @@ def f32(value: float) -> float:
         return math.copysign(INF, value)
 
 
-@dataclass(frozen=True, slots=True)
-class Reason:
+class Reason(NamedTuple):
     """Why a value can reach a bad point: a sentence about the expression `node`."""
 
     node: object
     why: str  # e.g. "is an input and can be 0"; rendered as "`<code of node>` <why>"
 
 
-@dataclass(frozen=True, slots=True)
-class Fact:
+class Fact(NamedTuple):
+    """What is proven about a value: the interval `[lo, hi]` and why it can reach a bad point."""
+
     lo: float = -INF
     hi: float = INF
     lo_open: bool = False  # True: value > lo; False: value >= lo
@@ -440,7 +440,7 @@ def clip(a: Fact, low: Fact | None, high: Fact | None) -> Fact:
     if low is not None and low.const is not None:
         result = maximum(result, low)
     elif low is not None and not _known(low):
-        result = replace(result, lo=-INF, lo_open=False, zero=None, negative=None,
+        result = result._replace(lo=-INF, lo_open=False, zero=None, negative=None,
                          tags=result.tags - {"sigmoid", "softmax"})
     if high is not None and high.const is not None:
         result = minimum(result, high)
@@ -497,7 +497,7 @@ def unary(kind: Kind | str, a: Fact, node: object) -> Fact:
                     False, _reduced_zero(a, node), a.negative, a.unbounded,
                     a.tags & {"error", "difference", "gradient", "underflow"})
     if kind in {"mean", "max", "min"}:
-        return replace(a, const=None, zero=_reduced_zero(a, node),
+        return a._replace(const=None, zero=_reduced_zero(a, node),
                        tags=a.tags & {"error", "difference", "probability", "softmax", "sigmoid"})
     if kind == "fft":
         if not _known(a):
@@ -629,4 +629,4 @@ def unary(kind: Kind | str, a: Fact, node: object) -> Fact:
 
 def replace_const(a: Fact) -> Fact:
     """The fact of a part of a value (`x[i]`): the same range, no longer a folded constant."""
-    return replace(a, const=None) if a.const is not None else a
+    return a._replace(const=None) if a.const is not None else a

@@ -25,6 +25,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import libcst as cst
 
@@ -60,8 +61,7 @@ BUILTIN_META = {"len", "isinstance", "hasattr", "getattr", "callable", "type", "
 BUILTIN_PASS = {"float", "int", "abs", "sum", "min", "max", "list", "tuple", "zip", "map",
                 "enumerate", "reversed", "sorted", "dict", "iter", "next", "bool", "round"}
 TRAINING_KINDS = {"backward", "tape_gradient", "minimize", "add_loss"}
-@dataclass(frozen=True)
-class Flow:
+class Flow(NamedTuple):
     """How a value depends on the sources: `live` (through some differentiable path), blocked
     (only through the `blockers`, the first blocking node of each path), or not at all."""
 
@@ -95,8 +95,7 @@ def join(flows: Iterable[Flow]) -> Flow:
     return Flow(False, tuple(blockers)) if blockers else NONE
 
 
-@dataclass
-class Blocked:
+class Blocked(NamedTuple):
     """A blocking node on every path from the prediction to a differentiated value."""
 
     node: cst.CSTNode
@@ -108,8 +107,9 @@ class Blocked:
     sources: tuple[str, ...]  # the prediction parameters ("" when a model output)
 
 
-@dataclass
-class _Def:
+class _Def(NamedTuple):
+    """One binding of a name in a function's body."""
+
     name: str
     ordinal: int
     chain: tuple[int, ...]

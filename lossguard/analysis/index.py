@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import libcst as cst
@@ -22,26 +21,30 @@ def _nothing() -> None:
     return None
 
 
-@dataclass(eq=False)
+# The index's records are built nearly empty, filled by `build` and compared by identity:
+# plain classes, where dataclasses would generate methods at every start (about 1.5 ms).
 class Function:
     """A function or method. The index owns its functions and classes; the pointers back up
     (`cls`, `parent`) are weak, so that nothing here is a reference cycle and a module's tree
     is freed as soon as its lint is done (cycles would keep it for the garbage collector)."""
 
-    node: cst.FunctionDef
-    name: str
-    qualname: str
-    cls_ref: Callable[[], Class | None] = field(default=_nothing, repr=False)
-    parent_ref: Callable[[], Function | None] = field(default=_nothing, repr=False)
-    calls: set[str] = field(default_factory=set)  # names of module functions it calls
-    # `(receiver, method)` of `rbm.energy(v)` and `self.rbm.energy(v)` ("self.rbm")
-    instance_calls: set[tuple[str, str]] = field(default_factory=set)
-    instances: dict[str, str] = field(default_factory=dict)  # `rbm = RBM(...)`: rbm -> RBM
-    nested: dict[str, Function] = field(default_factory=dict)
-    returned: list[cst.BaseExpression] = field(default_factory=list)  # its own returns' values
-    trains: bool = False  # calls tape.gradient / .backward() / minimize
-    assigned: set[str] = field(default_factory=set)  # its local names (`x = ...`, `x += ...`)
-    decorators: list[str] = field(default_factory=list)  # resolved qualified names
+    def __init__(self, node: cst.FunctionDef, name: str, qualname: str,
+                 cls_ref: Callable[[], Class | None] = _nothing,
+                 parent_ref: Callable[[], Function | None] = _nothing) -> None:
+        self.node = node
+        self.name = name
+        self.qualname = qualname
+        self.cls_ref = cls_ref
+        self.parent_ref = parent_ref
+        self.calls: set[str] = set()  # names of module functions it calls
+        # `(receiver, method)` of `rbm.energy(v)` and `self.rbm.energy(v)` ("self.rbm")
+        self.instance_calls: set[tuple[str, str]] = set()
+        self.instances: dict[str, str] = {}  # `rbm = RBM(...)`: rbm -> RBM
+        self.nested: dict[str, Function] = {}
+        self.returned: list[cst.BaseExpression] = []  # its own returns' values
+        self.trains = False  # calls tape.gradient / .backward() / minimize
+        self.assigned: set[str] = set()  # its local names (`x = ...`, `x += ...`)
+        self.decorators: list[str] = []  # resolved qualified names
 
     @property
     def cls(self) -> Class | None:
@@ -74,52 +77,57 @@ class Function:
         return [*p.posonly_params, *p.params]
 
 
-@dataclass(eq=False)
 class Class:
-    node: cst.ClassDef
-    name: str
-    bases: list[str]  # resolved qualified names (or plain names of module classes)
-    methods: dict[str, Function] = field(default_factory=dict)
-    init_values: dict[str, cst.BaseExpression] = field(default_factory=dict)  # self.x = <expr>
+    """A class of the module, with its methods."""
+
+    def __init__(self, node: cst.ClassDef, name: str, bases: list[str]) -> None:
+        self.node = node
+        self.name = name
+        self.bases = bases  # resolved qualified names (or plain names of module classes)
+        self.methods: dict[str, Function] = {}
+        self.init_values: dict[str, cst.BaseExpression] = {}  # self.x = <expr>
 
 
-@dataclass(eq=False)
 class ModuleIndex:
-    module: cst.Module
-    imports: dict[str, str] = field(default_factory=dict)  # local name -> qualified name
-    functions: list[Function] = field(default_factory=list)
-    by_name: dict[str, list[Function]] = field(default_factory=dict)
-    classes: dict[str, Class] = field(default_factory=dict)
-    constants: dict[str, cst.BaseExpression] = field(default_factory=dict)
-    loss_args: set[str] = field(default_factory=set)  # names given as loss= / add_loss / ...
-    grad_calls: list[cst.Call] = field(default_factory=list)  # `grad(f)`, `value_and_grad(f)`
-    replica_fns: set[str] = field(default_factory=set)  # `f`, `self.f` in strategy.run(f)
-    compile_calls: list[cst.Call] = field(default_factory=list)
-    calls_by_name: dict[str, list[cst.Call]] = field(default_factory=dict)
-    # `f(...)` and `self.f(...)` by `f`, with the function each is made in (None: module level)
-    call_sites: dict[str, list[tuple[cst.Call, Function | None]]] = field(default_factory=dict)
-    tape_withs: set[int] = field(default_factory=set)  # ids of `with GradientTape()` nodes
-    module_assigns: list[tuple[list[str], cst.BaseExpression, cst.CSTNode]] = field(
-        default_factory=list)
-    minimize_targets: set[str] = field(default_factory=set)
-    # module-level names differentiated: `cost.backward()`, `tape.gradient(cost, ...)`
-    differentiated: set[str] = field(default_factory=set)
-    instances: dict[str, str] = field(default_factory=dict)  # module level `rbm = RBM(...)`
-    # module-level statements that train: `cost.backward()`, `train = opt.minimize(cost)`
-    training_statements: list[cst.CSTNode] = field(default_factory=list)
-    call_bindings: list[tuple[str, cst.Call]] = field(default_factory=list)  # `name = f(...)`
-    call_names: set[str] = field(default_factory=set)  # `f` of `f(...)` and `x.f(...)`
-    sample_weighted: bool = False
-    mixed_float16: bool = False
-    function_of: dict[int, Function] = field(default_factory=dict)  # id(FunctionDef) -> info
-    _resolved: dict[int, str | None] = field(default_factory=dict, repr=False)
-    _ops: dict[int, ops.Op | None] = field(default_factory=dict, repr=False)
-    # For the rule walk: the nodes of the classes `build` was asked to mark, in pre-order; for
-    # each, the number of marks once its subtree is done; for each top-level statement, the
-    # number of marks before it (and after the last, the total).
-    marks: list[cst.CSTNode] = field(default_factory=list, repr=False)
-    mark_ends: list[int] = field(default_factory=list, repr=False)
-    statement_marks: list[int] = field(default_factory=list, repr=False)
+    """What one pass over a module finds: its imports, functions, classes, constants and the
+    calls and statements the rules ask about."""
+
+    def __init__(self, module: cst.Module) -> None:
+        self.module = module
+        self.imports: dict[str, str] = {}  # local name -> qualified name
+        self.functions: list[Function] = []
+        self.by_name: dict[str, list[Function]] = {}
+        self.classes: dict[str, Class] = {}
+        self.constants: dict[str, cst.BaseExpression] = {}
+        self.loss_args: set[str] = set()  # names given as loss= / add_loss / ...
+        self.grad_calls: list[cst.Call] = []  # `grad(f)`, `value_and_grad(f)`
+        self.replica_fns: set[str] = set()  # `f`, `self.f` in strategy.run(f)
+        self.compile_calls: list[cst.Call] = []
+        self.calls_by_name: dict[str, list[cst.Call]] = {}
+        # `f(...)` and `self.f(...)` by `f`, with the function each is made in (None: module
+        # level)
+        self.call_sites: dict[str, list[tuple[cst.Call, Function | None]]] = {}
+        self.tape_withs: set[int] = set()  # ids of `with GradientTape()` nodes
+        self.module_assigns: list[tuple[list[str], cst.BaseExpression, cst.CSTNode]] = []
+        self.minimize_targets: set[str] = set()
+        # module-level names differentiated: `cost.backward()`, `tape.gradient(cost, ...)`
+        self.differentiated: set[str] = set()
+        self.instances: dict[str, str] = {}  # module level `rbm = RBM(...)`
+        # module-level statements that train: `cost.backward()`, `train = opt.minimize(cost)`
+        self.training_statements: list[cst.CSTNode] = []
+        self.call_bindings: list[tuple[str, cst.Call]] = []  # `name = f(...)`
+        self.call_names: set[str] = set()  # `f` of `f(...)` and `x.f(...)`
+        self.sample_weighted = False
+        self.mixed_float16 = False
+        self.function_of: dict[int, Function] = {}  # id(FunctionDef) -> info
+        self._resolved: dict[int, str | None] = {}
+        self._ops: dict[int, ops.Op | None] = {}
+        # For the rule walk: the nodes of the classes `build` was asked to mark, in pre-order;
+        # for each, the number of marks once its subtree is done; for each top-level
+        # statement, the number of marks before it (and after the last, the total).
+        self.marks: list[cst.CSTNode] = []
+        self.mark_ends: list[int] = []
+        self.statement_marks: list[int] = []
 
     def forward_of(self, class_name: str) -> Function | None:
         """What calling an instance of a module class runs: its `forward` (PyTorch), `call`

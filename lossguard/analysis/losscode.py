@@ -32,6 +32,8 @@ from .tree import number, walk
 
 @dataclass
 class LossScope:
+    """The loss code of a module: its functions and module-level statements, and why."""
+
     functions: set[int] = field(default_factory=set)  # ids of FunctionDef nodes
     statements: set[int] = field(default_factory=set)  # ids of module-level statements
     keras_losses: set[int] = field(default_factory=set)  # handed to Keras (compile, Loss.call)

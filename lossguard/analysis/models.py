@@ -13,8 +13,7 @@ unknown (None): rules fire only on what was read. Framework names come from the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import libcst as cst
 
@@ -30,8 +29,7 @@ PROBABILITY_KINDS = ("softmax", "sigmoid")
 _DEPTH = 12
 
 
-@dataclass(frozen=True)
-class Output:
+class Output(NamedTuple):
     """The output of a model or layer: size of the last axis and final activation."""
 
     units: int | None  # None: unknown
@@ -40,8 +38,7 @@ class Output:
     units_layer: cst.CSTNode | None  # the node that sets the units
 
 
-@dataclass(frozen=True)
-class LossSpec:
+class LossSpec(NamedTuple):
     """A Keras loss as given to `compile(loss=...)`."""
 
     family: str  # ops.KERAS_LOSSES value: "categorical", "binary", "regression", ...
@@ -50,8 +47,7 @@ class LossSpec:
     node: cst.CSTNode
 
 
-@dataclass(frozen=True)
-class LossUse:
+class LossUse(NamedTuple):
     """A call that computes a cross-entropy on a prediction."""
 
     name: str  # how the loss is spelled at the call

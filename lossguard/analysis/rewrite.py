@@ -19,9 +19,8 @@ How a rule uses them (`ctx.index` is the module index):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import libcst as cst
 
@@ -34,8 +33,7 @@ if TYPE_CHECKING:
 EPSILON, EPSILON_CALLS, METHODS = ops.EPSILON, ops.EPSILON_CALLS, ops.METHOD_SPELLINGS
 
 
-@dataclass(frozen=True)
-class Replace:
+class Replace(NamedTuple):
     """A fix expressed on the tree: put `new` where `old` is. The engine turns it into a text
     edit once positions are known, so rules never deal with line numbers."""
 

@@ -67,7 +67,7 @@ def _holds_code(annotation: object) -> str | None:
         return "maybe" if any(_holds_code(a) for a in typing.get_args(annotation)) else None
     if isinstance(annotation, (typing.ForwardRef, str)):
         return "maybe"
-    if isinstance(annotation, type) and issubclass(annotation, cst.CSTNode):
+    if isinstance(annotation, type) and cst.CSTNode in annotation.__mro__:  # no ABC check
         return None if annotation.__module__ in _NOT_CODE_MODULES else "node"
     return None
 

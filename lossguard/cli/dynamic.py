@@ -5,20 +5,22 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..dynamic.options import (
+from ..engine.results import Finding
+from ..pipeline.config import ConfigError
+from ..pipeline.dynamic_settings import (
     DEFAULT_MEMORY_MB,
     DEFAULT_TIMEOUT_S,
     DynamicConfigError,
-    DynamicOptions,
     check_memory,
     check_table,
     check_timeout,
 )
-from ..engine.results import Finding
-from ..pipeline.config import ConfigError
 from ..report.confirmation import verification_line
+
+if TYPE_CHECKING:
+    from ..dynamic.options import DynamicOptions
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -45,6 +47,8 @@ def options_from(args: argparse.Namespace, config: dict | None = None) -> Dynami
     inputs: `shape = [8, 32, 32, 1]`, `kind = "probabilities" | "logits" | "regression"`.
     Raises `DynamicConfigError` for a bad value (the CLI reports it with exit code 2).
     """
+    from ..dynamic.options import DynamicOptions  # a static run does not load the dynamic pass
+
     timeout, memory, overrides = check_table(dict(config or {}),
                                              "[tool.lossguard.dynamic]")
     if args.dynamic_timeout is not None:

@@ -11,6 +11,7 @@ internal error.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -46,11 +47,15 @@ class _Extend(argparse.Action):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # argparse builds a formatter for every argument it adds (to check its metavar), and the
+    # default one reads the terminal's size, which imports shutil: the arguments are added
+    # with a fixed width, and help and errors get the terminal's (set at the end).
     parser = argparse.ArgumentParser(
         prog="lossguard",
         usage="lossguard [check] [options] [PATH ...]\n       lossguard rule CODE | --all\n"
               "       lossguard server",
-        description="Find the bugs that make custom losses NaN, stall or fit badly.")
+        description="Find the bugs that make custom losses NaN, stall or fit badly.",
+        formatter_class=functools.partial(argparse.HelpFormatter, width=80))
     parser.add_argument("paths", nargs="*",
                         help="files or folders to lint (default: .); - reads stdin")
     parser.add_argument("--version", action="version", version=f"lossguard {__version__}")
@@ -93,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     fixes.add_arguments(parser)
     dynamic_cli.add_arguments(parser)
     batch.add_arguments(parser)
+    parser.formatter_class = argparse.HelpFormatter
     return parser
 
 

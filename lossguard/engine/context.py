@@ -5,10 +5,9 @@ and the module's analyses, built once per file.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import cast
+from typing import NamedTuple, cast
 
 import libcst as cst
 
@@ -30,16 +29,16 @@ from ..knowledge.ops import Op
 _DETACHING = frozenset({"no_grad", "stop_gradient", "item", "numpy"})
 
 
-@dataclass
-class Options:
+class Options(NamedTuple):
     """What changes the result of linting one file."""
 
     all_code: bool = False
     loss_names: tuple[str, ...] = ()
 
 
-@dataclass
-class _Report:
+class _Report(NamedTuple):
+    """A finding as a rule reports it, before its position is known."""
+
     rule: type[Rule]  # the class: an instance would make a cycle through the context
     node: cst.CSTNode
     statement: int  # index of the enclosing top-level statement
@@ -52,6 +51,8 @@ class _Report:
 
 @dataclass
 class _Frame:
+    """The function being visited (None: the module), its scope and whether it is loss code."""
+
     function: Function | None
     env: Env
     loss: bool
@@ -345,8 +346,8 @@ class FileContext:
                 selector = _selector(target)
                 if known is not None and selector is not None:
                     known = self.evaluator.refined(selector, base, self.env, holds=False)
-                part = fact if fact.const != 0 or fact.zero is not None else dataclasses.replace(
-                    fact, zero=Reason(target, "is set to 0"))
+                part = fact if fact.const != 0 or fact.zero is not None else fact._replace(
+                    zero=Reason(target, "is set to 0"))
                 self.env.bind(base.value, facts.join(known, part)
                               if value is not None and known is not None else Fact())
                 continue
@@ -371,6 +372,8 @@ def _selector(target: cst.BaseExpression) -> cst.BaseExpression | None:
 
 @dataclass
 class _Branch:
+    """An `if` being visited, with the names bound before it (and after its body)."""
+
     node: cst.If
     env: Env  # the scope the `if` binds in
     before: Bindings

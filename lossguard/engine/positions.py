@@ -18,6 +18,7 @@ import contextlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import libcst as cst
 from libcst._nodes.internal import CodegenState
@@ -28,6 +29,8 @@ NEWLINE = re.compile(r"\r\n?|\n")  # what libcst counts as a line break
 
 @dataclass
 class _OffsetState(CodegenState):
+    """Code generation that records where the `wanted` nodes start and end (as offsets)."""
+
     wanted: set[int] = field(default_factory=set)
     length: int = 0
     starts: dict[int, int] = field(default_factory=dict)
@@ -79,8 +82,7 @@ class _Record:
         ranges[id(self.node)] = (start, end)
 
 
-@dataclass
-class Located:
+class Located(NamedTuple):
     """What one top-level statement's code says about positions: how many line breaks it
     spans and where, relative to its first line, the nodes asked about lie. Kept with the
     statement itself, so the key `id(statement)` stays its own while the entry lives."""

@@ -14,11 +14,12 @@ from .results import Edit, Finding, Fix
 
 NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]*(?:[,\s]+[A-Z]+[0-9]*)*))?", re.I)
 NAMED_IGNORE = re.compile(r"#\s*lossguard:\s*ignore\[(?P<codes>[A-Z0-9,\s]+)\]")
-FILE_NOQA = re.compile(
-    r"#\s*lossguard:\s*noqa\b(?::\s*(?P<codes>[A-Z]+[0-9]*(?:[,\s]+[A-Z]+[0-9]*)*))?", re.I)
+# Plain strings, compiled (and cached) by `re` on first use: only a file that starts with
+# comments, or has an unused suppression to report, needs them.
+FILE_NOQA = r"#\s*lossguard:\s*noqa\b(?::\s*(?P<codes>[A-Z]+[0-9]*(?:[,\s]+[A-Z]+[0-9]*)*))?"
+_CODE = r"^[A-Z]+[0-9]+$"
 
 UNUSED_NOQA = "LL002"
-_CODE = re.compile(r"^[A-Z]+[0-9]+$")
 
 
 def file_noqa(lines: list[str]) -> set[str] | None:
@@ -33,7 +34,7 @@ def file_noqa(lines: list[str]) -> set[str] | None:
             continue
         if not stripped.startswith("#"):
             break
-        match = FILE_NOQA.match(stripped)
+        match = re.match(FILE_NOQA, stripped, re.I)
         if match is None:
             continue
         if not match.group("codes"):
@@ -94,7 +95,7 @@ def unused_noqa(path: str, source: str, used: dict[int, set[str]], enabled: froz
         line, column = token.start
         start, end = match.span("codes")
         fix = None
-        if all(_CODE.match(c.upper()) for c in raw):
+        if all(re.match(_CODE, c.upper()) for c in raw):
             kept = [c for c in raw if c not in unused]
             if kept:
                 edit = Edit((line, column + start), (line, column + end), ", ".join(kept))

@@ -10,8 +10,8 @@ table maps to a kind ("log", "sum", "softmax", ...). A new framework is a new ta
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from .kinds import Kind
 
@@ -441,8 +441,7 @@ AUTOGRAD_FUNCTION = "torch.autograd.Function"
 LIGHTNING_MODULE = "LightningModule"
 
 
-@dataclass(frozen=True, slots=True)
-class Op:
+class Op(NamedTuple):
     """A resolved framework operation."""
 
     kind: Kind

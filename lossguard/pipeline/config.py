@@ -9,7 +9,6 @@ editor's `--stdin-filename /abs/path`) does not matter.
 from __future__ import annotations
 
 import fnmatch
-import glob
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,8 @@ class ConfigError(Exception):
 
 @dataclass
 class Settings:
+    """The `[tool.lossguard]` configuration, with the command line's options applied."""
+
     select: list[str] | None = None
     ignore: list[str] = field(default_factory=list)
     extend_select: list[str] = field(default_factory=list)
@@ -129,6 +130,8 @@ def resolve_pattern(pattern: str, base: Path) -> str:
         return pattern.rstrip("/")
     if os.path.isabs(pattern):
         return pattern.rstrip("/")
+    import glob  # deferred for start-up time: only anchored patterns need it
+
     pattern = pattern[2:] if pattern.startswith("./") else pattern
     return f"{glob.escape(os.path.abspath(base))}/{pattern.rstrip('/')}"
 

@@ -9,8 +9,8 @@ import os
 import stat
 import tokenize
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from .config import path_matches
 
@@ -32,8 +32,9 @@ class SourceError(Exception):
     """A file that cannot be read or decoded; becomes an LL001 finding."""
 
 
-@dataclass
-class GitIgnore:
+class GitIgnore(NamedTuple):
+    """The patterns of one folder's `.gitignore`."""
+
     base: Path
     patterns: list[tuple[str, bool, bool]]  # (pattern, negated, directory only)
 

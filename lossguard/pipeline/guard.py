@@ -16,7 +16,6 @@ from __future__ import annotations
 import ast
 import os
 import re
-import resource
 from itertools import accumulate
 
 MB = 1_000_000  # the unit of --max-file-size and of the messages
@@ -63,6 +62,8 @@ def available_memory() -> int | None:
                     break
     except (OSError, ValueError, IndexError):
         pass
+    import resource  # deferred for start-up time: only files over 256 KB get here
+
     soft, _ = resource.getrlimit(resource.RLIMIT_AS)
     if soft != resource.RLIM_INFINITY:
         try:

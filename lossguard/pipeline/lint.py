@@ -32,18 +32,20 @@ def error_finding(path: str, message: str, line: int = 1, column: int = 1) -> Fi
                    message=message, hint=ParseError.hint)
 
 
-_ERROR_AT = re.compile(r"error at (\d+):(\d+)")
-_NEWLINE = re.compile(r"\r\n|\r|\n")  # the line ends of Python's tokenizer
+# The patterns of a syntax error's finding: plain strings, compiled (and cached) by `re` on
+# first use, so that a start without a syntax error does not compile them.
+_ERROR_AT = r"error at (\d+):(\d+)"
+_NEWLINE = r"\r\n|\r|\n"  # the line ends of Python's tokenizer
 
 
 def syntax_error_position(error: cst.ParserSyntaxError, source: str) -> tuple[int, int]:
     """The 1-based line and column of a libcst syntax error: those its message names ("error at
     3:4"), within the text. libcst's own `raw_line` is one past that line (and clamped to the
     last line at the end of the file)."""
-    lines = _NEWLINE.split(source)
+    lines = re.split(_NEWLINE, source)
     if lines and not lines[-1]:
         lines.pop()  # the text after the final newline
-    named = _ERROR_AT.search(error.message)
+    named = re.search(_ERROR_AT, error.message)
     if named is None:
         return error.raw_line, error.raw_column + 1
     line, column = int(named.group(1)), int(named.group(2))
@@ -76,10 +78,10 @@ def compiler_error(source: str) -> SyntaxError | None:
 # Statements of Python 2 that are syntax errors in Python 3 (and to libcst's parser), by what
 # they are. (`except E, name:` and `print >>f, x` parse, as a tuple and a shift.)
 _PYTHON2 = (
-    (re.compile(r"^\s*print\b(?!\s*[(=.,\[)]|\s*$)"), "a print statement"),
-    (re.compile(r"^\s*exec\s+[\"'\w]"), "an exec statement"),
-    (re.compile(r"^\s*raise\s+[\w.]+\s*,"), "a `raise E, value` statement"),
-    (re.compile(r"(?:^|[\s=(,\[])(?:0[0-7]+[lL]?|\d+[lL])\b"), "a Python 2 integer literal"),
+    (r"^\s*print\b(?!\s*[(=.,\[)]|\s*$)", "a print statement"),
+    (r"^\s*exec\s+[\"'\w]", "an exec statement"),
+    (r"^\s*raise\s+[\w.]+\s*,", "a `raise E, value` statement"),
+    (r"(?:^|[\s=(,\[])(?:0[0-7]+[lL]?|\d+[lL])\b", "a Python 2 integer literal"),
 )
 
 
@@ -92,10 +94,10 @@ def syntax_error_finding(path: str, error: cst.ParserSyntaxError, source: str) -
     else:
         line, column = syntax_error_position(error, source)
         detail = error.message
-    lines = _NEWLINE.split(source)
+    lines = re.split(_NEWLINE, source)
     text = lines[line - 1] if 0 < line <= len(lines) else ""
     for pattern, what in _PYTHON2:
-        if pattern.search(text):
+        if re.search(pattern, text):
             message = (f"Python 2 source: line {line} is {what}, a syntax error in Python 3; "
                        "lossguard reads Python 3 only, so the file was not checked (port it "
                        "or exclude it)")
