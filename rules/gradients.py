@@ -87,6 +87,19 @@ class DiscardedGradient(Rule):
     probe = "gradient-independence"
     hint = "use the gradient (e.g. `tf.custom_gradient`) or delete the computation"
     VALID = [
+        # a mixed-precision trainer steps the optimizer in the caller (`trainer.optimize(opt)`)
+        Valid("""
+        import torch.nn.functional as F
+        def train(model, trainer, opt, data, steps):
+            def forward_backward(batch, labels):
+                trainer.zero_grad()
+                loss = F.cross_entropy(model(batch), labels)
+                trainer.backward(loss)
+            for _ in range(steps):
+                batch, labels = next(data)
+                forward_backward(batch, labels)
+                trainer.optimize(opt)
+        """),
         Valid("""
         import tensorflow as tf
         def train_step(model, optimizer, x, y):
@@ -323,12 +336,12 @@ _OPTIMIZER_TOKENS = frozenset({"optimizer", "optimizers", "optim", "optimiser"})
 
 
 def _steps(node: cst.CSTNode) -> bool:
-    """Whether code calls `.step()` on anything (`optimizer.step()`, `scaler.step(opt)`) or an
-    `*_step` function, nested closures included."""
+    """Whether code calls `.step()` on anything (`optimizer.step()`, `scaler.step(opt)`), a
+    trainer's `.optimize(opt)` or an `*_step` function, nested closures included."""
     for sub in walk(node):
         if type(sub) is cst.Call:
             name = (dotted(sub.func) or "").rpartition(".")[2]
-            if name == "step" or name.endswith("_step"):
+            if name in ("step", "optimize") or name.endswith("_step"):
                 return True
     return False
 
@@ -1417,6 +1430,24 @@ class GraphBreakingOp(Rule):
     probe = "graph-mode"
     hint = "use the TensorFlow/Keras op (`tf.abs`, `tf.where`, `tf.cond`) instead"
     VALID = [
+        # options handed in as keyword arguments are configuration, not tensors
+        Valid("""
+        import numpy as np
+        import tensorflow as tf
+        def weighted_cost(logits, cost_name, cost_kwargs):
+            class_weights = cost_kwargs.pop("class_weights", None)
+            weights = tf.constant(np.array(class_weights, dtype=np.float32))
+            return tf.reduce_mean(tf.reduce_sum(tf.nn.softmax(logits) * weights, axis=-1))
+        """),
+        # `model.predict` returns NumPy arrays: nothing of them is differentiated
+        Valid("""
+        import numpy as np
+        import tensorflow as tf
+        def calculate_losses(model, x, labels):
+            pred = model.predict(x)
+            probs = tf.nn.softmax(pred).numpy()
+            return -np.log(probs[np.arange(len(labels)), labels] + 1e-12)
+        """),
         # an eager loss that runs its own model: its parameters are the data it is run on
         Valid("""
         import numpy as np

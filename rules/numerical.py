@@ -469,6 +469,16 @@ class UnguardedDivision(Rule):
     probe = "zero-denominator"
     hint = "add a smoothing term to the denominator, clip it away from 0, or use `divide_no_nan`"
     VALID = [
+        # a float32 normal sample stays within a few standard deviations: `exp` of a scaled
+        # one (a log-normal noise level) cannot underflow to 0
+        Valid("""
+        import torch
+        def edm_loss(net, images, p_mean=-1.2, p_std=1.2, sigma_data=0.5):
+            rnd_normal = torch.randn([images.shape[0], 1, 1, 1])
+            sigma = (rnd_normal * p_std + p_mean).exp()
+            weight = (sigma ** 2 + sigma_data ** 2) / (sigma * sigma_data) ** 2
+            return (weight * (net(images + torch.randn_like(images) * sigma) - images) ** 2).mean()
+        """),
         # a divisor the caller hands in, named as nothing the loss computes on, is the
         # caller's to keep nonzero (as a hyperparameter is): this module never calls it
         Valid("""
@@ -1259,6 +1269,19 @@ class SqrtAtZero(Rule):
         """),
     ]
     INVALID = [
+        # a flatten layer keeps the gradient's values: its norm is still 0 where it is
+        Invalid("""
+        import tensorflow as tf
+        def gradient_penalty(critic, real, fake):
+            alpha = tf.random.uniform([tf.shape(real)[0], 1, 1, 1], 0.0, 1.0)
+            mixed = real + alpha * (fake - real)
+            with tf.GradientTape() as tape:
+                tape.watch(mixed)
+                score = critic(mixed)
+            grad = tape.gradient(score, mixed)
+            norm = tf.norm(tf.keras.layers.Flatten()(grad), axis=1)
+            return tf.reduce_mean(tf.square(norm - 1.0))
+        """, line=9, message="`tf.keras.layers.Flatten()(grad)`"),
         Invalid("""
         import math
         import tensorflow as tf

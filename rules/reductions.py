@@ -67,6 +67,17 @@ class MissingReduction(Rule):
     probe = "output-rank"
     hint = "reduce the loss to a scalar (`reduce_mean`, `.mean()`) before differentiating it"
     VALID = [
+        # one sample per step, written out: the per-sample loss is one element
+        Valid("""
+        import tensorflow as tf
+        x_data = tf.placeholder(shape=[1], dtype=tf.float32)
+        y_target = tf.placeholder(shape=[1], dtype=tf.float32)
+        A = tf.Variable(tf.random_normal(mean=10, shape=[1]))
+        output = tf.expand_dims(tf.add(x_data, A), 0)
+        xentropy = tf.nn.sigmoid_cross_entropy_with_logits(
+            logits=output, labels=tf.expand_dims(y_target, 0))
+        train_step = tf.train.GradientDescentOptimizer(0.05).minimize(xentropy)
+        """),
         # a mean scaled in a method chain by the step's gain is still a scalar
         Valid("""
         import torch.nn.functional as F

@@ -52,6 +52,9 @@ _MAXIMA = ("max", "maximum", "logsumexp")  # what `x - m` with `m` one of them k
 _MINIMA = ("min", "minimum")  # ... and >= 0
 _HELPER_DEPTH = 2
 
+NORMAL_REACH = 10.0  # standard deviations a float32 normal sample stays within, with margin
+
+
 class Env:
     """Facts (and defining expressions) of names, innermost scope first."""
 
@@ -836,6 +839,19 @@ class Evaluator:
             lo, hi = low if low is not None else 0.0, high if high is not None else 1.0
             return Fact(lo, hi, False, True, Reason(node, "is a uniform sample and can be 0")
                         if lo <= 0 else None)
+        if kind == "normal":  # `randn(n)`, `tf.random.normal(shape, mean=0.0, stddev=1.0)`
+            if op.name.rpartition(".")[2] == "normal" and (positional(node, 1) is not None or (
+                    op.framework in ("numpy", "torch") and positional(node, 0) is not None)):
+                return UNKNOWN  # a mean and a spread passed by position (`torch.normal(mu, s)`)
+            mean = keyword(node, "mean") or keyword(node, "loc")
+            spread = keyword(node, "stddev") or keyword(node, "scale") or keyword(node, "std")
+            center = number(mean) if mean is not None else 0.0
+            scale = number(spread) if spread is not None else 1.0
+            if center is None or scale is None:
+                return UNKNOWN
+            # float32 samplers never draw beyond a few standard deviations (the largest is
+            # about 6): `exp(randn * 1.2 - 1.2)` cannot underflow to 0
+            return Fact(center - NORMAL_REACH * abs(scale), center + NORMAL_REACH * abs(scale))
         if kind in {"ones_like", "zeros_like", "shape", "size", "ones", "zeros"}:
             return facts.unary(kind, UNKNOWN, node)
         if kind == "full":
@@ -950,9 +966,11 @@ class Evaluator:
         found = ops.layer(qualified) if qualified else None
         if found is None:
             return None
-        _, _, kind = found
+        _, name, kind = found
         if kind in {"softmax", "sigmoid", "log_softmax", *_ELEMENTWISE_LAYERS}:
             return kind
+        if name in ops.VALUE_KEEPING_LAYERS:  # `Flatten()(g)`: the input's values
+            return "identity"
         if kind == "activation":
             return _activation(positional(built, 0) or keyword(built, "activation"))
         if kind == "dense":
@@ -1157,4 +1175,4 @@ def _activation(node: cst.BaseExpression | None) -> str | None:
     return name if name in {"softmax", "sigmoid", "log_softmax", *_ELEMENTWISE_LAYERS} else None
 
 
-_ELEMENTWISE_LAYERS = frozenset({"relu", "tanh", "softplus"})  # applied to their input's value
+_ELEMENTWISE_LAYERS = frozenset({"relu", "tanh", "softplus", "identity"})  # of each input value

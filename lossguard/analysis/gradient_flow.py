@@ -501,6 +501,9 @@ class _Eval:
             return join(self.value(a, at) for a in args)
         if self.flow.framework_callable(self.function, func):
             return join(self.value(a, at) for a in args)
+        if isinstance(func, cst.Attribute) and func.attr.value in ops.MODEL_DRIVERS and \
+                callee_name(func.value) != "self":
+            return NONE  # `model.predict(x)`: Keras returns NumPy arrays, with no graph
         if isinstance(func, cst.Attribute):
             receiver = self.value(func.value, at)
             if receiver.reaches:  # a method of a tensor

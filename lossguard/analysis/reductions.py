@@ -333,7 +333,15 @@ class Shapes:
             if kind == "inner":
                 return "scalar"  # `torch.dot(a, b)`: a 0-d tensor
             if kind in PER_SAMPLE_LOSSES:
-                return "per_sample"
+                # one value per sample: one in all for a single written-out element
+                logits = keyword(node, "logits") or keyword(node, "output") or \
+                    positional(node, 1)
+                return "scalar" if logits is not None and \
+                    self.reduction(logits, function) == "scalar" else "per_sample"
+            if kind == "reshape":  # `expand_dims(x, 0)` of one element is one element
+                operand = self._operand(node, tensor_method)
+                return "scalar" if operand is not None and \
+                    self.reduction(operand, function) == "scalar" else "unknown"
             if kind == "placeholder":
                 # fed a batch, unless its shape is written out as one element (`shape=[]`,
                 # `shape=[1]`) or not at all (`k = tf.placeholder(tf.float32)`: a coefficient)

@@ -66,7 +66,7 @@ HYPERPARAMETER_TOKENS = frozenset({
     "cfg", "opt", "reduction", "mode", "k", "tau", "order", "power", "fan", "stride", "strides",
     "units", "drop", "dropout", "kernel", "window", "padding", "dilation", "heads", "channels",
     "idx", "index", "wd", "decay", "coef", "coeff", "momentum", "width", "height", "total",
-    "count",
+    "count", "kwargs",
 })
 # Of those, the tokens of configuration that is never negative by convention: counts, sizes,
 # rates, temperatures, smoothing terms and coefficients (`-beta * d ** 2` is <= 0). Not
@@ -75,7 +75,7 @@ HYPERPARAMETER_TOKENS = frozenset({
 # logistic loss, a `delta` that is a difference.
 NON_NEGATIVE_TOKENS = HYPERPARAMETER_TOKENS - {"dim", "axis", "idx", "index", "order", "mode",
                                                "reduction", "config", "cfg", "opt", "margin",
-                                               "delta"}
+                                               "delta", "kwargs"}
 # Tokens of the lengths of sequences (`enc_len`, `input_lengths`): a count of items, >= 1.
 LENGTH_TOKENS = frozenset({"len", "lens", "length", "lengths"})
 GRADIENT_WORDS = frozenset({"grad", "grads", "gradient", "gradients"})

@@ -195,6 +195,8 @@ NAMESPACES: dict[str, tuple[str, dict[str, str]]] = {
                                          "truncated_normal": "normal"}),
     "keras.random": ("keras", {"uniform": "uniform", "normal": "normal"}),
     "jax.random": ("jax", {"uniform": "uniform", "normal": "normal"}),
+    # TF1's functional layers: only a flatten keeps the values
+    "tensorflow.layers": ("tensorflow", {"flatten": "reshape"}),
     "tensorflow.debugging": ("tensorflow", {"assert_shapes": "shape_assert",
                                             "assert_rank": "shape_assert",
                                             "assert_equal": "shape_assert"}),
@@ -378,6 +380,11 @@ LAYER_UNITS: dict[tuple[str, str], tuple[int, str]] = {
 MODEL_CONSTRUCTORS = {"keras.Sequential": "sequential", "keras.models.Sequential": "sequential",
                       "keras.Model": "functional", "keras.models.Model": "functional",
                       "torch.nn.Sequential": "sequential"}
+
+
+# Of the "passthrough" layers, those that keep the values too (dropout zeroes some, noise moves
+# them).
+VALUE_KEEPING_LAYERS = frozenset({"Flatten", "Identity", "ActivityRegularization"})
 
 
 def layer(qualified: str) -> tuple[str, str, str] | None:
