@@ -469,6 +469,16 @@ class UnguardedDivision(Rule):
     probe = "zero-denominator"
     hint = "add a smoothing term to the denominator, clip it away from 0, or use `divide_no_nan`"
     VALID = [
+        # the author catches the division by zero
+        Valid("""
+        def safe_div(n, d):
+            try:
+                return n / d
+            except ZeroDivisionError:
+                return float("inf") if n >= 0 else float("-inf")
+        def scaled_loss(loss, scaler):
+            return safe_div(loss, scaler.get_scale())
+        """),
         # a float32 normal sample stays within a few standard deviations: `exp` of a scaled
         # one (a log-normal noise level) cannot underflow to 0
         Valid("""
@@ -1007,7 +1017,8 @@ class UnguardedDivision(Rule):
         reason = division_hazard(self.ctx, numerator, denominator)
         if reason is not None and (_hidden_by_where(self.ctx, node, denominator)
                                    or _guarded_by_if(self.ctx, node, denominator)
-                                   or _nonfinite_handled(self.ctx, node)):
+                                   or _nonfinite_handled(self.ctx, node)
+                                   or _division_caught(self.ctx, node)):
             return
         if reason is not None:
             text = shorten(self.ctx.text(denominator))
@@ -2724,6 +2735,28 @@ def _hidden_by_where(ctx: FileContext, node: cst.CSTNode, operand: cst.CSTNode) 
     names = {n.value for n in walk(operand) if isinstance(n, cst.Name)}
     return any(names & _tested_names(ctx, condition)
                for condition in conditions.get(id(node), ()))  # type: ignore[union-attr]
+
+
+# What `except` catches a division by zero with: Python's own numbers raise it (`safe_div` of a
+# gradient scaler's scale), and a handler that catches everything catches it too.
+_DIVISION_ERRORS = frozenset({"ZeroDivisionError", "ArithmeticError", "FloatingPointError",
+                              "Exception", "BaseException"})
+
+
+def _division_caught(ctx: FileContext, node: cst.CSTNode) -> bool:
+    """Whether `node` runs in the body of a `try` whose handlers catch a division by zero
+    (`try: return n / d` `except ZeroDivisionError: ...`): the author handles the 0."""
+    caught = ctx.memo.get("division_caught")
+    if caught is None:
+        found: set[int] = set()
+        for statement in walk(ctx.module):
+            if type(statement) is cst.Try and any(
+                    handler.type is None or {dotted(n) for n in walk(handler.type)
+                                             if type(n) in (cst.Name, cst.Attribute)}
+                    & _DIVISION_ERRORS for handler in statement.handlers):
+                found.update(id(inner) for inner in walk(statement.body))
+        caught = ctx.memo["division_caught"] = frozenset(found)
+    return id(node) in caught  # type: ignore[operator]
 
 
 def _nonfinite_handled(ctx: FileContext, node: cst.CSTNode) -> bool:

@@ -700,3 +700,34 @@ def test_data_a_compiled_model_is_run_on_is_no_loss_code():
     cost = -tf.reduce_mean(tf.math.log(p))
     """
     assert codes(source) == [(12, "LL107")]
+
+
+@pytest.mark.parametrize("name", ["kl", "kld", "bce", "elbo", "nce", "smape", "kl_term"])
+def test_short_loss_words_are_loss_names_as_whole_tokens(name):
+    """`def kl(p, q)` computes a loss; `klass` or `kelvin` hold the letters, not the word."""
+    source = f"""
+    import torch
+    def {name}(p, q):
+        return torch.sum(p * torch.log(p / q))
+    """
+    assert {code for _, code in codes(source)} == {"LL101", "LL102"}
+    assert codes(source.replace(f"def {name}(", "def kelvin(")) == []
+
+
+def test_a_data_pipeline_the_training_script_calls_is_no_loss_code():
+    """`train = process_data(ds)` feeds the loss its data: standardising the images there is
+    data work (a constant image is the data's problem, not a loss hazard)."""
+    source = """
+    import jax
+    import jax.numpy as jnp
+    def process_data(chunk):
+        image = chunk["image"].reshape(chunk["image"].shape[0], -1)
+        return (image - jnp.mean(image)) / jnp.std(image), jnp.eye(10)[chunk["label"]]
+    def apply_fn(params, x):
+        return x @ params
+    x_train, y_train = process_data(load())
+    params = jnp.zeros((784, 10))
+    loss = jnp.mean(-jnp.sum(y_train * jnp.log(jax.nn.softmax(apply_fn(params, x_train))), 1))
+    grads = jax.grad(lambda p: loss)(params)
+    """
+    assert [code for _, code in codes(source)] == ["LL107"]

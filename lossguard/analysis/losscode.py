@@ -16,6 +16,7 @@ from ..knowledge.names import (
     INPUT_NAMES,
     LOSS_TARGET_WORDS,
     TRAINING_NAMES,
+    is_data_preparation_name,
     is_hyperparameter_name,
     is_length_name,
     is_loss_module,
@@ -145,8 +146,9 @@ def _close(index: ModuleIndex, scope: LossScope, roots: list[tuple[Function, str
         scope.reasons[key] = reason
         called = f"called by `{function.qualname}`"
         for callee_name in function.calls:
-            if is_schedule_name(callee_name) and not all_code:
-                continue  # a learning-rate schedule the training step calls: no loss code
+            if (is_schedule_name(callee_name) or is_data_preparation_name(callee_name)) and \
+                    not all_code:
+                continue  # a learning-rate schedule, a data pipeline: no loss code
             for callee in _callees(index, function, callee_name):
                 pending.append((callee, called))
         for receiver, method_name in function.instance_calls:
@@ -208,7 +210,7 @@ def _module_callees(index: ModuleIndex, scope: LossScope) -> list[tuple[Function
             if not isinstance(sub, cst.Call):
                 continue
             func = sub.func
-            if isinstance(func, cst.Name):
+            if isinstance(func, cst.Name) and not is_data_preparation_name(func.value):
                 found.extend((f, reason) for f in index.by_name.get(func.value, [])
                              if f.cls is None and f.parent is None)
             elif isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):

@@ -16,8 +16,8 @@ from functools import lru_cache
 LOSS_WORDS = frozenset({
     "loss", "losses", "cost", "objective", "crossentropy", "xent", "nll", "dice", "jaccard",
     "tversky", "focal", "hinge", "huber", "contrastive", "triplet", "divergence", "elbo",
-    "bce", "mse", "mae", "mape", "smape", "nce", "kld", "ce", "rmse", "rmsle", "msle", "ntxent",
-    "infonce", "lovasz", "penalty", "criterion",
+    "bce", "mse", "mae", "mape", "smape", "nce", "kl", "kld", "ce", "rmse", "rmsle", "msle",
+    "ntxent", "infonce", "lovasz", "penalty", "criterion",
 })
 LOSS_PAIRS = (("cross", "entropy"), ("kl", "div"), ("squared", "error"), ("square", "error"),
               ("absolute", "error"), ("log", "likelihood"))
@@ -106,6 +106,25 @@ def is_schedule_name(name: str) -> bool:
     tokens = name_tokens(name)
     return bool(set(tokens) & SCHEDULE_TOKENS) or any(
         a == "learning" and b == "rate" for a, b in zip(tokens, tokens[1:], strict=False))
+
+
+# Functions that prepare the data a loss is given (`process_data`, `load_dataset`,
+# `preprocess_images`): a training script calls them, but they are no loss code.
+_PREPARING_VERBS = frozenset({"process", "load", "prepare", "read", "make", "build", "create",
+                              "get", "normalize", "normalise", "standardize"})
+_DATA_NOUNS = frozenset({"data", "dataset", "datasets", "images", "batch", "batches", "loader",
+                         "loaders", "inputs", "features", "samples"})
+
+
+def is_data_preparation_name(name: str) -> bool:
+    """`process_data`, `load_dataset`, `preprocess_images`, `augment`: the loss's data made
+    ready, not the loss (`get_batch_loss` is a loss name first)."""
+    tokens = name_tokens(name)
+    if not tokens or is_loss_name(name):
+        return False
+    if tokens[0] in ("preprocess", "augment", "augmentation"):
+        return True
+    return tokens[0] in _PREPARING_VERBS and any(t in _DATA_NOUNS for t in tokens[1:])
 
 
 def is_loss_name(name: str, patterns: tuple[str, ...] = ()) -> bool:
