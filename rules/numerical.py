@@ -1474,6 +1474,12 @@ class UnboundedExp(Rule):
     replaces = ("LL101",)
     hint = "use `softplus` / `reduce_logsumexp`, or bound the exponent (`minimum(x, 50)`)"
     VALID = [
+        # `logu`, like `log_u`, is kept on a log scale: its `exp` is the intended way back
+        Valid("""
+        import tensorflow as tf
+        def kl_forward(logu):
+            return tf.exp(logu) * logu - tf.math.expm1(logu)
+        """),
         # a bandwidth, a temperature, a coefficient named as configuration is never negative:
         # `-beta * d ** 2` is <= 0
         Valid("""

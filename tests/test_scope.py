@@ -731,3 +731,17 @@ def test_a_data_pipeline_the_training_script_calls_is_no_loss_code():
     grads = jax.grad(lambda p: loss)(params)
     """
     assert [code for _, code in codes(source)] == ["LL107"]
+
+
+def test_a_helper_that_computes_from_the_batch_is_no_data_pipeline():
+    """`get_batch_logps` computes the loss's log-probabilities from a batch: loss code."""
+    source = """
+    import torch
+    def get_batch_logps(logits, labels):
+        mask = labels != -100
+        logps = torch.gather(logits.log_softmax(-1), 2, labels.clamp(min=0).unsqueeze(2))
+        return (logps.squeeze(2) * mask).sum(-1) / mask.sum(-1)
+    def dpo_loss(policy, batch):
+        return -get_batch_logps(policy(batch["input_ids"]), batch["labels"]).mean()
+    """
+    assert [code for _, code in codes(source)] == ["LL102"]

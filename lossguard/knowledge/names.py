@@ -118,13 +118,14 @@ _DATA_NOUNS = frozenset({"data", "dataset", "datasets", "images", "batch", "batc
 
 def is_data_preparation_name(name: str) -> bool:
     """`process_data`, `load_dataset`, `preprocess_images`, `augment`: the loss's data made
-    ready, not the loss (`get_batch_loss` is a loss name first)."""
+    ready, not the loss (`get_batch_loss` is a loss name first; `get_batch_logps` computes
+    from the batch, it does not make one)."""
     tokens = name_tokens(name)
     if not tokens or is_loss_name(name):
         return False
     if tokens[0] in ("preprocess", "augment", "augmentation"):
         return True
-    return tokens[0] in _PREPARING_VERBS and any(t in _DATA_NOUNS for t in tokens[1:])
+    return len(tokens) > 1 and tokens[0] in _PREPARING_VERBS and tokens[-1] in _DATA_NOUNS
 
 
 def is_loss_name(name: str, patterns: tuple[str, ...] = ()) -> bool:
@@ -363,6 +364,9 @@ def is_log_scale_name(name: str) -> bool:
         return False
     if tokens[0] == "log" and len(tokens) > 1:
         return True
+    if len(tokens) == 1 and len(name) == 4 and tokens[0].startswith("log") and \
+            tokens[0][3] != "s":
+        return True  # `logu`, `logq`, `logw`: the log of the quantity a letter names
     return any(token == "log" and following.rstrip("0123456789") in _LOG_SCALED
                or token.startswith("log") and token[3:] in _LOG_SCALED
                for token, following in zip(tokens, (*tokens[1:], ""), strict=True))
