@@ -284,11 +284,14 @@ class Evaluator:
     def _passed_by_callers(self, function: Function, inputs: set[str]) -> dict[str, Fact]:
         """The inputs that every call of `function` in the module fills with a value that is
         nonzero whatever the caller's own names hold (`gaussian_nll(x, mu, s * s + 1e-6)`,
-        also through the caller's one assignment of a name it passes), with that fact."""
-        sites = call_arguments(self.index, function)
+        also through the caller's straight-line assignments before the call), with that
+        fact. Read from the module's own functions only, and not inside a helper's
+        evaluation."""
+        sites = call_arguments(self.index, function) if self.depth == 0 else None
         if not sites or any(caller is None or is_test_function(caller) for _, caller in sites):
             return {}  # a test's or a script's call shows an example, not the contract
-        blank = Evaluator(self.index, self.depth)  # its own memo: these are no facts in place
+        # its own memo (these are no facts in place), and no helper followed from it
+        blank = Evaluator(self.index, _HELPER_DEPTH)
         envs: dict[int, Env] = {}
         passed: dict[str, Fact] = {}
         for name in inputs:

@@ -324,15 +324,16 @@ def _module_statements(index: ModuleIndex, scope: LossScope, all_code: bool) -> 
 def _inputs(value: cst.CSTNode) -> Iterator[str]:
     """The names a module-level value is computed from; not the data a compiled model is run
     on (`history = model.fit(x_train, y_train)`: preparing `x_train` is no loss code)."""
-    if isinstance(value, cst.Name):
-        yield value.value
-        return
-    if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) and \
-            value.func.attr.value in ops.MODEL_DRIVERS:
-        yield from _inputs(value.func.value)
-        return
-    for child in value.children:
-        yield from _inputs(child)
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.Name):
+            yield node.value
+        elif isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and \
+                node.func.attr.value in ops.MODEL_DRIVERS:
+            stack.append(node.func.value)
+        else:
+            stack.extend(node.children)
 
 
 def inputs_of(function: Function, *, model: bool = False,
