@@ -20,7 +20,7 @@ import libcst as cst
 from ..knowledge import ops
 from ..knowledge.names import name_tokens
 from .index import Function
-from .tree import assigned_names, dotted, keyword, positional, string, walk, walk_own
+from .tree import argument, assigned_names, dotted, keyword, positional, string, walk, walk_own
 
 if TYPE_CHECKING:
     from .module import ModuleAnalyses as FileContext
@@ -435,13 +435,11 @@ def loss_use(ctx: FileContext, call: cst.Call) -> LossUse | None:
         if kind not in LOSS_OP_KINDS:
             return None
         short = ctx.text(call.func)
+        slot = ops.xent_prediction(op)
+        pred = argument(call, slot[0], *slot[1]) if slot is not None else None
         if kind in ("softmax_xent_logits", "sigmoid_xent_logits"):
-            # TensorFlow takes (labels, logits); optax takes (logits, labels).
-            pred = keyword(call, "logits") or positional(call, 0 if op.framework == "jax" else 1)
             return LossUse(short, None, "logits", pred, kind) if pred is not None else None
         if kind in ("binary_xent", "categorical_xent"):
-            pred = keyword(call, "output") or keyword(call, "coding_dist") or \
-                positional(call, 0 if op.framework in ops.PREDICTION_FIRST_XENT else 1)
             from_logits = literal_bool(keyword(call, "from_logits") or positional(call, 2))
             return LossUse(short, None, _keras_expects(from_logits), pred, kind) \
                 if pred else None

@@ -334,10 +334,10 @@ class Shapes:
                 return "scalar"  # `torch.dot(a, b)`: a 0-d tensor
             if kind in PER_SAMPLE_LOSSES:
                 # one value per sample: one in all for a single written-out element
-                logits = keyword(node, "logits") or keyword(node, "output") or \
-                    positional(node, 1)
-                return "scalar" if logits is not None and \
-                    self.reduction(logits, function) == "scalar" else "per_sample"
+                slot = ops.xent_prediction(op)
+                prediction = argument(node, slot[0], *slot[1]) if slot is not None else None
+                return "scalar" if prediction is not None and \
+                    self.reduction(prediction, function) == "scalar" else "per_sample"
             if kind == "reshape":  # `expand_dims(x, 0)` of one element is one element
                 operand = self._operand(node, tensor_method)
                 return "scalar" if operand is not None and \

@@ -206,10 +206,13 @@ def positional(call: cst.Call, index: int) -> cst.BaseExpression | None:
     return None
 
 
-def argument(call: cst.Call, index: int, name: str) -> cst.BaseExpression | None:
-    """The argument passed by keyword `name` or at position `index`."""
-    value = keyword(call, name)
-    return value if value is not None else positional(call, index)
+def argument(call: cst.Call, index: int, *names: str) -> cst.BaseExpression | None:
+    """The argument passed by one of the keywords `names` or at position `index`."""
+    for name in names:
+        value = keyword(call, name)
+        if value is not None:
+            return value
+    return positional(call, index)
 
 
 _EMPTY_MODULE = cst.Module(body=())

@@ -19,7 +19,7 @@ LOSS_WORDS = frozenset({
     "bce", "mse", "mae", "mape", "smape", "nce", "kl", "kld", "ce", "rmse", "rmsle", "msle",
     "ntxent", "infonce", "lovasz", "penalty", "criterion",
 })
-LOSS_PAIRS = (("cross", "entropy"), ("kl", "div"), ("squared", "error"), ("square", "error"),
+LOSS_PAIRS = (("cross", "entropy"), ("squared", "error"), ("square", "error"),
               ("absolute", "error"), ("log", "likelihood"))
 # Tokens of a module-level name that holds a training objective (`cross_entropy = ...`).
 LOSS_TARGET_WORDS = frozenset({"loss", "cost", "objective", "xent", "nll", "entropy"})
@@ -187,7 +187,7 @@ def is_length_name(name: str) -> bool:
 
 def is_non_negative_setting(name: str) -> bool:
     """`temperature`, `beta`, `num_classes`, `smooth`: configuration that is never negative."""
-    return is_hyperparameter_name(name) and name != "T" and any(
+    return is_hyperparameter_name(name) and any(
         token in NON_NEGATIVE_TOKENS for token in name_tokens(name))
 
 

@@ -466,6 +466,17 @@ def normalize(qualified: str) -> str:
     return name[:-1]
 
 
+def xent_prediction(op: Op) -> tuple[int, tuple[str, ...]] | None:
+    """Where a framework cross-entropy takes the prediction: its position and its keywords.
+    TensorFlow takes (labels, logits), optax (logits, labels); Keras' backend takes (target,
+    output), Theano's `nnet` (output, target)."""
+    if op.kind in ("softmax_xent_logits", "sigmoid_xent_logits"):
+        return (0 if op.framework == "jax" else 1), ("logits",)
+    if op.kind in ("binary_xent", "categorical_xent"):
+        return (0 if op.framework in PREDICTION_FIRST_XENT else 1), ("output", "coding_dist")
+    return None
+
+
 # Operations a project's own backend shim re-exports under the framework's one name
 # (`from trax import fastmath; fastmath.logsumexp(x)`, `utils.log_softmax(z)`): names that
 # denote one function whatever module holds them.
