@@ -16,13 +16,13 @@ from typing import ClassVar, Literal, NamedTuple, Protocol
 import libcst as cst
 
 from .analysis import models, rewrite
+from .analysis.definitions import Body, Definition, Definitions
 from .analysis.evaluator import Env
 from .analysis.facts import FLOAT32_MAX_EXP, INF, Fact, Reason, f32
 from .analysis.gradient_flow import NO_PATH, Blocked, GradientFlow
 from .analysis.index import Function, ModuleIndex
 from .analysis.module import ModuleAnalyses
 from .analysis.reductions import (
-    ReachingDefinitions,
     Reduction,
     Shapes,
     adaptive_optimizers_only,
@@ -61,8 +61,8 @@ __all__ = [
     "Rule", "Valid", "Invalid", "Replace", "Severity", "Context",
     # what a context hands out
     "Env", "Fact", "Reason", "Function", "ModuleIndex", "Op", "GradientFlow", "Blocked",
-    "NO_PATH", "Reduction", "Shapes", "ReachingDefinitions", "adaptive_optimizers_only",
-    "batch_broadcast", "is_variables",
+    "NO_PATH", "Reduction", "Shapes", "Body", "Definition", "Definitions",
+    "adaptive_optimizers_only", "batch_broadcast", "is_variables",
     # shared vocabulary
     "models", "ops", "rewrite", "FLOAT32_MAX_EXP", "INF", "f32",
     "assigned_names", "callee_name", "children", "dotted", "keyword", "leaves", "number",

@@ -10,9 +10,9 @@ import libcst as cst
 
 from lossguard.api import (
     KERAS_PRED_NAMES,
+    Body,
     Function,
     Invalid,
-    ReachingDefinitions,
     Replace,
     Rule,
     Valid,
@@ -115,6 +115,17 @@ class FromLogitsMismatch(Rule):
     hint = "pass raw logits to losses `*_with_logits` / `from_logits=True`, probabilities " \
            "otherwise"
     VALID = [
+        # mixed precision: the softmax is cast back to float32 by an identity activation
+        Valid("""
+        from tensorflow import keras
+        from tensorflow.keras import layers
+        inputs = keras.Input(shape=(784,))
+        x = layers.Dense(10, name="dense_logits")(inputs)
+        x = layers.Activation("softmax")(x)
+        outputs = layers.Activation("linear", dtype="float32")(x)
+        model = keras.Model(inputs=inputs, outputs=outputs)
+        model.compile(loss="sparse_categorical_crossentropy", optimizer="rmsprop")
+        """),
         # a notebook rebinds `loss_fn`: this loop sees the squared error, not the later one
         Valid("""
         import tensorflow as tf
@@ -863,7 +874,7 @@ class LossSignature(Rule):
     def _check(self, node: cst.Call, value: cst.BaseExpression) -> None:
         ctx = self.ctx
         if isinstance(value, cst.Name):
-            local = models.definition(ctx, value.value, node, ctx.function)[0]
+            local = ctx.definitions.value_at(value.value, node, ctx.function)[0]
             if local is not None:
                 if isinstance(local, cst.Call):
                     self._called(node, local, value)
@@ -908,10 +919,10 @@ class LossSignature(Rule):
                   if isinstance(n, cst.Return) and n.value is not None]
         if not values or function.nested:
             return False
-        flow = self.ctx.shapes.flow(function)
+        flow = self.ctx.definitions.body(function)
         return all(self._tensor(v, flow, 0) for v in values)
 
-    def _tensor(self, value: cst.BaseExpression, flow: ReachingDefinitions, depth: int) -> bool:
+    def _tensor(self, value: cst.BaseExpression, flow: Body, depth: int) -> bool:
         if depth > 8:
             return False
         if isinstance(value, cst.Name):  # the definition that reaches the read

@@ -1079,6 +1079,17 @@ class NonDifferentiableOp(Rule):
     hint = ("use a differentiable surrogate (softmax for argmax, sigmoid for a threshold) or a "
             "straight-through estimator")
     VALID = [
+        # the branch functions close over the residual: the gradient flows through them
+        Valid("""
+        import tensorflow as tf
+        def huber_loss(labels, predictions, delta=1.0):
+            residual = tf.abs(labels - predictions)
+            def small():
+                return 0.5 * tf.square(residual)
+            def large():
+                return delta * residual - 0.5 * delta ** 2
+            return tf.cond(residual < delta, small, large)
+        """),
         Valid("""
         import numpy as np
         def dice_score(prediction, truth, threshold=0.5):
@@ -1430,6 +1441,27 @@ class GraphBreakingOp(Rule):
     probe = "graph-mode"
     hint = "use the TensorFlow/Keras op (`tf.abs`, `tf.where`, `tf.cond`) instead"
     VALID = [
+        # TensorFlow 1 with eager execution enabled: the loss runs eagerly
+        Valid("""
+        import tensorflow as tf
+        import tensorflow.contrib.eager as tfe
+        tfe.enable_eager_execution()
+        def huber_loss(y, y_predicted, m=1.0):
+            t = y - y_predicted
+            if tf.abs(t) <= m:
+                return t ** 2
+            return m * (2 * tf.abs(t) - m)
+        """),
+        # AutoGraph turns the `if` on a tensor into a `tf.cond`
+        Valid("""
+        import tensorflow as tf
+        @tf.function
+        def clipped_loss(y_true, y_pred):
+            err = tf.reduce_mean(tf.abs(y_true - y_pred))
+            if err > 1.0:
+                err = tf.sqrt(err)
+            return err
+        """),
         # options handed in as keyword arguments are configuration, not tensors
         Valid("""
         import numpy as np
@@ -1731,6 +1763,7 @@ class GraphBreakingOp(Rule):
         for call, message in found:
             if id(call) not in inner:
                 self.report(call, message)
+        autograph = self._autograph(function)
         for statement, test, ordinal in body.tests if traced else ():
             if _validates_argument(statement, test):
                 continue
@@ -1738,6 +1771,8 @@ class GraphBreakingOp(Rule):
                 kind = "`if`" if isinstance(statement, cst.If) else "conditional expression"
                 converted = any(type(n) is cst.Call and self._converted(function, n, ordinal)
                                 for n in walk(test))
+                if autograph and not converted:
+                    continue  # AutoGraph turns the `if` on a tensor into a `tf.cond`
                 what = "a tensor converted to a Python value" if converted else "the tensor"
                 why = "the conversion fails on a symbolic tensor" if converted else \
                     "a symbolic tensor has no Python truth value"
@@ -1749,14 +1784,25 @@ class GraphBreakingOp(Rule):
     def _traced(self, function: Function) -> bool:
         """Whether TensorFlow may trace the function into a graph, where NumPy and Python tests
         on tensors fail: a Keras loss (handed to `compile`, a `Loss.call`, or with Keras's
-        `(y_true, y_pred)` signature), the `call` of a loss class, or a `tf.function`. Elsewhere
-        (`compute_loss(pred, conv, label)` run eagerly) only a lost gradient matters."""
-        if self.ctx.is_keras_loss(function) or any(
-                p.name.value in KERAS_PRED_NAMES for p in function.params):
+        `(y_true, y_pred)` signature), the `call` of a loss class, or a `tf.function`; not in a
+        module that enables eager execution. Elsewhere (`compute_loss(pred, conv, label)` run
+        eagerly) only a lost gradient matters."""
+        if self.ctx.is_keras_loss(function):
+            return True
+        if any(self.ctx.kind(call) == "enable_eager"
+               for call, _ in self.ctx.definitions.body(None).calls):
+            return False  # TensorFlow 1 code that enables eager execution: it runs eagerly
+        if any(p.name.value in KERAS_PRED_NAMES for p in function.params):
             return True
         if function.cls is not None and function.name in ("call", "__call__") and \
                 is_loss_name(function.cls.name):
             return True
+        return self._autograph(function)
+
+    @staticmethod
+    def _autograph(function: Function) -> bool:
+        """Whether a `tf.function` decorates the function (AutoGraph converts its Python
+        control flow on tensors into graph operations)."""
         return any((op := ops.lookup(d)) is not None and op.kind == "tf_function"
                    for d in function.decorators if d)
 
@@ -1790,7 +1836,7 @@ class GraphBreakingOp(Rule):
                 return False  # `kind == "histogram"`: a tensor is never compared with a str
             return any(self._tensor(function, o, ordinal, inputs, bare=True) for o in operands)
         if isinstance(test, cst.Name):
-            value = self.ctx.flow.definition(function, test.value, ordinal)
+            value = self.ctx.flow.body(function).value_before(test.value, ordinal)
             return value is not None and self._tensor_test(function, value, ordinal, inputs)
         return self._tensor(function, test, ordinal, inputs, bare=False)
 
@@ -1800,10 +1846,10 @@ class GraphBreakingOp(Rule):
         if depth > 10:
             return False
         if isinstance(expr, cst.Name):
-            if expr.value in inputs and self.ctx.flow.definition(
-                    function, expr.value, ordinal) is None:
+            if expr.value in inputs and self.ctx.flow.body(function).value_before(
+                    expr.value, ordinal) is None:
                 return bare
-            value = self.ctx.flow.definition(function, expr.value, ordinal)
+            value = self.ctx.flow.body(function).value_before(expr.value, ordinal)
             return value is not None and self._tensor(function, value, ordinal, inputs,
                                                       bare=bare, depth=depth + 1)
         if isinstance(expr, cst.Subscript):
@@ -1848,7 +1894,7 @@ class GraphBreakingOp(Rule):
         if depth > 10:
             return False
         if isinstance(expr, cst.Name):
-            value = self.ctx.flow.definition(function, expr.value, ordinal)
+            value = self.ctx.flow.body(function).value_before(expr.value, ordinal)
             if value is None:
                 return expr.value in self.ctx.inputs and \
                     not self.ctx.flow.body(function).defs.get(expr.value)

@@ -79,6 +79,13 @@ class UnguardedLog(Rule):
     hint = "clip the operand to [eps, ...] or add an epsilon that survives float32 (`x + 1e-7`)"
     VALID = [
         Valid("""
+        import torch
+        def projection_loss(model, state, action, target_dist):
+            dist = model(state).gather(1, action).squeeze(1)
+            dist.data.clamp_(0.01, 0.99)  # in place, on the tensor's data
+            return -(target_dist * dist.log()).sum(1).mean()
+        """),
+        Valid("""
         from keras import ops
         def log_depth_loss(y_true, y_pred, min_depth=1e-3):
             # the mask named by the condition tests the labels: their log is hidden where 0
@@ -2660,16 +2667,16 @@ def _tested_names(ctx: FileContext, condition: cst.CSTNode) -> set[str]:
     """The names a `where` condition tests, also through a mask it names
     (`valid = y_true >= eps; where(valid, log(y_true), 0)` tests `y_true`)."""
     modules = ctx.index.imports
-    flow = ctx.shapes.flow(ctx.function)  # (the module's statements outside functions)
+    body = ctx.definitions.body(ctx.function)  # (the module's statements outside functions)
     tested: set[str] = set()
     for name in walk(condition):
         if not isinstance(name, cst.Name) or name.value in modules:
             continue
         tested.add(name.value)
         # every assignment of the mask in the function (`if ...: valid = a >= eps` / `else:`)
-        for _, binding in flow.defs.get(name.value, ()):
-            if isinstance(binding, (cst.Assign, cst.AnnAssign)) and binding.value is not None:
-                tested |= {n.value for n in walk(binding.value)
+        for binding in body.defs.get(name.value, ()):
+            if binding.plain is not None:
+                tested |= {n.value for n in walk(binding.plain)
                            if isinstance(n, cst.Name) and n.value not in modules}
     return tested
 

@@ -1,5 +1,5 @@
 """The reduction and gradient-flow analyses (and the loss scope they read), asked directly on
-small modules: what `Shapes`, `ReachingDefinitions` and `GradientFlow` answer, independently of
+small modules: what `Shapes`, `Definitions` and `GradientFlow` answer, independently of
 the rules that report from those answers (the loss-code analysis is asked directly in
 test_scope.py)."""
 
@@ -11,10 +11,11 @@ from dataclasses import dataclass
 import libcst as cst
 import pytest
 
+from lossguard.analysis.definitions import Definitions
 from lossguard.analysis.gradient_flow import GradientFlow
 from lossguard.analysis.index import Function, ModuleIndex, build
 from lossguard.analysis.losscode import LossScope, compute
-from lossguard.analysis.reductions import ReachingDefinitions, Shapes, reduces_batch
+from lossguard.analysis.reductions import Shapes, reduces_batch
 from tests.helpers import codes
 
 
@@ -212,7 +213,7 @@ def test_reaching_definitions_see_the_last_binding_before_the_read():
             third = pred
         """)
     module = cst.parse_module(code)
-    flow = ReachingDefinitions(module)
+    flow = Definitions(build(module)).body(None)
     reads = [n for n in _walk(module) if isinstance(n, cst.Assign)
              and isinstance(n.value, cst.Name) and n.value.value == "pred"]
     first, second, third = (r.value for r in reads)
@@ -223,11 +224,11 @@ def test_reaching_definitions_see_the_last_binding_before_the_read():
     assert module.code_for_node(flow.value(inner)) == "model(x)"
     assert module.code_for_node(flow.value(second)) == "sigmoid(pred)"
     assert flow.value(third) is None  # bound by the `for`: no plain value
-    assert isinstance(flow.definition(third), cst.Name)
+    assert isinstance(flow.binding(third), cst.Name)
     # A read outside the body sees the body's last binding.
-    assert isinstance(flow.definition(cst.Name("pred")), cst.Name)
+    assert isinstance(flow.binding(cst.Name("pred")), cst.Name)
     unbound = next(n for n in _walk(module) if isinstance(n, cst.Name) and n.value == "x")
-    assert flow.definition(unbound) is None  # never bound in the body (a global)
+    assert flow.binding(unbound) is None  # never bound in the body (a global)
 
 
 # --- gradient flow -----------------------------------------------------------------------------
@@ -397,9 +398,10 @@ def _unreached_texts(code: str) -> set[str]:
     from lossguard.analysis.objective import unreached
 
     module = cst.parse_module(textwrap.dedent(code))
-    function = next(n for n in module.body if isinstance(n, cst.FunctionDef))
-    dead = unreached(function)
-    return {module.code_for_node(line).strip() for line in function.body.body
+    index = build(module)
+    function = index.functions[0]
+    dead = unreached(function.node, Definitions(index).body(function))
+    return {module.code_for_node(line).strip() for line in function.node.body.body
             if isinstance(line, cst.SimpleStatementLine) and id(line.body[0]) in dead}
 
 

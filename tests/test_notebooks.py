@@ -124,6 +124,27 @@ def test_a_python_2_notebook_has_no_syntax_errors_for_its_print_statements(tmp_p
     assert [(f.cell, f.code) for f in findings] == [(3, "LL101")]
 
 
+def test_a_cell_an_editor_tags_as_another_language_is_not_python(tmp_path):
+    shell = v4.new_code_cell("python -u run.py \\\n  --is_training 1",
+                             metadata={"vscode": {"languageId": "shellscript"}})
+    log = v4.new_code_cell("Epoch: 1 cost time: 12.5s\n>>>>>>>testing : 0.31",
+                           metadata={"vscode": {"languageId": "plaintext"}})
+    broken = v4.new_code_cell("def broken(:\n    pass",
+                              metadata={"vscode": {"languageId": "python"}})
+    path = make(tmp_path, [v4.new_code_cell("import tensorflow as tf"), shell, log, broken,
+                           v4.new_code_cell(LOSS)])
+    findings = notebook.lint_notebook(str(path), path.read_bytes(), Settings())
+    assert [(f.cell, f.code) for f in findings] == [(4, "LL001"), (5, "LL101")]
+
+
+def test_magics_and_aliases_written_without_percent_are_ipython():
+    source = "pip install -r requirements.txt\nls ./data/train/\ncd src\nls = [1, 2]\nrun(ls)\n"
+    assert notebook.mask(source).split("\n") == ["pass", "pass", "pass", "ls = [1, 2]",
+                                                  "run(ls)", ""]
+    # A line that is Python by itself stays Python (`ls -la` is a subtraction there).
+    assert notebook.mask("ls -la\n") == "ls -la\n"
+
+
 def test_a_python_cell_that_compares_with_a_negative_is_still_python(tmp_path):
     path = make(tmp_path, [v4.new_code_cell("import tensorflow as tf\nok = x <- 1"),
                            v4.new_code_cell("def broken(:\n    pass"),

@@ -643,6 +643,8 @@ def test_metric_learning_losses_are_no_metrics_module():
     assert is_metric_module("pkg/metrics.py") and is_metric_module("eval_metrics_numpy.py")
     assert is_metric_module("src/torchmetrics/functional/audio/stoi.py")
     assert is_metric_module("metrics/perceptual_path_length.py")
+    assert is_metric_module("big/evaluators/proj/nyu_depth.py")  # an evaluation package
+    assert not is_metric_module("trainers/depth_loss.py")
     assert not is_metric_module("tf_slim/losses/metric_learning.py")
     assert not is_metric_module("src/pytorch_metric_learning/losses/triplet_margin_loss.py")
     source = """

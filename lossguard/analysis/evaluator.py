@@ -28,6 +28,7 @@ from ..knowledge.names import (
     pred_like,
 )
 from . import facts
+from .definitions import self_attribute
 from .facts import INF, NON_NEGATIVE, UNKNOWN, Fact, Reason
 from .index import Function, ModuleIndex
 from .losscode import call_arguments, is_test_function
@@ -108,14 +109,6 @@ class Env:
                 return env.values.get(name)
             env = env.parent
         return None
-
-
-def self_attribute(node: cst.CSTNode) -> str:
-    """`self.pred` of an attribute of `self`, as an environment names it (else "")."""
-    if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and \
-            node.value.value == "self":
-        return f"self.{node.attr.value}"
-    return ""
 
 
 def named_fact(name: str, fact: Fact, target: cst.CSTNode) -> Fact:

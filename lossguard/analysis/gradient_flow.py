@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import libcst as cst
@@ -34,10 +33,10 @@ from ..knowledge.kinds import NON_DIFFERENTIABLE
 from ..knowledge.names import is_label_name, is_loss_name, is_model_name, name_tokens, pred_like
 from ..knowledge.ops import META_ATTRIBUTES, SHAPE_CALLS
 from . import objective
+from .definitions import Body, Definition, Definitions
 from .index import Function, ModuleIndex
 from .losscode import LossScope, class_kind, inputs_of
 from .tree import (
-    assigned_names,
     callee_name,
     children,
     dotted,
@@ -105,208 +104,6 @@ class Blocked(NamedTuple):
     root: Function  # the function whose differentiated value it blocks
     target: str  # "the returned loss", "the target of `.backward()`", ...
     sources: tuple[str, ...]  # the prediction parameters ("" when a model output)
-
-
-class _Def(NamedTuple):
-    """One binding of a name in a function's body."""
-
-    name: str
-    ordinal: int
-    chain: tuple[int, ...]
-    value: cst.BaseExpression | None
-    kind: str  # "assign", "aug", "for", "with", "function"
-    direct: bool = True  # the name is the whole target (not unpacked from a tuple)
-    position: int | None = None  # where an unpacked name sits in a flat tuple target
-
-
-@dataclass
-class Body:
-    """One function's own statements, numbered in source order, with what each defines."""
-
-    function: Function
-    chain: dict[int, tuple[int, ...]] = field(default_factory=dict)  # ordinal -> branches
-    nograd: dict[int, cst.With] = field(default_factory=dict)  # ordinal -> `with no_grad()`
-    defs: dict[str, list[_Def]] = field(default_factory=dict)
-    returns: list[tuple[cst.Return, int]] = field(default_factory=list)
-    calls: list[tuple[cst.Call, int]] = field(default_factory=list)
-    tests: list[tuple[cst.CSTNode, cst.BaseExpression, int]] = field(default_factory=list)
-    at: dict[int, int] = field(default_factory=dict)  # id of a Name or Call read -> ordinal
-    count: int = 0
-
-    def ordinal_of(self, node: cst.CSTNode) -> int:
-        """The statement an expression of this body is evaluated at (after the last statement
-        when it is not found: every definition reaches it)."""
-        for sub in walk_own(node):
-            found = self.at.get(id(sub))
-            if found is not None:
-                return found
-        return self.count + 1
-
-
-class _Scanner:
-    def __init__(self, index: ModuleIndex, body: Body) -> None:
-        self.index = index
-        self.body = body
-
-    def run(self) -> None:
-        node = self.body.function.node.body
-        if isinstance(node, cst.IndentedBlock):
-            self.block(node.body, (), None)
-        elif isinstance(node, cst.SimpleStatementSuite):
-            for small in node.body:
-                self.small(small, (), None)
-
-    def next(self, chain: tuple[int, ...], nograd: cst.With | None) -> int:
-        self.body.count += 1
-        ordinal = self.body.count
-        self.body.chain[ordinal] = chain
-        if nograd is not None:
-            self.body.nograd[ordinal] = nograd
-        return ordinal
-
-    def define(self, target: cst.BaseExpression, ordinal: int, value: cst.BaseExpression | None,
-               kind: str) -> None:
-        chain = self.body.chain[ordinal]
-        direct = isinstance(target, cst.Name)
-        positions: dict[str, int] = {}
-        if isinstance(target, (cst.Tuple, cst.List)) and all(
-                isinstance(e, cst.Element) for e in target.elements):
-            for position, element in enumerate(target.elements):
-                if isinstance(element.value, cst.Name):
-                    positions[element.value.value] = position
-        for name in assigned_names(target):
-            self.body.defs.setdefault(name, []).append(
-                _Def(name, ordinal, chain, value, kind, direct, positions.get(name)))
-
-    def expressions(self, node: cst.CSTNode | None, ordinal: int) -> None:
-        if node is None:
-            return
-        at = self.body.at
-        for sub in walk_own(node):
-            if isinstance(sub, cst.Call):
-                self.body.calls.append((sub, ordinal))
-                at[id(sub)] = ordinal
-            elif isinstance(sub, cst.Name):
-                at[id(sub)] = ordinal
-            elif isinstance(sub, cst.IfExp):
-                self.body.tests.append((sub, sub.test, ordinal))
-
-    def block(self, statements: Iterable[cst.CSTNode], chain: tuple[int, ...],
-              nograd: cst.With | None) -> None:
-        for statement in statements:
-            self.statement(statement, chain, nograd)
-
-    def suite(self, node: cst.CSTNode, chain: tuple[int, ...], nograd: cst.With | None) -> None:
-        if isinstance(node, cst.IndentedBlock):
-            self.block(node.body, chain, nograd)
-        elif isinstance(node, cst.SimpleStatementSuite):
-            for small in node.body:
-                self.small(small, chain, nograd)
-        elif isinstance(node, (cst.If, cst.BaseCompoundStatement)):
-            self.statement(node, chain, nograd)
-        else:
-            for child in children(node):
-                if isinstance(child, (cst.BaseSuite, cst.If, cst.Else, cst.ExceptHandler,
-                                      cst.Finally, cst.ExceptStarHandler)):
-                    self.suite(child, chain, nograd)
-
-    def statement(self, node: cst.CSTNode, chain: tuple[int, ...],
-                  nograd: cst.With | None) -> None:
-        if isinstance(node, cst.SimpleStatementLine):
-            for small in node.body:
-                self.small(small, chain, nograd)
-            return
-        ordinal = self.next(chain, nograd)
-        if isinstance(node, cst.FunctionDef):
-            self.body.defs.setdefault(node.name.value, []).append(
-                _Def(node.name.value, ordinal, chain, None, "function"))
-            return
-        if isinstance(node, cst.ClassDef):
-            return
-        if isinstance(node, cst.With):
-            inner = nograd
-            for item in node.items:
-                self.expressions(item.item, ordinal)
-                if isinstance(item.item, cst.Call) and self.index.op_of(item.item) is not None \
-                        and self.index.op_of(item.item).kind == "no_grad":
-                    inner = node
-                if item.asname is not None:
-                    self.define(item.asname.name, ordinal, item.item, "with")  # type: ignore[arg-type]
-            self.suite(node.body, chain, inner)
-            return
-        if isinstance(node, cst.For):
-            self.expressions(node.iter, ordinal)
-            self.define(node.target, ordinal, node.iter, "for")
-        elif isinstance(node, (cst.If, cst.While)):
-            self.expressions(node.test, ordinal)
-            if isinstance(node, cst.If):
-                self.body.tests.append((node, node.test, ordinal))
-        inner_chain = (*chain, id(node))
-        for child in children(node):
-            if isinstance(child, (cst.BaseSuite, cst.If, cst.Else, cst.ExceptHandler,
-                                  cst.Finally, cst.ExceptStarHandler)):
-                self.suite(child, inner_chain, nograd)
-
-    def small(self, node: cst.CSTNode, chain: tuple[int, ...], nograd: cst.With | None) -> None:
-        ordinal = self.next(chain, nograd)
-        if isinstance(node, cst.Assign):
-            self.expressions(node.value, ordinal)
-            for target in node.targets:
-                item = target.target
-                if isinstance(item, cst.Subscript):  # `xs[i] = v`, `g[m][0] = v`
-                    self.define(_subscripted(item), ordinal, node.value, "aug")
-                else:
-                    self.define(item, ordinal, node.value, "assign")
-        elif isinstance(node, cst.AnnAssign):
-            self.expressions(node.value, ordinal)
-            if node.value is not None:
-                self.define(node.target, ordinal, node.value, "assign")
-        elif isinstance(node, cst.AugAssign):
-            self.expressions(node.value, ordinal)
-            self.define(_subscripted(node.target), ordinal, node.value, "aug")
-        elif isinstance(node, cst.Return):
-            self.expressions(node.value, ordinal)
-            self.body.returns.append((node, ordinal))
-        else:
-            self.expressions(node, ordinal)
-            if isinstance(node, cst.Expr):
-                self.mutation(node.value, ordinal)
-
-    def mutation(self, call: cst.BaseExpression, ordinal: int) -> None:
-        """A call that changes a value in place: from here on the value also holds what the
-        call puts in it. `xs.append(v)` and the like put their last argument; an in-place
-        tensor method (`g.mul_(dy)`, `g.masked_fill_(m, 0)`) mixes its arguments into its
-        receiver; `torch.mul(dy, 2, out=g)` writes its result into `out`."""
-        if type(call) is not cst.Call or not call.args:
-            return
-        func = call.func
-        out = keyword(call, "out")
-        if type(out) is cst.Name:
-            self.define(out, ordinal, call, "aug")
-        if type(func) is not cst.Attribute or type(func.value) is not cst.Name:
-            return
-        method = func.attr.value
-        if method in _MUTATORS:
-            self.define(func.value, ordinal, call.args[-1].value, "aug")
-        elif method.endswith("_") and not method.startswith("_"):
-            self.define(func.value, ordinal, call, "aug")
-
-
-def _subscripted(target: cst.BaseExpression) -> cst.BaseExpression:
-    """The value a subscript target writes into (`g` for `g[m][0]`); other targets as they
-    are."""
-    while isinstance(target, cst.Subscript):
-        target = target.value
-    return target
-
-
-# Methods that put a value into the container they are called on.
-_MUTATORS = frozenset({"append", "extend", "insert", "add", "update", "appendleft",
-                       "extendleft", "setdefault"})
-
-
-def _dominates(definition: tuple[int, ...], use: tuple[int, ...]) -> bool:
-    return use[: len(definition)] == definition
 
 
 class _Eval:
@@ -409,20 +206,19 @@ class _Eval:
         return self._memoized((name, at), lambda: self._name(name, at))
 
     def _name(self, name: str, at: int) -> Flow:
-        chain = self.body.chain.get(at, ())
-        defs = [d for d in self.body.defs.get(name, ()) if d.ordinal < at]
-        start, dominated = 0, False
-        for position in range(len(defs) - 1, -1, -1):
-            if _dominates(defs[position].chain, chain):
-                start, dominated = position, True
-                break
-        flows = [self.definition(d) for d in defs[start:]]
-        if not dominated:
+        defs, entry = self.body.reaching(name, at)
+        flows = [self.definition(d) for d in defs]
+        if entry:
             flows.append(LIVE if name in self.sources and name in self.params else NONE)
         return join(flows)
 
-    def definition(self, d: _Def) -> Flow:
-        if d.value is None or d.kind == "function":
+    def definition(self, d: Definition) -> Flow:
+        if d.kind == "function" and isinstance(d.node, cst.FunctionDef):
+            # a nested function read as a value (`tf.cond(c, f1, f2)`): what it returns, from
+            # the names of this body it closes over
+            return join(self.value(n.value, d.ordinal) for n in walk_own(d.node.body)
+                        if isinstance(n, cst.Return) and n.value is not None)
+        if d.value is None:
             return NONE
         if d.kind == "assign" and is_label_name(d.name) and self._part_of_input(d):
             return NONE  # `y_true = args[n:]`, `x, y_true = batch`: the labels of the input
@@ -438,7 +234,7 @@ class _Eval:
             return Flow(False, (nograd,))
         return result
 
-    def _part_of_input(self, d: _Def) -> bool:
+    def _part_of_input(self, d: Definition) -> bool:
         """Whether a definition takes a slice or an element of a parameter (`args[n:]`,
         `inputs[1]`, `x, y = batch`): its name says which part it is."""
         value: cst.BaseExpression | None = d.value
@@ -570,12 +366,12 @@ class GradientFlow:
     """The gradient-flow questions of one module, answered lazily and cached."""
 
     def __init__(self, index: ModuleIndex, scope: LossScope, loss_names: tuple[str, ...] = (),
-                 all_code: bool = False) -> None:
+                 all_code: bool = False, definitions: Definitions | None = None) -> None:
         self.index = index
+        self.definitions = definitions if definitions is not None else Definitions(index)
         self.scope = scope
         self.loss_names = loss_names
         self.all_code = all_code
-        self._bodies: dict[int, Body] = {}
         self._evals: dict[tuple[int, frozenset[str], bool], _Eval] = {}
         self._summaries: dict[tuple[int, str | None, bool, int | None], Flow] = {}
         self._summary_active: set[tuple[int, str | None, bool, int | None]] = set()
@@ -587,13 +383,7 @@ class GradientFlow:
 
     # --- building blocks --------------------------------------------------------------------
     def body(self, function: Function) -> Body:
-        key = id(function.node)
-        body = self._bodies.get(key)
-        if body is None:
-            body = Body(function)
-            _Scanner(self.index, body).run()
-            self._bodies[key] = body
-        return body
+        return self.definitions.body(function)
 
     def evaluator(self, function: Function, sources: Iterable[str],
                   models_live: bool = False) -> _Eval:
@@ -885,14 +675,6 @@ class GradientFlow:
                                    if c.cls is None and c.parent is None)
             self._loss_functions = found
         return self._loss_functions
-
-    def definition(self, function: Function, name: str, at: int) -> cst.BaseExpression | None:
-        """The value last assigned to `name` before statement `at`, when that is a plain
-        assignment of the name alone."""
-        defs = [d for d in self.body(function).defs.get(name, ()) if d.ordinal < at]
-        if defs and defs[-1].kind == "assign" and defs[-1].direct:
-            return defs[-1].value
-        return None
 
     def targets(self, function: Function) -> list[tuple[cst.BaseExpression, int, str]]:
         """The differentiated values of a function: (expression, statement, description)."""

@@ -20,7 +20,7 @@ import libcst as cst
 from ..knowledge import ops
 from ..knowledge.names import name_tokens
 from .index import Function
-from .tree import argument, assigned_names, dotted, keyword, positional, string, walk, walk_own
+from .tree import argument, dotted, keyword, positional, string, walk, walk_own
 
 if TYPE_CHECKING:
     from .module import ModuleAnalyses as FileContext
@@ -76,86 +76,9 @@ def keras_context(ctx: FileContext) -> bool:
     return bool(roots & {"tensorflow", "keras"}) and not roots & {"torch", "jax", "flax"}
 
 
-def _contains(root: cst.CSTNode, node: cst.CSTNode) -> bool:
-    return any(n is node for n in walk(root))
-
-
-def _scan(root: cst.CSTNode, name: str, stop: cst.CSTNode | None
-          ) -> tuple[cst.BaseExpression | None, list[cst.BaseExpression]]:
-    """In source order up to `stop`: the last value assigned to `name` in `root`'s own code, and
-    the layers `name.add(...)`ed after it."""
-    value: cst.BaseExpression | None = None
-    adds: list[cst.BaseExpression] = []
-    for node in walk_own(root):
-        if node is stop:
-            break
-        if isinstance(node, (cst.Assign, cst.AnnAssign)):
-            targets = [t.target for t in node.targets] if isinstance(node, cst.Assign) \
-                else [node.target]
-            if not any(name in assigned_names(t) for t in targets):
-                continue
-            if node.value is not None and stop is not None and _contains(node.value, stop):
-                continue
-            single = any(isinstance(t, cst.Name) and t.value == name for t in targets)
-            value, adds = (node.value if single else None), []
-        elif isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and \
-                node.func.attr.value == "add" and isinstance(node.func.value, cst.Name) and \
-                node.func.value.value == name:
-            layer = positional(node, 0) or keyword(node, "layer")
-            if layer is not None:
-                adds.append(layer)
-    return value, adds
-
-
-def definition(ctx: FileContext, name: str, at: cst.CSTNode, function: Function | None
-               ) -> tuple[cst.BaseExpression | None, list[cst.BaseExpression]]:
-    """The value `name` holds at `at` (inside `function`), with the layers added to it since;
-    enclosing functions and the module are searched when the function does not bind it."""
-    while function is not None:
-        value, adds = _scan(function.node.body, name, at)
-        if value is not None or adds:
-            return value, adds
-        if any(p.name.value == name for p in function.params):
-            return None, []
-        at = function.node
-        function = function.parent
-    return _scan(ctx.module, name, at)
-
-
-def _assigned_somewhere(ctx: FileContext, name: str, function: Function | None) -> bool:
-    """Whether `name` is built by a call in `function` or an enclosing function, or assigned
-    in the module (a cheap, cached test before the source-order search of `definition`)."""
-    while function is not None:
-        value = ctx.shapes.local_values(function).get(name)
-        if value is not None:
-            return type(value) is cst.Call  # a loss object, a model, a layer: built by a call
-        function = function.parent
-    return any(name in names for names, _, _ in ctx.index.module_assigns)
-
-
-def _self_value(function: Function | None, node: cst.CSTNode) -> cst.BaseExpression | None:
-    """`self.fc` -> the expression assigned to it in `__init__`."""
-    if not (type(node) is cst.Attribute and type(node.value) is cst.Name
-            and node.value.value == "self"):
-        return None
-    while function is not None and function.cls is None:
-        function = function.parent
-    if function is None or function.cls is None:
-        return None
-    return function.cls.init_values.get(node.attr.value)
-
-
-def _value(ctx: FileContext, node: cst.CSTNode, function: Function | None, at: cst.CSTNode
+def _value(ctx: FileContext, node: cst.CSTNode, function: Function | None
            ) -> cst.BaseExpression | None:
-    if isinstance(node, cst.Name):
-        if not _assigned_somewhere(ctx, node.value, function):
-            return None  # a parameter or a global: no definition to search for
-        if function is not None:  # reaching definitions, computed once per function
-            value = ctx.shapes.flow(function).value(node)
-            if value is not None:
-                return value
-        return definition(ctx, node.value, at, function)[0]
-    return _self_value(function, node)
+    return ctx.definitions.value(node, function)
 
 
 def _literal_int(ctx: FileContext, node: cst.CSTNode | None) -> int | None:
@@ -227,6 +150,12 @@ def layer_output(ctx: FileContext, call: cst.Call) -> Output | None:
     return Output(None, None, None, None)  # passthrough
 
 
+def _passes_through(kind: str, out: Output) -> bool:
+    """A layer that hands on the activation below it: dropout, reshaping, and an identity
+    `Activation("linear")` (the float32 cast a mixed-precision model ends with)."""
+    return kind == "passthrough" or kind == "activation" and out.activation == "linear"
+
+
 def _combine(top: Output, below: Output | None) -> Output:
     """An activation layer `top` applied to `below`: the activation of top, the units below."""
     if below is None:
@@ -240,14 +169,14 @@ def chain_output(ctx: FileContext, layers: list[cst.BaseExpression],
     for position in range(len(layers) - 1, -1, -1):
         layer = layers[position]
         if not isinstance(layer, cst.Call):
-            layer = _value(ctx, layer, function, at) or layer
+            layer = _value(ctx, layer, function) or layer
         if not isinstance(layer, cst.Call):
             return None
         out = layer_output(ctx, layer)
         if out is None:
             return None
         kind = layer_of(ctx, layer)[2]  # type: ignore[index]
-        if kind == "passthrough":
+        if _passes_through(kind, out):
             continue
         if kind == "dense":
             return out
@@ -264,9 +193,9 @@ def model_output(ctx: FileContext, model: cst.BaseExpression, function: Function
     adds: list[cst.BaseExpression] = []
     value: cst.BaseExpression | None = model
     if isinstance(model, cst.Name):
-        value, adds = definition(ctx, model.value, at, function)
+        value, adds = ctx.definitions.value_at(model.value, at, function)
     elif isinstance(model, cst.Attribute):
-        value = _self_value(function, model)
+        value = ctx.definitions.value(model, function)
     base = _constructed(ctx, value, function, at, depth) if value is not None else None
     if adds:
         top = chain_output(ctx, adds, function, at)
@@ -318,7 +247,7 @@ def tensor_output(ctx: FileContext, tensor: cst.BaseExpression, function: Functi
     if depth > _DEPTH:
         return None
     if isinstance(tensor, cst.Name):
-        value = definition(ctx, tensor.value, at, function)[0]
+        value = ctx.definitions.value_at(tensor.value, at, function)[0]
         if value is None:
             return None
         return tensor_output(ctx, value, function, value, depth + 1)
@@ -334,7 +263,7 @@ def tensor_output(ctx: FileContext, tensor: cst.BaseExpression, function: Functi
                              depth + 1)
     callee = tensor.func
     if not isinstance(callee, cst.Call):
-        callee = _value(ctx, callee, function, tensor) or callee  # `dense(x)`, `self.fc(x)`
+        callee = _value(ctx, callee, function) or callee  # `dense(x)`, `self.fc(x)`
     if not isinstance(callee, cst.Call):
         return None
     out = layer_output(ctx, callee)
@@ -370,7 +299,7 @@ def _layer_tensor_output(ctx: FileContext, tensor: cst.Call, callee: cst.Call, o
         return out
     arg = positional(tensor, 0) or keyword(tensor, "inputs") or keyword(tensor, "input")
     below = tensor_output(ctx, arg, function, tensor, depth + 1) if arg is not None else None
-    if kind == "passthrough":
+    if _passes_through(kind, out):
         return below
     return _combine(out, below)
 
@@ -398,7 +327,7 @@ def loss_spec(ctx: FileContext, node: cst.BaseExpression, function: Function | N
             if family and name[0].islower():
                 return LossSpec(family, name, False, node)
             return None
-        value = _value(ctx, node, function, at)
+        value = _value(ctx, node, function)
         return loss_spec(ctx, value, function, value, depth + 1) if value is not None else None
     if isinstance(node, cst.Call):
         qualified = ctx.resolve(node.func) or ""
@@ -459,7 +388,7 @@ def loss_use(ctx: FileContext, call: cst.Call) -> LossUse | None:
     func = call.func
     if type(func) is cst.Name and func.value not in _loss_objects(ctx):
         return None  # never assigned a loss object: no definition to search for
-    constructor = func if type(func) is cst.Call else _value(ctx, func, function, call)
+    constructor = func if type(func) is cst.Call else _value(ctx, func, function)
     if type(constructor) is not cst.Call:
         return None
     op = ctx.op(constructor)
@@ -523,8 +452,6 @@ def prediction_kind(ctx: FileContext, node: cst.BaseExpression, depth: int = 0
         return "logits", "are logits"
     if depth < _DEPTH and isinstance(node, cst.Name):
         value = ctx.value_of(node)
-        if value is node and ctx.function is not None:  # the definition reaching the read
-            value = ctx.shapes.flow(ctx.function).value(node) or node
         if value is not node:
             kind, why = prediction_kind(ctx, value, depth + 1)  # type: ignore[arg-type]
             if kind is not None:

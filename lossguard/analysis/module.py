@@ -8,6 +8,7 @@ from typing import Protocol
 import libcst as cst
 
 from ..knowledge.ops import Op
+from .definitions import Definitions
 from .facts import Fact
 from .index import Function, ModuleIndex
 from .reductions import Shapes
@@ -16,6 +17,7 @@ from .reductions import Shapes
 class ModuleAnalyses(Protocol):
     module: cst.Module
     index: ModuleIndex
+    definitions: Definitions  # what value a name holds where it is read
     shapes: Shapes
     memo: dict[str, object]  # module-wide answers an analysis computes once
 

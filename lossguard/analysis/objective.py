@@ -34,6 +34,7 @@ import libcst as cst
 
 from ..knowledge import ops
 from ..knowledge.names import reports_only
+from .definitions import Body
 from .tree import assigned_names, callee_name, children, walk
 
 _COMPOUND = (cst.If, cst.While, cst.For, cst.With, cst.Try, cst.TryStar, cst.Match)
@@ -45,28 +46,26 @@ Detaches = Callable[[cst.Call], bool]
 
 
 class _Statement:
-    __slots__ = ("node", "defines", "kills", "uses", "root", "controls", "place", "graphless")
+    __slots__ = ("node", "defines", "uses", "root", "controls", "graphless")
 
     def __init__(self, node: cst.CSTNode, controls: tuple[int, ...]) -> None:
         self.node = node
         self.defines: set[str] = set()
-        self.kills: set[str] = set()  # the names it rebinds whole (`x = v`, not `x[i] = v`)
         self.uses: set[str] = set()
         self.root = False
         self.controls = controls  # indexes of the block headers this statement sits in
-        # the blocks it sits in, outermost first: (header index, which of its blocks)
-        self.place: tuple[tuple[int, int], ...] = ()
         self.graphless = False  # under a block that records no graph
 
 
-def unreached(function: cst.FunctionDef, detaches: Detaches | None = None, *,
+def unreached(function: cst.FunctionDef, body: Body, detaches: Detaches | None = None, *,
               cut: Detaches | None = None,
               indexing: Detaches | None = None) -> frozenset[int]:
     """The ids of every node inside the statements of `function` (nested functions excluded)
     whose values never reach its objective, or reach it only through a call `cut` names (an
     `argmax` or a comparison: a NaN does not go through; for the gradient-only hazards also
     `stop_gradient`), as an index (`x[idx]`), or as the indices `indexing` calls keep when
-    their values are discarded (`_, idx = torch.topk(cost, k)`)."""
+    their values are discarded (`_, idx = torch.topk(cost, k)`). `body` holds the function's
+    definitions (which of them reach a reader)."""
     statements: list[_Statement] = []
     headers: list[_Statement] = []
     _block(function.body, (), statements, headers, detaches, cut=cut)
@@ -76,7 +75,7 @@ def unreached(function: cst.FunctionDef, detaches: Detaches | None = None, *,
                     statement.node, indexing):
                 statement.uses = set()  # no gradient flows back from what it defines
     metrics = _drop_metrics(statements, detaches) if detaches is not None else []
-    live = _live(statements, headers)
+    live = _live(statements, headers, body)
     dead = {id(node) for metric in metrics for node in walk(metric)}
     # What is only compared carries no value on (a NaN compared is just False): the operands
     # of a comparison are dead wherever it sits (`j = torch.max(r, 1 / r) < 4.0`).
@@ -91,32 +90,28 @@ def unreached(function: cst.FunctionDef, detaches: Detaches | None = None, *,
     return frozenset(dead)
 
 
-def _live(statements: list[_Statement], headers: list[_Statement]) -> list[bool]:
+def _live(statements: list[_Statement], headers: list[_Statement], body: Body) -> list[bool]:
     """Which statements the objective reads, backwards from its roots: a statement is live
     when it defines a name a live statement (or the test of a block holding one) reads, and
-    its definition reaches that reader. A definition reaches a later reader unless a whole
-    rebinding of the name lies between them in a block that holds the reader (so every path
-    passes it: `best, _ = ious.max(1); best = best > t; mask[b] = ~best` reads only the
-    comparison); a reader before the definition reads it round a loop."""
+    its definition reaches that reader (`Body.reaching`: a whole rebinding on every path
+    between them hides it, so `best, _ = ious.max(1); best = best > t; mask[b] = ~best`
+    reads only the comparison); a reader before the definition reads it round a loop."""
     defines: dict[str, list[int]] = {}
-    kills: dict[str, list[int]] = {}
     for number, statement in enumerate(statements):
         for name in statement.defines:
             defines.setdefault(name, []).append(number)
-        for name in statement.kills:
-            kills.setdefault(name, []).append(number)
     header_defines: dict[str, list[int]] = {}
     for number, head in enumerate(headers):
         for name in head.defines:
             header_defines.setdefault(name, []).append(number)
+    ordinals = [body.at.get(id(s.node), 0) for s in statements]
 
     def reaches(definition: int, reader: int, name: str) -> bool:
-        if definition >= reader:
+        at, read = ordinals[definition], ordinals[reader]
+        if at >= read:
             return True
-        place = statements[reader].place
-        return not any(definition < kill < reader and
-                       place[:len(statements[kill].place)] == statements[kill].place
-                       for kill in kills.get(name, ()))
+        known = [d for d in body.defs.get(name, ()) if d.ordinal == at]
+        return not known or any(d.ordinal == at for d in body.reaching(name, read)[0])
 
     live = [s.root for s in statements]
     header_live = [False] * len(headers)
@@ -209,14 +204,14 @@ def _metric(node: cst.BaseExpression, detached: set[str], detaches: Detaches) ->
 def _block(body: cst.CSTNode, controls: tuple[int, ...], statements: list[_Statement],
            headers: list[_Statement], detaches: Detaches | None = None,
            graphless: bool = False, cut: Detaches | None = None,
-           place: tuple[tuple[int, int], ...] = ()) -> None:
+           ) -> None:
     smalls = body.body if isinstance(body, cst.SimpleStatementSuite) else ()
     for small in smalls:
-        statements.append(_small(small, controls, graphless, cut, place))
+        statements.append(_small(small, controls, graphless, cut))
     for statement in getattr(body, "body", ()) if not smalls else ():
         if isinstance(statement, cst.SimpleStatementLine):
             for small in statement.body:
-                statements.append(_small(small, controls, graphless, cut, place))
+                statements.append(_small(small, controls, graphless, cut))
         elif isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
             continue
         elif isinstance(statement, _COMPOUND):
@@ -226,9 +221,8 @@ def _block(body: cst.CSTNode, controls: tuple[int, ...], statements: list[_State
             inner = (*controls, len(headers) - 1)
             inner_graphless = graphless or (isinstance(statement, cst.With)
                                             and _records_no_graph(statement, detaches))
-            for number, part in enumerate(_suites(statement)):
-                _block(part, inner, statements, headers, detaches, inner_graphless, cut,
-                       (*place, (len(headers) - 1, number)))
+            for part in _suites(statement):
+                _block(part, inner, statements, headers, detaches, inner_graphless, cut)
 
 
 def _suites(node: cst.CSTNode) -> list[cst.CSTNode]:
@@ -263,10 +257,9 @@ def _header(node: cst.CSTNode, header: _Statement, cut: Detaches | None) -> None
 
 
 def _small(node: cst.CSTNode, controls: tuple[int, ...], graphless: bool = False,
-           cut: Detaches | None = None, place: tuple[tuple[int, int], ...] = ()) -> _Statement:
+           cut: Detaches | None = None) -> _Statement:
     statement = _Statement(node, controls)
     statement.graphless = graphless
-    statement.place = place
     if isinstance(node, cst.Return):
         statement.root = True
         statement.uses = _values(node.value, cut) if node.value is not None else set()
@@ -284,8 +277,6 @@ def _small(node: cst.CSTNode, controls: tuple[int, ...], graphless: bool = False
                 statement.defines.update(names)
                 if isinstance(node, cst.AugAssign):
                     statement.uses.update(names)
-                else:
-                    statement.kills.update(names)
             elif isinstance(target, cst.Subscript) and isinstance(_base(target), cst.Name):
                 # `x[i] = v`, `x[i][j] = v` change `x`: it defines and reads `x`.
                 statement.defines.add(_base(target).value)  # type: ignore[attr-defined]

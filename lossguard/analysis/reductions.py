@@ -29,11 +29,11 @@ from ..knowledge.names import (
     is_variables_name,
     parameter_role,
 )
+from .definitions import Body, Definitions
 from .index import Function, ModuleIndex
 from .losscode import lightning_step
 from .tree import (
     argument,
-    assigned_names,
     dotted,
     keyword,
     number,
@@ -129,97 +129,15 @@ def reduces_batch(axis: cst.BaseExpression | None) -> bool:
     return False
 
 
-class ReachingDefinitions:
-    """Reaching definitions of plain names in one body (a function's, or the module's), in
-    source order: the binding of a name that a read sees is the last one that ends before it.
-
-    A binding is the statement for a plain assignment of the name alone (`Assign`, `AnnAssign`,
-    `AugAssign`); for any other binding (a tuple unpacked, a `for` or `with ... as` target) it
-    is the target node itself, whose value is unknown."""
-
-    def __init__(self, body: cst.CSTNode) -> None:
-        self.order: dict[int, int] = {}
-        self.defs: dict[str, list[tuple[int, cst.CSTNode]]] = {}
-        nodes = list(walk_own(body))
-        for position, node in enumerate(nodes):
-            self.order[id(node)] = position
-        for position, node in enumerate(nodes):
-            if isinstance(node, (cst.Assign, cst.AugAssign, cst.AnnAssign)):
-                end = position + sum(1 for _ in walk_own(node)) - 1
-                targets = [t.target for t in node.targets] if isinstance(node, cst.Assign) \
-                    else [node.target]
-                for target in targets:
-                    if isinstance(target, cst.Name):
-                        self.defs.setdefault(target.value, []).append((end, node))
-                    else:
-                        self._opaque(target, end)
-            elif isinstance(node, cst.For):
-                self._opaque(node.target, self._end(node.target))
-            elif isinstance(node, cst.WithItem) and node.asname is not None:
-                self._opaque(node.asname.name, self._end(node.asname.name))
-
-    def _end(self, node: cst.CSTNode) -> int:
-        return self.order[id(node)] + sum(1 for _ in walk_own(node)) - 1
-
-    def _opaque(self, target: cst.BaseExpression, end: int) -> None:
-        """A binding whose value is not the plain value of an expression (from `end` on)."""
-        for name in assigned_names(target):
-            self.defs.setdefault(name, []).append((end, target))
-
-    def definition(self, name: cst.Name) -> cst.CSTNode | None:
-        """The binding that gives `name` its value where it is read (the last one before it;
-        the last one of the body when the read is not in the body); None when the name is
-        not bound before the read (a parameter, a global)."""
-        defs = self.defs.get(name.value)
-        if not defs:
-            return None
-        use = self.order.get(id(name))
-        if use is None:
-            return max(defs, key=lambda d: d[0])[1]
-        before = [(end, node) for end, node in defs if end < use]
-        return max(before, key=lambda d: d[0])[1] if before else None
-
-    def value(self, name: cst.Name) -> cst.BaseExpression | None:
-        """The expression a plain assignment of `name` alone gave it, as seen where it is
-        read; None when another kind of binding (or none) reaches the read."""
-        binding = self.definition(name)
-        if isinstance(binding, (cst.Assign, cst.AnnAssign)):
-            return binding.value
-        return None
-
-
 class Shapes:
-    def __init__(self, index: ModuleIndex) -> None:
+    def __init__(self, index: ModuleIndex, definitions: Definitions | None = None) -> None:
         self.index = index
-        self._locals: dict[int, dict[str, cst.BaseExpression]] = {}
-        self._flows: dict[int, ReachingDefinitions] = {}
+        self.definitions = definitions if definitions is not None else Definitions(index)
         self._terms: dict[tuple[int, str], dict[int, cst.CSTNode]] = {}
         self._aligned: dict[int, bool] = {}
         self._active: set[int] = set()
         # the parameters of the helpers being followed, bound to the shapes of their arguments
         self._arguments: list[tuple[Function, dict[str, Reduction]]] = []
-
-    # --- data flow ------------------------------------------------------------------------------
-    def local_values(self, function: Function) -> dict[str, cst.BaseExpression]:
-        """The last expression assigned to each plain name in a function (flow-insensitive)."""
-        key = id(function.node)
-        table = self._locals.get(key)
-        if table is None:
-            table = {}
-            for node in walk_own(function.node.body):
-                if isinstance(node, cst.Assign) and len(node.targets) == 1 and isinstance(
-                        node.targets[0].target, cst.Name):
-                    table[node.targets[0].target.value] = node.value
-            self._locals[key] = table
-        return table
-
-    def flow(self, function: Function | None) -> ReachingDefinitions:
-        body: cst.CSTNode = function.node.body if function is not None else self.index.module
-        key = id(body)
-        flow = self._flows.get(key)
-        if flow is None:
-            flow = self._flows[key] = ReachingDefinitions(body)
-        return flow
 
     # --- how reduced a value is ------------------------------------------------------------------
     def reduction(self, node: cst.CSTNode, function: Function | None) -> Reduction:
@@ -254,11 +172,11 @@ class Shapes:
 
     def _name(self, node: cst.Name, function: Function | None) -> Reduction:
         if function is not None:
-            binding = self.flow(function).definition(node)
+            binding = self.definitions.body(function).binding(node)
             if binding is not None:  # the definition that reaches this read
                 return self._binding(binding, function)
             if function.parent is not None:
-                binding = self.flow(function.parent).definition(node)
+                binding = self.definitions.body(function.parent).binding(node)
                 if binding is not None:
                     return self._binding(binding, function.parent)
             if any(p.name.value == node.value for p in function.params):
@@ -275,7 +193,7 @@ class Shapes:
                         return "unknown"  # `margin`, `warmup_steps`: configuration
                     return "elementwise"
                 return "unknown"  # a hyperparameter
-            if node.value in self.flow(function).defs:
+            if node.value in self.definitions.body(function).defs:
                 return "unknown"  # bound only later (a loop carries it round)
         value = self.index.constants.get(node.value)
         if value is not None:
@@ -302,8 +220,8 @@ class Shapes:
         (by default: no word names it a tensor, an input, label, prediction, logit,
         embedding, mask or weight)."""
         return isinstance(node, cst.Name) and function is not None and \
-            all(isinstance(binding, cst.AugAssign)  # `w *= warmup` scales it, still a number
-                for _, binding in self.flow(function).defs.get(node.value, ())) and \
+            all(isinstance(binding.node, cst.AugAssign)  # `w *= warmup` scales it, still a number
+                for binding in self.definitions.body(function).defs.get(node.value, ())) and \
             any(p.name.value == node.value for p in function.params) and \
             node.value not in INPUT_NAMES and parameter_role(node.value) in roles
 
@@ -434,9 +352,9 @@ class Shapes:
             constructor = func
         elif isinstance(func, cst.Name):
             if function is not None:
-                constructor = self.flow(function).value(func)
+                constructor = self.definitions.body(function).value(func)
                 if constructor is None and function.parent is not None:
-                    constructor = self.flow(function.parent).value(func)
+                    constructor = self.definitions.body(function.parent).value(func)
             if constructor is None:
                 constructor = self.index.constants.get(func.value)
         elif isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and \
@@ -535,7 +453,7 @@ class Shapes:
         arithmetic (`+ - * /`, framework add/subtract/multiply/divide). With
         `normalized_stops`, a division (or a product with one) ends the search: the value is
         normalized by something."""
-        flow = self.flow(function)
+        flow = self.definitions.body(function)
         out: list[cst.CSTNode] = []
         seen: set[int] = set()
 
@@ -546,7 +464,7 @@ class Shapes:
                 continue
             seen.add(id(expr))
             if isinstance(expr, cst.Name):
-                definition = flow.definition(expr)
+                definition = flow.binding(expr)
                 if isinstance(definition, (cst.Assign, cst.AnnAssign)) and \
                         definition.value is not None:
                     stack.append(definition.value)
@@ -575,12 +493,12 @@ class Shapes:
             out.append(expr)
         return out
 
-    def _divides(self, expr: cst.CSTNode, flow: ReachingDefinitions, depth: int = 0) -> bool:
+    def _divides(self, expr: cst.CSTNode, flow: Body, depth: int = 0) -> bool:
         """Whether a product or quotient divides by something (`x / n`, `x * (1. / n)`)."""
         if depth > 8:
             return False
         if isinstance(expr, cst.Name):
-            definition = flow.definition(expr)
+            definition = flow.binding(expr)
             value = getattr(definition, "value", None)
             return isinstance(definition, (cst.Assign, cst.AnnAssign)) and value is not None \
                 and self._divides(value, flow, depth + 1)
@@ -706,7 +624,7 @@ class Shapes:
         if depth > 10:
             return False
         if isinstance(node, cst.Name):
-            definition = self.flow(function).definition(node)
+            definition = self.definitions.body(function).binding(node)
             if isinstance(definition, cst.Assign):
                 return self.derives_from(definition.value, name, function, depth + 1)
             return definition is None and node.value == name

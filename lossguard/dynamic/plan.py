@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..engine.results import Finding
-from ..knowledge.names import parameter_role
+from ..knowledge.names import TRAIN_STEP_ROLES, may_hold_logits, parameter_role
 from .patch import flagged_expression, patch_source
 
 
@@ -34,19 +34,10 @@ GUARDED = NUMERIC | {"LL108"}
 TAPPED = {"LL201", "LL203", "LL204", "LL205", "LL301", "LL303", "LL304"}
 LOSS_METHODS = ("call", "__call__", "forward", "compute_loss", "loss")
 
-# Parameter names a training step may take, and what the worker passes for each.
-TRAIN_ARGS = {
-    "model": "model", "net": "model", "network": "model",
-    "optimizer": "optimizer", "opt": "optimizer",
-    "x": "x", "inputs": "x", "features": "x", "x_batch": "x", "batch_x": "x", "images": "x",
-    "y": "y", "labels": "y", "targets": "y", "y_true": "y", "y_batch": "y", "batch_y": "y",
-}
-
 _TORCH = re.compile(r"^\s*(import|from)\s+(torch|jax|flax|haiku)\b", re.M)
 _TF = re.compile(r"^\s*(import|from)\s+(tensorflow|keras|tf_keras)\b", re.M)
 _LEGACY = re.compile(r"keras\s+import\s+backend|keras\.backend\b|^\s*import\s+tf_keras", re.M)
 _KERAS3 = re.compile(r"keras\s+import\s+ops\b|keras\.ops\b|keras\.src\b")
-_LOGITS_WORDS = re.compile(r"logit|score|output|raw", re.I)
 
 
 @dataclass
@@ -164,7 +155,7 @@ def _pred_kind(func: ast.FunctionDef, params: list[str]) -> str:
     if not preds:
         return "probabilities"
     pred = preds[0]
-    if _LOGITS_WORDS.search(pred):
+    if may_hold_logits(pred):
         return "logits"
     src = ast.unparse(func)
     if re.search(rf"(sigmoid|softmax|log_softmax|softplus|cross_entropy_with_logits|"
@@ -399,8 +390,8 @@ def _classify(tree: ast.Module, function: str | None, code: str) -> Target | str
         t.why_not_called = f"`{function}` is a nested function that `{head.name}` does not return"
         return t
     params = _required(head.args)
-    if params and all(p in TRAIN_ARGS for p in params) and "model" in {
-            TRAIN_ARGS[p] for p in params}:
+    if params and all(p in TRAIN_STEP_ROLES for p in params) and "model" in {
+            TRAIN_STEP_ROLES[p] for p in params}:
         t.kind, t.qualname, t.params, t.pred_kind = "train_step", [head.name], params, "real"
         return t
     if not params and _returns_nested_function(head):

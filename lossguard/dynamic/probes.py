@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ..knowledge.names import hyperparameter_value
+from ..knowledge.names import TRAIN_STEP_ROLES, hyperparameter_value
 from .backend import EXPLODE, SEED, Backend, Eval, fmt, num  # noqa: F401 - re-exported
 from .backend import short as _short
 
@@ -709,8 +709,6 @@ def probe_argument_order(target: dict, fn: Callable) -> dict:
 
 
 def make_train_args(params: list[str], batch: int) -> list[Any]:
-    from .plan import TRAIN_ARGS
-
     tf = B.tf
     keras = tf.keras
     keras.utils.set_random_seed(SEED)
@@ -721,7 +719,7 @@ def make_train_args(params: list[str], batch: int) -> list[Any]:
     model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
     values = {"model": model, "optimizer": keras.optimizers.SGD(learning_rate=0.01),
               "x": tf.constant(x), "y": tf.constant(y)}
-    return [values[TRAIN_ARGS[p]] for p in params]
+    return [values[TRAIN_STEP_ROLES[p]] for p in params]
 
 
 def run_train_step(fn: Callable, params: list[str], batch: int) -> Eval:

@@ -13,7 +13,8 @@ import libcst as cst
 
 from ..analysis import facts, objective
 from ..analysis import losscode as scope_mod
-from ..analysis.evaluator import Env, Evaluator, input_fact, named_fact, self_attribute
+from ..analysis.definitions import Definitions, self_attribute
+from ..analysis.evaluator import Env, Evaluator, input_fact, named_fact
 from ..analysis.facts import Fact, Reason
 from ..analysis.gradient_flow import GradientFlow
 from ..analysis.index import Function, ModuleIndex, build
@@ -73,7 +74,8 @@ class FileContext:
         self.scope = scope_mod.compute(self.index, options.loss_names,
                                        options.all_code, path)
         self.evaluator = Evaluator(self.index)
-        self.shapes = Shapes(self.index)
+        self.definitions = Definitions(self.index)
+        self.shapes = Shapes(self.index, self.definitions)
         self._flow: GradientFlow | None = None
         self.frames: list[_Frame] = [_Frame(None, self.evaluator.module_env, False)]
         self.statement = 0
@@ -129,18 +131,13 @@ class FileContext:
         return self.evaluator.reads_log_scale(node)
 
     def value_of(self, node: cst.CSTNode) -> cst.CSTNode:
-        """Follow local assignments: the expression a name (or `self.x`, assigned in the same
-        method) was last assigned, else the node."""
-        seen = 0
-        while seen < 20:
-            key = node.value if isinstance(node, cst.Name) else self_attribute(node)
-            if not key:
-                break
-            value = self.env.value(key)
+        """Follow definitions: the expression a name (or `self.x`) holds where it is read (see
+        `Definitions.value`), again while that is a name, else the node."""
+        for _ in range(20):
+            value = self.definitions.value(node, self.function)
             if value is None:
                 break
             node = value
-            seen += 1
         return node
 
     def resolve(self, node: cst.CSTNode) -> str | None:
@@ -158,7 +155,7 @@ class FileContext:
         """The gradient-flow analysis of the module (built on first use)."""
         if self._flow is None:
             self._flow = GradientFlow(self.index, self.scope, self.options.loss_names,
-                                      self.options.all_code)
+                                      self.options.all_code, self.definitions)
         return self._flow
 
     @staticmethod
@@ -202,7 +199,7 @@ class FileContext:
         found = self.memo.get(key)
         if found is None:
             found = self.memo[key] = objective.unreached(
-                function.node, self._detaches,
+                function.node, self.definitions.body(function), self._detaches,
                 cut=self._passes_no_gradient if gradient else self._passes_no_nan,
                 indexing=self._keeps_indices)
         return found  # type: ignore[return-value]
@@ -313,16 +310,19 @@ class FileContext:
         _restore(branch.env, branch.before)
 
     def bind_in_place(self, call: cst.BaseExpression) -> None:
-        """`p.clamp_(1e-7, 1 - 1e-7)` as a statement: `p` now holds `p.clamp(1e-7, 1 - 1e-7)`."""
-        if not (isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute)
-                and isinstance(call.func.value, cst.Name)):
+        """`p.clamp_(1e-7, 1 - 1e-7)` as a statement: `p` now holds `p.clamp(1e-7, 1 - 1e-7)`;
+        so after `p.data.clamp_(...)` (in place on the tensor's data)."""
+        if not (isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute)):
             return
+        receiver = call.func.value
+        if isinstance(receiver, cst.Attribute) and receiver.attr.value == "data":
+            receiver = receiver.value
         base = ops.in_place(call.func.attr.value)
-        if base is None:
+        if base is None or not isinstance(receiver, cst.Name):
             return
         computed = call.with_changes(func=call.func.with_changes(attr=cst.Name(base)))
         self._made.append(computed)
-        self.bind([call.func.value], computed)
+        self.bind([receiver], computed)
 
     def bind(self, targets: Iterable[cst.BaseExpression], value: cst.BaseExpression | None) -> None:
         fact = self.fact(value) if value is not None else Fact()

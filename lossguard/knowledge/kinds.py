@@ -130,6 +130,7 @@ class Kind(StrEnum):
     NO_GRAD = "no_grad"
     CUSTOM_GRADIENT = "custom_gradient"
     TF_FUNCTION = "tf_function"
+    ENABLE_EAGER = "enable_eager"  # TensorFlow 1's `tf.enable_eager_execution()`
     COND = "cond"  # `tf.cond(pred, true_fn, false_fn)`: runs one branch function
 
 

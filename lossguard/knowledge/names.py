@@ -149,15 +149,20 @@ def is_loss_name(name: str, patterns: tuple[str, ...] = ()) -> bool:
 
 def is_metric_module(path: str) -> bool:
     """`metrics.py`, `classifier_metrics.py`, `eval_metrics_numpy.py`, and any module of a
-    metrics package (`metrics/ppl.py`, `torchmetrics/functional/stoi.py`): evaluation code,
-    where a function named like a loss (`kl_divergence`, `log_likelihood`) measures, it does
-    not train."""
+    metrics or evaluation package (`metrics/ppl.py`, `torchmetrics/functional/stoi.py`,
+    `evaluators/depth.py`): evaluation code, where a function named like a loss
+    (`kl_divergence`, `log_likelihood`) measures, it does not train."""
     *folders, name = path.replace("\\", "/").split("/")
     return any(_names_metrics(part) for part in (*folders, name.partition(".")[0]))
 
 
+_EVALUATION_WORDS = frozenset({"evaluator", "evaluators", "evaluation", "evaluations"})
+
+
 def _names_metrics(part: str) -> bool:
     tokens = name_tokens(part)
+    if tokens and tokens[-1] in _EVALUATION_WORDS:
+        return True
     # (metric learning's module, `metric_learning.py`, holds losses)
     return any(token.endswith(("metric", "metrics")) and following != "learning"
                for token, following in zip(tokens, (*tokens[1:], ""), strict=False))
@@ -302,6 +307,26 @@ def is_logit_name(name: str) -> bool:
     """`logits`, `pred_logits`, `logit_scale`; not a mask over logits (`logits_mask`)."""
     lowered = name.lower()
     return lowered in LOGIT_NAMES or "logit" in lowered and not is_mask_name(name)
+
+
+# What a raw prediction may be called: the dynamic pass feeds logits to a loss whose prediction
+# parameter says so (`logits`, `scores`, `outputs`, `raw_pred`), probabilities otherwise.
+_RAW_OUTPUT_WORDS = ("logit", "score", "output", "raw")
+
+
+def may_hold_logits(name: str) -> bool:
+    lowered = name.lower()
+    return any(word in lowered for word in _RAW_OUTPUT_WORDS)
+
+
+# The parameters a training step may take (`train_step(model, optimizer, x, y)`), and the
+# role of each: what the dynamic pass passes for it.
+TRAIN_STEP_ROLES = {
+    "model": "model", "net": "model", "network": "model",
+    "optimizer": "optimizer", "opt": "optimizer",
+    "x": "x", "inputs": "x", "features": "x", "x_batch": "x", "batch_x": "x", "images": "x",
+    "y": "y", "labels": "y", "targets": "y", "y_true": "y", "y_batch": "y", "batch_y": "y",
+}
 
 
 def pred_like(name: str) -> bool:

@@ -19,6 +19,7 @@ from .kinds import Kind
 ALIASES: tuple[tuple[str, str], ...] = (
     ("tensorflow.compat.v1.", "tensorflow."),
     ("tensorflow.compat.v2.", "tensorflow."),
+    ("tensorflow.contrib.eager.", "tensorflow."),  # TensorFlow 1's `tfe`
     ("tensorflow.python.keras.", "keras."),
     ("tensorflow.keras.", "keras."),
     ("tf_keras.", "keras."),
@@ -94,7 +95,7 @@ _TENSORFLOW = {
     "reduce_sum": "sum", "reduce_mean": "mean", "reduce_max": "max", "reduce_min": "min",
     "reduce_prod": "prod", "reduce_std": "stddev", "reduce_variance": "std",
     "reduce_logsumexp": "logsumexp", "clip_by_value": "clip", "truediv": "divide",
-    "l2_loss": "l2_loss",
+    "l2_loss": "l2_loss", "enable_eager_execution": "enable_eager",
     "squared_difference": "squared_difference",
     "realdiv": "divide", "div": "divide", "divide_no_nan": "divide_no_nan",
     "reciprocal_no_nan": "divide_no_nan", "multiply_no_nan": "multiply",

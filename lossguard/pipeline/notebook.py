@@ -1,16 +1,17 @@
 """Jupyter notebooks: lint the code cells as one module, report per cell, fix cell by cell.
 
 The code cells are joined into one module (a loss in cell 3 may use the imports of cell 1),
-with IPython syntax masked line for line (`%magic`, `!shell`, `x = !cmd`, `obj?`, and whole cells
-under a non-Python cell magic such as `%%bash`), so line numbers stay those of the cells. A
-finding names its cell (the 1-based position among all the notebook's cells, markdown
-included, as Jupyter shows it and ruff reports it) and its line in that cell. A cell that does
-not parse is one LL001 finding; the other cells are still linted, except in a notebook that
-mixes in R cells (Colab runs R through `rpy2` or an R runtime, with no `%%R` marker): there a
-cell that does not parse is taken for R, once one of them is written in R (`x <- f(...)`,
-`library(...)`, `data$col`, `pkg::fn`); and except in a notebook saved from a Python 2 kernel,
-whose `print "x"` cells are Python 2, not errors. `--fix` writes back notebook JSON that keeps
-outputs, metadata and key order.
+with IPython syntax masked line for line (`%magic`, `!shell`, `x = !cmd`, `obj?`, a magic or
+shell alias written without its `%` (`pip install x`, `ls data/`), and whole cells under a
+non-Python cell magic such as `%%bash`, or that an editor tags as another language), so line
+numbers stay those of the cells. A finding names its cell (the 1-based position among all the
+notebook's cells, markdown included, as Jupyter shows it and ruff reports it) and its line in
+that cell. A cell that does not parse is one LL001 finding; the other cells are still linted,
+except in a notebook that mixes in R cells (Colab runs R through `rpy2` or an R runtime, with
+no `%%R` marker): there a cell that does not parse is taken for R, once one of them is written
+in R (`x <- f(...)`, `library(...)`, `data$col`, `pkg::fn`); and except in a notebook saved
+from a Python 2 kernel, whose `print "x"` cells are Python 2, not errors. `--fix` writes back
+notebook JSON that keeps outputs, metadata and key order.
 """
 
 from __future__ import annotations
@@ -39,6 +40,14 @@ PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun", "debug", "autoreload"
 _R_CODE = re.compile(r"^\s*[\w.]+(?:\$\w+)?\s*<-\s|^\s*library\(|[A-Za-z_]\$[A-Za-z_]"
                      r"|^\s*[A-Za-z_][\w.]*::[A-Za-z_]", re.M)
 _MAGIC = re.compile(r"^\s*(?:[%!]|\?)|^\s*[\w.\[\], ]+\s*=\s*[%!]|\?\??\s*$")
+# IPython runs these line magics and shell aliases without their `%` (automagic): `pip install
+# x`, `ls ./data`, `cd src`. Masked only on a line that is not Python by itself.
+_AUTOMAGIC = re.compile(r"^\s*(?:cd|ls|ll|pwd|pip|conda|cat|cp|mv|rm|mkdir|rmdir|less|more|man|"
+                        r"clear|env|set_env|load_ext|reload_ext|matplotlib|pylab|run|time|"
+                        r"timeit|who|whos|history|tensorflow_version)(?:\s+[^\s=]|\s*$)")
+# Editors tag a code cell written in another language (VS Code: `metadata.vscode.languageId`;
+# .NET Interactive: `metadata.dotnet_interactive.language`).
+_PYTHON_LANGUAGES = frozenset({"python", "python3", "ipython", "py"})
 
 
 is_notebook = files.is_notebook
@@ -112,8 +121,9 @@ def mask(source: str) -> str:
         stripped = line.strip()
         if python_continues:
             out.append(line)
-        elif continued or (stripped and not stripped.startswith("#")
-                           and _MAGIC.search(_without_comment(line)) and not _is_python(line)):
+        elif continued or (stripped and not stripped.startswith("#") and (
+                _MAGIC.search(_without_comment(line)) or _AUTOMAGIC.match(line))
+                and not _is_python(line)):
             if not continued:  # a continued shell line keeps the indentation of its first
                 indent = line[: len(line) - len(line.lstrip())]
             out.append(indent + "pass")
@@ -169,8 +179,23 @@ def code_cells(notebook: dict) -> list[Cell]:
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
         source = cell_source(cell)
-        cells.append(Cell(index + 1, index, source, mask(source)))
+        masked = mask(source) if _written_in_python(cell) else \
+            "\n" * (source.count("\n") + (0 if source.endswith("\n") else 1))
+        cells.append(Cell(index + 1, index, source, masked))
     return cells
+
+
+def _written_in_python(cell: dict) -> bool:
+    """Whether an editor's tag (if any) says the code cell is Python: a VS Code cell set to
+    `shellscript` or `plaintext` (pasted console output) is not linted."""
+    metadata = cell.get("metadata")
+    if not isinstance(metadata, dict):
+        return True
+    for key, field in (("vscode", "languageId"), ("dotnet_interactive", "language")):
+        tag = metadata.get(key)
+        if isinstance(tag, dict) and isinstance(tag.get(field), str):
+            return tag[field].lower() in _PYTHON_LANGUAGES
+    return True
 
 
 def syntax_error(text: str) -> cst.ParserSyntaxError | None:
