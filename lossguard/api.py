@@ -49,6 +49,7 @@ from .knowledge.names import (
     is_anchor_name,
     is_gradient_name,
     is_loss_name,
+    is_optimizer_name,
     label_like,
     name_tokens,
     pred_like,
@@ -67,9 +68,8 @@ __all__ = [
     "models", "ops", "rewrite", "FLOAT32_MAX_EXP", "INF", "f32",
     "assigned_names", "callee_name", "children", "dotted", "keyword", "leaves", "number",
     "positional", "shorten", "walk", "walk_own",
-    "KERAS_PRED_NAMES", "is_anchor_name", "is_gradient_name", "is_loss_name", "label_like",
-    "name_tokens",
-    "pred_like", "reports_only",
+    "KERAS_PRED_NAMES", "is_anchor_name", "is_gradient_name", "is_loss_name", "is_optimizer_name",
+    "label_like", "name_tokens", "pred_like", "reports_only",
 ]
 
 Severity = Literal["error", "warning", "info"]

@@ -18,9 +18,9 @@ from lossguard.api import (
     dotted,
     is_gradient_name,
     is_loss_name,
+    is_optimizer_name,
     is_variables,
     keyword,
-    name_tokens,
     number,
     ops,
     positional,
@@ -331,10 +331,6 @@ class DiscardedGradient(Rule):
         return False
 
 
-# Tokens of a name that holds an optimizer.
-_OPTIMIZER_TOKENS = frozenset({"optimizer", "optimizers", "optim", "optimiser"})
-
-
 def _steps(node: cst.CSTNode) -> bool:
     """Whether code calls `.step()` on anything (`optimizer.step()`, `scaler.step(opt)`), a
     trainer's `.optimize(opt)` or an `*_step` function, nested closures included."""
@@ -359,7 +355,7 @@ def _optimizer_in_sight(node: cst.CSTNode) -> bool:
             return True
         name = sub.value if type(sub) is cst.Name else \
             sub.attr.value if type(sub) is cst.Attribute else None
-        if name is not None and set(name_tokens(name)) & _OPTIMIZER_TOKENS:
+        if name is not None and is_optimizer_name(name):
             return True
     return False
 

@@ -1287,6 +1287,21 @@ class SqrtAtZero(Rule):
         """),
     ]
     INVALID = [
+        # `tf` and `flatten` come from the project's `from ops import *`
+        Invalid("""
+        from ops import *
+        class GAN:
+            def gradient_penalty(self, real, fake):
+                alpha = tf.random_uniform([self.batch_size, 1, 1, 1], 0., 1.)
+                interpolated = real + alpha * (fake - real)
+                grad = tf.gradients(self.discriminator(interpolated), interpolated)[0]
+                grad_norm = tf.norm(flatten(grad), axis=1)
+                return tf.reduce_mean(tf.square(grad_norm - 1.))
+            def build_model(self):
+                d_loss = self.fake_score - self.real_score + self.gradient_penalty(self.x, self.g)
+                self.d_optim = tf.train.AdamOptimizer(1e-4).minimize(d_loss)
+        """, line=7, message="`tf.gradients(self.discriminator(interpolated), interpolated)` is a "
+                             "gradient"),
         # a flatten layer keeps the gradient's values: its norm is still 0 where it is
         Invalid("""
         import tensorflow as tf

@@ -327,6 +327,18 @@ def test_parameter_roles_come_from_the_names_vocabulary() -> None:
         "weights", "class_weights", "class_count", "hyperparameter"]
 
 
+def test_training_step_roles_and_logits_names_come_from_the_vocabulary() -> None:
+    from lossguard.dynamic import plan
+    from lossguard.knowledge.names import TRAIN_STEP_ROLES, may_hold_logits
+
+    assert [TRAIN_STEP_ROLES[n] for n in ("net", "opt", "images", "y_batch")] == [
+        "model", "optimizer", "x", "y"]
+    assert may_hold_logits("raw_scores") and may_hold_logits("outputs")
+    assert not may_hold_logits("y_pred") and not may_hold_logits("probs")
+    # the plan reads the prediction's kind from the same words
+    assert plan.TRAIN_STEP_ROLES is TRAIN_STEP_ROLES
+
+
 def test_every_declared_probe_is_dispatched() -> None:
     from lossguard.rules import all_rules
 

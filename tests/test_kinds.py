@@ -161,3 +161,25 @@ def test_tensorflows_own_modules_are_its_public_operations(module, call, kind):
     call_node = index.module.body[1].body[0].value
     op = index.op_of(call_node)
     assert op is not None and op.kind == kind
+
+
+def test_a_projects_star_import_brings_the_conventional_aliases_and_its_shim_operations():
+    """`from ops import *` of a module that imports TensorFlow as `tf` and defines `flatten`:
+    `tf.log` is TensorFlow's and `flatten` keeps its operand's values; a name the module
+    defines itself is its own."""
+    import libcst as cst
+
+    from lossguard.analysis.index import build
+    from lossguard.analysis.tree import walk
+
+    index = build(cst.parse_module(
+        "from ops import *\n"
+        "def flatten_all(x):\n    return x\n"
+        "y = tf.log(flatten(p))\nz = flatten_all(q)\n"))
+    calls = [c for c in walk(index.module) if isinstance(c, cst.Call)]
+    assert {index.module.code_for_node(c.func): index.resolve(c.func) for c in calls} == {
+        "tf.log": "tensorflow.log", "flatten": "ops.flatten", "flatten_all": None}
+    assert [index.op_of(c).kind if index.op_of(c) else None for c in calls] == [
+        "log", "reshape", None]
+    plain = build(cst.parse_module("y = tf.log(p)\n"))  # no star import: no guess
+    assert plain.resolve(plain.module.body[0].body[0].value.func) is None

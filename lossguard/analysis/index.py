@@ -95,6 +95,7 @@ class ModuleIndex:
     def __init__(self, module: cst.Module) -> None:
         self.module = module
         self.imports: dict[str, str] = {}  # local name -> qualified name
+        self.star_modules: list[str] = []  # `from ops import *` of a project's own module
         self.functions: list[Function] = []
         self.by_name: dict[str, list[Function]] = {}
         self.classes: dict[str, Class] = {}
@@ -163,6 +164,13 @@ class ModuleIndex:
             return None
         head, _, rest = name.partition(".")
         base = self.imports.get(head)
+        if base is None and self.star_modules and head not in self.by_name and \
+                head not in self.constants:
+            # `from ops import *`, a project module that imports TensorFlow as `tf` and
+            # defines `flatten`: its conventional aliases and its shim operations
+            base = ops.CONVENTIONAL_ALIASES.get(head)
+            if base is None and not rest and head in ops.SHIM_OPERATIONS:
+                return f"{self.star_modules[-1]}.{head}"
         if base is None:
             return None
         return ops.normalize(f"{base}.{rest}" if rest else base)
@@ -279,6 +287,9 @@ class _Indexer:
                     table[head] = head
             return
         if isinstance(node.names, cst.ImportStar):
+            star = dotted(node.module) if node.module is not None else None
+            if star is not None and star.partition(".")[0] not in ops.FRAMEWORK_ROOTS:
+                self.index.star_modules.append(star)
             return
         base = dotted(node.module) if node.module is not None else None
         if base is not None and base.rpartition(".")[2] == "backend" and \

@@ -309,6 +309,14 @@ def is_logit_name(name: str) -> bool:
     return lowered in LOGIT_NAMES or "logit" in lowered and not is_mask_name(name)
 
 
+# Tokens of a name that holds an optimizer (`optimizer`, `d_optim`, `self.optimiser`).
+OPTIMIZER_TOKENS = frozenset({"optimizer", "optimizers", "optim", "optimiser"})
+
+
+def is_optimizer_name(name: str) -> bool:
+    return not OPTIMIZER_TOKENS.isdisjoint(name_tokens(name))
+
+
 # What a raw prediction may be called: the dynamic pass feeds logits to a loss whose prediction
 # parameter says so (`logits`, `scores`, `outputs`, `raw_pred`), probabilities otherwise.
 _RAW_OUTPUT_WORDS = ("logit", "score", "output", "raw")

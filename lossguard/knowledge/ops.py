@@ -237,7 +237,7 @@ NAMESPACES: dict[str, tuple[str, dict[str, str]]] = {
                              "softmax_cross_entropy_with_integer_labels": "softmax_xent_logits",
                              "sigmoid_binary_cross_entropy": "sigmoid_xent_logits"}),
     "jax": ("jax", {"grad": "gradients", "value_and_grad": "gradients",
-                    "stop_gradient": "stop_gradient"}),
+                    "stop_gradient": "stop_gradient", "flatten": "reshape"}),
     "numpy": ("numpy", _NUMPY),
     "numpy.linalg": ("numpy", {"norm": "norm"}),
     "math": ("math", _MATH),
@@ -478,13 +478,19 @@ def xent_prediction(op: Op) -> tuple[int, tuple[str, ...]] | None:
     return None
 
 
+# The names every framework's documentation imports it as: what a module that reads `tf.log`
+# but imports nothing as `tf` got from a project module's star import (`from ops import *`).
+CONVENTIONAL_ALIASES = {"tf": "tensorflow", "np": "numpy", "K": "keras.backend",
+                        "torch": "torch", "nn": "torch.nn", "F": "torch.nn.functional",
+                        "jnp": "jax.numpy", "jax": "jax"}
+
 # Operations a project's own backend shim re-exports under the framework's one name
 # (`from trax import fastmath; fastmath.logsumexp(x)`, `utils.log_softmax(z)`): names that
 # denote one function whatever module holds them.
 SHIM_OPERATIONS = {"logsumexp": "logsumexp", "log_softmax": "log_softmax",
                    "logsoftmax": "log_softmax", "softplus": "softplus", "expit": "sigmoid",
                    "log_sigmoid": "log_sigmoid", "logsigmoid": "log_sigmoid",
-                   "stop_gradient": "stop_gradient"}
+                   "stop_gradient": "stop_gradient", "flatten": "reshape"}
 
 
 @lru_cache(maxsize=4096)
