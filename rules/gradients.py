@@ -1437,6 +1437,24 @@ class GraphBreakingOp(Rule):
     probe = "graph-mode"
     hint = "use the TensorFlow/Keras op (`tf.abs`, `tf.where`, `tf.cond`) instead"
     VALID = [
+        # a physics-informed net: the coordinates are data, the model is the class's forward
+        Valid("""
+        import numpy as np
+        import tensorflow as tf
+        class PINN(tf.Module):
+            def evaluate(self, x):
+                return tf.matmul(tf.tanh(tf.matmul(x, self.W1)), self.W2)
+            def loss_pde(self, coords):
+                g = tf.Variable(coords, dtype="float64", trainable=False)
+                x = g[:, 0:1]
+                with tf.GradientTape(persistent=True) as tape:
+                    tape.watch(x)
+                    u = self.evaluate(x)
+                    u_x = tape.gradient(u, x)
+                u_xx = tape.gradient(u_x, x)
+                source = np.sin(np.pi * x)
+                return tf.reduce_mean(tf.square(u_xx - source))
+        """),
         # TensorFlow 1 with eager execution enabled: the loss runs eagerly
         Valid("""
         import tensorflow as tf

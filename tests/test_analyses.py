@@ -393,14 +393,19 @@ def test_a_where_hides_its_branch_whatever_came_before_it():
     assert codes(code) == [(4, "LL101"), (7, "LL109")]
 
 
+def _detached(call: cst.Call) -> bool:
+    return isinstance(call.func, cst.Attribute) and call.func.attr.value in ("item", "detach")
+
+
 def _unreached_texts(code: str) -> set[str]:
-    """The statements of the one function in `code` whose values never reach its objective."""
+    """The statements of the one function in `code` whose values never reach its objective
+    (`.item()` and `.detach()` detach)."""
     from lossguard.analysis.objective import unreached
 
     module = cst.parse_module(textwrap.dedent(code))
     index = build(module)
     function = index.functions[0]
-    dead = unreached(function.node, Definitions(index).body(function))
+    dead = unreached(function.node, Definitions(index).body(function), _detached)
     return {module.code_for_node(line).strip() for line in function.node.body.body
             if isinstance(line, cst.SimpleStatementLine) and id(line.body[0]) in dead}
 
@@ -432,3 +437,26 @@ def test_a_rebinding_in_one_branch_or_after_the_use_hides_nothing():
         return total.mean()
     """)
     assert not {"ious = box_iou(pred, boxes)", "best = ious.max(1)", "weight = best"} & dead
+
+
+def test_a_function_that_returns_only_detached_values_reports():
+    """`return loss.data, err`: nothing the optimiser sees leaves the function, so what only
+    feeds those values reaches no objective; a `backward()` of its own acts on the loss."""
+    dead = _unreached_texts("""
+    def sample_eval(model, x, y):
+        mean_out = F.softmax(model(x), dim=2).mean(dim=0)
+        loss = F.nll_loss(torch.log(mean_out), y)
+        err = mean_out.argmax(1).ne(y).sum()
+        return loss.data, err.item()
+    """)
+    assert {"mean_out = F.softmax(model(x), dim=2).mean(dim=0)",
+            "loss = F.nll_loss(torch.log(mean_out), y)"} <= dead
+    trained = _unreached_texts("""
+    def train_step(model, x, y):
+        mean_out = F.softmax(model(x), dim=2).mean(dim=0)
+        loss = F.nll_loss(torch.log(mean_out), y)
+        loss.backward()
+        return loss.data
+    """)
+    assert not {"mean_out = F.softmax(model(x), dim=2).mean(dim=0)",
+                "loss = F.nll_loss(torch.log(mean_out), y)"} & trained

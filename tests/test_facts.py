@@ -294,3 +294,30 @@ def test_a_parameter_takes_what_every_call_in_the_module_passes():
     assert codes(guarded) == []
     one_unguarded = guarded.replace("nll(pred, torch.abs(s) + 1.0)", "nll(pred, s)")
     assert sorted(code for _, code in codes(one_unguarded)) == ["LL101", "LL102"]
+
+
+def test_a_callers_guard_inside_the_branch_that_holds_the_call_counts():
+    """The caller's assignments that run on every path to the call, in the branch that holds
+    it too, give the argument its fact; one in another branch does not."""
+    from .helpers import codes
+
+    guarded = """
+    import torch
+    import torch.nn.functional as F
+    def kl_cost(mu_q, sig_q):
+        return (torch.log(1.0 / sig_q) + (mu_q / sig_q) ** 2).sum()
+    class BayesLinear(torch.nn.Module):
+        def forward(self, x, sample=False):
+            if not sample:
+                return x @ self.w_mu, 0
+            else:
+                std_w = 1e-6 + F.softplus(self.w_rho)
+                out = x @ self.w_mu + torch.randn_like(x @ self.w_mu) * ((x ** 2) @ std_w ** 2)
+                return out, kl_cost(self.w_mu, std_w)
+    """
+    assert [code for _, code in codes(guarded) if code == "LL102"] == []
+    elsewhere = guarded.replace(
+        "            else:\n                std_w = 1e-6 + F.softplus(self.w_rho)\n",
+        "                std_w = 1e-6 + F.softplus(self.w_rho)\n            else:\n"
+        "                std_w = self.w_rho\n")
+    assert [code for _, code in codes(elsewhere) if code == "LL102"] == ["LL102", "LL102"]

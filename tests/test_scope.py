@@ -212,6 +212,30 @@ def test_a_data_script_stays_out_of_scope():
     assert codes(code, select=["LL1"]) == []
 
 
+def test_a_quantity_a_script_computes_in_numpy_is_reported_not_trained():
+    """A module-level value named like a loss but computed in NumPy (also from names holding
+    NumPy values) records no graph; the TF1 expression of the same shape is loss code."""
+    numpy_entropy = """
+    import numpy as np
+    import torch
+
+    all_preds = np.zeros((100, 16, 10))
+    for i in range(100):
+        all_preds[i] = model(x[i]).softmax(-1).detach().numpy()
+    preds_entropy = -(all_preds * np.log(all_preds)).sum(axis=2)
+    mean_entropy = preds_entropy.mean(axis=0)
+    """
+    assert codes(numpy_entropy, select=["LL1"]) == []
+    tf1 = """
+    import tensorflow as tf
+
+    y_conv = tf.nn.softmax(tf.matmul(x, W))
+    cross_entropy = -tf.reduce_sum(y_ * tf.log(y_conv))
+    mean_entropy = cross_entropy / 100.0
+    """
+    assert codes(tf1, select=["LL1"]) == [(4, "LL107")]
+
+
 def test_a_tf1_script_reaches_the_model_builder_without_false_positives():
     code = """
     import numpy as np

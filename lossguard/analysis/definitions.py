@@ -62,6 +62,7 @@ class Body:
     def __init__(self, function: Function | None) -> None:
         self.function = function
         self.chain: dict[int, tuple[int, ...]] = {}  # ordinal -> the suites holding it
+        self.statements: dict[int, cst.CSTNode] = {}  # ordinal -> the statement
         self.nograd: dict[int, cst.With] = {}  # ordinal -> its `with torch.no_grad()`
         self.defs: dict[str, list[Definition]] = {}
         self.returns: list[tuple[cst.Return, int]] = []
@@ -71,6 +72,12 @@ class Body:
         self.branches: dict[int, int] = {}  # id of an `if` body or `else` -> id of the `if`
         self.loops: set[int] = set()  # ids of loop bodies
         self.count = 0
+
+    def dominates(self, ordinal: int, at: int) -> bool:
+        """Whether statement `ordinal` runs on every path to statement `at` (it comes before
+        it, and a suite holding `at` holds it)."""
+        chain = self.chain.get(ordinal, ())
+        return ordinal < at and self.chain.get(at, ())[:len(chain)] == chain
 
     def ordinal_of(self, node: cst.CSTNode) -> int:
         """The statement an expression of this body is evaluated at (after the last statement
@@ -242,6 +249,7 @@ class _Scanner:
         self.body.count += 1
         ordinal = self.body.count
         self.body.chain[ordinal] = chain
+        self.body.statements[ordinal] = node
         self.body.at[id(node)] = ordinal
         if nograd is not None:
             self.body.nograd[ordinal] = nograd

@@ -23,12 +23,13 @@ from ..knowledge.names import (
     is_mask_name,
     is_model_name,
     is_non_negative_setting,
+    is_scale_name,
     is_shape_name,
     is_size_name,
     pred_like,
 )
 from . import facts
-from .definitions import self_attribute
+from .definitions import Definitions, self_attribute
 from .facts import INF, NON_NEGATIVE, UNKNOWN, Fact, Reason
 from .index import Function, ModuleIndex
 from .losscode import call_arguments, is_test_function
@@ -239,8 +240,10 @@ def _model_output(node: cst.Call) -> Fact:
 
 
 class Evaluator:
-    def __init__(self, index: ModuleIndex, depth: int = 0) -> None:
+    def __init__(self, index: ModuleIndex, depth: int = 0,
+                 definitions: Definitions | None = None) -> None:
         self.index = index
+        self.definitions = definitions if definitions is not None else Definitions(index)
         self.depth = depth  # helpers evaluated inside helpers, at most _HELPER_DEPTH deep
         self.module_env = Env()
         self._memo: dict[int, Fact] = {}
@@ -284,7 +287,7 @@ class Evaluator:
         if not sites or any(caller is None or is_test_function(caller) for _, caller in sites):
             return {}  # a test's or a script's call shows an example, not the contract
         # its own memo (these are no facts in place), and no helper followed from it
-        blank = Evaluator(self.index, _HELPER_DEPTH)
+        blank = Evaluator(self.index, _HELPER_DEPTH, self.definitions)
         envs: dict[int, Env] = {}
         passed: dict[str, Fact] = {}
         for name in inputs:
@@ -306,21 +309,21 @@ class Evaluator:
         return passed
 
     def straight_line_env(self, function: Function, node: cst.CSTNode) -> Env:
-        """The facts of `function`'s names where its top-level statement holding `node` runs,
-        from its top-level assignments before it (`s = preds[:, 2:]; s = s * s + 1e-6`);
-        a name any other statement binds (a branch, a loop, an unpacking) is unknown, and so
-        are its parameters."""
+        """The facts of `function`'s names where its statement holding `node` runs, from the
+        plain assignments that run on every path to it, in order (`s = preds[:, 2:];
+        s = s * s + 1e-6`, also inside the branch that holds the call); a name any other
+        statement before it binds (another branch, a loop target, an unpacking) is unknown,
+        and so are its parameters."""
         env = Env(self.module_env, function.cls.name if function.cls else None,
                   shadows=_locals(function))
-        body = function.node.body
-        for statement in body.body if isinstance(body, cst.IndentedBlock) else ():
-            if any(sub is node for sub in walk(statement)):
-                break
-            small = statement.body[0] if isinstance(statement, cst.SimpleStatementLine) and \
-                len(statement.body) == 1 else None
-            if isinstance(small, cst.Assign) and len(small.targets) == 1 and \
-                    isinstance(small.targets[0].target, cst.Name):
-                env.bind(small.targets[0].target.value, self.fact(small.value, env))
+        body = self.definitions.body(function)
+        at = body.ordinal_of(node)
+        for ordinal in range(1, min(at, body.count + 1)):
+            statement = body.statements[ordinal]
+            if body.dominates(ordinal, at) and isinstance(statement, cst.Assign) and \
+                    len(statement.targets) == 1 and isinstance(statement.targets[0].target,
+                                                               cst.Name):
+                env.bind(statement.targets[0].target.value, self.fact(statement.value, env))
                 continue
             for sub in walk(statement):
                 targets = [t.target for t in sub.targets] if isinstance(sub, cst.Assign) else \
@@ -366,6 +369,10 @@ class Evaluator:
 
             found: set[str] = set()
             for node in walk(self.index.module):
+                for scale in self._scale_exps(node):
+                    inner = self.operand(scale)
+                    if inner is not None:
+                        found |= read_values(inner)
                 if not (isinstance(node, cst.BinaryOperation) and
                         isinstance(node.operator, cst.Multiply)):
                     continue
@@ -380,6 +387,45 @@ class Evaluator:
                             found |= read_values(inner)
             self._log_scales = frozenset(found)
         return self._log_scales
+
+    def _scale_exps(self, node: cst.CSTNode) -> list[cst.Call]:
+        """The `exp` calls a statement or call hands to a scale (`sigma = exp(s)`,
+        `Normal(mu, scale=exp(s))`, `nll(out, y, out[:, 1:].exp())` with `nll(x, y, sigma)`
+        a function of the module)."""
+        pairs: list[tuple[str, cst.BaseExpression]] = []
+        if isinstance(node, cst.Assign) and len(node.targets) == 1:
+            target = node.targets[0].target
+            name = target.value if isinstance(target, cst.Name) else \
+                target.attr.value if isinstance(target, cst.Attribute) else ""
+            pairs.append((name, node.value))
+        elif isinstance(node, cst.Call):
+            params = self._parameters(node)
+            for position, arg in enumerate(node.args):
+                if arg.keyword is not None:
+                    pairs.append((arg.keyword.value, arg.value))
+                elif not arg.star and position < len(params):
+                    pairs.append((params[position], arg.value))
+        return [value for name, value in pairs if is_scale_name(name) and
+                isinstance(value, cst.Call) and (op := self.index.op_of(value)) is not None
+                and op.kind == "exp"]
+
+    def _parameters(self, call: cst.Call) -> list[str]:
+        """The positional parameter names of the module function a call runs (`f(...)`, or
+        `self.f(...)` with `self.f = f` set in `__init__`)."""
+        func: cst.BaseExpression = call.func
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and \
+                func.value.value == "self":
+            for cls in self.index.classes.values():
+                bound = cls.init_values.get(func.attr.value)
+                if isinstance(bound, cst.Name):
+                    func = bound
+                    break
+        if not isinstance(func, cst.Name):
+            return []
+        found = [f for f in self.index.by_name.get(func.value, ()) if f.cls is None]
+        if len(found) != 1:
+            return []
+        return [p.name.value for p in found[0].node.params.params]
 
     def _fact(self, node: cst.CSTNode, env: Env) -> Fact:
         value = number(node)
@@ -515,7 +561,7 @@ class Evaluator:
         body = helper.node.body
         if self.depth >= _HELPER_DEPTH or not isinstance(body, cst.IndentedBlock):
             return UNKNOWN
-        inner = Evaluator(self.index, self.depth + 1)
+        inner = Evaluator(self.index, self.depth + 1, self.definitions)
         scope = Env(inner.module_env, helper.cls.name if helper.cls else None)
         params = [p for p in helper.params if p.name.value not in ("self", "cls")]
         positional_args = [a for a in call.args if a.keyword is None and not a.star]

@@ -30,7 +30,14 @@ import libcst as cst
 
 from ..knowledge import ops
 from ..knowledge.kinds import NON_DIFFERENTIABLE
-from ..knowledge.names import is_label_name, is_loss_name, is_model_name, name_tokens, pred_like
+from ..knowledge.names import (
+    FORWARD_METHODS,
+    is_label_name,
+    is_loss_name,
+    is_model_name,
+    name_tokens,
+    pred_like,
+)
 from ..knowledge.ops import META_ATTRIBUTES, SHAPE_CALLS
 from . import objective
 from .definitions import Body, Definition, Definitions
@@ -76,9 +83,6 @@ class Flow(NamedTuple):
         return not self.live and bool(self.blockers)
 
 
-# The libraries whose operations record a graph to differentiate.
-_GRAPH_FRAMEWORKS = frozenset({"tensorflow", "keras", "torch", "jax", "theano"})
-
 NONE = Flow()
 LIVE = Flow(True)
 
@@ -104,6 +108,13 @@ class Blocked(NamedTuple):
     root: Function  # the function whose differentiated value it blocks
     target: str  # "the returned loss", "the target of `.backward()`", ...
     sources: tuple[str, ...]  # the prediction parameters ("" when a model output)
+
+
+def _frozen(call: cst.Call) -> bool:
+    """`tf.Variable(coords, trainable=False)`: built with no weights to train (the data a
+    physics-informed loss watches on a tape)."""
+    flag = keyword(call, "trainable")
+    return isinstance(flag, cst.Name) and flag.value == "False"
 
 
 class _Eval:
@@ -295,7 +306,7 @@ class _Eval:
         if isinstance(func, cst.Name) and func.value in BUILTIN_PASS and \
                 func.value not in self.body.defs:
             return join(self.value(a, at) for a in args)
-        if self.flow.framework_callable(self.function, func):
+        if self.flow.framework_callable(self.function, func) or _frozen(node):
             return join(self.value(a, at) for a in args)
         if isinstance(func, cst.Attribute) and func.attr.value in ops.MODEL_DRIVERS and \
                 callee_name(func.value) != "self":
@@ -508,13 +519,7 @@ class GradientFlow:
         graph at all."""
         if objective.declared_graphless(function.decorators):
             return True
-        frameworks = set()
-        for node in walk(function.node.body):
-            if type(node) is cst.Call:
-                op = self.index.op_of(node)
-                frameworks.add(op.framework if op is not None else ops.normalize(
-                    self.index.resolve(node.func) or "").partition(".")[0])
-        return "numpy" in frameworks and not frameworks & _GRAPH_FRAMEWORKS
+        return self.index.numpy_only(function.node.body)
 
     def routes_gradients_by_hand(self, function: Function) -> bool:
         """The function, or the class that holds it, registers a gradient hook
@@ -575,19 +580,26 @@ class GradientFlow:
     def runs_own_model(self, function: Function) -> bool:
         """Whether a method calls a model it holds: `self.model(x)` (named as a model), or
         `self.client(states)` with `self.client = ActorCritic(...)` a model class of the
-        module."""
+        module; or, in a model class (no loss class), the class's own forward
+        (`self.evaluate(coords)` in a physics-informed net's `loss_PDE`)."""
         cls = function.cls
         if cls is None:
             return False
+        model_class = class_kind(self.index, cls.name) == "module" and \
+            not is_loss_name(cls.name)
         for call, _ in self.body(function).calls:
             func = call.func
             if not (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and
                     func.value.value == "self"):
                 continue
-            built = cls.init_values.get(func.attr.value)
+            method = func.attr.value
+            built = cls.init_values.get(method)
             built_by = dotted(built.func) if isinstance(built, cst.Call) else None
-            if is_model_name(func.attr.value) or built_by is not None and \
+            if is_model_name(method) or built_by is not None and \
                     class_kind(self.index, built_by) == "module":
+                return True
+            if model_class and method in FORWARD_METHODS and method in cls.methods and \
+                    method != function.name:
                 return True
         return False
 

@@ -15,6 +15,7 @@ import libcst as cst
 from ..knowledge import ops
 from ..knowledge.ops import TAPE_METHODS
 from .tree import CHILDREN, NO_CHILDREN, assigned_names, dotted, keyword, positional, string
+from .tree import walk as walk_tree
 
 
 def _nothing() -> None:
@@ -174,6 +175,25 @@ class ModuleIndex:
         if base is None:
             return None
         return ops.normalize(f"{base}.{rest}" if rest else base)
+
+    def numpy_only(self, node: cst.CSTNode) -> bool:
+        """Whether `node` computes in NumPy alone (an operation of NumPy's, none of a library
+        that records a graph): its value has no gradient."""
+        frameworks = self._frameworks(node)
+        return "numpy" in frameworks and not frameworks & ops.GRAPH_FRAMEWORKS
+
+    def uses_graph(self, node: cst.CSTNode) -> bool:
+        """Whether `node` calls an operation of a library that records a graph."""
+        return bool(self._frameworks(node) & ops.GRAPH_FRAMEWORKS)
+
+    def _frameworks(self, node: cst.CSTNode) -> set[str]:
+        frameworks = set()
+        for sub in walk_tree(node):
+            if type(sub) is cst.Call:
+                op = self.op_of(sub)
+                frameworks.add(op.framework if op is not None else ops.normalize(
+                    self.resolve(sub.func) or "").partition(".")[0])
+        return frameworks
 
     def op_of(self, call: cst.Call) -> ops.Op | None:
         """The framework operation a call denotes, or None (asked by every rule: cached)."""

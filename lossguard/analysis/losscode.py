@@ -302,12 +302,15 @@ def _boolean(expr: cst.BaseExpression) -> bool:
 
 def _module_statements(index: ModuleIndex, scope: LossScope, all_code: bool) -> None:
     """Module-level loss code, at any nesting (a training loop, a `with`, an `if`): TF1-style
-    expressions (`cross_entropy = -tf.reduce_sum(y_ * tf.log(y_conv))`), what a script
-    differentiates (`cost.backward()`, `tape.gradient(cost, ...)`, `minimize(cost)`), and the
-    assignments whose values flow into them."""
+    expressions (`cross_entropy = -tf.reduce_sum(y_ * tf.log(y_conv))`, not one computed in
+    NumPy alone), what a script differentiates (`cost.backward()`, `tape.gradient(cost, ...)`,
+    `minimize(cost)`), and the assignments whose values flow into them."""
     wanted: set[str] = set(index.minimize_targets) | index.differentiated
     scope.statements.update(id(node) for node in index.training_statements)
-    for names, _, _ in index.module_assigns:
+    numpy_values = _numpy_values(index)
+    for names, value, _ in index.module_assigns:
+        if id(value) in numpy_values and not all_code:
+            continue  # `entropy = -(p * np.log(p)).sum()`: a number reported, not a graph
         for name in names:
             tokens = set(name_tokens(name))
             if tokens & LOSS_TARGET_WORDS or all_code:
@@ -319,6 +322,24 @@ def _module_statements(index: ModuleIndex, scope: LossScope, all_code: bool) -> 
         if set(names) & wanted:
             scope.statements.add(id(node))
             wanted.update(_inputs(value))
+
+
+def _numpy_values(index: ModuleIndex) -> set[int]:
+    """The module-level values (by id) computed in NumPy: by NumPy's operations alone, or from
+    names that hold NumPy values with no operation of a library that records a graph
+    (`mean_entropy = entropy.mean(axis=0)`)."""
+    assigned = {name for names, _, _ in index.module_assigns for name in names}
+    held: set[str] = set()
+    found: set[int] = set()
+    for names, value, _ in index.module_assigns:
+        read = set(_inputs(value))
+        if index.numpy_only(value) or read & held and not index.uses_graph(value) and \
+                all(name in held or name not in assigned for name in read):
+            found.add(id(value))
+            held.update(names)
+        else:
+            held.difference_update(names)
+    return found
 
 
 def _inputs(value: cst.CSTNode) -> Iterator[str]:

@@ -19,11 +19,13 @@ read as values.
 
 Code that records no graph (a `with torch.no_grad():` block) computes values the optimiser
 cannot differentiate: returned beside the loss (`return loss, acc`), such a value is a metric,
-not part of the objective. `graphless` finds those blocks for the rules whose hazard lives
-in the gradient only (an infinite gradient of `sqrt` at 0); for them, `unreached(..., cut=...)`
-also drops the values that reach the objective only through a call that passes no gradient
-back (`tf.stop_gradient(target)`, `target.detach()`, `argmin(cost)`) or only as indices (a
-matching cost that only picks `_, idx = torch.topk(cost, k)`): their gradient never does.
+not part of the objective; so is a value returned detached (`return loss.data`,
+`loss.item()`): a function that returns only such values reports. `graphless` finds those
+blocks for the rules whose hazard lives in the gradient only (an infinite gradient of `sqrt`
+at 0); for them, `unreached(..., cut=...)` also drops the values that reach the objective only
+through a call that passes no gradient back (`tf.stop_gradient(target)`, `target.detach()`,
+`argmin(cost)`) or only as indices (a matching cost that only picks
+`_, idx = torch.topk(cost, k)`): their gradient never does.
 """
 
 from __future__ import annotations
@@ -177,20 +179,24 @@ def _records_no_graph(node: cst.With, detaches: Detaches | None) -> bool:
 
 
 def _drop_metrics(statements: list[_Statement], detaches: Detaches) -> list[cst.CSTNode]:
-    """A returned tuple's elements that hold no graph (computed only under `no_grad`, or
-    detached where returned) are metrics beside the loss: the return does not read them.
-    Returns those elements."""
+    """A returned value (or a returned tuple's element) that holds no graph (computed only
+    under `no_grad`, or detached where returned: `acc.item()`, `loss.data`) is a metric: the
+    return does not read it. A function that returns only such values reports; what it
+    computes reaches no objective unless a statement of its own acts on it (`backward()`).
+    Returns those values."""
     attached = {name for s in statements if not s.graphless for name in s.defines}
     detached = {name for s in statements if s.graphless for name in s.defines} - attached
     metrics: list[cst.CSTNode] = []
     for statement in statements:
         value = statement.node.value if isinstance(statement.node, cst.Return) else None
-        if not isinstance(value, (cst.Tuple, cst.List)) or len(value.elements) < 2:
+        if value is None:
             continue
-        dropped = [e.value for e in value.elements if _metric(e.value, detached, detaches)]
-        if dropped and len(dropped) < len(value.elements):
-            statement.uses = set().union(*(_values(e.value) for e in value.elements
-                                           if not any(e.value is d for d in dropped)))
+        parts = [e.value for e in value.elements] if isinstance(value, (cst.Tuple, cst.List)) \
+            else [value]
+        dropped = [part for part in parts if _metric(part, detached, detaches)]
+        if dropped:
+            statement.uses = set().union(*(_values(part) for part in parts
+                                           if not any(part is d for d in dropped)))
             metrics.extend(dropped)
     return metrics
 
@@ -198,6 +204,11 @@ def _drop_metrics(statements: list[_Statement], detaches: Detaches) -> list[cst.
 def _metric(node: cst.BaseExpression, detached: set[str], detaches: Detaches) -> bool:
     if isinstance(node, cst.Call) and detaches(node):
         return True  # `acc.item()`, `acc.detach()`, `tf.stop_gradient(acc)`
+    if isinstance(node, cst.Attribute) and node.attr.value == "data":
+        return True  # `loss.data`: PyTorch's view of the values, out of the graph
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and \
+            node.func.attr.value in ("cpu", "numpy", "tolist"):
+        return _metric(node.func.value, detached, detaches)  # `probs.data.cpu()`
     return isinstance(node, cst.Name) and node.value in detached
 
 

@@ -73,8 +73,8 @@ class FileContext:
         self.index: ModuleIndex = build(module, marked)
         self.scope = scope_mod.compute(self.index, options.loss_names,
                                        options.all_code, path)
-        self.evaluator = Evaluator(self.index)
         self.definitions = Definitions(self.index)
+        self.evaluator = Evaluator(self.index, definitions=self.definitions)
         self.shapes = Shapes(self.index, self.definitions)
         self._flow: GradientFlow | None = None
         self.frames: list[_Frame] = [_Frame(None, self.evaluator.module_env, False)]

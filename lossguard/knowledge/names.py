@@ -270,6 +270,11 @@ MODEL_TOKENS = frozenset({"model", "net", "network", "encoder", "decoder", "gene
 MODEL_NAMES = frozenset({"D", "G"})
 
 
+# What a model class calls the method that runs the network (`self.forward(x)`, a
+# physics-informed net's `self.evaluate(coords)`).
+FORWARD_METHODS = frozenset({"forward", "call", "__call__", "evaluate", "predict", "inference"})
+
+
 def is_model_name(name: str) -> bool:
     """`model`, `net`, `self.discriminator`, `netG`, `cnn_model`, `D`: a model object."""
     if name in MODEL_NAMES:
@@ -386,6 +391,16 @@ def is_cosine_name(name: str) -> bool:
 
 _LOG_SCALED = frozenset({"var", "sigma", "std", "scale", "variance", "stddev", "alpha", "prob",
                          "probs", "p", "ps", "pi", "likelihood"})
+
+
+_SCALE_TOKENS = frozenset({"sigma", "std", "stddev", "scale", "var", "variance"})
+
+
+def is_scale_name(name: str) -> bool:
+    """`sigma`, `std`, `noise_scale`, `pred_var`: a spread, positive by its meaning; what is
+    assigned or passed to it as an `exp` is read back from a log scale."""
+    tokens = name_tokens(name)
+    return bool(tokens) and tokens[-1].rstrip("0123456789") in _SCALE_TOKENS
 
 
 def is_log_scale_name(name: str) -> bool:

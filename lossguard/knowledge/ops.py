@@ -478,6 +478,9 @@ def xent_prediction(op: Op) -> tuple[int, tuple[str, ...]] | None:
     return None
 
 
+# The libraries whose operations record a graph to differentiate.
+GRAPH_FRAMEWORKS = frozenset({"tensorflow", "keras", "torch", "jax", "theano"})
+
 # The names every framework's documentation imports it as: what a module that reads `tf.log`
 # but imports nothing as `tf` got from a project module's star import (`from ops import *`).
 CONVENTIONAL_ALIASES = {"tf": "tensorflow", "np": "numpy", "K": "keras.backend",
