@@ -190,7 +190,7 @@ class Definitions:
         return None
 
     def value_at(self, name: str, at: cst.CSTNode, function: Function | None
-                     ) -> tuple[cst.BaseExpression | None, list[cst.BaseExpression]]:
+                 ) -> tuple[cst.BaseExpression | None, list[cst.BaseExpression]]:
         """The value `name` holds at `at`, with the layers `name.add(...)`ed to it since (a
         Keras `Sequential` built step by step); enclosing functions and the module are
         searched when the function does not bind it."""
