@@ -163,10 +163,10 @@ def test_tensorflows_own_modules_are_its_public_operations(module, call, kind):
     assert op is not None and op.kind == kind
 
 
-def test_a_projects_star_import_brings_the_conventional_aliases_and_its_shim_operations():
+def test_unbound_conventional_aliases_and_a_star_imports_shim_operations():
     """`from ops import *` of a module that imports TensorFlow as `tf` and defines `flatten`:
-    `tf.log` is TensorFlow's and `flatten` keeps its operand's values; a name the module
-    defines itself is its own."""
+    `tf.log` is TensorFlow's and `flatten` keeps its operand's values; so is `torch` in a
+    snippet that leaves its imports out; a name the module defines itself is its own."""
     import libcst as cst
 
     from lossguard.analysis.index import build
@@ -181,5 +181,7 @@ def test_a_projects_star_import_brings_the_conventional_aliases_and_its_shim_ope
         "tf.log": "tensorflow.log", "flatten": "ops.flatten", "flatten_all": None}
     assert [index.op_of(c).kind if index.op_of(c) else None for c in calls] == [
         "log", "reshape", None]
-    plain = build(cst.parse_module("y = tf.log(p)\n"))  # no star import: no guess
-    assert plain.resolve(plain.module.body[0].body[0].value.func) is None
+    snippet = build(cst.parse_module("y = torch.log(p)\n"))  # a snippet with no import
+    assert snippet.resolve(snippet.module.body[0].body[0].value.func) == "torch.log"
+    bound = build(cst.parse_module("class torch:\n    pass\ny = torch.log(p)\n"))
+    assert bound.resolve(bound.module.body[1].body[0].value.func) is None  # its own name

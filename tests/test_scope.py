@@ -771,3 +771,16 @@ def test_a_helper_that_computes_from_the_batch_is_no_data_pipeline():
         return -get_batch_logps(policy(batch["input_ids"]), batch["labels"]).mean()
     """
     assert [code for _, code in codes(source)] == ["LL102"]
+
+
+def test_a_snippet_that_leaves_its_imports_out_is_read_as_written_with_them():
+    """Code pasted into a question or a cell often drops `import torch`: `torch.log` is still
+    PyTorch's, so the snippet gets the findings its imported version gets."""
+    snippet = """
+    class BCELoss(nn.Module):
+        def forward(self, y_pred, y_true):
+            return -torch.mean(y_true * torch.log(y_pred) + (1 - y_true) * torch.log(1 - y_pred))
+    """
+    imported = "import torch\nimport torch.nn as nn\n" + textwrap.dedent(snippet).lstrip("\n")
+    assert [code for _, code in codes(snippet)] == ["LL101", "LL101"]
+    assert [(line - 2, code) for line, code in codes(imported)] == codes(snippet)

@@ -165,12 +165,14 @@ class ModuleIndex:
             return None
         head, _, rest = name.partition(".")
         base = self.imports.get(head)
-        if base is None and self.star_modules and head not in self.by_name and \
-                head not in self.constants:
-            # `from ops import *`, a project module that imports TensorFlow as `tf` and
-            # defines `flatten`: its conventional aliases and its shim operations
+        if base is None and head not in self.by_name and head not in self.constants and \
+                head not in self.classes:
+            # A name the module reads but never binds: what a star import of a project module
+            # brings (`from ops import *` of a module that imports TensorFlow as `tf` and
+            # defines `flatten`), or what a snippet leaves out (`torch.log(p)` with no
+            # import): a framework under its conventional alias, a shim's operation
             base = ops.CONVENTIONAL_ALIASES.get(head)
-            if base is None and not rest and head in ops.SHIM_OPERATIONS:
+            if base is None and not rest and head in ops.SHIM_OPERATIONS and self.star_modules:
                 return f"{self.star_modules[-1]}.{head}"
         if base is None:
             return None

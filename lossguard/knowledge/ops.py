@@ -482,7 +482,8 @@ def xent_prediction(op: Op) -> tuple[int, tuple[str, ...]] | None:
 GRAPH_FRAMEWORKS = frozenset({"tensorflow", "keras", "torch", "jax", "theano"})
 
 # The names every framework's documentation imports it as: what a module that reads `tf.log`
-# but imports nothing as `tf` got from a project module's star import (`from ops import *`).
+# but binds nothing as `tf` got from a project module's star import (`from ops import *`), or
+# left out of a snippet.
 CONVENTIONAL_ALIASES = {"tf": "tensorflow", "np": "numpy", "K": "keras.backend",
                         "torch": "torch", "nn": "torch.nn", "F": "torch.nn.functional",
                         "jnp": "jax.numpy", "jax": "jax"}
