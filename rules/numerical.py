@@ -306,6 +306,16 @@ class UnguardedLog(Rule):
         """),
     ]
     INVALID = [
+        # a functional dense layer without an activation is a linear output (a Poisson rate
+        # needs an exp or a softplus)
+        Invalid("""
+        import tensorflow as tf
+        x = tf.placeholder(tf.float32, [None, 4])
+        y = tf.placeholder(tf.float32, [None, 1])
+        rate = tf.layers.dense(x, 1)
+        cost = tf.reduce_mean(rate - y * tf.log(rate))
+        train_op = tf.train.GradientDescentOptimizer(0.1).minimize(cost)
+        """, line=5, message="`tf.layers.dense(x, 1)` is a linear output (no activation)"),
         Invalid("""
         import torch
         def adversarial_losses(D, G, real, z):
@@ -1168,6 +1178,14 @@ class SqrtAtZero(Rule):
     probe = "zero-operand-gradient"
     hint = "add an epsilon inside the root (`sqrt(x + 1e-12)`) or use the squared distance"
     VALID = [
+        # returns are data from the environment: their spread gets no gradient (the division
+        # by it is LL102's question)
+        Valid("""
+        import tensorflow as tf
+        def actor_loss(log_probs, returns):
+            scaled = (returns - tf.reduce_mean(returns)) / (tf.math.reduce_std(returns) + 1e-7)
+            return -tf.reduce_sum(log_probs * scaled)
+        """),
         # the epsilon lands exactly where the distance is 0 (and the result is masked there)
         Valid("""
         import tensorflow as tf
@@ -1960,6 +1978,15 @@ class FractionalPow(Rule):
     probe = "zero-operand-gradient"
     hint = "add an epsilon to the base (`pow(abs(x) + 1e-6, p)`) or use an integer exponent"
     VALID = [
+        # replay priorities computed in NumPy: nothing differentiates them
+        Valid("""
+        import numpy as np
+        import torch
+        def weighted_td_loss(q_values, targets, td_errors):
+            scaled = np.abs(td_errors) ** 0.6
+            weights = torch.from_numpy(scaled / scaled.sum())
+            return torch.mean(weights * (q_values - targets) ** 2)
+        """),
         Valid("""
         import torch
         def matching_weight_loss(logits, targets, labels):
@@ -2436,6 +2463,21 @@ class LogOfProbability(Rule):
     replaces = ("LL101",)
     hint = "use `log_softmax` / `log_sigmoid`, or a cross-entropy with `from_logits=True`"
     VALID = [
+        # the probability of the action the policy sampled is never exactly 0
+        Valid("""
+        import tensorflow as tf
+        class PolicyEstimator:
+            def __init__(self, n_states, n_actions):
+                self.state = tf.placeholder(tf.int32, [], "state")
+                self.action = tf.placeholder(tf.int32, name="action")
+                self.target = tf.placeholder(tf.float32, name="target")
+                state_one_hot = tf.one_hot(self.state, n_states)
+                logits = tf.layers.dense(tf.expand_dims(state_one_hot, 0), n_actions)
+                self.action_probs = tf.squeeze(tf.nn.softmax(logits))
+                self.picked_action_prob = tf.gather(self.action_probs, self.action)
+                self.loss = -tf.log(self.picked_action_prob) * self.target
+                self.train_op = tf.train.AdamOptimizer(0.01).minimize(self.loss)
+        """),
         Valid("""
         import tensorflow as tf
         def xent_loss(y_true, logits):
@@ -2455,6 +2497,21 @@ class LogOfProbability(Rule):
         """),
     ]
     INVALID = [
+        # a functional layer applies its activation (by position in TensorFlow 1), also
+        # through the helper that builds the policy head
+        Invalid("""
+        import tensorflow as tf
+        def policy_head(state, n_actions):
+            hidden = tf.layers.dense(state, 64, tf.nn.relu)
+            return tf.layers.dense(hidden, n_actions, tf.nn.softmax)
+        state = tf.placeholder(tf.float32, [None, 8])
+        action = tf.placeholder(tf.int32, [None])
+        advantage = tf.placeholder(tf.float32, [None])
+        probs = policy_head(state, 4)
+        picked = tf.reduce_sum(tf.log(probs) * tf.one_hot(action, 4), axis=1)
+        actor_loss = -tf.reduce_mean(picked * advantage)
+        train_op = tf.train.AdamOptimizer(1e-3).minimize(actor_loss)
+        """, line=9, message="log of `probs` (`policy_head(state, 4)`), a softmax output"),
         Invalid("""
         import tensorflow as tf
         class Classifier:

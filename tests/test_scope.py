@@ -784,3 +784,18 @@ def test_a_snippet_that_leaves_its_imports_out_is_read_as_written_with_them():
     imported = "import torch\nimport torch.nn as nn\n" + textwrap.dedent(snippet).lstrip("\n")
     assert [code for _, code in codes(snippet)] == ["LL101", "LL101"]
     assert [(line - 2, code) for line, code in codes(imported)] == codes(snippet)
+
+
+def test_actions_and_returns_are_named_as_such():
+    """The vocabulary's words for what a policy took and what the environment paid: the
+    picked probability is positive, a return carries no gradient."""
+    from lossguard.knowledge.names import is_action_name, is_return_name
+
+    for name in ("action", "self.actions", "a", "self.a", "actions_batch", "act"):
+        assert is_action_name(name), name
+    for name in ("action_probs", "act_fn", "action_dim", "alpha", "self.actor"):
+        assert not is_action_name(name), name
+    for name in ("returns", "advantages", "discounted_rewards", "adv", "reward_batch"):
+        assert is_return_name(name), name
+    for name in ("reward_model", "returns_pred", "values", "return_logits"):
+        assert not is_return_name(name), name

@@ -12,6 +12,7 @@ import libcst as cst
 from ..knowledge import ops
 from ..knowledge.names import (
     LABEL_NAMES,
+    is_action_name,
     is_anchor_name,
     is_cosine_name,
     is_data_name,
@@ -855,6 +856,9 @@ class Evaluator:
             return Fact(0.0, INF, zero=Reason(node, "is 0 where the prediction equals the "
                                                     "target"), tags=frozenset({"error"}))
         if op is None:
+            functional = self.functional_layer(node)
+            if functional:  # the activation of weights times the input: nothing of the input
+                return facts.unary(functional, UNKNOWN, node)
             layer = self.layer_kind(node.func, env)
             if layer:
                 argument_fact = self.fact(node.args[0].value, env) if node.args and \
@@ -896,6 +900,10 @@ class Evaluator:
             return Fact(center - NORMAL_REACH * abs(scale), center + NORMAL_REACH * abs(scale))
         if kind in {"ones_like", "zeros_like", "shape", "size", "ones", "zeros"}:
             return facts.unary(kind, UNKNOWN, node)
+        if op.name.rpartition(".")[2] == "gather" and first is not None:
+            indices = argument(node, 1, "indices")
+            if indices is not None and _names_action(indices):  # `gather(probs, action)`
+                return _sampled(self.fact(first, env))
         if kind == "full":
             value = argument(node, 1, "fill_value") or keyword(node, "value")
             return facts.replace_const(self.fact(value, env)) if value is not None else UNKNOWN
@@ -1020,9 +1028,27 @@ class Evaluator:
             return "linear" if activation is None else _activation(activation)
         return None
 
+    def functional_layer(self, node: cst.Call) -> str | None:
+        """The activation a functional layer call applies (`tf.layers.dense(h, n,
+        tf.nn.softmax)`: "softmax"; with none, "linear"), or None for no such call (or an
+        activation not known)."""
+        qualified = self.index.resolve(node.func)
+        functional = ops.FUNCTIONAL_LAYERS.get(qualified) if qualified else None
+        if functional is None:
+            return None
+        position, name, default = functional
+        activation = keyword(node, name) or positional(node, position)
+        if activation is None:
+            return default or "linear"
+        return "linear" if code(activation) == "None" else _activation(activation)
+
     def _subscript(self, node: cst.Subscript, env: Env) -> Fact:
-        """`x[i]` has the range of `x`; `y[mask]` with `mask = y > 0` is positive."""
+        """`x[i]` has the range of `x`; `y[mask]` with `mask = y > 0` is positive; the
+        probability of the action a policy took (`probs[0, action]`) is positive."""
         fact = facts.replace_const(self.fact(node.value, env))
+        if any(isinstance(e.slice, cst.Index) and _names_action(e.slice.value)
+               for e in node.slice):
+            return _sampled(fact)
         if len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Index):
             return fact
         selector = node.slice[0].slice.value
@@ -1207,6 +1233,19 @@ def _elementwise_extreme(call: cst.Call, second: cst.BaseExpression | None) -> b
         return False
     name = dotted(second)
     return name is None or name.rpartition(".")[2] not in ("dim", "axis", "dims", "axes")
+
+
+def _names_action(node: cst.BaseExpression) -> bool:
+    name = dotted(node)
+    return name is not None and is_action_name(name)
+
+
+def _sampled(fact: Fact) -> Fact:
+    """A probability picked at the action sampled from it: the sampler never picks one that
+    is 0, so it is positive (where it was a probability)."""
+    if not (fact.nonneg and fact.hi <= 1):
+        return fact
+    return fact._replace(lo=max(fact.lo, 0.0), lo_open=True, zero=None)
 
 
 def _activation(node: cst.BaseExpression | None) -> str | None:

@@ -35,6 +35,7 @@ from ..knowledge.names import (
     is_label_name,
     is_loss_name,
     is_model_name,
+    is_return_name,
     name_tokens,
     pred_like,
 )
@@ -276,8 +277,8 @@ class _Eval:
         op = self.index.op_of(node)
         if op is not None:
             kind = op.kind
-            if kind in NO_PATH:
-                return NONE
+            if kind in NO_PATH or op.framework == "numpy":
+                return NONE  # NumPy records no graph: what it computes is never differentiated
             operands = [a.value for a in node.args]
             if op.framework == "tensor" and isinstance(node.func, cst.Attribute):
                 operands.insert(0, node.func.value)
@@ -623,8 +624,8 @@ class GradientFlow:
             return tuple(params[i] for i in argnums if i < len(params))
         names = []
         for name in sorted(inputs_of(function)):
-            if is_label_name(name) or is_loss_name(name):
-                continue  # labels, masks, weights; a `loss` parameter is a loss, not a prediction
+            if is_label_name(name) or is_loss_name(name) or is_return_name(name):
+                continue  # labels, masks, weights, returns; a `loss` parameter is a loss
             names.append(name)
         return tuple(names)
 

@@ -185,11 +185,19 @@ class FileContext:
                 objective.declared_graphless(function.decorators)
                 or id(node) in self._graphless(function)
                 or id(node) in self.unreached(function, gradient=True)
-                or self._result_dropped(function, gradient=True)):
+                or self._result_dropped(function, gradient=True)
+                or not self._differentiated(node, function)):
             return
         self.reports.append(_Report(type(rule), node, self.statement, message, hint, fix,
                                     severity or rule.severity,
                                     function.qualname if function else None))
+
+    def _differentiated(self, node: cst.CSTNode, function: Function) -> bool:
+        """Whether the value at fault can carry a gradient: a gradient-only hazard of a value
+        built from NumPy, labels or returns alone (replay priorities, `returns.std()`) never
+        meets a backward pass."""
+        return not isinstance(node, cst.BaseExpression) or \
+            self.flow.carries_gradient(node, function)
 
     def unreached(self, function: Function, *, gradient: bool = False) -> frozenset[int]:
         """The nodes of `function` whose values never reach its objective (with `gradient`:

@@ -260,6 +260,34 @@ def is_label_name(name: str) -> bool:
     return lowered in LABEL_NAMES or bool(set(name_tokens(name)) & LABEL_TOKENS)
 
 
+# Tokens of reinforcement-learning targets: returns, advantages and rewards are computed from
+# the environment (and a critic's values held fixed), then fed to the objective as data: a
+# policy-gradient or PPO objective never differentiates them (`adv.std()` gets no gradient).
+RETURN_TOKENS = frozenset({"return", "returns", "reward", "rewards", "advantage", "advantages",
+                           "adv", "advs"})
+
+
+def is_return_name(name: str) -> bool:
+    """`returns`, `advantages`, `discounted_rewards`, `adv_batch`: a reinforcement-learning
+    target, data that carries no gradient (not `reward_model`, not `value`)."""
+    tokens = set(name_tokens(name))
+    return bool(tokens & RETURN_TOKENS) and not tokens & (MODEL_TOKENS | PRED_TOKENS)
+
+
+# Names of the action a policy took (`probs[0, action]`, `gather(probs, self.a)`): sampled
+# from that policy's own probabilities, which never picks one that is exactly 0.
+ACTION_TOKENS = frozenset({"action", "actions", "act", "acts"})
+
+
+def is_action_name(name: str) -> bool:
+    """`action`, `self.actions`, `a_t`, `a`: the action a policy sampled (not `action_probs`,
+    not `act_fn`)."""
+    last = name.rpartition(".")[2]
+    tokens = name_tokens(last)
+    return last in ("a", "a_t", "at") or bool(tokens) and tokens[0] in ACTION_TOKENS and \
+        len(tokens) <= 2 and not set(tokens) & (PRED_TOKENS | {"fn", "prob", "probs", "dim"})
+
+
 # Tokens of the names of models (`model(x)`, `self.net(x)`, `discriminator(fake)`): what calling
 # one returns is a prediction.
 MODEL_TOKENS = frozenset({"model", "net", "network", "encoder", "decoder", "generator",

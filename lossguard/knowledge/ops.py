@@ -115,6 +115,8 @@ _TENSORFLOW = {
     "assert_equal": "shape_assert", "cond": "cond", "top_k": "topk", "argsort": "argmax",
     # TensorFlow 0.x spellings, still in wide use in published code.
     "mul": "multiply", "sub": "subtract", "neg": "negative", "batch_matmul": "linear",
+    # A container of tensors: it holds what is written into it, nothing of a model's.
+    "TensorArray": "opaque",
 }
 
 _KERAS_BACKEND = {
@@ -180,7 +182,7 @@ _THEANO = {**_COMMON, "clip": "clip", "switch": "where", "grad": "gradients",
 
 _JAX = {**_COMMON, "clip": "clip", "log_sigmoid": "log_sigmoid", "stop_gradient": "stop_gradient",
         "std": "stddev"}
-_NUMPY = {**_COMMON, "clip": "clip", "log": "log"}
+_NUMPY = {**_COMMON, "clip": "clip", "log": "log", "array": "identity", "asarray": "identity"}
 _MATH = {"log": "log", "log2": "log", "log10": "log", "log1p": "log1p", "exp": "exp",
          "sqrt": "sqrt", "pow": "pow", "floor": "floor", "ceil": "ceil", "fabs": "abs"}
 
@@ -377,6 +379,17 @@ TORCH_LAYERS: dict[str, str] = {
 LAYER_UNITS: dict[tuple[str, str], tuple[int, str]] = {
     ("keras", "Dense"): (0, "units"), ("torch", "Linear"): (1, "out_features"),
     ("torch", "LazyLinear"): (0, "out_features"),
+}
+# Functional layers (TensorFlow 1, slim): one call builds the weights and applies the
+# activation, named by position or keyword: qualified name -> (position, keyword, default
+# activation). `tf.layers.dense(h, n, tf.nn.softmax)` is a softmax output; without one it is
+# a linear output; `fully_connected` applies a ReLU unless told otherwise.
+FUNCTIONAL_LAYERS: dict[str, tuple[int, str, str | None]] = {
+    "tensorflow.layers.dense": (2, "activation", None),
+    "tensorflow.contrib.layers.fully_connected": (2, "activation_fn", "relu"),
+    "tensorflow.contrib.slim.fully_connected": (2, "activation_fn", "relu"),
+    "tf_slim.fully_connected": (2, "activation_fn", "relu"),
+    "tf_slim.layers.fully_connected": (2, "activation_fn", "relu"),
 }
 MODEL_CONSTRUCTORS = {"keras.Sequential": "sequential", "keras.models.Sequential": "sequential",
                       "keras.Model": "functional", "keras.models.Model": "functional",

@@ -10,11 +10,14 @@ runs writing the same entry at once both succeed. An unreadable entry is a miss.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
 import os
 import shutil
+import signal
+from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 
@@ -116,7 +119,31 @@ def code_stamp() -> str:
 
 def write_atomic(target: Path, data: bytes) -> bool:
     """Write `data` to `target` through a temporary file in the same folder and `os.replace`.
-    Never leaves a partial file, even when interrupted (the temporary file is removed)."""
+    Never leaves a partial file, even when interrupted: Ctrl-C is held back while the file is
+    written (a SIGINT inside `mkstemp` left its file behind) and acts right after."""
+    with _sigint_deferred():
+        return _write_atomic(target, data)
+
+
+@contextlib.contextmanager
+def _sigint_deferred() -> Iterator[None]:
+    """Hold Ctrl-C back while the block runs and deliver it right after (in the main thread;
+    elsewhere, or where signals cannot be set, the block runs as it is)."""
+    received: list[int] = []
+    try:
+        previous = signal.signal(signal.SIGINT, lambda number, frame: received.append(number))
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if received:
+            signal.raise_signal(signal.SIGINT)
+
+
+def _write_atomic(target: Path, data: bytes) -> bool:
     import tempfile  # only a run that writes the cache needs it
 
     handle, temporary = None, None
