@@ -53,6 +53,8 @@ def _model_and_loss(rule: Rule, node: cst.Call
     if loss is None:
         return None
     ctx = rule.ctx
+    if models.compiled_for_inference(ctx, receiver, ctx.function):
+        return None  # compiled to be run (`g.predict`), trained with no loss of its own
     spec = models.loss_spec(ctx, loss, ctx.function, node)
     if spec is None:
         return None
@@ -209,6 +211,23 @@ class FromLogitsMismatch(Rule):
             scores = torch.sigmoid(scores)
             return loss.item(), (scores > 0.5).float().mean().item()
         """),
+        # the generator is compiled only to be run; it learns through the stacked model
+        Valid("""
+        import numpy as np
+        from tensorflow import keras
+        def train(data, batch):
+            g = keras.Sequential([keras.layers.Dense(784, activation="tanh")])
+            d = keras.Sequential([keras.layers.Dense(1, activation="sigmoid")])
+            g_on_d = keras.Sequential([g, d])
+            g.compile(loss="binary_crossentropy", optimizer="sgd")
+            g_on_d.compile(loss="binary_crossentropy", optimizer="sgd")
+            d.compile(loss="binary_crossentropy", optimizer="sgd")
+            for real in data:
+                noise = np.random.uniform(-1, 1, (batch, 100))
+                fake = g.predict(noise)
+                d.train_on_batch(np.concatenate([real, fake]), [1] * batch + [0] * batch)
+                g_on_d.train_on_batch(noise, [1] * batch)
+        """),
     ]
     INVALID = [
         Invalid("""
@@ -216,6 +235,16 @@ class FromLogitsMismatch(Rule):
         model = keras.Sequential([keras.layers.Dense(64, activation="relu"),
                                   keras.layers.Dense(10, activation="relu")])
         model.compile(optimizer="adam", loss="categorical_crossentropy")
+        """, line=4, message="has a relu activation, which gives no probabilities"),
+        # a builder's model is trained by its caller
+        Invalid("""
+        from tensorflow import keras
+        def build_classifier():
+            model = keras.Sequential([keras.layers.Dense(10, activation="relu")])
+            model.compile(optimizer="adam", loss="categorical_crossentropy")
+            return model
+        classifier = build_classifier()
+        classifier.fit(x_train, y_train)
         """, line=4, message="has a relu activation, which gives no probabilities"),
         Invalid("""
         from tensorflow import keras

@@ -257,7 +257,8 @@ def test_a_tf1_script_reaches_the_model_builder_without_false_positives():
     train_step = tf.train.AdamOptimizer(1e-4).minimize(cross_entropy)
     """
     index, scope = _scope_of(code)
-    assert {f.name for f in index.functions if scope.contains(f)} == {"deepnn", "init_std"}
+    # (`init_std` computes in NumPy alone: an initial scale, no loss is built from it)
+    assert {f.name for f in index.functions if scope.contains(f)} == {"deepnn"}
     assert codes(code) == []
 
 
@@ -799,3 +800,23 @@ def test_actions_and_returns_are_named_as_such():
         assert is_return_name(name), name
     for name in ("reward_model", "returns_pred", "values", "return_logits"):
         assert not is_return_name(name), name
+
+
+def test_a_numpy_function_of_a_training_module_is_no_loss_code():
+    """NumPy records no graph: a metric or a data helper computed in NumPy alone beside a
+    TensorFlow loss is not loss code; a loss that divides a tensor by a NumPy count is, and so
+    is a NumPy function handed to Keras as a loss (LL204)."""
+    code = """
+    import numpy as np
+    import tensorflow as tf
+
+    def smape(y, yhat):
+        return np.mean(2.0 * np.abs(y - yhat) / (np.abs(y) + np.abs(yhat)))
+
+    def rpn_loss(target_scores, pred_scores, mask):
+        xent = tf.nn.softmax_cross_entropy_with_logits(labels=target_scores, logits=pred_scores)
+        return tf.reduce_sum(xent * mask) / np.sum(mask)
+    """
+    index, scope = _scope_of(code)
+    assert {f.name for f in index.functions if scope.contains(f)} == {"rpn_loss"}
+    assert codes(code) == [(9, "LL102")]

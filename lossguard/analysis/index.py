@@ -178,6 +178,13 @@ class ModuleIndex:
             return None
         return ops.normalize(f"{base}.{rest}" if rest else base)
 
+    @property
+    def graph_module(self) -> bool:
+        """Whether the module imports a library that records a graph (TensorFlow, Keras,
+        PyTorch, JAX, Theano)."""
+        return any(ops.normalize(qualified).partition(".")[0] in ops.GRAPH_FRAMEWORKS
+                   for qualified in self.imports.values())
+
     def numpy_only(self, node: cst.CSTNode) -> bool:
         """Whether `node` computes in NumPy alone (an operation of NumPy's, none of a library
         that records a graph): its value has no gradient."""

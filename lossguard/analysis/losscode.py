@@ -5,6 +5,7 @@ See the README, "Where rules look". Every question about scope is answered here,
 
 from __future__ import annotations
 
+import builtins
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from ..knowledge.names import (
     name_tokens,
 )
 from .index import Function, ModuleIndex
-from .tree import number, walk
+from .tree import dotted, number, walk
 
 
 @dataclass
@@ -140,7 +141,8 @@ def _close(index: ModuleIndex, scope: LossScope, roots: list[tuple[Function, str
     while pending:
         function, reason = pending.pop()
         key = id(function.node)
-        if key in scope.functions or (is_test_function(function) and not all_code):
+        if key in scope.functions or (is_test_function(function) or
+                                      _computes_in_numpy(index, function)) and not all_code:
             continue
         scope.functions.add(key)
         scope.reasons[key] = reason
@@ -270,6 +272,34 @@ def _root_reason(index: ModuleIndex, function: Function, patterns: tuple[str, ..
     if function.trains:
         return "it computes gradients"
     return ""
+
+
+def _computes_in_numpy(index: ModuleIndex, function: Function) -> bool:
+    """A function of a module that trains with a graph framework, computing in NumPy alone:
+    NumPy's operations, Python's builtins and methods of the arrays it holds, no operation of
+    a graph framework, no model or helper it calls (`smape(y, yhat)` with `np.abs`, a replay
+    buffer's priorities, a NumPy IoU for data augmentation). What it computes records no graph
+    and no loss is built from it: evaluation, sampling, data handling."""
+    if not index.graph_module or function.name in index.loss_args or \
+            not index.numpy_only(function.node):
+        return False  # (a NumPy function handed to Keras as a loss is LL204's)
+    for node in walk(function.node):
+        if type(node) is not cst.Call:
+            continue
+        func = node.func
+        op = index.op_of(node)
+        if op is not None:
+            if op.framework != "numpy" and not (
+                    op.framework == "tensor" and isinstance(func, cst.Attribute) and
+                    func.attr.value in ops.NUMPY_ARRAY_METHODS):
+                return False  # a graph framework's operation, or a tensor's (`x.exp()`)
+        elif isinstance(func, cst.Name):
+            if not hasattr(builtins, func.value):
+                return False  # a model, a helper, a class: what it computes is not known
+        elif not isinstance(func, cst.Attribute) or dotted(func.value) in ("self", "cls") or \
+                index.resolve(func) is not None:
+            return False  # `self.model(x)`, `self.helper(x)`, another library's function
+    return True
 
 
 def _in_schedule(function: Function) -> bool:

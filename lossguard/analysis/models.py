@@ -205,6 +205,28 @@ def model_output(ctx: FileContext, model: cst.BaseExpression, function: Function
     return base
 
 
+def compiled_for_inference(ctx: FileContext, model: cst.BaseExpression,
+                           function: Function | None) -> bool:
+    """Whether a compiled model is only run, never trained with its loss: a script that trains
+    models (`d.train_on_batch(...)`) compiles `g` only to call `g.predict` or load weights,
+    and no call in the module trains `g`, nor does `function` return it (a caller may train
+    what a builder returns)."""
+    name = dotted(model)
+    if name is None:
+        return False
+    bodies = [ctx.definitions.body(None), *(ctx.definitions.body(f) for f in ctx.index.functions)]
+    trained = [dotted(call.func.value) for body in bodies for call, _ in body.calls
+               if isinstance(call.func, cst.Attribute) and
+               call.func.attr.value in ops.TRAINING_DRIVERS]
+    if not trained or name in trained:
+        return False
+    if function is not None and any(
+            n.value == name for r, _ in ctx.definitions.body(function).returns
+            if r.value is not None for n in walk(r.value) if isinstance(n, cst.Name)):
+        return False
+    return True
+
+
 def _constructed(ctx: FileContext, value: cst.BaseExpression, function: Function | None,
                  at: cst.CSTNode, depth: int) -> Output | None:
     if not isinstance(value, cst.Call):

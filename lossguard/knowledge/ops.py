@@ -542,6 +542,15 @@ _UNARY_METHODS = frozenset({
 })
 
 
+# The methods a NumPy array has too (`a.sum()`, `a.std()`): a call of one tells no framework
+# apart; `x.exp()`, `x.clamp(...)`, `x.detach()` are a tensor's.
+NUMPY_ARRAY_METHODS = frozenset({
+    "sum", "mean", "max", "min", "std", "var", "prod", "cumsum", "cumprod", "argmax", "argmin",
+    "argsort", "reshape", "transpose", "squeeze", "flatten", "ravel", "astype", "clip", "dot",
+    "round", "copy", "item", "tolist", "any", "all", "nonzero", "sort", "repeat", "take",
+})
+
+
 def in_place(name: str) -> str | None:
     """`clamp` for `x.clamp_(...)`: the out-of-place method an in-place tensor method (a
     trailing underscore, PyTorch's convention) computes into its receiver, else None."""
@@ -621,6 +630,8 @@ TAPE_METHODS = {"gradient", "backward", "minimize"}
 MODEL_DRIVERS = frozenset({"fit", "fit_generator", "evaluate", "evaluate_generator", "predict",
                            "predict_generator", "predict_on_batch", "train_on_batch",
                            "test_on_batch"})
+# Of those, the methods that train the model with the loss it is compiled with.
+TRAINING_DRIVERS = frozenset({"fit", "fit_generator", "train_on_batch"})
 # Attributes that are metadata of a tensor, not values computed from it.
 META_ATTRIBUTES = {"shape", "dtype", "ndim", "device", "name", "is_cuda", "requires_grad",
                    "grad_fn", "layout"}
