@@ -820,3 +820,24 @@ def test_a_numpy_function_of_a_training_module_is_no_loss_code():
     index, scope = _scope_of(code)
     assert {f.name for f in index.functions if scope.contains(f)} == {"rpn_loss"}
     assert codes(code) == [(9, "LL102")]
+
+
+def test_a_function_given_to_keras_only_as_a_metric_is_no_loss_code():
+    """`compile(metrics=[rmse])`: Keras reports the value, nothing differentiates it; the same
+    function given as the loss (too) is loss code."""
+    code = """
+    from tensorflow import keras
+    from tensorflow.keras import backend as K
+
+    def rmse(y_true, y_pred):
+        return K.sqrt(K.mean(K.square(y_pred - y_true)))
+
+    def rmse_loss(y_true, y_pred):
+        return K.sqrt(K.mean(K.square(y_pred - y_true)))
+
+    model = keras.Sequential([keras.layers.Dense(1)])
+    model.compile(optimizer="adam", loss=rmse_loss, metrics=[rmse, rmse_loss])
+    """
+    index, scope = _scope_of(code)
+    assert {f.name for f in index.functions if scope.contains(f)} == {"rmse_loss"}
+    assert codes(code) == [(8, "LL103")]

@@ -102,6 +102,7 @@ class ModuleIndex:
         self.classes: dict[str, Class] = {}
         self.constants: dict[str, cst.BaseExpression] = {}
         self.loss_args: set[str] = set()  # names given as loss= / add_loss / ...
+        self.metric_args: set[str] = set()  # names given to compile as metrics= (reported)
         self.grad_calls: list[cst.Call] = []  # `grad(f)`, `value_and_grad(f)`
         self.replica_fns: set[str] = set()  # `f`, `self.f` in strategy.run(f)
         self.compile_calls: list[cst.Call] = []
@@ -481,6 +482,8 @@ class _Indexer:
         index.call_names.add(attr)
         if attr == "compile":
             index.compile_calls.append(node)
+            for name in ("metrics", "weighted_metrics"):
+                index.metric_args.update(_loss_values(keyword(node, name)))
         if attr in {"compile", "add_loss"} or attr == "Lambda" or attr == "LossFunctionWrapper":
             value = keyword(node, "loss") if attr == "compile" else (
                 keyword(node, "fn") or positional(node, 0))

@@ -242,6 +242,9 @@ def _callees(index: ModuleIndex, caller: Function, name: str) -> list[Function]:
 def _root_reason(index: ModuleIndex, function: Function, patterns: tuple[str, ...],
                  loss_module: bool = False, metric_module: bool = False) -> str:
     name = function.name
+    if function.parent is None and function.cls is None and name in index.metric_args and \
+            name not in index.loss_args and not index.call_sites.get(name):
+        return ""  # `compile(metrics=[rmse])`: Keras reports it, nothing differentiates it
     # (a metrics module's `cross_entropy` is a metric; its `CrossEntropyLoss` is a loss)
     if is_loss_name(name, patterns) and not _predicate(function) and (
             not metric_module or {"loss", "losses"} & set(name_tokens(name))):
