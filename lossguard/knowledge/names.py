@@ -284,7 +284,7 @@ def is_action_name(name: str) -> bool:
     not `act_fn`)."""
     last = name.rpartition(".")[2]
     tokens = name_tokens(last)
-    return last in ("a", "a_t", "at") or bool(tokens) and tokens[0] in ACTION_TOKENS and \
+    return last in ("a", "a_t") or bool(tokens) and tokens[0] in ACTION_TOKENS and \
         len(tokens) <= 2 and not set(tokens) & (PRED_TOKENS | {"fn", "prob", "probs", "dim"})
 
 
