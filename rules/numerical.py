@@ -1514,6 +1514,19 @@ class UnboundedExp(Rule):
     replaces = ("LL101",)
     hint = "use `softplus` / `reduce_logsumexp`, or bound the exponent (`minimum(x, 50)`)"
     VALID = [
+        # a value the module hands to a log-variance parameter is a log-variance
+        Valid("""
+        import torch
+        def encode(x, w_mu, w_var):
+            return x @ w_mu, x @ w_var
+        def sample_z(mu, log_var):
+            return mu + torch.exp(log_var / 2) * torch.randn_like(mu)
+        def vae_loss(x, decoder, w_mu, w_var):
+            z_mu, z_var = encode(x, w_mu, w_var)
+            recon = decoder(sample_z(z_mu, z_var))
+            kl = 0.5 * torch.sum(torch.exp(z_var) + z_mu ** 2 - 1.0 - z_var, 1)
+            return torch.nn.functional.mse_loss(recon, x) + kl.mean()
+        """),
         # `logu`, like `log_u`, is kept on a log scale: its `exp` is the intended way back
         Valid("""
         import tensorflow as tf
@@ -2497,6 +2510,27 @@ class LogOfProbability(Rule):
         """),
     ]
     INVALID = [
+        # the head a graph-building method returns in a tuple, built under variable scopes
+        Invalid("""
+        import tensorflow as tf
+        class ActorCritic:
+            def __init__(self, n_states, n_actions):
+                self.s = tf.placeholder(tf.float32, [None, n_states])
+                self.a = tf.placeholder(tf.int32, [None])
+                self.v_target = tf.placeholder(tf.float32, [None, 1])
+                self.a_prob, self.v = self._build_net(n_actions)
+                td = self.v_target - self.v
+                picked = tf.reduce_sum(tf.log(self.a_prob) * tf.one_hot(self.a, n_actions), 1)
+                self.a_loss = -tf.reduce_mean(picked * tf.stop_gradient(td))
+                self.a_grads = tf.gradients(self.a_loss, tf.trainable_variables())
+            def _build_net(self, n_actions):
+                with tf.variable_scope("actor"):
+                    hidden = tf.layers.dense(self.s, 64, tf.nn.relu6)
+                    a_prob = tf.layers.dense(hidden, n_actions, tf.nn.softmax)
+                with tf.variable_scope("critic"):
+                    v = tf.layers.dense(tf.layers.dense(self.s, 64, tf.nn.relu6), 1)
+                return a_prob, v
+        """, line=9, message="log of `self.a_prob`, a softmax output"),
         # a functional layer applies its activation (by position in TensorFlow 1), also
         # through the helper that builds the policy head
         Invalid("""

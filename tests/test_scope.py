@@ -841,3 +841,12 @@ def test_a_function_given_to_keras_only_as_a_metric_is_no_loss_code():
     index, scope = _scope_of(code)
     assert {f.name for f in index.functions if scope.contains(f)} == {"rmse_loss"}
     assert codes(code) == [(8, "LL103")]
+
+
+def test_a_derivative_of_the_loss_is_named_as_such_and_its_statistics_are_not():
+    from lossguard.knowledge.names import is_gradient_name
+
+    for name in ("grads", "gradients", "d_loss", "dloss_dx", "d_loss_d_w"):
+        assert is_gradient_name(name), name
+    for name in ("d_loss_stats", "d_loss_real", "grad_vars", "g_loss"):
+        assert not is_gradient_name(name), name

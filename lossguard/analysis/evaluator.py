@@ -7,6 +7,8 @@ module constants); calls are looked up in the operation table and mapped to tran
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+
 import libcst as cst
 
 from ..knowledge import ops
@@ -352,8 +354,10 @@ class Evaluator:
         """What the module uses as a log-scale: a value whose `exp` scales Gaussian noise (the
         reparameterisation `z = mu + exp(0.5 * z_log_sd) * eps`, also through `std = exp(...)`
         and `eps = randn(...)` names) or an anchor box (the box parametrisation
-        `exp(t_wh) * anchors`). Its `exp` is the intended way back, as for a name like
-        `log_var`, so it is no overflow hazard. Structural, found once per module."""
+        `exp(t_wh) * anchors`), or a name the module hands to a function's log-scale parameter
+        (`sample_z(z_mu, z_var)` with `def sample_z(mu, log_var)`). Its `exp` is the intended
+        way back, as for a name like `log_var`, so it is no overflow hazard. Structural, found
+        once per module."""
         if self._log_scales is None:
             assigned: dict[str, cst.BaseExpression] = {}
             for node in walk(self.index.module):
@@ -374,6 +378,13 @@ class Evaluator:
                     inner = self.operand(scale)
                     if inner is not None:
                         found |= read_values(inner)
+                if isinstance(node, cst.Call):  # `sample_z(z_mu, z_var)` into `log_var`
+                    params = self._parameters(node)
+                    for position, arg in enumerate(node.args):
+                        name = arg.keyword.value if arg.keyword is not None else \
+                            params[position] if not arg.star and position < len(params) else ""
+                        if name and is_log_scale_name(name) and isinstance(arg.value, cst.Name):
+                            found.add(arg.value.value)
                 if not (isinstance(node, cst.BinaryOperation) and
                         isinstance(node.operator, cst.Multiply)):
                     continue
@@ -555,10 +566,12 @@ class Evaluator:
             candidates = [method] if method is not None else []
         return candidates[0] if len(candidates) == 1 else None
 
-    def _returned(self, helper: Function, call: cst.Call, env: Env) -> Fact:
-        """The fact of what a straight-line helper returns, its parameters bound to the facts
-        of the call's arguments. Evaluated with an evaluator of its own: the helper's nodes keep
-        their own facts for when the walk reaches them."""
+    def _returned(self, helper: Function, call: cst.Call, env: Env,
+                  element: int | None = None) -> Fact:
+        """The fact of what a straight-line helper returns (element `element` of the tuple it
+        returns, when given), its parameters bound to the facts of the call's arguments.
+        Evaluated with an evaluator of its own: the helper's nodes keep their own facts for
+        when the walk reaches them."""
         body = helper.node.body
         if self.depth >= _HELPER_DEPTH or not isinstance(body, cst.IndentedBlock):
             return UNKNOWN
@@ -577,18 +590,29 @@ class Evaluator:
                 scope.bind(param.name.value, inner.fact(param.default, inner.module_env))
             else:
                 scope.bind(param.name.value, UNKNOWN)
-        for statement in body.body:
-            if not isinstance(statement, cst.SimpleStatementLine):
+        for statement in _straight_line(body.body):
+            if statement is None:
                 return UNKNOWN  # a branch or a loop: more than one value may come back
             for small in statement.body:
                 if isinstance(small, cst.Return):
-                    return inner.fact(small.value, scope) if small.value is not None else UNKNOWN
+                    value = small.value
+                    if element is not None:  # `return probs, value`
+                        value = value.elements[element].value if isinstance(
+                            value, (cst.Tuple, cst.List)) and element < len(
+                            value.elements) else None
+                    return inner.fact(value, scope) if value is not None else UNKNOWN
                 if isinstance(small, cst.Assign) and len(small.targets) == 1 and \
                         isinstance(small.targets[0].target, cst.Name):
                     name = small.targets[0].target.value
                     scope.bind(name, inner.fact(small.value, scope), small.value)
                 elif isinstance(small, (cst.Assign, cst.AugAssign, cst.AnnAssign)):
-                    return UNKNOWN
+                    # (`outputs, state = dynamic_rnn(...)`, `n += 1`): what they bind is
+                    # not followed, so it is unknown from here on
+                    targets = [t.target for t in small.targets] if isinstance(
+                        small, cst.Assign) else [small.target]
+                    for target in targets:
+                        for name in assigned_names(target):
+                            scope.bind(name, UNKNOWN)
         return UNKNOWN
 
     def _lineage(self, name: str | None) -> set[str] | None:
@@ -1186,6 +1210,11 @@ class Evaluator:
         if op is not None and op.kind in ("shape", "size") or isinstance(
                 value, cst.Attribute) and value.attr.value == "shape":
             return [(Fact(1.0, INF), None)] * count  # `batch, chan, frames = x.size()`
+        helper = self._helper(value.func, env) if isinstance(value, cst.Call) and \
+            op is None else None
+        if helper is not None:  # `probs, value = build(s, n)`: what each element returns
+            return [(self._returned(helper, value, env, element), None)
+                    for element in range(count)]
         fact = self.fact(value, env)
         if fact.tags & {"input", "gradient"}:
             element = facts.replace_const(fact)
@@ -1233,6 +1262,20 @@ def _elementwise_extreme(call: cst.Call, second: cst.BaseExpression | None) -> b
         return False
     name = dotted(second)
     return name is None or name.rpartition(".")[2] not in ("dim", "axis", "dims", "axes")
+
+
+def _straight_line(statements: Sequence[cst.BaseStatement]
+                   ) -> Iterator[cst.SimpleStatementLine | None]:
+    """The simple statements of a block in the order they run, through `with` blocks (a
+    `tf.variable_scope` runs its body once); None at the first branch, loop or definition."""
+    for statement in statements:
+        if isinstance(statement, cst.SimpleStatementLine):
+            yield statement
+        elif isinstance(statement, cst.With) and isinstance(statement.body, cst.IndentedBlock):
+            yield from _straight_line(statement.body.body)
+        else:
+            yield None
+            return
 
 
 def _names_action(node: cst.BaseExpression) -> bool:

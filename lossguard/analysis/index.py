@@ -466,8 +466,10 @@ class _Indexer:
                     function.calls.add(attr)
                 elif owner is not None and owner not in index.imports:
                     function.instance_calls.add((owner, attr))
-                if attr in TAPE_METHODS:
-                    function.trains = True
+                if attr in TAPE_METHODS or attr == "gradients" and owner in index.imports \
+                        and ops.normalize(index.imports[owner]).partition(".")[0] in (
+                            "tensorflow", "keras"):
+                    function.trains = True  # (`tf.gradients(loss, params)` too)
         elif attr in ("backward", "gradient") and _trains(node, index.imports):
             # module-level training: what `cost.backward()` / `tape.gradient(cost, ...)` trains
             target = func.value if attr == "backward" else (  # type: ignore[attr-defined]

@@ -359,7 +359,8 @@ class FileContext:
                 self.env.bind(base.value, facts.join(known, part)
                               if value is not None and known is not None else Fact())
                 continue
-            names = assigned_names(target)
+            names = _unpacked_names(target) if self.function is not None else None
+            names = names or assigned_names(target)
             flat = isinstance(target, (cst.Tuple, cst.List)) and len(names) == len(target.elements)
             unpacked = self.evaluator.unpacked(value, names, self.env) \
                 if flat and value is not None else [(Fact(), None)] * len(names)
@@ -368,6 +369,21 @@ class FileContext:
 
 
 Bindings = tuple[dict[str, Fact], dict[str, cst.BaseExpression]]
+
+
+def _unpacked_names(target: cst.BaseExpression) -> list[str] | None:
+    """The names a tuple target binds, element by element, where each is a name or `self.x`
+    (`self.probs, self.value = self._build_net(n)` in a method); None for any other target."""
+    if not isinstance(target, (cst.Tuple, cst.List)):
+        return None
+    names = []
+    for element in target.elements:
+        value = element.value
+        name = value.value if isinstance(value, cst.Name) else self_attribute(value)
+        if isinstance(element, cst.StarredElement) or not name:
+            return None
+        names.append(name)
+    return names
 
 
 def _selector(target: cst.BaseExpression) -> cst.BaseExpression | None:

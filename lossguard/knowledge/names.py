@@ -237,7 +237,12 @@ def is_gradient_name(name: str) -> bool:
     the variables a gradient is taken for (`grad_vars`, `grad_params`)."""
     tokens = name_tokens(name)
     return bool(tokens) and tokens[0] in GRADIENT_WORDS and \
-        tokens[-1] not in _DIFFERENTIATED_WORDS or name.lower().startswith(("d_loss", "dloss"))
+        tokens[-1] not in _DIFFERENTIATED_WORDS or _DERIVATIVE.fullmatch(name.lower()) is not None
+
+
+# `d_loss`, `dloss_dx`, `d_loss_d_w`: the derivative of the loss (not `d_loss_stats`, the
+# discriminator's loss statistics).
+_DERIVATIVE = re.compile(r"d_?loss(_?d_?[a-z]\w{0,3})?")
 
 
 # Last words of names that hold what is differentiated (`grad_vars`: the trainable variables).
