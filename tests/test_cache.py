@@ -176,3 +176,26 @@ def test_sigint_exits_130_and_leaves_no_partial_file(tmp_path):
     assert not [p for p in tmp_path.rglob("*") if p.name.endswith(".tmp")]
     for entry in cache_dir.rglob("*.json"):
         json.loads(entry.read_text())
+
+
+@pytest.mark.skipif(os.name != "posix", reason="signals")
+def test_ctrl_c_during_a_cache_write_acts_once_the_file_is_whole(tmp_path, monkeypatch):
+    """A SIGINT that arrives while an entry is written is delivered after `os.replace`: the
+    entry is complete and no temporary file is left."""
+    import signal
+
+    from lossguard.pipeline.cache import write_atomic
+
+    target = tmp_path / "entry.json"
+    real_replace = os.replace
+
+    def interrupted_replace(source, destination):
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C in the middle of the write
+        real_replace(source, destination)
+
+    monkeypatch.setattr(os, "replace", interrupted_replace)
+    with pytest.raises(KeyboardInterrupt):
+        write_atomic(target, b"[1, 2, 3]")
+    monkeypatch.undo()
+    assert json.loads(target.read_text()) == [1, 2, 3]
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
