@@ -135,13 +135,6 @@ class Body:
         defs, _ = self.reaching(name, at)
         return defs[-1].plain if defs else None
 
-    def last_value(self, name: str) -> cst.BaseExpression | None:
-        """The last plain value assigned to `name` anywhere in the body (order ignored)."""
-        for found in reversed(self.defs.get(name, ())):
-            if found.plain is not None:
-                return found.plain
-        return None
-
 
 class Definitions:
     """The bodies of one module, numbered on first use."""

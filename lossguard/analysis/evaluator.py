@@ -379,12 +379,8 @@ class Evaluator:
                     if inner is not None:
                         found |= read_values(inner)
                 if isinstance(node, cst.Call):  # `sample_z(z_mu, z_var)` into `log_var`
-                    params = self._parameters(node)
-                    for position, arg in enumerate(node.args):
-                        name = arg.keyword.value if arg.keyword is not None else \
-                            params[position] if not arg.star and position < len(params) else ""
-                        if name and is_log_scale_name(name) and isinstance(arg.value, cst.Name):
-                            found.add(arg.value.value)
+                    found.update(value.value for name, value in self._arguments(node)
+                                 if is_log_scale_name(name) and isinstance(value, cst.Name))
                 if not (isinstance(node, cst.BinaryOperation) and
                         isinstance(node.operator, cst.Multiply)):
                     continue
@@ -411,15 +407,22 @@ class Evaluator:
                 target.attr.value if isinstance(target, cst.Attribute) else ""
             pairs.append((name, node.value))
         elif isinstance(node, cst.Call):
-            params = self._parameters(node)
-            for position, arg in enumerate(node.args):
-                if arg.keyword is not None:
-                    pairs.append((arg.keyword.value, arg.value))
-                elif not arg.star and position < len(params):
-                    pairs.append((params[position], arg.value))
+            pairs = self._arguments(node)
         return [value for name, value in pairs if is_scale_name(name) and
                 isinstance(value, cst.Call) and (op := self.index.op_of(value)) is not None
                 and op.kind == "exp"]
+
+    def _arguments(self, call: cst.Call) -> list[tuple[str, cst.BaseExpression]]:
+        """The arguments of a call by the name of the parameter each fills: its keyword, or
+        the module function's parameter at its position (see `_parameters`)."""
+        params = self._parameters(call)
+        pairs = []
+        for position, arg in enumerate(call.args):
+            if arg.keyword is not None:
+                pairs.append((arg.keyword.value, arg.value))
+            elif not arg.star and position < len(params):
+                pairs.append((params[position], arg.value))
+        return pairs
 
     def _parameters(self, call: cst.Call) -> list[str]:
         """The positional parameter names of the module function a call runs (`f(...)`, or

@@ -103,6 +103,7 @@ class ModuleIndex:
         self.constants: dict[str, cst.BaseExpression] = {}
         self.loss_args: set[str] = set()  # names given as loss= / add_loss / ...
         self.metric_args: set[str] = set()  # names given to compile as metrics= (reported)
+        self.trained_models: set[str] = set()  # `d` of `d.fit(...)`, `d.train_on_batch(...)`
         self.grad_calls: list[cst.Call] = []  # `grad(f)`, `value_and_grad(f)`
         self.replica_fns: set[str] = set()  # `f`, `self.f` in strategy.run(f)
         self.compile_calls: list[cst.Call] = []
@@ -466,9 +467,7 @@ class _Indexer:
                     function.calls.add(attr)
                 elif owner is not None and owner not in index.imports:
                     function.instance_calls.add((owner, attr))
-                if attr in TAPE_METHODS or attr == "gradients" and owner in index.imports \
-                        and ops.normalize(index.imports[owner]).partition(".")[0] in (
-                            "tensorflow", "keras"):
+                if attr in TAPE_METHODS or _graph_gradients(node, index):
                     function.trains = True  # (`tf.gradients(loss, params)` too)
         elif attr in ("backward", "gradient") and _trains(node, index.imports):
             # module-level training: what `cost.backward()` / `tape.gradient(cost, ...)` trains
@@ -507,6 +506,10 @@ class _Indexer:
             elif isinstance(fn, cst.Attribute) and isinstance(fn.value, cst.Name) and \
                     fn.value.value == "self":  # `strategy.run(self.replica_step, ...)`
                 index.replica_fns.add(fn.attr.value)
+        if attr in ops.TRAINING_DRIVERS and kind is cst.Attribute:
+            receiver = dotted(func.value)  # type: ignore[attr-defined]
+            if receiver is not None:
+                index.trained_models.add(receiver)
         if attr in ops.MODEL_DRIVERS and (
             keyword(node, "sample_weight") is not None or keyword(node, "class_weight") is not None
         ):
@@ -525,6 +528,18 @@ def _trains(value: cst.BaseExpression | None, imports: dict[str, str]) -> bool:
         return False
     receiver = func.value  # type: ignore[union-attr]
     return not (type(receiver) is cst.Name and receiver.value in imports)  # type: ignore
+
+
+def _graph_gradients(call: cst.Call, index: ModuleIndex) -> bool:
+    """`tf.gradients(loss, params)`, `K.gradients(loss, x)`: the gradients of a graph's value
+    (the table's `gradients` of TensorFlow or Keras; not `jax.grad(f)`, which makes a
+    function)."""
+    func = call.func
+    if type(func) is not cst.Attribute or type(func.value) is not cst.Name or \
+            func.value.value not in index.imports:
+        return False
+    op = ops.lookup(ops.normalize(f"{index.imports[func.value.value]}.{func.attr.value}"))
+    return op is not None and op.kind == "gradients" and op.framework in ("tensorflow", "keras")
 
 
 def _receiver(node: cst.BaseExpression) -> str | None:

@@ -283,15 +283,16 @@ def _computes_in_numpy(index: ModuleIndex, function: Function) -> bool:
     a graph framework, no model or helper it calls (`smape(y, yhat)` with `np.abs`, a replay
     buffer's priorities, a NumPy IoU for data augmentation). What it computes records no graph
     and no loss is built from it: evaluation, sampling, data handling."""
-    if not index.graph_module or function.name in index.loss_args or \
-            not index.numpy_only(function.node):
+    if not index.graph_module or function.name in index.loss_args:
         return False  # (a NumPy function handed to Keras as a loss is LL204's)
+    numpy = False
     for node in walk(function.node):
         if type(node) is not cst.Call:
             continue
         func = node.func
         op = index.op_of(node)
         if op is not None:
+            numpy = numpy or op.framework == "numpy"
             if op.framework != "numpy" and not (
                     op.framework == "tensor" and isinstance(func, cst.Attribute) and
                     func.attr.value in ops.NUMPY_ARRAY_METHODS):
@@ -302,7 +303,7 @@ def _computes_in_numpy(index: ModuleIndex, function: Function) -> bool:
         elif not isinstance(func, cst.Attribute) or dotted(func.value) in ("self", "cls") or \
                 index.resolve(func) is not None:
             return False  # `self.model(x)`, `self.helper(x)`, another library's function
-    return True
+    return numpy
 
 
 def _in_schedule(function: Function) -> bool:

@@ -212,13 +212,8 @@ def compiled_for_inference(ctx: FileContext, model: cst.BaseExpression,
     and no call in the module trains `g`, nor does `function` return it (a caller may train
     what a builder returns)."""
     name = dotted(model)
-    if name is None:
-        return False
-    bodies = [ctx.definitions.body(None), *(ctx.definitions.body(f) for f in ctx.index.functions)]
-    trained = [dotted(call.func.value) for body in bodies for call, _ in body.calls
-               if isinstance(call.func, cst.Attribute) and
-               call.func.attr.value in ops.TRAINING_DRIVERS]
-    if not trained or name in trained:
+    trained = ctx.index.trained_models
+    if name is None or not trained or name in trained:
         return False
     if function is not None and any(
             n.value == name for r, _ in ctx.definitions.body(function).returns
