@@ -1140,6 +1140,16 @@ class NonDifferentiableOp(Rule):
             hits = tf.equal(tf.argmax(y_true, -1), tf.argmax(y_pred, -1))
             return tf.reduce_mean(tf.cast(hits, tf.float32))
         """),
+        # `masks` beside `masks_target` is the predicted mask; the boxes only pick which
+        Valid("""
+        import tensorflow as tf
+        def mask_loss(boxes, masks, gt_boxes, masks_target):
+            overlap = tf.matmul(boxes, gt_boxes, transpose_b=True)
+            picked = tf.where(tf.reduce_max(overlap, axis=1) > 0.5)[:, 0]
+            chosen = tf.gather(masks, picked)
+            target = tf.gather(masks_target, picked)
+            return tf.reduce_mean(tf.keras.losses.binary_crossentropy(target, chosen))
+        """),
         Valid("""
         import torch
         def masked_loss(pred, target):
@@ -1263,6 +1273,17 @@ class StoppedLossGradient(Rule):
                 self.target_entropy = target_entropy
             def alpha_loss(self, log_prob):
                 return -(self.log_alpha * (log_prob + self.target_entropy).detach()).mean()
+        """),
+        # the temperature is declared an array: it is what the loss trains
+        Valid("""
+        import jax
+        import jax.numpy as jnp
+        def make_losses(policy, target_entropy):
+            def alpha_loss(log_alpha: jnp.ndarray, policy_params, observations, key):
+                dist = policy.apply(policy_params, observations)
+                log_prob = dist.log_prob(dist.sample(seed=key))
+                return jnp.mean(jnp.exp(log_alpha) * jax.lax.stop_gradient(-log_prob))
+            return alpha_loss
         """),
         Valid("""
         import torch

@@ -1514,6 +1514,14 @@ class UnboundedExp(Rule):
     replaces = ("LL101",)
     hint = "use `softplus` / `reduce_logsumexp`, or bound the exponent (`minimum(x, 50)`)"
     VALID = [
+        # a distance is >= 0: the exponent of volume rendering is never positive
+        Valid("""
+        import torch
+        import torch.nn.functional as F
+        def render_loss(raw_density, dists, rgb, target_rgb):
+            alpha = 1.0 - torch.exp(-F.relu(raw_density) * dists)
+            return ((alpha[..., None] * rgb - target_rgb) ** 2).mean()
+        """),
         # a value the module hands to a log-variance parameter is a log-variance
         Valid("""
         import torch
@@ -2145,6 +2153,19 @@ class EpsilonScale(Rule):
             def recon_loss(self, z, pos_edges, neg_edges):
                 pos = -torch.log(self.decoder(z, pos_edges) + EPS).mean()
                 neg = -torch.log(1 - self.decoder(z, neg_edges) + EPS).mean()
+                return pos + neg
+        """),
+        # the helper applies the sigmoid: its flag is set (or left at its default) at the call
+        Valid("""
+        import torch
+        EPS = 1e-15
+        class Discriminator(torch.nn.Module):
+            def score(self, z, summary, sigmoid=True):
+                value = torch.matmul(z, torch.matmul(self.weight, summary))
+                return torch.sigmoid(value) if sigmoid else value
+            def loss(self, pos_z, neg_z, summary):
+                pos = -torch.log(self.score(pos_z, summary, sigmoid=True) + EPS).mean()
+                neg = -torch.log(1 - self.score(neg_z, summary) + EPS).mean()
                 return pos + neg
         """),
         Valid("""

@@ -18,6 +18,7 @@ from ..knowledge.names import (
     is_anchor_name,
     is_cosine_name,
     is_data_name,
+    is_distance_name,
     is_intersection_name,
     is_label_name,
     is_log_prob_name,
@@ -168,6 +169,8 @@ def input_fact(name: str, node: cst.CSTNode, *, activation: bool = False,
                     negative=Reason(node, "are logits and can be negative"),
                     unbounded=Reason(node, "are logits with no upper bound"),
                     tags=frozenset({"input", "logits"}))
+    # A distance (`dists`) has a sign, it is >= 0: `exp(-relu(raw) * dists)` stays <= 1.
+    signed = frozenset() if is_distance_name(name) else frozenset({"input"})
     # Labels, masks and weights (`y_true`, `mask_mat`, `target_boxes`) are bounded data; a
     # log-scale parameter (`log_var`) is meant to go through `exp`.
     labels = lowered in LABEL_NAMES or is_label_name(name) and not pred_like(name)
@@ -178,7 +181,7 @@ def input_fact(name: str, node: cst.CSTNode, *, activation: bool = False,
     # range, as a hyperparameter is (where the module calls it, what it passes can be 0).
     zero = Reason(node, "is an input and can be 0") \
         if called_here or is_data_name(name) else None
-    return Fact(0.0, INF, zero=zero, unbounded=unbounded, tags=frozenset({"input"}))
+    return Fact(0.0, INF, zero=zero, unbounded=unbounded, tags=signed)
 
 
 def _locals(function: Function | None) -> frozenset[str]:
@@ -466,6 +469,10 @@ class Evaluator:
         if isinstance(node, cst.Comparison):  # `targets == 1`: a mask of 0s and 1s
             return self._comparison_mask(node, env)
         if isinstance(node, cst.IfExp):
+            # `sigmoid(v) if sigmoid else v` with `sigmoid=True` bound: the branch it takes
+            test = self.fact(node.test, env).const if isinstance(node.test, cst.Name) else None
+            if test is not None:
+                return self.fact(node.body if test else node.orelse, env)
             return facts.join(self.fact(node.body, env), self.fact(node.orelse, env))
         if isinstance(node, (cst.List, cst.Tuple)) and node.elements and not any(
                 isinstance(e, cst.StarredElement) for e in node.elements):
@@ -477,6 +484,8 @@ class Evaluator:
         return UNKNOWN
 
     def _name(self, node: cst.Name, env: Env) -> Fact:
+        if node.value in ("True", "False"):
+            return facts.constant(1.0 if node.value == "True" else 0.0)
         known = env.lookup(node.value)
         if known is not None:
             return known

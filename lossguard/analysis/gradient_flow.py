@@ -32,6 +32,7 @@ from ..knowledge import ops
 from ..knowledge.kinds import NON_DIFFERENTIABLE
 from ..knowledge.names import (
     FORWARD_METHODS,
+    has_label_partner,
     is_label_name,
     is_loss_name,
     is_model_name,
@@ -43,7 +44,7 @@ from ..knowledge.ops import META_ATTRIBUTES, SHAPE_CALLS
 from . import objective
 from .definitions import Body, Definition, Definitions
 from .index import Function, ModuleIndex
-from .losscode import LossScope, class_kind, inputs_of
+from .losscode import LossScope, class_kind, inputs_of, tensor_params
 from .tree import (
     callee_name,
     children,
@@ -623,8 +624,10 @@ class GradientFlow:
                                                                                       "cls")]
             return tuple(params[i] for i in argnums if i < len(params))
         names = []
-        for name in sorted(inputs_of(function)):
-            if is_label_name(name) or is_loss_name(name) or is_return_name(name):
+        params = [p.name.value for p in function.params]
+        for name in sorted(inputs_of(function) | tensor_params(self.index, function)):
+            if is_label_name(name) and not has_label_partner(name, params) or \
+                    is_loss_name(name) or is_return_name(name):
                 continue  # labels, masks, weights, returns; a `loss` parameter is a loss
             names.append(name)
         return tuple(names)

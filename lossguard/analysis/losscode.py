@@ -518,6 +518,13 @@ def python_scalars(function: cst.FunctionDef) -> set[str]:
     return names
 
 
+def tensor_params(index: ModuleIndex, function: Function) -> set[str]:
+    """Parameters annotated as tensors (`log_alpha: jnp.ndarray`, `temperature: tf.Variable`):
+    values a loss may differentiate, even when named like configuration."""
+    return {param.name.value for param in function.params if param.annotation is not None
+            and index.resolve(param.annotation.annotation) in ops.TENSOR_TYPES}
+
+
 def _asserted_scalars(test: cst.BaseExpression, names: set[str]) -> None:
     if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
         _asserted_scalars(test.left, names)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 
 # A function or method whose name holds one of these tokens is loss code.
@@ -265,6 +266,18 @@ def is_label_name(name: str) -> bool:
     return lowered in LABEL_NAMES or bool(set(name_tokens(name)) & LABEL_TOKENS)
 
 
+# Words that mark a parameter as the labelled twin of another (`masks_target`, `gt_boxes`).
+_PARTNER_WORDS = ("target", "targets", "true", "gt", "label", "labels", "truth")
+
+
+def has_label_partner(name: str, params: Iterable[str]) -> bool:
+    """Whether another parameter is the labelled twin of `name` (`masks` beside
+    `masks_target`, `weights` beside `gt_weights`): then `name` is the prediction, whatever
+    its word says."""
+    twins = {f"{name}_{w}" for w in _PARTNER_WORDS} | {f"{w}_{name}" for w in _PARTNER_WORDS}
+    return any(param in twins for param in params)
+
+
 # Tokens of reinforcement-learning targets: returns, advantages and rewards are computed from
 # the environment (and a critic's values held fixed), then fed to the objective as data: a
 # policy-gradient or PPO objective never differentiates them (`adv.std()` gets no gradient).
@@ -420,6 +433,15 @@ COSINE_TOKENS = frozenset({"cos", "cosine", "costheta"})
 def is_cosine_name(name: str) -> bool:
     """`cos_theta`, `cosine`, `cos_sim`: a cosine similarity."""
     return any(token in COSINE_TOKENS for token in name_tokens(name))
+
+
+# Tokens of a distance (`dists`, `pos_dist`, `distance_matrix`): a value >= 0.
+DISTANCE_TOKENS = frozenset({"dist", "dists", "distance", "distances", "sqdist", "sqdists"})
+
+
+def is_distance_name(name: str) -> bool:
+    """`dists`, `dist_an`, `sq_distances`: a distance, never negative by its meaning."""
+    return any(token in DISTANCE_TOKENS for token in name_tokens(name))
 
 
 _LOG_SCALED = frozenset({"var", "sigma", "std", "scale", "variance", "stddev", "alpha", "prob",

@@ -640,3 +640,10 @@ META_ATTRIBUTES = {"shape", "dtype", "ndim", "device", "name", "is_cuda", "requi
 SHAPE_CALLS = {"int_shape", "get_shape", "shape_list", "static_shape"}
 # The namespace of Keras' loss functions and classes (normalised).
 KERAS_LOSSES_MODULE = "keras.losses."
+
+# Types that annotate a tensor (`log_alpha: jnp.ndarray`, `temperature: tf.Variable`): a
+# parameter declared one is a value a loss can differentiate, whatever its name says.
+TENSOR_TYPES = frozenset({
+    "torch.Tensor", "torch.FloatTensor", "torch.nn.Parameter", "torch.nn.parameter.Parameter",
+    "tensorflow.Tensor", "tensorflow.Variable", "jax.Array", "jax.numpy.ndarray",
+    "jax.numpy.DeviceArray", "chex.Array", "jaxtyping.Array"})
