@@ -486,6 +486,31 @@ class UnguardedDivision(Rule):
     probe = "zero-denominator"
     hint = "add a smoothing term to the denominator, clip it away from 0, or use `divide_no_nan`"
     VALID = [
+        # a `[SEP]` column of 1s beside the padding mask: every row counts one token at least
+        Valid("""
+        import torch
+        def pooled_loss(hidden, mask, target):
+            ones = torch.ones((mask.size(0), 1), dtype=mask.dtype)
+            mask = torch.cat([mask, ones], dim=1)
+            pooled = (hidden * mask.unsqueeze(-1)).sum(1) / mask.sum(1, keepdim=True)
+            return ((pooled - target) ** 2).mean()
+        """),
+        # `has_aux=True`: only the first value returned is differentiated, the accuracy beside
+        # it is reported
+        Valid("""
+        import functools
+        import jax
+        import jax.numpy as jnp
+        def compute_loss(params, batch, mask, net):
+            logits = net.apply(params, batch["x"])
+            loss = -jnp.mean(jax.nn.log_softmax(logits) * batch["y"] * mask[:, None])
+            hits = jnp.argmax(logits, axis=1) == jnp.argmax(batch["y"], axis=1)
+            accuracy = jnp.sum(hits * mask) / jnp.sum(mask)
+            return loss, accuracy
+        def make_step(net):
+            loss_fn = functools.partial(compute_loss, net=net)
+            return jax.jit(jax.value_and_grad(loss_fn, has_aux=True))
+        """),
         # the author catches the division by zero
         Valid("""
         def safe_div(n, d):
@@ -882,6 +907,15 @@ class UnguardedDivision(Rule):
         """),
     ]
     INVALID = [
+        # the column of 1s is appended below the rows, not beside them: a row can still be 0
+        Invalid("""
+        import torch
+        def pooled_loss(hidden, mask, target):
+            ones = torch.ones((1, mask.size(1)), dtype=mask.dtype)
+            mask = torch.cat([mask, ones], dim=0)
+            pooled = (hidden * mask.unsqueeze(-1)).sum(1) / mask.sum(1, keepdim=True)
+            return ((pooled - target) ** 2).mean()
+        """, line=5, message="`mask.sum(1, keepdim=True)`"),
         Invalid("""
         import torch
         def whitening_loss(z, target):

@@ -946,6 +946,10 @@ class Evaluator:
         if first is None:
             return UNKNOWN
         a = self.fact(first, env)
+        if kind == "identity" and op.name.rpartition(".")[2] in _CONCATENATIONS:
+            return self._concatenated(node, first, a, env)
+        if kind == "sum" and _sums_a_one(node, a, self.operand(node, 1, "axis")):
+            return Fact(1.0, INF)  # `cat([mask, ones], 1).sum(1)`: each row holds a 1
         if kind == "sum" and "unit_product" in a.tags and (
                 len(node.args) > 1 or keyword(node, "axis") or keyword(node, "dim")):
             # `reduce_sum(normalize(a) * normalize(b), axis=-1)`: a cosine similarity
@@ -1017,6 +1021,17 @@ class Evaluator:
             b = self.fact(positional(node, 1), env)
             return facts.maximum(a, b) if kind == "max" else facts.minimum(a, b)
         return facts.unary(kind, a, node)
+
+    def _concatenated(self, node: cst.Call, pieces: cst.BaseExpression, joined: Fact,
+                      env: Env) -> Fact:
+        """`cat([mask, ones], dim=1)`: what holds for each piece; where one piece is all 1s,
+        every slice along the axis holds a 1 (a `[SEP]` column beside a padding mask)."""
+        axis = argument(node, 1, "axis") or keyword(node, "dim")
+        if axis is None or not isinstance(pieces, (cst.List, cst.Tuple)) or not any(
+                isinstance(e, cst.Element) and self.fact(e.value, env).const == 1
+                for e in pieces.elements):
+            return joined
+        return joined._replace(tags=joined.tags | {f"{_HOLDS_ONE}{code(axis)}"})
 
     def _built(self, func: cst.BaseExpression, env: Env) -> cst.Call | None:
         """The constructor call of a called object: built in place (`nn.Softmax(dim=1)(z)`),
@@ -1240,6 +1255,18 @@ class Evaluator:
         if node is None or (isinstance(node, cst.Name) and node.value == "None"):
             return None
         return self.fact(node, env)
+
+
+_CONCATENATIONS = frozenset({"cat", "concat", "concatenate"})
+_HOLDS_ONE = "holds_one_along:"
+
+
+def _sums_a_one(node: cst.Call, summed: Fact, axis: cst.BaseExpression | None) -> bool:
+    """Whether a sum (over `axis`, or over all) covers a 1 in every slice: its operand was
+    concatenated with a piece of 1s along that axis."""
+    along = {t[len(_HOLDS_ONE):] for t in summed.tags if t.startswith(_HOLDS_ONE)}
+    axis = axis or keyword(node, "dim")
+    return bool(along) and (axis is None or code(axis) in along)
 
 
 _NEGATED = {">": "<=", ">=": "<", "<": ">=", "<=": ">", "==": "!=", "!=": "=="}

@@ -105,6 +105,8 @@ class ModuleIndex:
         self.metric_args: set[str] = set()  # names given to compile as metrics= (reported)
         self.trained_models: set[str] = set()  # `d` of `d.fit(...)`, `d.train_on_batch(...)`
         self.grad_calls: list[cst.Call] = []  # `grad(f)`, `value_and_grad(f)`
+        # functions differentiated with `has_aux=True`: they return `(loss, aux)`
+        self.aux_returning: set[str] = set()
         self.replica_fns: set[str] = set()  # `f`, `self.f` in strategy.run(f)
         self.compile_calls: list[cst.Call] = []
         self.calls_by_name: dict[str, list[cst.Call]] = {}
@@ -152,6 +154,17 @@ class ModuleIndex:
                    for local in self.call_names if local in imports)
 
     # --- name resolution --------------------------------------------------------------------
+    def returns_aux(self, name: str) -> bool:
+        """Whether the function `name` is differentiated with `has_aux=True`, directly or
+        bound first (`loss_fn = functools.partial(compute_loss, net=net)`): it returns
+        `(loss, aux)`."""
+        if name in self.aux_returning:
+            return True
+        return any(bound in self.aux_returning and (dotted(call.func) or "").endswith("partial")
+                   and isinstance(positional(call, 0), cst.Name)
+                   and positional(call, 0).value == name  # type: ignore[union-attr]
+                   for bound, call in self.call_bindings)
+
     def resolve(self, node: cst.CSTNode) -> str | None:
         """The normalised qualified name of a dotted expression, through the imports."""
         key = id(node)
@@ -492,6 +505,10 @@ class _Indexer:
                 index.loss_args.add(candidate)
         if attr in ("grad", "value_and_grad"):
             index.grad_calls.append(node)
+            fun = positional(node, 0) or keyword(node, "fun")
+            flag = keyword(node, "has_aux")
+            if isinstance(fun, cst.Name) and isinstance(flag, cst.Name) and flag.value == "True":
+                index.aux_returning.add(fun.value)
         if attr == "minimize":
             target = positional(node, 0) or keyword(node, "loss")
             if isinstance(target, cst.Name):

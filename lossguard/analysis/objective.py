@@ -60,14 +60,16 @@ class _Statement:
 
 
 def unreached(function: cst.FunctionDef, body: Body, detaches: Detaches | None = None, *,
-              cut: Detaches | None = None,
-              indexing: Detaches | None = None) -> frozenset[int]:
+              cut: Detaches | None = None, indexing: Detaches | None = None,
+              aux: bool = False) -> frozenset[int]:
     """The ids of every node inside the statements of `function` (nested functions excluded)
     whose values never reach its objective, or reach it only through a call `cut` names (an
     `argmax` or a comparison: a NaN does not go through; for the gradient-only hazards also
     `stop_gradient`), as an index (`x[idx]`), or as the indices `indexing` calls keep when
     their values are discarded (`_, idx = torch.topk(cost, k)`). `body` holds the function's
-    definitions (which of them reach a reader)."""
+    definitions (which of them reach a reader). With `aux` (a function `jax.value_and_grad`
+    differentiates with `has_aux=True`) only the first element of a returned tuple is the
+    objective: the others are auxiliary outputs, reported."""
     statements: list[_Statement] = []
     headers: list[_Statement] = []
     _block(function.body, (), statements, headers, detaches, cut=cut)
@@ -76,7 +78,7 @@ def unreached(function: cst.FunctionDef, body: Body, detaches: Detaches | None =
             if statement.graphless or indexing is not None and _indices_only(
                     statement.node, indexing):
                 statement.uses = set()  # no gradient flows back from what it defines
-    metrics = _drop_metrics(statements, detaches) if detaches is not None else []
+    metrics = _drop_metrics(statements, detaches, aux) if detaches is not None else []
     live = _live(statements, headers, body)
     dead = {id(node) for metric in metrics for node in walk(metric)}
     # What is only compared carries no value on (a NaN compared is just False): the operands
@@ -178,10 +180,12 @@ def _records_no_graph(node: cst.With, detaches: Detaches | None) -> bool:
         isinstance(item.item, cst.Call) and detaches(item.item) for item in node.items)
 
 
-def _drop_metrics(statements: list[_Statement], detaches: Detaches) -> list[cst.CSTNode]:
+def _drop_metrics(statements: list[_Statement], detaches: Detaches,
+                  aux: bool = False) -> list[cst.CSTNode]:
     """A returned value (or a returned tuple's element) that holds no graph (computed only
     under `no_grad`, or detached where returned: `acc.item()`, `loss.data`) is a metric: the
-    return does not read it. A function that returns only such values reports; what it
+    return does not read it; so is every element after the first of a function that returns
+    `(loss, aux)` (`aux`). A function that returns only such values reports; what it
     computes reaches no objective unless a statement of its own acts on it (`backward()`).
     Returns those values."""
     attached = {name for s in statements if not s.graphless for name in s.defines}
@@ -193,7 +197,9 @@ def _drop_metrics(statements: list[_Statement], detaches: Detaches) -> list[cst.
             continue
         parts = [e.value for e in value.elements] if isinstance(value, (cst.Tuple, cst.List)) \
             else [value]
-        dropped = [part for part in parts if _metric(part, detached, detaches)]
+        dropped = [part for position, part in enumerate(parts)
+                   if _metric(part, detached, detaches) or aux and position > 0 and
+                   isinstance(value, cst.Tuple)]
         if dropped:
             statement.uses = set().union(*(_values(part) for part in parts
                                            if not any(part is d for d in dropped)))

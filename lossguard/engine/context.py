@@ -209,7 +209,8 @@ class FileContext:
             found = self.memo[key] = objective.unreached(
                 function.node, self.definitions.body(function), self._detaches,
                 cut=self._passes_no_gradient if gradient else self._passes_no_nan,
-                indexing=self._keeps_indices)
+                indexing=self._keeps_indices,
+                aux=function.parent is None and self.index.returns_aux(function.name))
         return found  # type: ignore[return-value]
 
     def _result_dropped(self, function: Function, *, gradient: bool = False) -> bool:
