@@ -553,6 +553,16 @@ class SwappedArguments(Rule):
     probe = "argument-order"
     hint = "Keras passes `(y_true, y_pred)`: order the parameters and arguments that way"
     VALID = [
+        # a layer named like a loss is called as its author writes, not by Keras
+        Valid("""
+        import tensorflow as tf
+        class Loss(tf.keras.layers.Layer):
+            def call(self, pred, target):
+                return tf.reduce_mean(tf.abs(target - pred))
+        class SpectralLoss(Loss):
+            def call(self, pred, target):
+                return tf.reduce_mean(tf.square(tf.abs(tf.signal.rfft(target - pred))))
+        """),
         Valid("""
         import tensorflow as tf
         def regression_step(model, x, y, optimizer):

@@ -1274,6 +1274,19 @@ class StoppedLossGradient(Rule):
             def alpha_loss(self, log_prob):
                 return -(self.log_alpha * (log_prob + self.target_entropy).detach()).mean()
         """),
+        # `loss` reports the estimate, detached where it is returned; `loss_and_grads` trains
+        Valid("""
+        import torch
+        class TraceELBO:
+            def differentiable_loss(self, model, guide, batch):
+                return -(model.log_prob(batch) - guide.log_prob(batch)).mean()
+            def loss(self, model, guide, batch):
+                return self.differentiable_loss(model, guide, batch).detach().item()
+            def loss_and_grads(self, model, guide, batch):
+                loss = self.differentiable_loss(model, guide, batch)
+                loss.backward()
+                return loss.item()
+        """),
         # the temperature is declared an array: it is what the loss trains
         Valid("""
         import jax

@@ -78,6 +78,17 @@ class UnguardedLog(Rule):
     probe = "zero-operand"
     hint = "clip the operand to [eps, ...] or add an epsilon that survives float32 (`x + 1e-7`)"
     VALID = [
+        # a straight-through estimator's forward value is the one-hot, never negative
+        Valid("""
+        import jax
+        import jax.numpy as jnp
+        def codebook_entropy_loss(logits):
+            probs = jax.nn.softmax(logits)
+            onehots = jax.nn.one_hot(jnp.argmax(probs, -1), probs.shape[-1])
+            codes = probs - jax.lax.stop_gradient(probs - onehots)
+            usage = jnp.mean(codes, axis=0)
+            return jnp.sum(usage * jnp.log(usage + 1e-5))
+        """),
         Valid("""
         import torch
         def projection_loss(model, state, action, target_dist):
@@ -486,6 +497,28 @@ class UnguardedDivision(Rule):
     probe = "zero-denominator"
     hint = "add a smoothing term to the denominator, clip it away from 0, or use `divide_no_nan`"
     VALID = [
+        # a count of the model's parts read from the estimator's settings is at least 1
+        Valid("""
+        import tensorflow as tf
+        def model_fn(features, labels, mode, params):
+            logits = tf.layers.dense(features, params["num_classes"])
+            onehot = tf.one_hot(labels, params["num_classes"])
+            xent = tf.nn.sigmoid_cross_entropy_with_logits(labels=onehot, logits=logits)
+            return tf.reduce_sum(xent) / params["num_classes"]
+        """),
+        # an optimizer's line search: it steps on gradients a closure's loss gave
+        Valid("""
+        import torch
+        def interpolate(f0, g0, f1, step):
+            return -g0 * step ** 2 / (2 * (f1 - f0 - g0 * step))
+        class LineSearchSGD(torch.optim.Optimizer):
+            def step(self, closure):
+                loss = closure()
+                loss.backward()
+                flat = torch.cat([p.grad.view(-1) for p in self.param_groups[0]["params"]])
+                trial = closure()
+                return interpolate(loss.item(), -flat.dot(flat).item(), trial.item(), 1.0)
+        """),
         # a `[SEP]` column of 1s beside the padding mask: every row counts one token at least
         Valid("""
         import torch
@@ -1548,6 +1581,16 @@ class UnboundedExp(Rule):
     replaces = ("LL101",)
     hint = "use `softplus` / `reduce_logsumexp`, or bound the exponent (`minimum(x, 50)`)"
     VALID = [
+        # self-normalised weights: `w - (logsumexp(w) - log n)` is at most `log n`
+        Valid("""
+        import math
+        import torch
+        def renyi_loss(log_weights, alpha):
+            n = log_weights.size(0)
+            log_mean = torch.logsumexp(log_weights, dim=0, keepdim=True) - math.log(n)
+            normalized = torch.exp(log_weights - log_mean)
+            return -(normalized * log_weights).sum() / (1 - alpha)
+        """),
         # a distance is >= 0: the exponent of volume rendering is never positive
         Valid("""
         import torch

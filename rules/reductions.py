@@ -67,6 +67,17 @@ class MissingReduction(Rule):
     probe = "output-rank"
     hint = "reduce the loss to a scalar (`reduce_mean`, `.mean()`) before differentiating it"
     VALID = [
+        # a setting read from the estimator's `params` scales the weight penalty
+        Valid("""
+        import tensorflow as tf
+        def model_fn(features, labels, mode, params):
+            logits = tf.layers.dense(features, params["num_classes"])
+            xent = tf.reduce_mean(
+                tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
+            penalty = tf.add_n([tf.nn.l2_loss(v) for v in tf.trainable_variables()])
+            loss = xent + params["weight_decay"] * penalty
+            return tf.train.MomentumOptimizer(0.1, 0.9).minimize(loss)
+        """),
         # one sample per step, written out: the per-sample loss is one element
         Valid("""
         import tensorflow as tf

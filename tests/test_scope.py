@@ -850,3 +850,28 @@ def test_a_derivative_of_the_loss_is_named_as_such_and_its_statistics_are_not():
         assert is_gradient_name(name), name
     for name in ("d_loss_stats", "d_loss_real", "grad_vars", "g_loss"):
         assert not is_gradient_name(name), name
+
+
+def test_how_a_script_prepares_its_data_is_no_loss_code():
+    """A script's loss reads the data set's splits: how the data was scaled before
+    (`X / X.max(0)[0]`) is data preparation, not the loss; the loss written in the loop
+    still is."""
+    code = """
+    import torch
+
+    data = torch.load("data.pt")
+    X = data[:, :-1]
+    X = X - X.min(0)[0]
+    X = X / X.max(0)[0]
+    y = data[:, -1]
+    train_x, train_y = X[:800], y[:800]
+    w = torch.zeros(X.size(1), requires_grad=True)
+    optimizer = torch.optim.Adam([w])
+    for step in range(100):
+        optimizer.zero_grad()
+        pred = torch.sigmoid(train_x @ w)
+        loss = -(train_y * torch.log(pred) + (1 - train_y) * torch.log(1 - pred)).mean()
+        loss.backward()
+        optimizer.step()
+    """
+    assert codes(code) == [(14, "LL107"), (14, "LL107")]

@@ -29,7 +29,7 @@ from .index import Function, ModuleIndex
 from .tree import assigned_names, children, keyword, walk_own
 
 # Methods that put a value into the container they are called on.
-_MUTATORS = frozenset({"append", "extend", "insert", "add", "update", "appendleft",
+MUTATORS = frozenset({"append", "extend", "insert", "add", "update", "appendleft",
                        "extendleft", "setdefault"})
 _SUITES = (cst.BaseSuite, cst.If, cst.Else, cst.ExceptHandler, cst.Finally, cst.ExceptStarHandler)
 
@@ -378,7 +378,7 @@ class _Scanner:
         if type(func) is not cst.Attribute or type(func.value) is not cst.Name:
             return
         method = func.attr.value
-        if method in _MUTATORS:
+        if method in MUTATORS:
             self.define(func.value, ordinal, call.args[-1].value, "aug", call)
         elif method.endswith("_") and not method.startswith("_"):
             self.define(func.value, ordinal, call, "aug", call)

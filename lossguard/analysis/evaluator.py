@@ -16,6 +16,7 @@ from ..knowledge.names import (
     LABEL_NAMES,
     is_action_name,
     is_anchor_name,
+    is_architecture_count,
     is_cosine_name,
     is_data_name,
     is_distance_name,
@@ -648,6 +649,9 @@ class Evaluator:
         if isinstance(op, cst.Power):
             return facts.power(left, self.fact(node.right, env).const, node)
         right = self.fact(node.right, env)
+        forward = self._straight_through(node)
+        if forward is not None:
+            return self.fact(forward, env)
         if isinstance(op, cst.Add):
             if self._exp_pair(node.left, node.right):  # `exp(x) + exp(-x)` = 2 cosh(x) >= 2
                 return Fact(2.0, INF, unbounded=left.unbounded or right.unbounded)
@@ -686,6 +690,27 @@ class Evaluator:
                 return facts.unary("cosine", left, node)
             return facts.divide(left, right, node)
         return UNKNOWN
+
+    def _straight_through(self, node: cst.BinaryOperation) -> cst.BaseExpression | None:
+        """The value a straight-through estimator has in the forward pass: `b` of
+        `a + stop_gradient(b - a)`, `a + (b - a).detach()` or `a - stop_gradient(a - b)`
+        (a quantizer's one-hot, a rounded value), whose gradient is `a`'s."""
+        adding = isinstance(node.operator, cst.Add)
+        if not adding and not isinstance(node.operator, cst.Subtract):
+            return None
+        pairs = ((node.left, node.right), (node.right, node.left)) if adding else \
+            ((node.left, node.right),)
+        for kept, stopped in pairs:
+            op = self.index.op_of(stopped) if isinstance(stopped, cst.Call) else None
+            inner = self.operand(stopped, 0) if op is not None and \
+                op.kind == "stop_gradient" else None  # type: ignore[arg-type]
+            if not (isinstance(inner, cst.BinaryOperation) and
+                    isinstance(inner.operator, cst.Subtract)):
+                continue
+            base, value = (inner.right, inner.left) if adding else (inner.left, inner.right)
+            if _bare(base) == _bare(kept):
+                return value
+        return None
 
     def _scatter(self, node: cst.Call, into: Fact, env: Env) -> Fact:
         """`x.scatter(1, labels.view(-1, 1), v)`: `x` with `v` written once per row. Into zeros
@@ -769,6 +794,13 @@ class Evaluator:
             # `x - d - max(x)` is `(x - max(x)) - d`: the shift, less `d`
             shifted = Fact(-INF, 0.0, negative=Reason(node, "is shifted by its maximum"))
             return facts.subtract(shifted, self.fact(minuend.right, env), node)
+        shift = env.value(subtrahend.value) or subtrahend if isinstance(
+            subtrahend, cst.Name) else subtrahend
+        if type(shift) is cst.BinaryOperation and type(shift.operator) is cst.Subtract and \
+                self._is_extreme_of(shift.left, minuend, env, _MAXIMA):
+            # `x - (logsumexp(x) - log(n))` is `(x - logsumexp(x)) + log(n)`
+            shifted = Fact(-INF, 0.0, negative=Reason(node, "is shifted by its maximum"))
+            return facts.add(shifted, self.fact(shift.right, env), node)
         if self._is_extreme_of(minuend, subtrahend, env, _MINIMA):
             return Fact(-INF, 0.0, negative=Reason(node, "is at most 0"),
                         tags=frozenset({"difference"}))
@@ -1095,7 +1127,12 @@ class Evaluator:
 
     def _subscript(self, node: cst.Subscript, env: Env) -> Fact:
         """`x[i]` has the range of `x`; `y[mask]` with `mask = y > 0` is positive; the
-        probability of the action a policy took (`probs[0, action]`) is positive."""
+        probability of the action a policy took (`probs[0, action]`) is positive; a count of a
+        model's parts read by its key (`params["num_classes"]`) is at least 1."""
+        key = string(node.slice[0].slice.value) if len(node.slice) == 1 and isinstance(
+            node.slice[0].slice, cst.Index) else None
+        if key is not None and is_architecture_count(key):
+            return Fact(1.0, INF)
         fact = facts.replace_const(self.fact(node.value, env))
         if any(isinstance(e.slice, cst.Index) and _names_action(e.slice.value)
                for e in node.slice):
@@ -1255,6 +1292,12 @@ class Evaluator:
         if node is None or (isinstance(node, cst.Name) and node.value == "None"):
             return None
         return self.fact(node, env)
+
+
+def _bare(node: cst.BaseExpression) -> str:
+    """The source text of an expression without its outer parentheses."""
+    return code(node).strip().removeprefix("(").removesuffix(")") \
+        if code(node).startswith("(") and code(node).endswith(")") else code(node)
 
 
 _CONCATENATIONS = frozenset({"cat", "concat", "concatenate"})

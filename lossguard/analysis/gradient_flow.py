@@ -514,6 +514,11 @@ class GradientFlow:
             current = current.parent
         return False
 
+    def _detaches(self, call: cst.Call) -> bool:
+        """A call that records no graph for its operand, or under it (`torch.no_grad()`)."""
+        op = self.index.op_of(call)
+        return op is not None and (op.kind in STOPPING or op.kind in ("no_grad", "numpy"))
+
     def without_gradient(self, function: Function) -> bool:
         """Declared to run without a graph: decorated with `@torch.no_grad()` (DETR's
         `loss_cardinality` logs an argmax-based error that is never differentiated); or
@@ -726,7 +731,8 @@ class GradientFlow:
         seen: set[int] = set()
         for function in self.index.functions:
             if not self.scope.contains(function) or self.straight_through(function) or \
-                    self.without_gradient(function):
+                    self.without_gradient(function) or \
+                    objective.reports(function.node, self._detaches):
                 continue
             targets = self.targets(function)
             if not targets:

@@ -18,6 +18,7 @@ from ..knowledge.names import (
     LOSS_TARGET_WORDS,
     TRAINING_NAMES,
     is_data_preparation_name,
+    is_data_split_name,
     is_hyperparameter_name,
     is_length_name,
     is_loss_module,
@@ -50,8 +51,10 @@ class LossScope:
         return function is not None and id(function.node) in self.functions
 
 
-def _class_kind(index: ModuleIndex, name: str, seen: set[str] | None = None) -> str | None:
-    """"loss", "module", "autograd" or None for a class of this module (through its bases)."""
+def _class_kind(index: ModuleIndex, name: str, seen: set[str] | None = None, *,
+                by_name: bool = True) -> str | None:
+    """"loss", "module", "autograd" or None for a class of this module (through its bases).
+    A module or layer named like a loss is a "loss" too, unless `by_name` is False."""
     info = index.classes.get(name)
     if info is None:
         return None
@@ -59,6 +62,7 @@ def _class_kind(index: ModuleIndex, name: str, seen: set[str] | None = None) -> 
     if name in seen:
         return None
     seen.add(name)
+    named_loss = by_name and is_loss_name(name)
     for base in info.bases:
         if base in ops.LOSS_BASES or base.endswith(".Loss") or base.endswith("._Loss"):
             return "loss"
@@ -67,11 +71,11 @@ def _class_kind(index: ModuleIndex, name: str, seen: set[str] | None = None) -> 
         # also a bare `Module` the imports do not name (`from torch.nn import *`)
         if base in ops.MODULE_BASES or base.endswith((".Layer", ".Model", ".Module")) or \
                 base in ("Module", "Layer", "Model") and base not in index.classes:
-            return "loss" if is_loss_name(name) else "module"
-        inner = _class_kind(index, base.rpartition(".")[2], seen)
+            return "loss" if named_loss else "module"
+        inner = _class_kind(index, base.rpartition(".")[2], seen, by_name=by_name)
         if inner:
             return inner
-    return "loss" if is_loss_name(name) else None
+    return "loss" if named_loss else None
 
 
 def lightning_step(index: ModuleIndex, function: Function | None) -> bool:
@@ -119,7 +123,8 @@ def compute(index: ModuleIndex, patterns: tuple[str, ...] = (),
         if function.cls is None and function.parent is None and function.name in index.loss_args:
             scope.keras_losses.add(id(function.node))
         if function.cls is not None and function.name == "call" and \
-                _class_kind(index, function.cls.name) == "loss":
+                _class_kind(index, function.cls.name, by_name=False) == "loss":
+            # (a Keras `Loss`: a `Layer` named like one is called as its author writes)
             scope.keras_losses.add(id(function.node))
     # Transitive closure: callees, nested functions and returned closures; what the loss roots
     # reach first, then what only a model's forward pass reaches.
@@ -239,9 +244,22 @@ def _callees(index: ModuleIndex, caller: Function, name: str) -> list[Function]:
     return found
 
 
+def _optimizer_class(index: ModuleIndex, name: str, depth: int = 0) -> bool:
+    """A class that derives from an optimizer (`class LBFGS(torch.optim.Optimizer)`): its
+    step computes updates from gradients a closure's loss gave, it computes no loss."""
+    info = index.classes.get(name)
+    if info is None or depth > 20:
+        return False
+    return any(base.rpartition(".")[2] == "Optimizer" or
+               _optimizer_class(index, base.rpartition(".")[2], depth + 1)
+               for base in info.bases)
+
+
 def _root_reason(index: ModuleIndex, function: Function, patterns: tuple[str, ...],
                  loss_module: bool = False, metric_module: bool = False) -> str:
     name = function.name
+    if function.cls is not None and _optimizer_class(index, function.cls.name):
+        return ""
     if function.parent is None and function.cls is None and name in index.metric_args and \
             name not in index.loss_args and not index.call_sites.get(name):
         return ""  # `compile(metrics=[rmse])`: Keras reports it, nothing differentiates it
@@ -351,11 +369,13 @@ def _module_statements(index: ModuleIndex, scope: LossScope, all_code: bool) -> 
                 wanted.add(name)
     if not wanted:
         return
-    # Walk backwards: a statement that defines a wanted name makes its inputs wanted.
+    # Walk backwards: a statement that defines a wanted name makes its inputs wanted; not the
+    # split of a data set (`train_x = X[:n]`): how the data was prepared is no loss code.
     for names, value, node in reversed(index.module_assigns):
         if set(names) & wanted:
             scope.statements.add(id(node))
-            wanted.update(_inputs(value))
+            if not all(is_data_split_name(name) for name in names):
+                wanted.update(_inputs(value))
 
 
 def _numpy_values(index: ModuleIndex) -> set[int]:
@@ -378,7 +398,9 @@ def _numpy_values(index: ModuleIndex) -> set[int]:
 
 def _inputs(value: cst.CSTNode) -> Iterator[str]:
     """The names a module-level value is computed from; not the data a compiled model is run
-    on (`history = model.fit(x_train, y_train)`: preparing `x_train` is no loss code)."""
+    on (`history = model.fit(x_train, y_train)`: preparing `x_train` is no loss code), nor the
+    data a pipeline is built from (`DataLoader(TensorDataset(train_x, train_y))`), nor a
+    tensor read only for its size (`train_y.size(0)`, `len(x)`)."""
     stack = [value]
     while stack:
         node = stack.pop()
@@ -387,6 +409,13 @@ def _inputs(value: cst.CSTNode) -> Iterator[str]:
         elif isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and \
                 node.func.attr.value in ops.MODEL_DRIVERS:
             stack.append(node.func.value)
+        elif isinstance(node, cst.Call) and (
+                (dotted(node.func) or "").rpartition(".")[2] in ops.DATA_PIPELINES or
+                isinstance(node.func, cst.Attribute) and node.func.attr.value in ("size", "dim")
+                or isinstance(node.func, cst.Name) and node.func.value == "len"):
+            continue
+        elif isinstance(node, cst.Attribute) and node.attr.value in ops.META_ATTRIBUTES:
+            continue
         else:
             stack.extend(node.children)
 

@@ -36,7 +36,7 @@ import libcst as cst
 
 from ..knowledge import ops
 from ..knowledge.names import reports_only
-from .definitions import Body
+from .definitions import MUTATORS, Body
 from .tree import assigned_names, callee_name, children, walk
 
 _COMPOUND = (cst.If, cst.While, cst.For, cst.With, cst.Try, cst.TryStar, cst.Match)
@@ -207,6 +207,22 @@ def _drop_metrics(statements: list[_Statement], detaches: Detaches,
     return metrics
 
 
+def reports(function: cst.FunctionDef, detaches: Detaches) -> bool:
+    """Whether every value `function` returns (one at least) holds no graph: detached where it
+    is returned (`return loss.detach().item()`) or computed under `no_grad`. It reports a loss
+    to its caller, whatever its name: stopping the gradient there is what it is for."""
+    statements: list[_Statement] = []
+    _block(function.body, (), statements, [], detaches)
+    attached = {name for s in statements if not s.graphless for name in s.defines}
+    detached = {name for s in statements if s.graphless for name in s.defines} - attached
+    values = [s.node.value for s in statements
+              if isinstance(s.node, cst.Return) and s.node.value is not None]
+    return bool(values) and all(
+        _metric(part, detached, detaches) for value in values
+        for part in ([e.value for e in value.elements]
+                     if isinstance(value, (cst.Tuple, cst.List)) else [value]))
+
+
 def _metric(node: cst.BaseExpression, detached: set[str], detaches: Detaches) -> bool:
     if isinstance(node, cst.Call) and detaches(node):
         return True  # `acc.item()`, `acc.detach()`, `tf.stop_gradient(acc)`
@@ -282,7 +298,12 @@ def _small(node: cst.CSTNode, controls: tuple[int, ...], graphless: bool = False
         statement.uses = _values(node.value, cut) if node.value is not None else set()
     elif isinstance(node, cst.Expr):
         statement.uses = _values(node.value, cut)
-        statement.root = _acts(node.value)
+        receiver = _mutated_local(node.value)
+        if receiver is not None:  # `summaries.append(v)`: defines the list, read or not later
+            statement.defines.add(receiver)
+            statement.uses.add(receiver)
+        else:
+            statement.root = _acts(node.value)
     elif isinstance(node, (cst.Assign, cst.AnnAssign, cst.AugAssign)):
         targets = [t.target for t in node.targets] if isinstance(node, cst.Assign) \
             else [node.target]
@@ -309,6 +330,14 @@ def _base(target: cst.BaseExpression) -> cst.BaseExpression:
     while isinstance(target, cst.Subscript):
         target = target.value
     return target
+
+
+def _mutated_local(value: cst.BaseExpression) -> str | None:
+    """`xs` of `xs.append(v)`, `xs.extend(vs)`: a call that changes a local in place."""
+    if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) and \
+            isinstance(value.func.value, cst.Name) and value.func.attr.value in MUTATORS:
+        return value.func.value.value
+    return None
 
 
 def _acts(value: cst.BaseExpression) -> bool:

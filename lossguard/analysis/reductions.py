@@ -24,6 +24,7 @@ from ..knowledge import ops
 from ..knowledge.names import (
     INPUT_NAMES,
     is_gradient_name,
+    is_hyperparameter_name,
     is_loss_name,
     is_size_name,
     is_variables_name,
@@ -218,7 +219,11 @@ class Shapes:
                      roles: tuple[str, ...] = ("hyperparameter", "tensor")) -> bool:
         """Whether `node` is a parameter of `function` whose name gives it one of `roles`
         (by default: no word names it a tensor, an input, label, prediction, logit,
-        embedding, mask or weight)."""
+        embedding, mask or weight), or a setting read by its key (`params['weight_decay']`)."""
+        if isinstance(node, cst.Subscript) and len(node.slice) == 1 and \
+                isinstance(node.slice[0].slice, cst.Index):
+            key = string(node.slice[0].slice.value)
+            return key is not None and is_hyperparameter_name(key)
         return isinstance(node, cst.Name) and function is not None and \
             all(isinstance(binding.node, cst.AugAssign)  # `w *= warmup` scales it, still a number
                 for binding in self.definitions.body(function).defs.get(node.value, ())) and \

@@ -117,6 +117,19 @@ _DATA_NOUNS = frozenset({"data", "dataset", "datasets", "images", "batch", "batc
                          "loaders", "inputs", "features", "samples"})
 
 
+# A data set's splits (`train_x`, `y_test`, `X_val`, `train_data`): data, prepared before any
+# loss reads it.
+_SPLIT_TOKENS = frozenset({"train", "test", "val", "valid", "validation", "eval", "dev"})
+_DATA_TOKENS = frozenset({"x", "y", "data", "inputs", "input", "labels", "targets", "images",
+                          "features", "dataset"})
+
+
+def is_data_split_name(name: str) -> bool:
+    """`train_x`, `y_train`, `test_images`, `X_val`: a split of the data set."""
+    tokens = set(name_tokens(name))
+    return bool(tokens & _SPLIT_TOKENS) and bool(tokens & _DATA_TOKENS)
+
+
 def is_data_preparation_name(name: str) -> bool:
     """`process_data`, `load_dataset`, `preprocess_images`, `augment`: the loss's data made
     ready, not the loss (`get_batch_loss` is a loss name first; `get_batch_logps` computes
@@ -175,6 +188,17 @@ def is_loss_module(path: str) -> bool:
     stem = path.replace("\\", "/").rpartition("/")[2].partition(".")[0]
     tokens = name_tokens(stem)
     return stem.lower() in LOSS_MODULES or bool(tokens) and tokens[-1] in ("loss", "losses")
+
+
+# Tokens of configuration that counts the parts of a model (`num_classes`, `n_heads`).
+_ARCHITECTURE_TOKENS = frozenset({"num", "n", "size", "classes", "steps", "units", "channels",
+                                  "heads", "layers", "dim"})
+
+
+def is_architecture_count(name: str) -> bool:
+    """`num_classes`, `num_vars`, `hidden_size`: how many parts a model has, a setting >= 1
+    (not a `count` of data, which can be 0)."""
+    return any(token in _ARCHITECTURE_TOKENS for token in name_tokens(name))
 
 
 def is_size_name(name: str) -> bool:
@@ -403,6 +427,8 @@ REPORTING_CALLS = frozenset({
     "print", "log", "log_dict", "scalar", "scalars", "histogram", "image", "add_scalar",
     "add_scalars", "add_histogram", "add_image", "update_state", "add_metric", "info", "debug",
     "warning", "warn", "write", "set_postfix", "set_description", "summary", "record",
+    "add_summary", "add_moving_summary", "scalar_summary", "histogram_summary", "image_summary",
+    "add_text", "log_metric", "log_metrics",
 })
 
 

@@ -630,6 +630,11 @@ TAPE_METHODS = {"gradient", "backward", "minimize"}
 MODEL_DRIVERS = frozenset({"fit", "fit_generator", "evaluate", "evaluate_generator", "predict",
                            "predict_generator", "predict_on_batch", "train_on_batch",
                            "test_on_batch"})
+# What builds a data pipeline (`DataLoader(TensorDataset(train_x, train_y))`,
+# `tf.data.Dataset.from_tensor_slices((x, y))`), by the callee's last name: what it is given is
+# the data a training loop is fed, prepared before any loss.
+DATA_PIPELINES = frozenset({"DataLoader", "TensorDataset", "from_tensor_slices", "from_tensors",
+                            "from_generator"})
 # Of those, the methods that train the model with the loss it is compiled with.
 TRAINING_DRIVERS = frozenset({"fit", "fit_generator", "train_on_batch"})
 # Attributes that are metadata of a tensor, not values computed from it.
