@@ -411,6 +411,12 @@ def _expected_text(expected: set[int]) -> str:
     return " or ".join(str(v) for v in values)
 
 
+def _concatenated(value: cst.BaseExpression) -> bool:
+    """`(None, None) + (grad,)`, `(None,) + Exchange.apply(g)`: tuples joined by `+`."""
+    return isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.Add) and (
+        isinstance(value.left, cst.Tuple) or isinstance(value.right, cst.Tuple))
+
+
 class CustomGradientContract(Rule):
     """A custom gradient breaks the contract of `tf.custom_gradient` or `autograd.Function`.
 
@@ -468,6 +474,19 @@ class CustomGradientContract(Rule):
     hint = ("return `(value, grad_fn)`; make `grad_fn` multiply by the upstream gradient and "
             "return one gradient per positional input")
     VALID = [
+        # the `None`s of the ranks and the group, joined to the exchanged gradient
+        Valid("""
+        import torch
+        class Exchange(torch.autograd.Function):
+            @staticmethod
+            def forward(ctx, src, dst, group, tensor):
+                ctx.src, ctx.dst, ctx.group = src, dst, group
+                return tensor.clone()
+            @staticmethod
+            def backward(ctx, grad_output):
+                return (None, None, None) + (Exchange.apply(ctx.dst, ctx.src, ctx.group,
+                                                            grad_output),)
+        """),
         Valid("""
         import torch
         class Quantize(torch.autograd.Function):
@@ -620,6 +639,17 @@ class CustomGradientContract(Rule):
         """),
     ]
     INVALID = [
+        Invalid("""
+        import torch
+        class Exchange(torch.autograd.Function):
+            @staticmethod
+            def forward(ctx, src, dst, group, tensor):
+                ctx.src, ctx.dst = src, dst
+                return tensor.clone()
+            @staticmethod
+            def backward(ctx, grad_output):
+                return (None, None) + (grad_output,)
+        """, line=9, message="returns 3 gradients"),
         Invalid("""
         import tensorflow as tf
         @tf.custom_gradient
@@ -958,6 +988,8 @@ class CustomGradientContract(Rule):
 
     def _single(self, function: Function | None, value: cst.BaseExpression) -> bool:
         """Whether an expression is surely one tensor (not a tuple)."""
+        if _concatenated(value):
+            return False
         if isinstance(value, (cst.BinaryOperation, cst.UnaryOperation, cst.Comparison,
                               cst.BaseNumber)):
             return True
@@ -999,6 +1031,10 @@ class CustomGradientContract(Rule):
             a = self._count(grad, value.body, flatten=flatten)
             b = self._count(grad, value.orelse, flatten=flatten)
             return a if a == b else None
+        if _concatenated(value):  # `(None, None) + (grad,)`: the tuples joined
+            a = self._count(grad, value.left, flatten=flatten)  # type: ignore[attr-defined]
+            b = self._count(grad, value.right, flatten=flatten)  # type: ignore[attr-defined]
+            return a + b if a is not None and b is not None else None
         if isinstance(value, cst.Name):
             definition = self._definition(function, value.value)
             if isinstance(definition, cst.Tuple):

@@ -434,6 +434,9 @@ def test_syntax_error_line_is_where_python_puts_it(source):
     ("import tensorflow as tf\n\ndef train():\n    print 'step', 1\n", "a print statement"),
     ("import torch\nraise ValueError, 'bad shape'\n", "`raise E, value`"),
     ("import torch\nmode = 0755\n", "integer literal"),
+    ("from keras.layers import Lambda\nz = Lambda(lambda (mu, s): mu + s)\n", "tuple parameter"),
+    ("import torch\ndef pair_loss((a, b), margin): return a - b\n", "tuple parameter"),
+    ("import numpy as np\nflat = np.ndim(x) <> 2\n", "`<>`"),
 ])
 def test_python_2_source_is_named_as_such(source, what):
     """A Python 2 file says it is one and that it was not checked, on the line that shows it."""

@@ -82,6 +82,9 @@ _PYTHON2 = (
     (r"^\s*exec\s+[\"'\w]", "an exec statement"),
     (r"^\s*raise\s+[\w.]+\s*,", "a `raise E, value` statement"),
     (r"(?:^|[\s=(,\[])(?:0[0-7]+[lL]?|\d+[lL])\b", "a Python 2 integer literal"),
+    (r"\blambda\s*\(", "a lambda that unpacks a tuple parameter"),
+    (r"^\s*def\s+\w+\s*\((?:[^()]*,)?\s*\(", "a function that unpacks a tuple parameter"),
+    (r"<>", "the `<>` operator"),
 )
 
 
