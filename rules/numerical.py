@@ -497,6 +497,18 @@ class UnguardedDivision(Rule):
     probe = "zero-denominator"
     hint = "add a smoothing term to the denominator, clip it away from 0, or use `divide_no_nan`"
     VALID = [
+        # the only caller patches the empty counts before it hands them over
+        Valid("""
+        import torch.nn.functional as F
+        def heatmap_loss(heatmap, target_heatmap, target_weight, normalizer):
+            loss = F.mse_loss(heatmap.sigmoid(), target_heatmap, reduction="none")
+            loss = (loss * target_weight[:, :, :, None]).flatten(2).sum(-1)
+            return (loss.sum(-1) / normalizer).mean()
+        def keypoint_loss(heatmap, target_heatmap, target_weight):
+            normalizer = target_weight.squeeze(-1).sum(dim=-1)
+            normalizer[normalizer == 0] = 1
+            return heatmap_loss(heatmap, target_heatmap, target_weight, normalizer)
+        """),
         # a count of the model's parts read from the estimator's settings is at least 1
         Valid("""
         import tensorflow as tf

@@ -328,10 +328,17 @@ class Evaluator:
         for ordinal in range(1, min(at, body.count + 1)):
             statement = body.statements[ordinal]
             if body.dominates(ordinal, at) and isinstance(statement, cst.Assign) and \
-                    len(statement.targets) == 1 and isinstance(statement.targets[0].target,
-                                                               cst.Name):
-                env.bind(statement.targets[0].target.value, self.fact(statement.value, env))
-                continue
+                    len(statement.targets) == 1:
+                target = statement.targets[0].target
+                if isinstance(target, cst.Name):
+                    env.bind(target.value, self.fact(statement.value, env))
+                    continue
+                # `normalizer[normalizer == 0] = 1` before the call
+                written = self.written_part(target, statement.value,
+                                            self.fact(statement.value, env), env)
+                if written is not None:
+                    env.bind(*written)
+                    continue
             for sub in walk(statement):
                 targets = [t.target for t in sub.targets] if isinstance(sub, cst.Assign) else \
                     [sub.target] if isinstance(sub, (cst.AugAssign, cst.AnnAssign, cst.For)) \
@@ -340,6 +347,26 @@ class Evaluator:
                     for bound in assigned_names(target):
                         env.bind(bound, UNKNOWN)
         return env
+
+    def written_part(self, target: cst.BaseExpression, value: cst.BaseExpression | None,
+                     fact: Fact, env: Env) -> tuple[str, Fact] | None:
+        """`x[i] = v` changes part of `x`: it holds its old values or `v` (the name and its
+        new fact; None for another target); after `x[i] += v` (no `value`) nothing is known
+        of it. Where `i` tests `x` itself (`x[x == 0] = 1`), the old values left are those the
+        test rejects."""
+        base = target
+        while isinstance(base, cst.Subscript):
+            base = base.value
+        if base is target or not isinstance(base, cst.Name):
+            return None
+        known = env.lookup(base.value)
+        selector = _selector(target)
+        if known is not None and selector is not None:
+            known = self.refined(selector, base, env, holds=False)
+        part = fact if fact.const != 0 or fact.zero is not None else fact._replace(
+            zero=Reason(target, "is set to 0"))
+        return base.value, facts.join(known, part) if value is not None and \
+            known is not None else Fact()
 
     # --- evaluation ------------------------------------------------------------------------
     def fact(self, node: cst.CSTNode, env: Env) -> Fact:
@@ -1294,6 +1321,14 @@ class Evaluator:
         return self.fact(node, env)
 
 
+def _selector(target: cst.BaseExpression) -> cst.BaseExpression | None:
+    """The one index of `x[i]` (not of `x[i][j]` or `x[i, j]`)."""
+    if not isinstance(target, cst.Subscript) or isinstance(target.value, cst.Subscript) or \
+            len(target.slice) != 1 or not isinstance(target.slice[0].slice, cst.Index):
+        return None
+    return target.slice[0].slice.value
+
+
 def _bare(node: cst.BaseExpression) -> str:
     """The source text of an expression without its outer parentheses."""
     return code(node).strip().removeprefix("(").removesuffix(")") \
@@ -1332,7 +1367,7 @@ def _narrowed(fact: Fact, operator: str, bound: float) -> Fact | None:
         zero = fact.zero if bound == 0 else None
         return fact._replace(hi=min(fact.hi, bound), zero=zero, unbounded=None)
     if operator == "!=" and bound == 0:
-        return fact._replace(zero=None)
+        return fact._replace(zero=None, tags=fact.tags | {"nonzero"})
     return None
 
 

@@ -69,7 +69,8 @@ class Fact(NamedTuple):
 
     @property
     def nonzero(self) -> bool:
-        return self.positive or self.hi < 0 or (self.hi == 0 and self.hi_open)
+        return self.positive or self.hi < 0 or (self.hi == 0 and self.hi_open) or \
+            "nonzero" in self.tags  # (`d[d == 0] = eps`: patched where it was 0)
 
     def log_hazard(self) -> Reason | None:
         """Why `log(value)` can be -inf or NaN, or None when it cannot (or nothing is known)."""
@@ -283,7 +284,8 @@ def linear(a: Fact, b: Fact, node: object) -> Fact:
 
 def _known(a: Fact) -> bool:
     """Whether anything is known about a non-constant value (an opaque call result is not)."""
-    return a.const is None and bool(a.zero or a.negative or a.unbounded or a.tags)
+    return a.const is None and bool(a.zero or a.negative or a.unbounded or
+                                    a.tags - {"nonzero"})
 
 
 def _opaque(a: Fact) -> bool:
@@ -395,6 +397,8 @@ def join(a: Fact, b: Fact) -> Fact:
     for x, y in ((a, b), (b, a)):
         if y.const is not None and 0 <= y.const <= 1:
             tags |= x.tags & _KIND_TAGS
+    if "nonzero" in a.tags | b.tags and a.nonzero and b.nonzero:
+        tags |= {"nonzero"}  # (a value patched where it was 0, or the patch)
     return Fact(
         min(a.lo, b.lo),
         max(a.hi, b.hi),

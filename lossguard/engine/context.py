@@ -344,21 +344,9 @@ class FileContext:
                 # `self.pred = softmax(...)` in a method: read back as `self.pred` below it
                 self.env.bind(attribute, named_fact(attribute, fact, target), value)
                 continue
-            base = target
-            while isinstance(base, cst.Subscript):
-                base = base.value
-            if base is not target and isinstance(base, cst.Name):
-                # `x[i] = v` changes part of `x`: it holds its old values or `v`; after
-                # `x[i] += v` nothing is known of it. Where `i` tests `x` itself
-                # (`x[x == 0] = 1`), the old values left are those the test rejects.
-                known = self.env.lookup(base.value)
-                selector = _selector(target)
-                if known is not None and selector is not None:
-                    known = self.evaluator.refined(selector, base, self.env, holds=False)
-                part = fact if fact.const != 0 or fact.zero is not None else fact._replace(
-                    zero=Reason(target, "is set to 0"))
-                self.env.bind(base.value, facts.join(known, part)
-                              if value is not None and known is not None else Fact())
+            written = self.evaluator.written_part(target, value, fact, self.env)
+            if written is not None:
+                self.env.bind(*written)
                 continue
             names = _unpacked_names(target) if self.function is not None else None
             names = names or assigned_names(target)
@@ -385,14 +373,6 @@ def _unpacked_names(target: cst.BaseExpression) -> list[str] | None:
             return None
         names.append(name)
     return names
-
-
-def _selector(target: cst.BaseExpression) -> cst.BaseExpression | None:
-    """The one index of `x[i]` (not of `x[i][j]` or `x[i, j]`)."""
-    if not isinstance(target, cst.Subscript) or isinstance(target.value, cst.Subscript) or \
-            len(target.slice) != 1 or not isinstance(target.slice[0].slice, cst.Index):
-        return None
-    return target.slice[0].slice.value
 
 
 @dataclass
