@@ -1330,9 +1330,8 @@ def _selector(target: cst.BaseExpression) -> cst.BaseExpression | None:
 
 
 def _bare(node: cst.BaseExpression) -> str:
-    """The source text of an expression without its outer parentheses."""
-    return code(node).strip().removeprefix("(").removesuffix(")") \
-        if code(node).startswith("(") and code(node).endswith(")") else code(node)
+    """The source text of an expression without its own parentheses."""
+    return code(node.with_changes(lpar=(), rpar=()) if node.lpar else node)
 
 
 _CONCATENATIONS = frozenset({"cat", "concat", "concatenate"})

@@ -29,7 +29,7 @@ from typing import NamedTuple
 import libcst as cst
 
 from ..knowledge import ops
-from ..knowledge.kinds import NON_DIFFERENTIABLE
+from ..knowledge.kinds import DETACHING, NON_DIFFERENTIABLE
 from ..knowledge.names import (
     FORWARD_METHODS,
     has_label_partner,
@@ -517,7 +517,7 @@ class GradientFlow:
     def _detaches(self, call: cst.Call) -> bool:
         """A call that records no graph for its operand, or under it (`torch.no_grad()`)."""
         op = self.index.op_of(call)
-        return op is not None and (op.kind in STOPPING or op.kind in ("no_grad", "numpy"))
+        return op is not None and op.kind in DETACHING
 
     def without_gradient(self, function: Function) -> bool:
         """Declared to run without a graph: decorated with `@torch.no_grad()` (DETR's

@@ -188,8 +188,7 @@ def _drop_metrics(statements: list[_Statement], detaches: Detaches,
     `(loss, aux)` (`aux`). A function that returns only such values reports; what it
     computes reaches no objective unless a statement of its own acts on it (`backward()`).
     Returns those values."""
-    attached = {name for s in statements if not s.graphless for name in s.defines}
-    detached = {name for s in statements if s.graphless for name in s.defines} - attached
+    detached = _detached_names(statements)
     metrics: list[cst.CSTNode] = []
     for statement in statements:
         value = statement.node.value if isinstance(statement.node, cst.Return) else None
@@ -213,14 +212,19 @@ def reports(function: cst.FunctionDef, detaches: Detaches) -> bool:
     to its caller, whatever its name: stopping the gradient there is what it is for."""
     statements: list[_Statement] = []
     _block(function.body, (), statements, [], detaches)
-    attached = {name for s in statements if not s.graphless for name in s.defines}
-    detached = {name for s in statements if s.graphless for name in s.defines} - attached
+    detached = _detached_names(statements)
     values = [s.node.value for s in statements
               if isinstance(s.node, cst.Return) and s.node.value is not None]
     return bool(values) and all(
         _metric(part, detached, detaches) for value in values
         for part in ([e.value for e in value.elements]
                      if isinstance(value, (cst.Tuple, cst.List)) else [value]))
+
+
+def _detached_names(statements: list[_Statement]) -> set[str]:
+    """The names bound only under a block that records no graph (`with torch.no_grad():`)."""
+    attached = {name for s in statements if not s.graphless for name in s.defines}
+    return {name for s in statements if s.graphless for name in s.defines} - attached
 
 
 def _metric(node: cst.BaseExpression, detached: set[str], detaches: Detaches) -> bool:

@@ -22,12 +22,11 @@ from ..analysis.reductions import Reduction, Shapes
 from ..analysis.tree import argument, assigned_names, code, leaves, shorten, walk
 from ..api import Replace, Rule, Severity
 from ..knowledge import ops
-from ..knowledge.kinds import NAN_BLOCKING, NON_DIFFERENTIABLE, WITH_INDICES
+from ..knowledge.kinds import DETACHING, NAN_BLOCKING, NON_DIFFERENTIABLE, WITH_INDICES
 from ..knowledge.names import INPUT_NAMES
 from ..knowledge.ops import Op
 
 # Operations that record no graph for their operand or for the code they wrap.
-_DETACHING = frozenset({"no_grad", "stop_gradient", "item", "numpy"})
 
 
 class Options(NamedTuple):
@@ -238,13 +237,13 @@ class FileContext:
 
     def _detaches(self, call: cst.Call) -> bool:
         op = self.op(call)
-        return op is not None and op.kind in _DETACHING
+        return op is not None and op.kind in DETACHING
 
     def _passes_no_gradient(self, call: cst.Call) -> bool:
         """A call whose result carries no gradient back to its operands: a detaching one, or
         a non-differentiable operation (`argmax`, a comparison, `round`)."""
         op = self.op(call)
-        return op is not None and (op.kind in _DETACHING or op.kind in NON_DIFFERENTIABLE
+        return op is not None and (op.kind in DETACHING or op.kind in NON_DIFFERENTIABLE
                                    or op.kind in NAN_BLOCKING)
 
     def _passes_no_nan(self, call: cst.Call) -> bool:

@@ -137,6 +137,9 @@ class Kind(StrEnum):
 # Operations whose result carries no gradient to their operand.
 NON_DIFFERENTIABLE = frozenset({Kind.ARGMAX, Kind.ARGMIN, Kind.ROUND, Kind.FLOOR, Kind.CEIL,
                                 Kind.SIGN, Kind.COMPARE, Kind.ANY})
+# Operations that record no graph for their operand (`x.detach()`, `x.item()`, `x.numpy()`) or
+# for what runs under them (`torch.no_grad()`).
+DETACHING = frozenset({Kind.NO_GRAD, Kind.STOP_GRADIENT, Kind.ITEM, Kind.NUMPY})
 # Operations whose result a NaN operand cannot make NaN: an index, a truth value, a shape.
 NAN_BLOCKING = frozenset({Kind.ARGMAX, Kind.ARGMIN, Kind.COMPARE, Kind.ANY, Kind.SHAPE,
                           Kind.SIZE, Kind.META})

@@ -120,14 +120,14 @@ _DATA_NOUNS = frozenset({"data", "dataset", "datasets", "images", "batch", "batc
 # A data set's splits (`train_x`, `y_test`, `X_val`, `train_data`): data, prepared before any
 # loss reads it.
 _SPLIT_TOKENS = frozenset({"train", "test", "val", "valid", "validation", "eval", "dev"})
-_DATA_TOKENS = frozenset({"x", "y", "data", "inputs", "input", "labels", "targets", "images",
-                          "features", "dataset"})
+_SPLIT_DATA_TOKENS = frozenset({"x", "y", "data", "inputs", "input", "labels", "targets",
+                                "images", "features", "dataset"})
 
 
 def is_data_split_name(name: str) -> bool:
     """`train_x`, `y_train`, `test_images`, `X_val`: a split of the data set."""
     tokens = set(name_tokens(name))
-    return bool(tokens & _SPLIT_TOKENS) and bool(tokens & _DATA_TOKENS)
+    return bool(tokens & _SPLIT_TOKENS) and bool(tokens & _SPLIT_DATA_TOKENS)
 
 
 def is_data_preparation_name(name: str) -> bool:
