@@ -78,6 +78,17 @@ class UnguardedLog(Rule):
     probe = "zero-operand"
     hint = "clip the operand to [eps, ...] or add an epsilon that survives float32 (`x + 1e-7`)"
     VALID = [
+        # the weights the mask's complement selects are negative: their magnitude is > 0
+        Valid("""
+        import torch
+        def signed_weight_loss(inputs, edge_label_weight):
+            pos_mask = edge_label_weight >= 0
+            neg_mask = ~pos_mask
+            neg_weight = edge_label_weight[neg_mask]
+            inputs = inputs.clone()
+            inputs[:, neg_mask] += neg_weight.abs().log()
+            return inputs.logsumexp(dim=-1).mean()
+        """),
         # a straight-through estimator's forward value is the one-hot, never negative
         Valid("""
         import jax
@@ -1593,6 +1604,14 @@ class UnboundedExp(Rule):
     replaces = ("LL101",)
     hint = "use `softplus` / `reduce_logsumexp`, or bound the exponent (`minimum(x, 50)`)"
     VALID = [
+        # a flow's `logs` is a log-scale: its `exp` is the way back to the scale
+        Valid("""
+        import torch
+        def kl_loss(z_p, logs_q, m_p, logs_p, z_mask):
+            kl = logs_p - logs_q - 0.5
+            kl = kl + 0.5 * ((z_p - m_p) ** 2) * torch.exp(-2.0 * logs_p)
+            return torch.sum(kl * z_mask) / torch.sum(z_mask).clamp_min(1.0)
+        """),
         # self-normalised weights: `w - (logsumexp(w) - log n)` is at most `log n`
         Valid("""
         import math

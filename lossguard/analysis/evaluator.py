@@ -1169,7 +1169,8 @@ class Evaluator:
         selector = node.slice[0].slice.value
         if isinstance(selector, cst.Name):
             selector = env.value(selector.value) or selector
-        if isinstance(selector, cst.Comparison):
+        if isinstance(selector, cst.Comparison) or isinstance(selector, cst.UnaryOperation) and \
+                isinstance(selector.operator, cst.BitInvert):  # `w[w < 0]`, `w[~(w >= 0)]`
             return self.refined(selector, node.value, env)
         return fact
 
@@ -1228,7 +1229,13 @@ class Evaluator:
     def refined(self, condition: cst.BaseExpression, value: cst.BaseExpression,
                  env: Env, *, holds: bool = True) -> Fact:
         """The fact of `value` where `condition` holds (or, `holds=False`, where it does not):
-        `where(d > 0, d, 1)` selects `d > 0`, `where(n == 0, ones_like(n), n)` keeps `n != 0`."""
+        `where(d > 0, d, 1)` selects `d > 0`, `where(n == 0, ones_like(n), n)` keeps `n != 0`;
+        `~m` (also through a name) holds where `m` does not."""
+        if isinstance(condition, cst.Name):
+            condition = env.value(condition.value) or condition
+        if isinstance(condition, cst.UnaryOperation) and \
+                isinstance(condition.operator, (cst.BitInvert, cst.Not)):
+            return self.refined(condition.expression, value, env, holds=not holds)
         fact = self.fact(value, env)
         compared = self._comparison(condition, env)
         if compared is None:

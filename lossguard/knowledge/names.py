@@ -486,12 +486,13 @@ def is_scale_name(name: str) -> bool:
 
 def is_log_scale_name(name: str) -> bool:
     """`log_var`, `logvar`, `log_sigma`, `log_std`, `log_scale`, `logprobs`, also qualified
-    (`z_log_var`, `z_logvar`, `q_log_sigma`): a value kept on a log scale, whose `exp` is the
-    intended way back (not logits)."""
+    (`z_log_var`, `z_logvar`, `q_log_sigma`), and a flow's `logs` (`logs_p`: the log of a
+    scale `s`): a value kept on a log scale, whose `exp` is the intended way back (not
+    logits)."""
     tokens = name_tokens(name)
     if not tokens or "logit" in name.lower() or "logits" in tokens:
         return False
-    if tokens[0] == "log" and len(tokens) > 1:
+    if tokens[0] == "log" and len(tokens) > 1 or "logs" in tokens:
         return True
     if len(tokens) == 1 and len(name) == 4 and tokens[0].startswith("log") and \
             tokens[0][3] != "s":
