@@ -1604,6 +1604,17 @@ class UnboundedExp(Rule):
     replaces = ("LL101",)
     hint = "use `softplus` / `reduce_logsumexp`, or bound the exponent (`minimum(x, 50)`)"
     VALID = [
+        # RetinaNet's stable modulator: `gamma * (t * z - softplus(z))` is at most 0
+        Valid("""
+        import tensorflow as tf
+        def focal_loss(logits, targets, alpha, gamma, normalizer):
+            xent = tf.nn.sigmoid_cross_entropy_with_logits(labels=targets, logits=logits)
+            neg_logits = -1.0 * logits
+            modulator = tf.exp(gamma * targets * neg_logits - gamma * tf.math.softplus(neg_logits))
+            loss = modulator * xent
+            weighted = tf.where(tf.equal(targets, 1.0), alpha * loss, (1.0 - alpha) * loss)
+            return tf.reduce_sum(weighted) / (normalizer + 1e-6)
+        """),
         # a flow's `logs` is a log-scale: its `exp` is the way back to the scale
         Valid("""
         import torch
@@ -1888,6 +1899,15 @@ class UnboundedExp(Rule):
         """),
     ]
     INVALID = [
+        # scores of unknown range in place of labels: the exponent is no log-likelihood
+        Invalid("""
+        import tensorflow as tf
+        def scaled_focal_loss(logits, targets, scores, gamma=2.0):
+            neg_logits = -1.0 * logits
+            modulator = tf.exp(gamma * scores * neg_logits - gamma * tf.math.softplus(neg_logits))
+            xent = tf.nn.sigmoid_cross_entropy_with_logits(labels=targets, logits=logits)
+            return tf.reduce_mean(modulator * xent)
+        """, line=4, message="`logits` are logits with no upper bound"),
         Invalid("""
         import torch
         def sigmoid_xent(labels, logits):

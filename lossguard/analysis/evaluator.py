@@ -821,6 +821,9 @@ class Evaluator:
             # `x - d - max(x)` is `(x - max(x)) - d`: the shift, less `d`
             shifted = Fact(-INF, 0.0, negative=Reason(node, "is shifted by its maximum"))
             return facts.subtract(shifted, self.fact(minuend.right, env), node)
+        if self._log_likelihood(minuend, subtrahend, env):
+            return Fact(-INF, 0.0, negative=Reason(node, "is a Bernoulli log-likelihood"),
+                        tags=frozenset({"difference"}))
         shift = env.value(subtrahend.value) or subtrahend if isinstance(
             subtrahend, cst.Name) else subtrahend
         if type(shift) is cst.BinaryOperation and type(shift.operator) is cst.Subtract and \
@@ -836,6 +839,34 @@ class Evaluator:
             return Fact(0.0, INF, zero=Reason(node, "is 0 at the extreme element"),
                         unbounded=left.unbounded, tags=frozenset({"difference"}))
         return facts.subtract(left, right, node)
+
+    def _log_likelihood(self, minuend: cst.BaseExpression, subtrahend: cst.BaseExpression,
+                        env: Env) -> bool:
+        """`c * t * z - c * softplus(z)` with `t` in [0, 1] and `c >= 0`: `c` times the log of
+        the probability a sigmoid gives label `t` (RetinaNet's stable focal modulator), at most
+        0, since `softplus(z) >= max(0, z) >= t * z`."""
+        taken = _factors(subtrahend)
+        softplus = [f for f in taken if isinstance(f, cst.Call) and
+                    (op := self.index.op_of(f)) is not None and op.kind == "softplus"]
+        if len(softplus) != 1 or (operand := self.operand(softplus[0], 0)) is None:
+            return False
+        scale = sorted(_bare(f) for f in taken if f is not softplus[0])
+        given = [_bare(f) for f in _factors(minuend)]
+        if _bare(operand) not in given:
+            return False
+        given.remove(_bare(operand))
+        for factor in scale:
+            if factor not in given:
+                return False
+            given.remove(factor)
+        labels = [f for f in _factors(minuend) if _bare(f) in given]
+        coefficients = [f for f in taken if f is not softplus[0]]
+        if len(labels) != 1:
+            return False
+        label = self.fact(labels[0], env)  # a sigmoid's targets: in [0, 1] by its contract
+        return label.lo >= 0 and (label.hi <= 1 or isinstance(labels[0], cst.Name) and
+                                  is_label_name(labels[0].value)) and \
+            all(self.fact(f, env).lo >= 0 for f in coefficients)
 
     def operand(self, call: cst.Call, index: int = 0, name: str = "x") -> cst.BaseExpression | None:
         """The `index`-th operand of an operation call; a tensor method's receiver is operand 0."""
@@ -1334,6 +1365,13 @@ def _selector(target: cst.BaseExpression) -> cst.BaseExpression | None:
             len(target.slice) != 1 or not isinstance(target.slice[0].slice, cst.Index):
         return None
     return target.slice[0].slice.value
+
+
+def _factors(node: cst.BaseExpression) -> list[cst.BaseExpression]:
+    """The factors of a product (`gamma * targets * z`: gamma, targets, z)."""
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Multiply):
+        return [*_factors(node.left), *_factors(node.right)]
+    return [node]
 
 
 def _bare(node: cst.BaseExpression) -> str:
