@@ -411,7 +411,7 @@ def _expected_text(expected: set[int]) -> str:
     return " or ".join(str(v) for v in values)
 
 
-def _concatenated(value: cst.BaseExpression) -> bool:
+def _joined_tuples(value: cst.BaseExpression) -> bool:
     """`(None, None) + (grad,)`, `(None,) + Exchange.apply(g)`: tuples joined by `+`."""
     return isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.Add) and (
         isinstance(value.left, cst.Tuple) or isinstance(value.right, cst.Tuple))
@@ -988,7 +988,7 @@ class CustomGradientContract(Rule):
 
     def _single(self, function: Function | None, value: cst.BaseExpression) -> bool:
         """Whether an expression is surely one tensor (not a tuple)."""
-        if _concatenated(value):
+        if _joined_tuples(value):
             return False
         if isinstance(value, (cst.BinaryOperation, cst.UnaryOperation, cst.Comparison,
                               cst.BaseNumber)):
@@ -1031,7 +1031,7 @@ class CustomGradientContract(Rule):
             a = self._count(grad, value.body, flatten=flatten)
             b = self._count(grad, value.orelse, flatten=flatten)
             return a if a == b else None
-        if _concatenated(value):  # `(None, None) + (grad,)`: the tuples joined
+        if _joined_tuples(value):  # `(None, None) + (grad,)`: the tuples joined
             a = self._count(grad, value.left, flatten=flatten)  # type: ignore[attr-defined]
             b = self._count(grad, value.right, flatten=flatten)  # type: ignore[attr-defined]
             return a + b if a is not None and b is not None else None

@@ -1187,17 +1187,17 @@ class Evaluator:
         """`x[i]` has the range of `x`; `y[mask]` with `mask = y > 0` is positive; the
         probability of the action a policy took (`probs[0, action]`) is positive; a count of a
         model's parts read by its key (`params["num_classes"]`) is at least 1."""
-        key = string(node.slice[0].slice.value) if len(node.slice) == 1 and isinstance(
+        selector = node.slice[0].slice.value if len(node.slice) == 1 and isinstance(
             node.slice[0].slice, cst.Index) else None
+        key = string(selector) if selector is not None else None
         if key is not None and is_architecture_count(key):
             return Fact(1.0, INF)
         fact = facts.replace_const(self.fact(node.value, env))
         if any(isinstance(e.slice, cst.Index) and _names_action(e.slice.value)
                for e in node.slice):
             return _sampled(fact)
-        if len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Index):
+        if selector is None:
             return fact
-        selector = node.slice[0].slice.value
         if isinstance(selector, cst.Name):
             selector = env.value(selector.value) or selector
         if isinstance(selector, cst.Comparison) or isinstance(selector, cst.UnaryOperation) and \

@@ -29,7 +29,7 @@ from typing import NamedTuple
 import libcst as cst
 
 from ..knowledge import ops
-from ..knowledge.kinds import DETACHING, NON_DIFFERENTIABLE
+from ..knowledge.kinds import NON_DIFFERENTIABLE
 from ..knowledge.names import (
     FORWARD_METHODS,
     has_label_partner,
@@ -514,11 +514,6 @@ class GradientFlow:
             current = current.parent
         return False
 
-    def _detaches(self, call: cst.Call) -> bool:
-        """A call that records no graph for its operand, or under it (`torch.no_grad()`)."""
-        op = self.index.op_of(call)
-        return op is not None and op.kind in DETACHING
-
     def without_gradient(self, function: Function) -> bool:
         """Declared to run without a graph: decorated with `@torch.no_grad()` (DETR's
         `loss_cardinality` logs an argmax-based error that is never differentiated); or
@@ -732,7 +727,7 @@ class GradientFlow:
         for function in self.index.functions:
             if not self.scope.contains(function) or self.straight_through(function) or \
                     self.without_gradient(function) or \
-                    objective.reports(function.node, self._detaches):
+                    objective.reports(function.node, self.index.detaches):
                 continue
             targets = self.targets(function)
             if not targets:

@@ -13,6 +13,7 @@ from typing import Any
 import libcst as cst
 
 from ..knowledge import ops
+from ..knowledge.kinds import DETACHING
 from ..knowledge.ops import TAPE_METHODS
 from .tree import CHILDREN, NO_CHILDREN, assigned_names, dotted, keyword, positional, string
 from .tree import walk as walk_tree
@@ -218,6 +219,12 @@ class ModuleIndex:
                 frameworks.add(op.framework if op is not None else ops.normalize(
                     self.resolve(sub.func) or "").partition(".")[0])
         return frameworks
+
+    def detaches(self, call: cst.Call) -> bool:
+        """A call that records no graph for its operand (`x.detach()`, `x.item()`) or for what
+        runs under it (`torch.no_grad()`)."""
+        op = self.op_of(call)
+        return op is not None and op.kind in DETACHING
 
     def op_of(self, call: cst.Call) -> ops.Op | None:
         """The framework operation a call denotes, or None (asked by every rule: cached)."""

@@ -82,16 +82,23 @@ def lightning_step(index: ModuleIndex, function: Function | None) -> bool:
     """`training_step` of a `LightningModule`: Lightning differentiates what it returns."""
     if function is None or function.cls is None or function.name != "training_step":
         return False
+    return _derives(index, function.cls.name, ops.LIGHTNING_MODULE)
+
+
+def _derives(index: ModuleIndex, name: str, base_name: str) -> bool:
+    """Whether a class of this module has a base called `base_name` (its last name), directly
+    or through the module's other classes."""
     seen: set[str] = set()
-    bases = list(function.cls.bases)
-    while bases:
-        base = bases.pop()
-        if base.rpartition(".")[2] == ops.LIGHTNING_MODULE:
-            return True
-        inner = index.classes.get(base)
-        if inner is not None and base not in seen:
-            seen.add(base)
-            bases.extend(inner.bases)
+    pending = [name]
+    while pending:
+        info = index.classes.get(pending.pop())
+        for base in info.bases if info is not None else ():
+            last = base.rpartition(".")[2]
+            if last == base_name:
+                return True
+            if last not in seen:
+                seen.add(last)
+                pending.append(last)
     return False
 
 
@@ -244,22 +251,11 @@ def _callees(index: ModuleIndex, caller: Function, name: str) -> list[Function]:
     return found
 
 
-def _optimizer_class(index: ModuleIndex, name: str, depth: int = 0) -> bool:
-    """A class that derives from an optimizer (`class LBFGS(torch.optim.Optimizer)`): its
-    step computes updates from gradients a closure's loss gave, it computes no loss."""
-    info = index.classes.get(name)
-    if info is None or depth > 20:
-        return False
-    return any(base.rpartition(".")[2] == "Optimizer" or
-               _optimizer_class(index, base.rpartition(".")[2], depth + 1)
-               for base in info.bases)
-
-
 def _root_reason(index: ModuleIndex, function: Function, patterns: tuple[str, ...],
                  loss_module: bool = False, metric_module: bool = False) -> str:
     name = function.name
-    if function.cls is not None and _optimizer_class(index, function.cls.name):
-        return ""
+    if function.cls is not None and _derives(index, function.cls.name, "Optimizer"):
+        return ""  # an optimizer's step updates from gradients a closure's loss gave
     if function.parent is None and function.cls is None and name in index.metric_args and \
             name not in index.loss_args and not index.call_sites.get(name):
         return ""  # `compile(metrics=[rmse])`: Keras reports it, nothing differentiates it

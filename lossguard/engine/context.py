@@ -206,7 +206,7 @@ class FileContext:
         found = self.memo.get(key)
         if found is None:
             found = self.memo[key] = objective.unreached(
-                function.node, self.definitions.body(function), self._detaches,
+                function.node, self.definitions.body(function), self.index.detaches,
                 cut=self._passes_no_gradient if gradient else self._passes_no_nan,
                 indexing=self._keeps_indices,
                 aux=function.parent is None and self.index.returns_aux(function.name))
@@ -232,12 +232,8 @@ class FileContext:
         key = f"graphless:{id(function.node)}"
         found = self.memo.get(key)
         if found is None:
-            found = self.memo[key] = objective.graphless(function.node, self._detaches)
+            found = self.memo[key] = objective.graphless(function.node, self.index.detaches)
         return found  # type: ignore[return-value]
-
-    def _detaches(self, call: cst.Call) -> bool:
-        op = self.op(call)
-        return op is not None and op.kind in DETACHING
 
     def _passes_no_gradient(self, call: cst.Call) -> bool:
         """A call whose result carries no gradient back to its operands: a detaching one, or
