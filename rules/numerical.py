@@ -508,6 +508,17 @@ class UnguardedDivision(Rule):
     probe = "zero-denominator"
     hint = "add a smoothing term to the denominator, clip it away from 0, or use `divide_no_nan`"
     VALID = [
+        # the module normalises only its own weights: a weight is no structural zero
+        Valid("""
+        import torch
+        import torch.nn.functional as F
+        def l2_norm(input, axis=1):
+            return torch.div(input, torch.norm(input, 2, axis, True))
+        class CosineHead(torch.nn.Module):
+            def forward(self, embeddings, labels):
+                cosine = torch.mm(F.normalize(embeddings), l2_norm(self.kernel, axis=0))
+                return F.cross_entropy(cosine * 30.0, labels)
+        """),
         # the only caller patches the empty counts before it hands them over
         Valid("""
         import torch.nn.functional as F
@@ -963,6 +974,15 @@ class UnguardedDivision(Rule):
         """),
     ]
     INVALID = [
+        # what the callers hand over is a count of the caller's own mask
+        Invalid("""
+        import torch
+        def ratio(total, denom):
+            return total / denom
+        def masked_mse(pred, target, mask):
+            valid = mask.sum()
+            return ratio(((pred - target) ** 2 * mask).sum(), valid)
+        """, line=3, message="denominator `denom` can be 0"),
         # the column of 1s is appended below the rows, not beside them: a row can still be 0
         Invalid("""
         import torch

@@ -319,5 +319,5 @@ def test_a_callers_guard_inside_the_branch_that_holds_the_call_counts():
     elsewhere = guarded.replace(
         "            else:\n                std_w = 1e-6 + F.softplus(self.w_rho)\n",
         "                std_w = 1e-6 + F.softplus(self.w_rho)\n            else:\n"
-        "                std_w = self.w_rho\n")
+        "                std_w = F.relu(self.w_rho)\n")
     assert [code for _, code in codes(elsewhere) if code == "LL102"] == ["LL102", "LL102"]

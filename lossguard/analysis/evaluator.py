@@ -74,6 +74,9 @@ class Env:
         self.cls = cls  # the class whose method this scope is: what `self` is
         self.facts: dict[str, Fact] = {}
         self.values: dict[str, cst.BaseExpression] = {}
+        # names some statement before binds on some paths only (`straight_line_env`): their
+        # unknown fact hides a value the module may know
+        self.unsettled: set[str] = set()
 
     def bind(self, name: str, fact: Fact, value: cst.BaseExpression | None = None) -> None:
         self.facts[name] = fact
@@ -185,6 +188,29 @@ def input_fact(name: str, node: cst.CSTNode, *, activation: bool = False,
     return Fact(0.0, INF, zero=zero, unbounded=unbounded, tags=signed)
 
 
+def _opaque(fact: Fact) -> bool:
+    """A value of which nothing is known: no range, no reason, no kind."""
+    return fact.lo == -INF and fact.hi == INF and fact.zero is None and \
+        fact.negative is None and not fact.tags
+
+
+def _settled_reads(value: cst.BaseExpression, caller: Function, env: Env) -> bool:
+    """Whether `value` reads none of `caller`'s parameters, nor a local of it that `env` (its
+    straight-line facts at the call) does not settle: only attributes of `self`, module
+    names, and locals bound on every path to the call."""
+    parameters = caller.node.params
+    params = {p.name.value for p in caller.params} | {
+        star.name.value for star in (parameters.star_arg, parameters.star_kwarg)
+        if isinstance(star, cst.Param)}
+    for read in read_values(value):
+        root = read.split(".")[0].split("[")[0]
+        if root in params - {"self", "cls"} or root in env.unsettled or \
+                root in caller.assigned and env.lookup(root) is None or \
+                root == read and root not in caller.assigned and is_data_name(root):
+            return False  # (a global `mask`: named as data)
+    return True
+
+
 def _locals(function: Function | None) -> frozenset[str]:
     if function is None:
         return frozenset()
@@ -287,8 +313,12 @@ class Evaluator:
     def _passed_by_callers(self, function: Function, inputs: set[str]) -> dict[str, Fact]:
         """The inputs that every call of `function` in the module fills with a value that is
         nonzero whatever the caller's own names hold (`gaussian_nll(x, mu, s * s + 1e-6)`,
-        also through the caller's straight-line assignments before the call), with that
-        fact. Read from the module's own functions only, and not inside a helper's
+        also through the caller's straight-line assignments before the call), or with a value
+        the module knows nothing of and that is no data of the caller (`l2_norm(self.kernel)`,
+        `kl(mu, jnp.square(out.stddev))`, `steps=FLAGS.max_steps`: a weight, a setting, an
+        opaque call's result are no structural zeros), with that fact. A caller's parameter,
+        or a local the caller binds on some paths only, may be data: the input stays an
+        input. Read from the module's own functions only, and not inside a helper's
         evaluation."""
         sites = call_arguments(self.index, function) if self.depth == 0 else None
         if not sites or any(caller is None or is_test_function(caller) for _, caller in sites):
@@ -307,7 +337,8 @@ class Evaluator:
                 if key not in envs:
                     envs[key] = blank.straight_line_env(caller, value)
                 fact = blank.fact(value, envs[key])
-                if not fact.nonzero:
+                if not (fact.nonzero or _opaque(fact) and
+                        _settled_reads(value, caller, envs[key])):
                     break
                 joined = fact if joined is None else facts.join(joined, fact)
             else:
@@ -331,7 +362,13 @@ class Evaluator:
                     len(statement.targets) == 1:
                 target = statement.targets[0].target
                 if isinstance(target, cst.Name):
-                    env.bind(target.value, self.fact(statement.value, env))
+                    settled = _settled_reads(statement.value, function, env)
+                    env.bind(target.value, named_fact(
+                        target.value, self.fact(statement.value, env), target))
+                    if not settled:  # (`n = mask.sum()` of a parameter)
+                        env.unsettled.add(target.value)
+                    else:
+                        env.unsettled.discard(target.value)
                     continue
                 # `normalizer[normalizer == 0] = 1` before the call
                 written = self.written_part(target, statement.value,
@@ -346,6 +383,7 @@ class Evaluator:
                 for target in targets:
                     for bound in assigned_names(target):
                         env.bind(bound, UNKNOWN)
+                        env.unsettled.add(bound)
         return env
 
     def written_part(self, target: cst.BaseExpression, value: cst.BaseExpression | None,
