@@ -78,6 +78,17 @@ class UnguardedLog(Rule):
     probe = "zero-operand"
     hint = "clip the operand to [eps, ...] or add an epsilon that survives float32 (`x + 1e-7`)"
     VALID = [
+        # one minus the dice loss is the smoothed dice coefficient again: > 0
+        Valid("""
+        import tensorflow as tf
+        def dice_coef(y_true, y_pred, smooth=1.0):
+            intersection = tf.reduce_sum(y_true * y_pred)
+            union = tf.reduce_sum(y_true) + tf.reduce_sum(y_pred)
+            return (2.0 * intersection + smooth) / (union + smooth)
+        def log_dice_loss(y_true, y_pred):
+            dice_loss = 1.0 - dice_coef(y_true, y_pred)
+            return -tf.math.log(1.0 - dice_loss)
+        """),
         # the weights the mask's complement selects are negative: their magnitude is > 0
         Valid("""
         import torch
@@ -974,6 +985,13 @@ class UnguardedDivision(Rule):
         """),
     ]
     INVALID = [
+        # the targets' squared norm is 0 for an all-zero target
+        Invalid("""
+        import tensorflow as tf
+        def nmse_loss(y_true, y_pred):
+            error = tf.reduce_sum(tf.square(y_true - y_pred))
+            return error / tf.reduce_sum(tf.square(y_true))
+        """, line=4, message="is 0 when every element is 0"),
         # what the callers hand over is a count of the caller's own mask
         Invalid("""
         import torch
@@ -1624,6 +1642,14 @@ class UnboundedExp(Rule):
     replaces = ("LL101",)
     hint = "use `softplus` / `reduce_logsumexp`, or bound the exponent (`minimum(x, 50)`)"
     VALID = [
+        # a two-sided cross-entropy of a probability is >= 0: its negation's `exp` is <= 1
+        Valid("""
+        import torch
+        def focal_loss(pred, target, gamma=2.0, eps=1e-7):
+            ce = -target * torch.log(pred + eps) - (1 - target) * torch.log(1 - pred + eps)
+            pt = torch.exp(-ce)
+            return ((1 - pt) ** gamma * ce).mean()
+        """),
         # RetinaNet's stable modulator: `gamma * (t * z - softplus(z))` is at most 0
         Valid("""
         import tensorflow as tf

@@ -7,7 +7,8 @@ module constants); calls are looked up in the operation table and mapped to tran
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import math
+from collections.abc import Callable, Iterator, Sequence
 
 import libcst as cst
 
@@ -188,12 +189,6 @@ def input_fact(name: str, node: cst.CSTNode, *, activation: bool = False,
     return Fact(0.0, INF, zero=zero, unbounded=unbounded, tags=signed)
 
 
-def _opaque(fact: Fact) -> bool:
-    """A value of which nothing is known: no range, no reason, no kind."""
-    return fact.lo == -INF and fact.hi == INF and fact.zero is None and \
-        fact.negative is None and not fact.tags
-
-
 def _settled_reads(value: cst.BaseExpression, caller: Function, env: Env) -> bool:
     """Whether `value` reads none of `caller`'s parameters, nor a local of it that `env` (its
     straight-line facts at the call) does not settle: only attributes of `self`, module
@@ -337,7 +332,7 @@ class Evaluator:
                 if key not in envs:
                     envs[key] = blank.straight_line_env(caller, value)
                 fact = blank.fact(value, envs[key])
-                if not (fact.nonzero or _opaque(fact) and
+                if not (fact.nonzero or fact == UNKNOWN and
                         _settled_reads(value, caller, envs[key])):
                     break
                 joined = fact if joined is None else facts.join(joined, fact)
@@ -717,6 +712,10 @@ class Evaluator:
         forward = self._straight_through(node)
         if forward is not None:
             return self.fact(forward, env)
+        if isinstance(op, (cst.Add, cst.Subtract)):
+            bernoulli = self._bernoulli(node, env)
+            if bernoulli is not None:
+                return bernoulli
         if isinstance(op, cst.Add):
             if self._exp_pair(node.left, node.right):  # `exp(x) + exp(-x)` = 2 cosh(x) >= 2
                 return Fact(2.0, INF, unbounded=left.unbounded or right.unbounded)
@@ -869,6 +868,9 @@ class Evaluator:
             # `x - (logsumexp(x) - log(n))` is `(x - logsumexp(x)) + log(n)`
             shifted = Fact(-INF, 0.0, negative=Reason(node, "is shifted by its maximum"))
             return facts.add(shifted, self.fact(shift.right, env), node)
+        if left.const is not None and type(shift) is cst.BinaryOperation and \
+                type(shift.operator) is cst.Subtract and number(shift.left) == left.const:
+            return self.fact(shift.right, env)  # `1 - dice_loss` of `dice_loss = 1 - dice`
         if self._is_extreme_of(minuend, subtrahend, env, _MINIMA):
             return Fact(-INF, 0.0, negative=Reason(node, "is at most 0"),
                         tags=frozenset({"difference"}))
@@ -905,6 +907,45 @@ class Evaluator:
         return label.lo >= 0 and (label.hi <= 1 or isinstance(labels[0], cst.Name) and
                                   is_label_name(labels[0].value)) and \
             all(self.fact(f, env).lo >= 0 for f in coefficients)
+
+    def _bernoulli(self, node: cst.BinaryOperation, env: Env) -> Fact | None:
+        """`t * log(p + e) + (1 - t) * log(1 - p + e)` with `t` in [0, 1] (labels): the
+        two-sided cross-entropy treats `p` as a probability, so both logs are at most
+        `log(1 + e)` and so is the log-likelihood; negated (`-t * log(p + e) - (1 - t) *
+        log(1 - p + e)`), the cross-entropy is at least `-log(1 + e)`: `exp(-ce)` (focal
+        loss's `p_t`) cannot overflow."""
+        terms = _signed_terms(node, 1, self._log_operand)
+        if len(terms) != 2 or terms[0][0] != terms[1][0]:
+            return None
+        parts = []
+        for _, weight, logged in terms:
+            if weight is None or logged is None:
+                return None
+            shift = 0.0
+            if type(logged) is cst.BinaryOperation and type(logged.operator) is cst.Add:
+                added = self.fact(logged.right, env).const
+                if added is None or added < 0:
+                    return None
+                logged, shift = logged.left, added
+            parts.append((weight, logged, shift))
+        for (w, p_arg, e1), (v, q_arg, e2) in (tuple(parts), tuple(reversed(parts))):
+            if not (_complement_of(v, w) and _complement_of(q_arg, p_arg)):
+                continue
+            label = self.fact(w, env)
+            if not (label.lo >= 0 and (label.hi <= 1 or isinstance(w, cst.Name) and
+                                       is_label_name(w.value))):
+                return None
+            top = facts.f32(math.log1p(max(e1, e2)))  # (float64 first, then float32)
+            if terms[0][0] > 0:
+                return Fact(-INF, top, negative=Reason(node, "is a Bernoulli log-likelihood"))
+            return Fact(-top, INF, unbounded=None if min(e1, e2) > 0 else Reason(
+                node, "is a cross-entropy of logs that can be -inf"))
+        return None
+
+    def _log_operand(self, node: cst.BaseExpression) -> cst.BaseExpression | None:
+        """`x` of `log(x)` (any framework's, or `x.log()`), else None."""
+        op = self.index.op_of(node) if isinstance(node, cst.Call) else None
+        return self.operand(node, 0) if op is not None and op.kind == "log" else None  # type: ignore[arg-type]
 
     def operand(self, call: cst.Call, index: int = 0, name: str = "x") -> cst.BaseExpression | None:
         """The `index`-th operand of an operation call; a tensor method's receiver is operand 0."""
@@ -1410,6 +1451,36 @@ def _factors(node: cst.BaseExpression) -> list[cst.BaseExpression]:
     if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Multiply):
         return [*_factors(node.left), *_factors(node.right)]
     return [node]
+
+
+def _signed_terms(node: cst.BaseExpression, sign: int,
+                  log_of: Callable[[cst.BaseExpression], cst.BaseExpression | None]
+                  ) -> list[tuple[int, cst.BaseExpression | None, cst.BaseExpression | None]]:
+    """The terms of a sum (`-t * log(p) - (1 - t) * log(q)`), each as its sign, its weight
+    (`t`; None unless one factor besides a single `log`) and the `log`'s operand (`log_of`)."""
+    if type(node) is cst.BinaryOperation and type(node.operator) in (cst.Add, cst.Subtract):
+        return [*_signed_terms(node.left, sign, log_of), *_signed_terms(
+            node.right, sign if type(node.operator) is cst.Add else -sign, log_of)]
+    if type(node) is cst.UnaryOperation and type(node.operator) is cst.Minus:
+        return _signed_terms(node.expression, -sign, log_of)
+    weights, logs = [], []
+    for factor in _factors(node):
+        if type(factor) is cst.UnaryOperation and type(factor.operator) is cst.Minus:
+            sign, factor = -sign, factor.expression
+        operand = log_of(factor)
+        if operand is not None:
+            logs.append(operand)
+        else:
+            weights.append(factor)
+    if len(logs) != 1 or len(weights) != 1:
+        return [(sign, None, None)]
+    return [(sign, weights[0], logs[0])]
+
+
+def _complement_of(node: cst.BaseExpression, of: cst.BaseExpression) -> bool:
+    """`1 - t` of `t`."""
+    return type(node) is cst.BinaryOperation and type(node.operator) is cst.Subtract and \
+        number(node.left) == 1 and _bare(node.right) == _bare(of)
 
 
 def _bare(node: cst.BaseExpression) -> str:
