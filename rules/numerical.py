@@ -519,6 +519,16 @@ class UnguardedDivision(Rule):
     probe = "zero-denominator"
     hint = "add a smoothing term to the denominator, clip it away from 0, or use `divide_no_nan`"
     VALID = [
+        # the `else` of `if t == 1.0` divides by `1 - t` with `t` not 1
+        Valid("""
+        import torch
+        def tempered_log(u, t):
+            if t == 1.0:
+                return u.clamp_min(1e-12).log()
+            return (u.pow(1.0 - t) - 1.0) / (1.0 - t)
+        def tempered_loss(probs, labels, t):
+            return -(labels * tempered_log(probs, t)).sum(dim=-1).mean()
+        """),
         # the module normalises only its own weights: a weight is no structural zero
         Valid("""
         import torch
@@ -992,6 +1002,27 @@ class UnguardedDivision(Rule):
             error = tf.reduce_sum(tf.square(y_true - y_pred))
             return error / tf.reduce_sum(tf.square(y_true))
         """, line=4, message="is 0 when every element is 0"),
+        # the test rejects an empty mask; one element still divides by 0
+        Invalid("""
+        import torch
+        def masked_variance_loss(values, mask):
+            mean = (values * mask).sum() / mask.sum().clamp(min=1)
+            variance = (((values - mean) ** 2) * mask).sum() / mask.sum().clamp(min=1)
+            mask_sum = mask.sum()
+            if mask_sum == 0:
+                raise ValueError("empty mask")
+            return variance * mask_sum / (mask_sum - 1)
+        """, line=8, message="denominator `(mask_sum - 1)` can be 0"),
+        # the test excludes another value than the one the division needs
+        Invalid("""
+        import torch
+        def tempered_log(u, t):
+            if t == 2.0:
+                return u.clamp_min(1e-12).log()
+            return (u.pow(1.0 - t) - 1.0) / (1.0 - t)
+        def tempered_loss(probs, labels, t):
+            return -(labels * tempered_log(probs, t)).sum(dim=-1).mean()
+        """, line=5, message="denominator `(1.0 - t)` can be 0"),
         # what the callers hand over is a count of the caller's own mask
         Invalid("""
         import torch

@@ -194,6 +194,21 @@ def test_a_fifo_named_py_is_skipped_not_read(tmp_path):
         assert "pipe.py: skipped, not a regular file" in result.stderr
 
 
+def test_a_macos_resource_fork_is_skipped_as_no_source(tmp_path):
+    """A folder unpacked from a macOS archive holds `._losses.py` beside `losses.py`: binary
+    AppleDouble metadata, which a walk skips (and says so) instead of reporting it as a
+    source it cannot decode; a `._` file that is Python is linted."""
+    (tmp_path / "losses.py").write_text(BAD)
+    (tmp_path / "._losses.py").write_bytes(b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X")
+    (tmp_path / "._helpers.py").write_text(BAD)
+    walked = run("--output-format", "json", ".", cwd=tmp_path)
+    found = sorted((f["path"].rpartition("/")[2], f["code"])
+                   for f in json.loads(walked.stdout))
+    assert found == [("._helpers.py", "LL101"), ("losses.py", "LL101")]
+    shown = run("--show-files", ".", cwd=tmp_path).stdout
+    assert "._losses.py (macOS metadata (AppleDouble), not source)" in shown
+
+
 # --- output --------------------------------------------------------------------------------
 def test_full_output_off_a_terminal_with_marks_footer_and_files_with_findings(tmp_path):
     (tmp_path / "a.py").write_text(TWO)

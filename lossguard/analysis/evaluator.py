@@ -1363,6 +1363,25 @@ class Evaluator:
             return fact
         return _narrowed(fact, operator, bound) or fact
 
+    def assumed(self, test: cst.BaseExpression, env: Env, *, holds: bool
+                ) -> tuple[str, Fact] | None:
+        """What a branch learns of a name from its `if` test (`holds`: in the body; else in
+        the `else`, or after a body that returns): `if q == 0: ... else: x / q` divides by a
+        nonzero `q`; in `if t == 1.0: ... else: (x ** (1 - t) - 1) / (1 - t)`, `t` is not 1,
+        so `1 - t` is nonzero (the tag `facts.excluding(1.0)`). None where it learns
+        nothing."""
+        compared = self._comparison(test, env)
+        if compared is None or not isinstance(compared[0], cst.Name) or \
+                compared[1] not in ("==", "!="):
+            return None
+        name, operator, bound = compared[0].value, compared[1], compared[2]
+        if (operator == "!=") != holds:
+            return None  # the name equals the bound there: a constant case, left as it is
+        known = env.lookup(name) or UNKNOWN
+        if bound == 0:
+            return name, _narrowed(known, "!=", 0.0) or known
+        return name, known._replace(tags=known.tags | {facts.excluding(bound)})
+
     def compared(self, test: cst.BaseExpression
                  ) -> tuple[cst.BaseExpression, str, cst.BaseExpression] | None:
         """A test that compares two values, as (left, operator, right): `n > 0`, or the same
@@ -1519,8 +1538,8 @@ def _narrowed(fact: Fact, operator: str, bound: float) -> Fact | None:
     if operator == "<=" and bound <= 0:
         zero = fact.zero if bound == 0 else None
         return fact._replace(hi=min(fact.hi, bound), zero=zero, unbounded=None)
-    if operator == "!=" and bound == 0:
-        return fact._replace(zero=None, tags=fact.tags | {"nonzero"})
+    if operator == "!=" and bound == 0:  # (still a value something is known of: `n - 1`)
+        return fact._replace(zero=None, tags=fact.tags | {"nonzero", "narrowed"})
     return None
 
 

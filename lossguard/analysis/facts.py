@@ -207,6 +207,17 @@ def negate(a: Fact, node: object) -> Fact:
                 a.tags & {"difference"})
 
 
+def excluding(value: float) -> str:
+    """The tag of a value a test has shown is not `value` (the `else` of `if t == 1.0:`)."""
+    return f"excludes:{f32(value)!r}"
+
+
+def _excludes(a: Fact, b: Fact) -> bool:
+    """Whether one side is a constant the other is known not to equal: `1 - t` where `t != 1`."""
+    return a.const is not None and excluding(a.const) in b.tags or \
+        b.const is not None and excluding(b.const) in a.tags
+
+
 def subtract(a: Fact, b: Fact, node: object) -> Fact:
     if a.const is not None and b.const is not None:
         return constant(f32(a.const - b.const))
@@ -229,9 +240,13 @@ def subtract(a: Fact, b: Fact, node: object) -> Fact:
             known = b if a.const is not None else a
             if known.tags & {"sigmoid", "softmax", "probability"}:
                 zero = Reason(node, "is 0 when the probability saturates to 1")
-            elif known.zero or known.unbounded or known.tags & {"input"}:
+            elif known.zero or known.unbounded or known.tags & {"input", "nonzero"}:
                 zero = Reason(node, "can be 0")
-    if a.const == 1 and ("input" in b.tags and "logits" not in b.tags or "ratio" in b.tags):
+    excluded = _excludes(a, b)
+    if excluded:
+        zero = None  # `1 - t` where a test showed `t != 1`
+    if a.const == 1 and ("input" in b.tags and "logits" not in b.tags or "ratio" in b.tags) \
+            and not excluded:
         # `1 - p` of an input: the code treats `p` as a probability (the two-sided cross-entropy
         # `(1 - y) * log(1 - p + eps)`), so the complement is in [0, 1] and 0 when `p` is 1.
         # So it does for a score that is a ratio of non-negative values (`1 - dice`).

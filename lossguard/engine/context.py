@@ -288,6 +288,7 @@ class FileContext:
         if self._branches and self._branches[-1].node.orelse is node:
             self._other_branch(self._branches[-1])  # an `elif`
         self._branches.append(_Branch(node, self.env, _snapshot(self.env), leaves(node.body)))
+        self._assume(node.test, holds=True)
 
     def enter_else(self, node: cst.Else) -> None:
         if self._branches and self._branches[-1].node.orelse is node:
@@ -301,6 +302,7 @@ class FileContext:
         if branch.body is None:  # no `else`: what the body left, unless it returned
             if branch.body_leaves:
                 _restore(env, branch.before)
+                self._assume(node.test, holds=False)  # (what follows runs where it fails)
             return
         body, orelse = branch.body, _snapshot(env)
         if branch.body_leaves:
@@ -312,6 +314,13 @@ class FileContext:
     def _other_branch(self, branch: _Branch) -> None:
         branch.body = _snapshot(branch.env)
         _restore(branch.env, branch.before)
+        self._assume(branch.node.test, holds=False)
+
+    def _assume(self, test: cst.BaseExpression, *, holds: bool) -> None:
+        """Bind what the branch about to run learns from its test (`Evaluator.assumed`)."""
+        learned = self.evaluator.assumed(test, self.env, holds=holds)
+        if learned is not None:
+            self.env.bind(*learned)
 
     def bind_in_place(self, call: cst.BaseExpression) -> None:
         """`p.clamp_(1e-7, 1 - 1e-7)` as a statement: `p` now holds `p.clamp(1e-7, 1 - 1e-7)`;

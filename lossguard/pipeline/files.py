@@ -152,10 +152,27 @@ def _walk(folder: Path, excludes: list[str], ignores: list[GitIgnore],
                 continue
             yield from _walk(path, excludes, ignores, skipped)
         elif entry.name.endswith(SOURCE_SUFFIXES):
-            if not not_regular(path):  # an unreadable file is reported when read
-                yield path
-            else:
+            if not_regular(path):
                 skipped(path, "not a regular file")
+            elif apple_double(path):
+                skipped(path, "macOS metadata (AppleDouble), not source")
+            else:  # an unreadable file is reported when read
+                yield path
+
+
+APPLE_DOUBLE_MAGIC = b"\x00\x05\x16\x07"
+
+
+def apple_double(path: Path) -> bool:
+    """`._losses.py`: the resource fork a macOS archive leaves beside `losses.py` (its name
+    starts `._` and its bytes with the AppleDouble magic number); binary, never Python."""
+    if not path.name.startswith("._"):
+        return False
+    try:
+        with path.open("rb") as handle:
+            return handle.read(4) == APPLE_DOUBLE_MAGIC
+    except OSError:
+        return False
 
 
 def _git_ignored(path: Path, is_dir: bool, ignores: list[GitIgnore]) -> bool:
