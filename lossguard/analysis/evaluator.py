@@ -1538,8 +1538,9 @@ def _narrowed(fact: Fact, operator: str, bound: float) -> Fact | None:
     if operator == "<=" and bound <= 0:
         zero = fact.zero if bound == 0 else None
         return fact._replace(hi=min(fact.hi, bound), zero=zero, unbounded=None)
-    if operator == "!=" and bound == 0:  # (still a value something is known of: `n - 1`)
-        return fact._replace(zero=None, tags=fact.tags | {"nonzero", "narrowed"})
+    if operator == "!=" and bound == 0:  # (a count still varies: `n - 1` can be 0)
+        narrowed = {"narrowed"} if fact.zero is not None else set()
+        return fact._replace(zero=None, tags=fact.tags | {"nonzero"} | narrowed)
     return None
 
 
