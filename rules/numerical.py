@@ -78,6 +78,14 @@ class UnguardedLog(Rule):
     probe = "zero-operand"
     hint = "clip the operand to [eps, ...] or add an epsilon that survives float32 (`x + 1e-7`)"
     VALID = [
+        # a hand-written log-sum-exp shifted by the maximum of its terms: one term is 1
+        Valid("""
+        import torch
+        def soft_min_loss(r0, r1, r2, gamma=1.0):
+            rmax = torch.max(torch.max(r0, r1), r2)
+            rsum = torch.exp(r0 - rmax) + torch.exp(r1 - rmax) + torch.exp(r2 - rmax)
+            return (-gamma * (torch.log(rsum) + rmax)).mean()
+        """),
         # one minus the dice loss is the smoothed dice coefficient again: > 0
         Valid("""
         import tensorflow as tf
@@ -339,6 +347,14 @@ class UnguardedLog(Rule):
         """),
     ]
     INVALID = [
+        # the shift is the maximum of other values than the terms: all of them can underflow
+        Invalid("""
+        import torch
+        def soft_min_loss(r0, r1, bound):
+            m = torch.max(r0, bound)
+            total = torch.exp(r1 - m) + torch.exp(-bound - m)
+            return -torch.log(total).mean()
+        """, line=5, message="unguarded log of `total`"),
         # a functional dense layer without an activation is a linear output (a Poisson rate
         # needs an exp or a softplus)
         Invalid("""
@@ -1673,6 +1689,15 @@ class UnboundedExp(Rule):
     replaces = ("LL101",)
     hint = "use `softplus` / `reduce_logsumexp`, or bound the exponent (`minimum(x, 50)`)"
     VALID = [
+        # each exponent is a term less the maximum of the terms: <= 0
+        Valid("""
+        import numpy as np
+        def soft_min(a, b, c, gamma):
+            m = max(a, b, c)
+            return -gamma * (np.log(np.exp(a - m) + np.exp(b - m) + np.exp(c - m)) + m)
+        def soft_dtw_loss(costs, gamma=0.1):
+            return soft_min(costs[0], costs[1], costs[2], gamma)
+        """),
         # a two-sided cross-entropy of a probability is >= 0: its negation's `exp` is <= 1
         Valid("""
         import torch

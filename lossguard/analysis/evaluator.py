@@ -717,6 +717,9 @@ class Evaluator:
             if bernoulli is not None:
                 return bernoulli
         if isinstance(op, cst.Add):
+            shifted = self._max_shifted_exps(node, env)
+            if shifted is not None:
+                return shifted
             if self._exp_pair(node.left, node.right):  # `exp(x) + exp(-x)` = 2 cosh(x) >= 2
                 return Fact(2.0, INF, unbounded=left.unbounded or right.unbounded)
             mixed = self._convex_mix(node, env)
@@ -998,6 +1001,64 @@ class Evaluator:
                 0 < (number(inner.right) or 0) < 1e-3:
             inner = inner.left
         return inner is not None and code(inner) == code(p)
+
+    def _max_shifted_exps(self, node: cst.BinaryOperation, env: Env) -> Fact | None:
+        """`exp(a - m) + exp(b - m) + exp(c - m)` with `m = max(a, b, c)` (soft-DTW's and a
+        CRF's hand-written log-sum-exp): the largest term is `exp(0) = 1`, so the sum is in
+        [1, n]; its `log` is finite."""
+        terms: list[cst.BaseExpression] = []
+        stack: list[cst.BaseExpression] = [node]
+        while stack:
+            term = stack.pop()
+            if type(term) is cst.BinaryOperation and type(term.operator) is cst.Add:
+                stack.extend((term.right, term.left))
+            else:
+                terms.append(term)
+        shifted, shifts = [], set()
+        for term in terms:
+            op = self.index.op_of(term) if isinstance(term, cst.Call) else None
+            exponent = self.operand(term, 0) if op is not None and op.kind == "exp" \
+                else None  # type: ignore[arg-type]
+            if not (type(exponent) is cst.BinaryOperation and
+                    type(exponent.operator) is cst.Subtract):
+                return None
+            shifted.append(_bare(exponent.left))
+            shifts.add(_bare(exponent.right))
+        if len(shifts) != 1:
+            return None
+        maximum = exponent.right  # (the one shift all terms share)
+        if isinstance(maximum, cst.Name):
+            maximum = env.value(maximum.value) or maximum
+        arguments = self._maximum_of(maximum, env)
+        if arguments and set(arguments) <= set(shifted):
+            return Fact(1.0, float(len(terms)))
+        return None
+
+    def _maximum_of(self, node: cst.BaseExpression, env: Env, depth: int = 0
+                    ) -> list[str] | None:
+        """The values `node` is the maximum of (`max(max(r0, r1), r2)`, `np.max([r0, r1])`,
+        `torch.maximum(a, b)`), as source texts; None for anything else."""
+        if isinstance(node, cst.Name) and depth:
+            node = env.value(node.value) or node
+        if not isinstance(node, cst.Call) or depth > 4:
+            return None
+        op = self.index.op_of(node)
+        builtin = isinstance(node.func, cst.Name) and node.func.value == "max" and \
+            self.index.resolve(node.func) is None and "max" not in self.index.by_name
+        if not (builtin or op is not None and op.kind in ("max", "maximum")):
+            return None
+        if any(arg.keyword is not None for arg in node.args):
+            return None  # (`max(x, dim=1)`: a reduction along an axis)
+        values = [arg.value for arg in node.args]
+        if len(values) == 1 and isinstance(values[0], (cst.List, cst.Tuple)):
+            values = [element.value for element in values[0].elements]
+        if len(values) < 2:
+            return None
+        found: list[str] = []
+        for value in values:
+            inner = self._maximum_of(value, env, depth + 1)
+            found.extend(inner if inner is not None else [_bare(value)])
+        return found
 
     def _exp_pair(self, left: cst.BaseExpression, right: cst.BaseExpression) -> bool:
         """`exp(x)` and `exp(-x)` of the same `x` (in either order)."""
@@ -1306,6 +1367,8 @@ class Evaluator:
                 break
         if not isinstance(node, cst.Call):
             return False
+        if kinds == _MAXIMA and _bare(value) in (self._maximum_of(node, env) or ()):
+            return True  # `r1 - max(max(r0, r1), r2)`: a maximum of values `r1` is among
         op = self.index.op_of(node)
         if op is None or op.kind not in kinds:
             return False
