@@ -538,12 +538,10 @@ class UnguardedDivision(Rule):
         # the `else` of `if t == 1.0` divides by `1 - t` with `t` not 1
         Valid("""
         import torch
-        def tempered_log(u, t):
+        def tempered_log_loss(u, t):
             if t == 1.0:
                 return u.clamp_min(1e-12).log()
             return (u.pow(1.0 - t) - 1.0) / (1.0 - t)
-        def tempered_loss(probs, labels, t):
-            return -(labels * tempered_log(probs, t)).sum(dim=-1).mean()
         """),
         # the module normalises only its own weights: a weight is no structural zero
         Valid("""
@@ -1032,12 +1030,10 @@ class UnguardedDivision(Rule):
         # the test excludes another value than the one the division needs
         Invalid("""
         import torch
-        def tempered_log(u, t):
+        def tempered_log_loss(u, t):
             if t == 2.0:
                 return u.clamp_min(1e-12).log()
             return (u.pow(1.0 - t) - 1.0) / (1.0 - t)
-        def tempered_loss(probs, labels, t):
-            return -(labels * tempered_log(probs, t)).sum(dim=-1).mean()
         """, line=5, message="denominator `(1.0 - t)` can be 0"),
         # what the callers hand over is a count of the caller's own mask
         Invalid("""

@@ -280,8 +280,9 @@ def test_only_data_is_a_structural_zero(name, data):
 
 
 def test_a_parameter_takes_what_every_call_in_the_module_passes():
-    """A helper's parameter is guarded when every call of it in the module passes a value
-    that is nonzero whatever the caller's names hold; one unguarded call keeps the finding."""
+    """A helper's parameter holds what every call of it in the module passes: guarded when
+    each value is nonzero; one call that passes the caller's data (which can be 0) keeps the
+    finding, and names that value."""
     from .helpers import codes
 
     guarded = """
@@ -292,8 +293,10 @@ def test_a_parameter_takes_what_every_call_in_the_module_passes():
         return nll(pred - target, s * s + 1e-6).mean() + nll(pred, torch.abs(s) + 1.0).mean()
     """
     assert codes(guarded) == []
-    one_unguarded = guarded.replace("nll(pred, torch.abs(s) + 1.0)", "nll(pred, s)")
+    one_unguarded = guarded.replace("nll(pred, torch.abs(s) + 1.0)", "nll(pred, target)")
     assert sorted(code for _, code in codes(one_unguarded)) == ["LL101", "LL102"]
+    configured = guarded.replace("nll(pred, torch.abs(s) + 1.0)", "nll(pred, s)")
+    assert codes(configured) == []  # `s` comes after the loss's pair: the caller's setting
 
 
 def test_a_callers_guard_inside_the_branch_that_holds_the_call_counts():

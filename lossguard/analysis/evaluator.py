@@ -38,7 +38,7 @@ from . import facts
 from .definitions import Definitions, self_attribute
 from .facts import INF, NON_NEGATIVE, UNKNOWN, Fact, Reason
 from .index import Function, ModuleIndex
-from .losscode import call_arguments, is_test_function
+from .losscode import call_arguments, inputs_of, is_test_function
 from .tree import (
     argument,
     assigned_names,
@@ -78,6 +78,8 @@ class Env:
         # names some statement before binds on some paths only (`straight_line_env`): their
         # unknown fact hides a value the module may know
         self.unsettled: set[str] = set()
+        # names holding a caller's data, or values computed from it (`_caller_params`)
+        self.data: set[str] = set()
 
     def bind(self, name: str, fact: Fact, value: cst.BaseExpression | None = None) -> None:
         self.facts[name] = fact
@@ -111,6 +113,14 @@ class Env:
                 return env.cls
             env = env.parent
         return None
+
+    def holds_data(self, name: str) -> bool:
+        env: Env | None = self
+        while env is not None:
+            if name in env.facts:
+                return name in env.data
+            env = env.parent
+        return False
 
     def value(self, name: str) -> cst.BaseExpression | None:
         env: Env | None = self
@@ -190,20 +200,25 @@ def input_fact(name: str, node: cst.CSTNode, *, activation: bool = False,
 
 
 def _settled_reads(value: cst.BaseExpression, caller: Function, env: Env) -> bool:
-    """Whether `value` reads none of `caller`'s parameters, nor a local of it that `env` (its
-    straight-line facts at the call) does not settle: only attributes of `self`, module
-    names, and locals bound on every path to the call."""
+    """Whether `env` (`caller`'s parameters and its straight-line facts at the call) settles
+    what `value` reads: no `*args`, no local bound on some paths only (or after the call), and
+    no global named as data the module does not show."""
     parameters = caller.node.params
-    params = {p.name.value for p in caller.params} | {
-        star.name.value for star in (parameters.star_arg, parameters.star_kwarg)
-        if isinstance(star, cst.Param)}
+    stars = {star.name.value for star in (parameters.star_arg, parameters.star_kwarg)
+             if isinstance(star, cst.Param)}
+    params = {p.name.value for p in caller.params}
     for read in read_values(value):
         root = read.split(".")[0].split("[")[0]
-        if root in params - {"self", "cls"} or root in env.unsettled or \
+        if root in stars or root in env.unsettled or \
                 root in caller.assigned and env.lookup(root) is None or \
-                root == read and root not in caller.assigned and is_data_name(root):
-            return False  # (a global `mask`: named as data)
+                root == read and root not in caller.assigned | params and is_data_name(root):
+            return False
     return True
+
+
+def _reads_data(value: cst.BaseExpression, env: Env) -> bool:
+    """Whether `value` reads a name `env` holds a caller's data in (`max_pool(feats)`)."""
+    return any(env.holds_data(read.split(".")[0].split("[")[0]) for read in read_values(value))
 
 
 def _locals(function: Function | None) -> frozenset[str]:
@@ -306,15 +321,15 @@ class Evaluator:
         return env
 
     def _passed_by_callers(self, function: Function, inputs: set[str]) -> dict[str, Fact]:
-        """The inputs that every call of `function` in the module fills with a value that is
-        nonzero whatever the caller's own names hold (`gaussian_nll(x, mu, s * s + 1e-6)`,
-        also through the caller's straight-line assignments before the call), or with a value
-        the module knows nothing of and that is no data of the caller (`l2_norm(self.kernel)`,
-        `kl(mu, jnp.square(out.stddev))`, `steps=FLAGS.max_steps`: a weight, a setting, an
-        opaque call's result are no structural zeros), with that fact. A caller's parameter,
-        or a local the caller binds on some paths only, may be data: the input stays an
-        input. Read from the module's own functions only, and not inside a helper's
-        evaluation."""
+        """The inputs that every call of `function` in the module fills with a value this
+        module settles, with the join of those values' facts: what the callers pass is what
+        the parameter holds (`gaussian_nll(x, mu, s * s + 1e-6)` gets a positive scale,
+        `l2_norm(self.kernel)` a weight nothing is known of, `mape(y_true, y_pred)` the
+        caller's own input). A value is read in the caller's straight-line facts before the
+        call, its parameters given their own facts; one that reads `*args`, or a local the
+        caller binds on some paths only, is not settled, and the parameter stays an input
+        (unless every caller's value is nonzero whatever it reads). Read from the module's own
+        functions only, and not inside a helper's evaluation."""
         sites = call_arguments(self.index, function) if self.depth == 0 else None
         if not sites or any(caller is None or is_test_function(caller) for _, caller in sites):
             return {}  # a test's or a script's call shows an example, not the contract
@@ -330,24 +345,47 @@ class Evaluator:
                     break
                 key = id(value)
                 if key not in envs:
-                    envs[key] = blank.straight_line_env(caller, value)
+                    envs[key] = blank.straight_line_env(caller, value,
+                                                        self._caller_params(caller))
                 fact = blank.fact(value, envs[key])
-                if not (fact.nonzero or fact == UNKNOWN and
-                        _settled_reads(value, caller, envs[key])):
-                    break
+                env = envs[key]
+                if not (fact.nonzero or _settled_reads(value, caller, env) and not (
+                        fact == UNKNOWN and _reads_data(value, env))):
+                    break  # (an opaque value computed from the caller's data stays data)
                 joined = fact if joined is None else facts.join(joined, fact)
             else:
                 if joined is not None:
                     passed[name] = joined
         return passed
 
-    def straight_line_env(self, function: Function, node: cst.CSTNode) -> Env:
+    def _caller_params(self, caller: Function) -> Env:
+        """What a caller's parameters hold, as what it passes on is read: its tensor inputs and
+        optional tensors (`mask=None`) are data that can be 0, whatever their names; a setting
+        holds its default; the rest (configuration after the loss's pair) is unknown."""
+        env = Env(self.module_env, caller.cls.name if caller.cls else None)
+        inputs = inputs_of(caller, index=self.index)
+        for param in caller.params:
+            name = param.name.value
+            if name in ("self", "cls", "ctx"):
+                continue
+            if name in inputs or isinstance(param.default, cst.Name) and \
+                    param.default.value == "None":
+                env.bind(name, input_fact(name, param.name))
+                env.data.add(name)
+            elif param.default is not None:
+                env.bind(name, self.fact(param.default, self.module_env), param.default)
+            else:
+                env.bind(name, UNKNOWN)
+        return env
+
+    def straight_line_env(self, function: Function, node: cst.CSTNode,
+                          params: Env | None = None) -> Env:
         """The facts of `function`'s names where its statement holding `node` runs, from the
         plain assignments that run on every path to it, in order (`s = preds[:, 2:];
         s = s * s + 1e-6`, also inside the branch that holds the call); a name any other
         statement before it binds (another branch, a loop target, an unpacking) is unknown,
         and so are its parameters."""
-        env = Env(self.module_env, function.cls.name if function.cls else None,
+        env = Env(params or self.module_env, function.cls.name if function.cls else None,
                   shadows=_locals(function))
         body = self.definitions.body(function)
         at = body.ordinal_of(node)
@@ -358,8 +396,10 @@ class Evaluator:
                 target = statement.targets[0].target
                 if isinstance(target, cst.Name):
                     settled = _settled_reads(statement.value, function, env)
+                    data = _reads_data(statement.value, env)
                     env.bind(target.value, named_fact(
                         target.value, self.fact(statement.value, env), target))
+                    (env.data.add if data else env.data.discard)(target.value)
                     if not settled:  # (`n = mask.sum()` of a parameter)
                         env.unsettled.add(target.value)
                     else:
