@@ -78,6 +78,20 @@ class UnguardedLog(Rule):
     probe = "zero-operand"
     hint = "clip the operand to [eps, ...] or add an epsilon that survives float32 (`x + 1e-7`)"
     VALID = [
+        # a cosine over a temperature stays within [-50, 50]: its `exp` does not underflow
+        Valid("""
+        import torch
+        import torch.nn as nn
+        class TripletContrastiveLoss(nn.Module):
+            def __init__(self, tau):
+                super().__init__()
+                self.tau = tau
+                self.cosine = nn.CosineSimilarity(dim=1, eps=1e-6)
+            def forward(self, anchor, positive, negative):
+                pos = torch.exp(self.cosine(anchor, positive) / self.tau)
+                neg = torch.exp(self.cosine(anchor, negative) / self.tau)
+                return -torch.log(pos / (pos + neg)).mean()
+        """),
         # a hand-written log-sum-exp shifted by the maximum of its terms: one term is 1
         Valid("""
         import torch
@@ -347,6 +361,15 @@ class UnguardedLog(Rule):
         """),
     ]
     INVALID = [
+        # a temperature written out below the convention's floor: the `exp` can underflow
+        Invalid("""
+        import torch
+        import torch.nn.functional as F
+        def contrastive_loss(anchor, positive, negative):
+            pos = torch.exp(F.cosine_similarity(anchor, positive) / 0.005)
+            neg = torch.exp(F.cosine_similarity(anchor, negative) / 0.005)
+            return -torch.log(pos / (pos + neg)).mean()
+        """, line=6, message="underflows to exactly 0"),
         # the shift is the maximum of other values than the terms: all of them can underflow
         Invalid("""
         import torch

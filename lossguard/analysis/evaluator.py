@@ -15,6 +15,7 @@ import libcst as cst
 from ..knowledge import ops
 from ..knowledge.names import (
     LABEL_NAMES,
+    TEMPERATURE_FLOOR,
     is_action_name,
     is_anchor_name,
     is_architecture_count,
@@ -32,6 +33,7 @@ from ..knowledge.names import (
     is_scale_name,
     is_shape_name,
     is_size_name,
+    is_temperature_name,
     pred_like,
 )
 from . import facts
@@ -162,10 +164,16 @@ def log_prob_fact(node: cst.CSTNode) -> Fact:
 
 def unread_fact(name: str, node: cst.CSTNode) -> Fact:
     """What a name alone says of a value the module never shows (a constructor argument, a
-    global of another module): anchor boxes (`self.anchors`, `priors`) are positive sizes."""
+    global of another module): anchor boxes (`self.anchors`, `priors`) are positive sizes; a
+    temperature an object is built with (`self.tau`, a registered `temperature` buffer) is at
+    least `TEMPERATURE_FLOOR`. (A function's temperature parameter stays >= 0 only: it divides
+    logits as often as cosines, and what bounds them is the caller's.)"""
     if is_anchor_name(name):
         return Fact(0.0, INF, lo_open=True, tags=frozenset({"anchor"}))
+    if is_temperature_name(name):
+        return Fact(TEMPERATURE_FLOOR, INF)
     return UNKNOWN
+
 
 
 def input_fact(name: str, node: cst.CSTNode, *, activation: bool = False,
@@ -1326,7 +1334,8 @@ class Evaluator:
 
     def layer_kind(self, func: cst.BaseExpression, env: Env) -> str | None:
         """The activation a called layer object applies: "softmax", "sigmoid", "log_softmax",
-        "relu", "tanh", "softplus", or "linear" for a dense layer without activation; None when
+        "relu", "tanh", "softplus", "cosine" (`nn.CosineSimilarity`), or "linear" for a dense
+        layer without activation; None when
         `func` is no known layer.
         The layer may be built in place (`nn.Softmax(dim=1)(z)`), bound to a local or module
         name (`sm = nn.Softmax(dim=1)`), or set in `__init__` (`self.act = nn.Sigmoid()`)."""
@@ -1338,7 +1347,7 @@ class Evaluator:
         if found is None:
             return None
         _, name, kind = found
-        if kind in {"softmax", "sigmoid", "log_softmax", *_ELEMENTWISE_LAYERS}:
+        if kind in {"softmax", "sigmoid", "log_softmax", "cosine", *_ELEMENTWISE_LAYERS}:
             return kind
         if name in ops.VALUE_KEEPING_LAYERS:  # `Flatten()(g)`: the input's values
             return "identity"

@@ -221,6 +221,20 @@ def is_non_negative_setting(name: str) -> bool:
         token in NON_NEGATIVE_TOKENS for token in name_tokens(name))
 
 
+# Tokens of a softmax temperature (`tau`, `self.temperature`, `temp`).
+TEMPERATURE_TOKENS = frozenset({"temperature", "temperatures", "temp", "tau"})
+# The smallest temperature taken for one an object is built with and the module does not show
+# (`self.tau`): contrastive, distillation and calibration losses use 0.02 to 10 (CLIP clamps
+# its learned one at 0.01), so a cosine over it stays within [-50, 50] and its `exp` neither
+# overflows nor underflows.
+TEMPERATURE_FLOOR = 0.02
+
+
+def is_temperature_name(name: str) -> bool:
+    """`tau`, `temperature`, `self.temp`: the temperature a softmax's logits are divided by."""
+    return name == "T" or any(token in TEMPERATURE_TOKENS for token in name_tokens(name))
+
+
 def is_hyperparameter_name(name: str) -> bool:
     """`num_classes`, `anchors`, `keep_prob`, `input_shape`, `margin`, `warmup_steps`, `wd`:
     configuration."""

@@ -372,7 +372,7 @@ TORCH_LAYERS: dict[str, str] = {
     "Linear": "dense", "LazyLinear": "dense", "Softmax": "softmax", "Softmin": "softmax",
     "Sigmoid": "sigmoid", "LogSoftmax": "log_softmax", "Dropout": "passthrough",
     "Flatten": "passthrough", "Identity": "passthrough", "ReLU": "relu", "ReLU6": "relu",
-    "Tanh": "tanh", "Softplus": "softplus",
+    "Tanh": "tanh", "Softplus": "softplus", "CosineSimilarity": "cosine",
 }
 # Where a layer sets the size of its last axis: (framework, class) -> (position, keyword);
 # other Keras "dense" layers take `filters` first.
