@@ -1288,6 +1288,27 @@ class StoppedLossGradient(Rule):
     probe = "gradient-independence"
     hint = "remove the `stop_gradient`/`detach()`/`.item()`/`no_grad` from the prediction's path"
     VALID = [
+        # style transfer fixes its targets: the loss layers built from them compare later inputs
+        Valid("""
+        import torch.nn as nn
+        import torch.nn.functional as F
+        class ContentLoss(nn.Module):
+            def __init__(self, target):
+                super().__init__()
+                self.target = target
+            def forward(self, x):
+                self.loss = F.mse_loss(x, self.target)
+                return x
+        def build_content_losses(cnn, content_img):
+            model, losses = nn.Sequential(), []
+            for i, layer in enumerate(cnn.children()):
+                model.add_module(str(i), layer)
+                target = model(content_img).detach()
+                loss_layer = ContentLoss(target)
+                model.add_module(f"content_loss_{i}", loss_layer)
+                losses.append(loss_layer)
+            return model, losses
+        """),
         # `jax.grad` differentiates the first argument: the temperature, not the policy
         Valid("""
         import jax

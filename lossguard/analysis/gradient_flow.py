@@ -317,6 +317,9 @@ class _Eval:
             receiver = self.value(func.value, at)
             if receiver.reaches:  # a method of a tensor
                 return join([receiver, *(self.value(a, at) for a in args)])
+        if isinstance(func, cst.Name) and func.value not in self.body.defs and \
+                class_kind(self.index, func.value) in ("module", "loss"):
+            return NONE  # `ContentLoss(target)`: a layer or loss built, no value computed
         if at in self.body.nograd:
             return NONE  # a model evaluated under `no_grad`: there is no graph to stop
         if self.models_live:
