@@ -558,6 +558,29 @@ class UnguardedDivision(Rule):
     probe = "zero-denominator"
     hint = "add a smoothing term to the denominator, clip it away from 0, or use `divide_no_nan`"
     VALID = [
+        # an evaluation meter's NumPy confusion matrix: no graph, no loss built from it
+        Valid("""
+        import numpy as np
+        import torch.nn.functional as F
+        def seg_measures(conf, measures=("miou", "acc")):
+            if isinstance(measures, str):
+                return seg_measures(conf, (measures,))[0]
+            iou = np.diag(conf) / (conf.sum(1) + conf.sum(0) - np.diag(conf))
+            return [float(iou.mean()), float(np.diag(conf).sum() / conf.sum())]
+        class ConfMeter:
+            def __init__(self, n):
+                self.sum = np.zeros((n, n), dtype=np.int64)
+            def score(self, kind):
+                return seg_measures(self.sum, kind)
+        def train(model, loader, optimizer):
+            conf = ConfMeter(3)
+            for x, y in loader:
+                loss = F.cross_entropy(model(x), y)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+            return conf.score("miou")
+        """),
         # the `else` of `if t == 1.0` divides by `1 - t` with `t` not 1
         Valid("""
         import torch

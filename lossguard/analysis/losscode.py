@@ -293,10 +293,11 @@ def _root_reason(index: ModuleIndex, function: Function, patterns: tuple[str, ..
 
 def _computes_in_numpy(index: ModuleIndex, function: Function) -> bool:
     """A function of a module that trains with a graph framework, computing in NumPy alone:
-    NumPy's operations, Python's builtins and methods of the arrays it holds, no operation of
-    a graph framework, no model or helper it calls (`smape(y, yhat)` with `np.abs`, a replay
-    buffer's priorities, a NumPy IoU for data augmentation). What it computes records no graph
-    and no loss is built from it: evaluation, sampling, data handling."""
+    NumPy's operations (all of `numpy`, listed in the table or not), Python's builtins,
+    methods of the arrays it holds and itself, no operation of a graph framework, no model or
+    helper it calls (`smape(y, yhat)` with `np.abs`, a replay buffer's priorities, a NumPy IoU
+    for data augmentation, a confusion matrix's mIoU). What it computes records no graph and
+    no loss is built from it: evaluation, sampling, data handling."""
     if not index.graph_module or function.name in index.loss_args:
         return False  # (a NumPy function handed to Keras as a loss is LL204's)
     numpy = False
@@ -312,8 +313,10 @@ def _computes_in_numpy(index: ModuleIndex, function: Function) -> bool:
                     func.attr.value in ops.NUMPY_ARRAY_METHODS):
                 return False  # a graph framework's operation, or a tensor's (`x.exp()`)
         elif isinstance(func, cst.Name):
-            if not hasattr(builtins, func.value):
+            if not hasattr(builtins, func.value) and func.value != function.name:
                 return False  # a model, a helper, a class: what it computes is not known
+        elif (index.resolve(func) or "").startswith("numpy."):
+            numpy = True  # one the table does not list (`np.diag`, `np.bincount`)
         elif not isinstance(func, cst.Attribute) or dotted(func.value) in ("self", "cls") or \
                 index.resolve(func) is not None:
             return False  # `self.model(x)`, `self.helper(x)`, another library's function
