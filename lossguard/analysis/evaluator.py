@@ -175,7 +175,6 @@ def unread_fact(name: str, node: cst.CSTNode) -> Fact:
     return UNKNOWN
 
 
-
 def input_fact(name: str, node: cst.CSTNode, *, activation: bool = False,
                called_here: bool = True) -> Fact:
     """The fact of a tensor parameter of loss code. In model code (`activation`: a layer's
@@ -391,8 +390,9 @@ class Evaluator:
         """The facts of `function`'s names where its statement holding `node` runs, from the
         plain assignments that run on every path to it, in order (`s = preds[:, 2:];
         s = s * s + 1e-6`, also inside the branch that holds the call); a name any other
-        statement before it binds (another branch, a loop target, an unpacking) is unknown,
-        and so are its parameters."""
+        statement before it binds (another branch, a loop target, an unpacking) is unknown
+        and unsettled, and so is one computed from it; its parameters hold what `params` says
+        (`_caller_params`), or nothing."""
         env = Env(params or self.module_env, function.cls.name if function.cls else None,
                   shadows=_locals(function))
         body = self.definitions.body(function)
@@ -1335,8 +1335,7 @@ class Evaluator:
     def layer_kind(self, func: cst.BaseExpression, env: Env) -> str | None:
         """The activation a called layer object applies: "softmax", "sigmoid", "log_softmax",
         "relu", "tanh", "softplus", "cosine" (`nn.CosineSimilarity`), or "linear" for a dense
-        layer without activation; None when
-        `func` is no known layer.
+        layer without activation; None when `func` is no known layer.
         The layer may be built in place (`nn.Softmax(dim=1)(z)`), bound to a local or module
         name (`sm = nn.Softmax(dim=1)`), or set in `__init__` (`self.act = nn.Sigmoid()`)."""
         built = self._built(func, env)
