@@ -215,7 +215,7 @@ def _settled_reads(value: cst.BaseExpression, caller: Function, env: Env) -> boo
              if isinstance(star, cst.Param)}
     params = {p.name.value for p in caller.params}
     for read in read_values(value):
-        root = read.split(".")[0].split("[")[0]
+        root = _root(read)
         if root in stars or root in env.unsettled or \
                 root in caller.assigned and env.lookup(root) is None or \
                 root == read and root not in caller.assigned | params and is_data_name(root):
@@ -225,7 +225,12 @@ def _settled_reads(value: cst.BaseExpression, caller: Function, env: Env) -> boo
 
 def _reads_data(value: cst.BaseExpression, env: Env) -> bool:
     """Whether `value` reads a name `env` holds a caller's data in (`max_pool(feats)`)."""
-    return any(env.holds_data(read.split(".")[0].split("[")[0]) for read in read_values(value))
+    return any(env.holds_data(_root(read)) for read in read_values(value))
+
+
+def _root(read: str) -> str:
+    """The name a read value starts from: `self` of `self.w[0]`, `mask` of `mask[:, 1:]`."""
+    return read.split(".")[0].split("[")[0]
 
 
 def _locals(function: Function | None) -> frozenset[str]:
@@ -304,12 +309,16 @@ class Evaluator:
 
     # --- environments ----------------------------------------------------------------------
     def function_env(self, function: Function, inputs: set[str], parent: Env | None, *,
-                     model: bool = False) -> Env:
+                     model: bool = False, data: bool = False) -> Env:
         """The facts of a function's parameters: its inputs (activations in `model` code),
-        hyperparameter defaults, and nothing for the rest."""
+        hyperparameter defaults, and nothing for the rest. With `data` (a caller, as what it
+        passes on is read) its inputs are data that can be 0 whatever their names, marked as
+        the caller's data (`Env.data`)."""
         env = Env(parent or self.module_env, function.cls.name if function.cls else None)
-        called_here = bool(self.index.call_sites.get(function.name))
+        called_here = data or bool(self.index.call_sites.get(function.name))
         passed = self._passed_by_callers(function, inputs) if called_here else {}
+        if data:
+            env.data.update(inputs)
         for param in function.params:
             name = param.name.value
             if name in ("self", "cls", "ctx"):
@@ -353,7 +362,7 @@ class Evaluator:
                 key = id(value)
                 if key not in envs:
                     envs[key] = blank.straight_line_env(caller, value,
-                                                        self._caller_params(caller))
+                                                        blank._caller_params(caller))
                 fact = blank.fact(value, envs[key])
                 env = envs[key]
                 if not (fact.nonzero or _settled_reads(value, caller, env) and not (
@@ -369,21 +378,10 @@ class Evaluator:
         """What a caller's parameters hold, as what it passes on is read: its tensor inputs and
         optional tensors (`mask=None`) are data that can be 0, whatever their names; a setting
         holds its default; the rest (configuration after the loss's pair) is unknown."""
-        env = Env(self.module_env, caller.cls.name if caller.cls else None)
-        inputs = inputs_of(caller, index=self.index)
-        for param in caller.params:
-            name = param.name.value
-            if name in ("self", "cls", "ctx"):
-                continue
-            if name in inputs or isinstance(param.default, cst.Name) and \
-                    param.default.value == "None":
-                env.bind(name, input_fact(name, param.name))
-                env.data.add(name)
-            elif param.default is not None:
-                env.bind(name, self.fact(param.default, self.module_env), param.default)
-            else:
-                env.bind(name, UNKNOWN)
-        return env
+        optional = {p.name.value for p in caller.params
+                    if isinstance(p.default, cst.Name) and p.default.value == "None"}
+        return self.function_env(caller, inputs_of(caller, index=self.index) | optional, None,
+                                 data=True)
 
     def straight_line_env(self, function: Function, node: cst.CSTNode,
                           params: Env | None = None) -> Env:
@@ -1129,20 +1127,13 @@ class Evaluator:
                 return [node.left, node.right]
             return None
 
-        def complement(node: cst.BaseExpression) -> cst.BaseExpression | None:
-            if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Subtract) \
-                    and number(node.left) == 1:
-                return node.right
-            return None
-
         a, b = factors(node.left), factors(node.right)
         if a is None or b is None:
             return None
         for weights, others in ((a, b), (b, a)):
             for i, w in enumerate(weights):
                 for j, c in enumerate(others):
-                    inner = complement(c)
-                    if inner is None or code(inner) != code(w):
+                    if not _complement_of(c, w):
                         continue
                     weight = self.fact(w, env)
                     # An input written beside its complement is used as a weight in [0, 1].
